@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from events.topics import (
+    CASE_EVENTS,
+    CASE_INBOX,
+    REFERENCE_EVENTS,
+    REFERENCE_INBOX,
+    REJECTIONS,
+    VISIT_EVENTS,
+    VISIT_INBOX,
+    dlq,
+)
+
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
@@ -22,20 +33,7 @@ class TopicSpec:
     doc: str = ""
 
 
-CASE_INBOX = "fq.case.inbox"
-VISIT_INBOX = "fq.visit.inbox"
-REFERENCE_INBOX = "fq.reference.inbox"
-CASE_EVENTS = "fq.case.events"
-VISIT_EVENTS = "fq.visit.events"
-REFERENCE_EVENTS = "fq.reference.events"
-REJECTIONS = "fq.rejections"
-
 STREAM_PARTITIONS = 12
-
-
-def dlq(topic: str) -> str:
-    """The dead-letter topic beside ``topic``."""
-    return f"{topic}.dlq"
 
 
 _BASE = [
