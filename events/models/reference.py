@@ -1,0 +1,158 @@
+"""Reference-data events (stream ``reference``, namespace ``fengqiao.reference``).
+
+Places, worker assignments, departments, categories, SLA policies, the working-time calendar
+and the hot-word lexicon are effective-dated definitions, keyed by their entity's id, so any
+past period can be recomputed with the definitions in force then.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, Strict, field_validator
+
+from events.models.envelope import (
+    INT32_MAX,
+    Event,
+    Frozen,
+    Id,
+    Name,
+    PlaceLevel,
+    Priority,
+    Stage,
+    not_before,
+)
+
+__all__ = [
+    "REFERENCE_EVENTS",
+    "CalendarDefined",
+    "CategoryDefined",
+    "DepartmentDefined",
+    "LexiconPublished",
+    "PlaceDefined",
+    "PlaceRetired",
+    "ReferenceEvent",
+    "SlaLimit",
+    "SlaPolicyDefined",
+    "WorkerAssigned",
+    "WorkerRole",
+    "WorkingSpan",
+]
+
+Hours = Annotated[int, Strict(), Field(ge=1, le=2000)]
+MinuteOfDay = Annotated[int, Strict(), Field(ge=0, le=1440)]
+
+
+class ReferenceEvent(Event):
+    """Base of the reference events; ``key_field`` names the entity id."""
+
+    stream: ClassVar[Literal["case", "visit", "reference"]] = "reference"
+    key_field: ClassVar[str] = "code"
+
+
+class WorkerRole(enum.StrEnum):
+    grid_worker = "grid_worker"
+    grid_leader = "grid_leader"
+
+
+class PlaceDefined(ReferenceEvent):
+    code: Id
+    level: PlaceLevel
+    name: Name
+    parent_code: Id | None = None
+    effective_from: date
+
+
+class PlaceRetired(ReferenceEvent):
+    code: Id
+    effective_from: date
+
+
+class WorkerAssigned(ReferenceEvent):
+    key_field: ClassVar[str] = "worker_id"
+
+    worker_id: Id
+    role: WorkerRole
+    grid_id: Id
+    effective_from: date
+    effective_to: date | None = None
+
+    _ends_after_start = not_before("effective_to", "effective_from")
+
+
+class DepartmentDefined(ReferenceEvent):
+    code: Id
+    name: Name
+    effective_from: date
+
+
+class CategoryDefined(ReferenceEvent):
+    code: Id
+    name: Name
+    default_department_code: Id
+    sla_policy_id: Id
+    effective_from: date
+
+
+class SlaLimit(Frozen):
+    stage: Stage
+    priority: Priority
+    working_hours: Hours
+    warn_before_hours: Annotated[int, Strict(), Field(ge=0, le=2000)]
+
+
+class SlaPolicyDefined(ReferenceEvent):
+    key_field: ClassVar[str] = "policy_id"
+
+    policy_id: Id
+    version: Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
+    limits: tuple[SlaLimit, ...]
+    effective_from: date
+
+    @field_validator("limits")
+    @classmethod
+    def _one_per_pair(cls, value: tuple[SlaLimit, ...]) -> tuple[SlaLimit, ...]:
+        pairs = [(limit.stage, limit.priority) for limit in value]
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("at most one limit per (stage, priority)")
+        return value
+
+
+class WorkingSpan(Frozen):
+    start_minute: MinuteOfDay
+    end_minute: MinuteOfDay
+
+    _ends_after_start = not_before("end_minute", "start_minute", strictly=True)
+
+
+class CalendarDefined(ReferenceEvent):
+    key_field: ClassVar[str] = "calendar_version"
+
+    calendar_version: Id
+    year: Annotated[int, Strict(), Field(ge=2000, le=2100)]
+    holidays: tuple[date, ...]
+    working_weekends: tuple[date, ...]
+    working_hours: tuple[WorkingSpan, ...]
+
+
+class LexiconPublished(ReferenceEvent):
+    key_field: ClassVar[str] = "lexicon_version"
+
+    lexicon_version: Id
+    user_words: tuple[Id, ...]
+    stop_words: tuple[Id, ...]
+    effective_from: date
+
+
+REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
+    PlaceDefined,
+    PlaceRetired,
+    WorkerAssigned,
+    DepartmentDefined,
+    CategoryDefined,
+    SlaPolicyDefined,
+    CalendarDefined,
+    LexiconPublished,
+)
