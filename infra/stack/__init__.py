@@ -1,0 +1,21 @@
+"""The local stack (PostgreSQL, Kafka, Apicurio Registry) as local processes, no Docker.
+
+``fengqiao stack up | down | status`` (infra/stack_cli.py) is the command; these functions
+are what it, the integration tests and the demo call.
+"""
+
+from __future__ import annotations
+
+from infra.stack.stack import ServiceReport, UpReport, disk_usage, down, prepare, status, up
+from infra.stack.topics_admin import ensure_topics
+
+__all__ = [
+    "ServiceReport",
+    "UpReport",
+    "disk_usage",
+    "down",
+    "ensure_topics",
+    "prepare",
+    "status",
+    "up",
+]

@@ -1,0 +1,116 @@
+"""Create the declared topics (infra/topics.py) and check that existing ones match them.
+
+A topic that exists with other partitions or configs is never altered: that would silently
+re-key a log or change its retention. It is reported, all of them at once, as ``TopicMismatch``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaError, KafkaException
+
+# The documented import path; the package re-exports these without marking them public.
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ConfigResource,
+    NewTopic,
+)
+
+from events.errors import BrokerUnavailable, StackError, TopicMismatch
+from infra.settings import ConnectionSettings
+from infra.topics import TOPICS, TopicSpec, expected_mismatches
+
+ADMIN_TIMEOUT_S = 30.0
+
+
+def admin_client(bootstrap: str) -> AdminClient:
+    """An AdminClient for ``bootstrap`` that keeps librdkafka's connection noise off stderr.
+
+    Our callers turn failures into exceptions, so librdkafka's own error log lines (level 3)
+    would only repeat them.
+    """
+    return AdminClient({"bootstrap.servers": bootstrap, "log_level": 2})
+
+
+def ensure_topics(
+    admin_or_bootstrap: AdminClient | str,
+    settings: ConnectionSettings,
+    specs: Iterable[TopicSpec] = TOPICS,
+    timeout_s: float = ADMIN_TIMEOUT_S,
+) -> list[str]:
+    """Create every topic of ``specs`` that is missing; verify the ones that exist.
+
+    Parameters: an AdminClient or a bootstrap address; ``settings`` gives the replication
+    factor (``FQ_REPLICATION_FACTOR``); ``specs`` defaults to all of ``infra.topics.TOPICS``.
+    Returns the names of the topics created, in declaration order.
+    Raises ``TopicMismatch`` listing every difference of every existing topic,
+    ``BrokerUnavailable`` when Kafka does not answer, ``StackError`` when it refuses.
+    """
+    admin = (
+        admin_client(admin_or_bootstrap)
+        if isinstance(admin_or_bootstrap, str)
+        else admin_or_bootstrap
+    )
+    specs = list(specs)
+    existing = _partition_counts(admin, timeout_s)
+    missing = [s for s in specs if s.name not in existing]
+    created = _create(admin, missing, settings.replication_factor, timeout_s)
+    # A topic another client made between our listing and our create is verified like the rest.
+    to_check = [s for s in specs if s.name not in created]
+    if to_check:
+        existing = _partition_counts(admin, timeout_s)
+        configs = _configs(admin, [s.name for s in to_check], timeout_s)
+        problems = [
+            problem
+            for s in to_check
+            for problem in expected_mismatches(s, existing.get(s.name, 0), configs[s.name])
+        ]
+        if problems:
+            raise TopicMismatch(
+                "existing topics differ from infra/topics.py (not altered; delete or migrate "
+                "them):\n  " + "\n  ".join(problems)
+            )
+    return created
+
+
+def _partition_counts(admin: AdminClient, timeout_s: float) -> dict[str, int]:
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException as e:
+        raise BrokerUnavailable(f"Kafka did not answer a metadata request: {e}") from e
+    return {name: len(t.partitions) for name, t in metadata.topics.items()}
+
+
+def _create(
+    admin: AdminClient, specs: list[TopicSpec], replication: int, timeout_s: float
+) -> list[str]:
+    if not specs:
+        return []
+    futures = admin.create_topics(
+        [NewTopic(s.name, s.partitions, replication, config=dict(s.config)) for s in specs],
+        operation_timeout=timeout_s,
+        request_timeout=timeout_s,
+    )
+    created = []
+    for spec in specs:
+        try:
+            futures[spec.name].result()
+            created.append(spec.name)
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise StackError(f"cannot create topic {spec.name}: {e}") from e
+    return created
+
+
+def _configs(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, dict[str, str]]:
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in names]
+    futures = admin.describe_configs(resources, request_timeout=timeout_s)
+    configs = {}
+    for resource, future in futures.items():
+        try:
+            entries = future.result()
+        except KafkaException as e:
+            raise StackError(f"cannot describe topic {resource.name}: {e}") from e
+        configs[resource.name] = {k: v.value for k, v in entries.items() if v.value is not None}
+    return configs
