@@ -1,0 +1,252 @@
+"""The publisher SDK: how departmental systems put submissions on Fengqiao's inbox topics.
+
+A ``Publisher`` validates each event against the contract, encodes it in the Confluent wire
+format, and produces it with an idempotent producer (``acks=all``,
+``enable.idempotence=true``) keyed as the log requires (cases by case id, visits by grid id,
+reference data by entity id). Every call returns only when Kafka has acknowledged the
+records, or raises / reports exactly what failed. Submissions are idempotent by event id:
+re-sending an event with the same ``envelope.event_id`` is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from events.codec import AvroCodec
+from events.errors import (
+    BrokerUnavailable,
+    ContractError,
+    FengqiaoError,
+    InfrastructureError,
+    PublishFailed,
+)
+from events.models import Event
+from events.registry import SchemaRegistry
+from events.topics import INBOX
+from events.validation import parse_event
+
+
+# Delivery guarantees the SDK will not let a caller weaken.
+_FIXED = {"acks": "all", "enable.idempotence": True}
+
+
+class PublisherSettings(BaseSettings):
+    """Publisher configuration.
+
+    Environment: ``FQ_KAFKA_BOOTSTRAP`` (``127.0.0.1:19092``), ``FQ_REGISTRY_URL``
+    (``http://127.0.0.1:18081/apis/ccompat/v7``), ``FQ_PUBLISH_LINGER_MS`` (5),
+    ``FQ_PUBLISH_TIMEOUT_S`` (30: how long a record may wait for its acknowledgement),
+    ``FQ_AUTO_REGISTER`` (false).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FQ_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
+    publish_linger_ms: int = Field(default=5, ge=0)
+    publish_timeout_s: float = Field(default=30.0, gt=0)
+    auto_register: bool = False
+    client_id: str = "fengqiao-publisher"
+    sasl_password: SecretStr | None = None
+    kafka_overrides: dict[str, str] = Field(default_factory=dict)
+
+    def producer_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.kafka_bootstrap,
+            "client.id": self.client_id,
+            "linger.ms": self.publish_linger_ms,
+            "message.timeout.ms": int(self.publish_timeout_s * 1000),
+            "compression.type": "lz4",
+            "batch.num.messages": 10000,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+        config.update(self.kafka_overrides)
+        config.update(_FIXED)
+        return config
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where Kafka stored one submission."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One submission that was not published, and why."""
+
+    index: int
+    event_id: str | None
+    error: FengqiaoError
+
+    @property
+    def reason(self) -> str:
+        return str(self.error)
+
+
+@dataclass
+class BatchResult:
+    """The outcome of a batch: every input is either in ``receipts`` or in ``failures``."""
+
+    receipts: list[Receipt] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def inbox_topic(event: Event) -> str:
+    """The inbox topic an event is submitted to."""
+    return INBOX[event.stream]
+
+
+class Publisher:
+    """Publishes submissions to the inbox topics.
+
+    Use as a context manager, or call ``close()``. Not thread-safe: one per thread.
+
+    Args:
+        settings: connection and tuning (default: from the environment).
+        registry: a shared registry client (default: one for ``settings.registry_url``).
+
+    Raises (from ``publish``):
+        InvalidEvent: a field breaks the contract (``.field``, ``.rule``); nothing is sent.
+        UnknownEventType: no such event type; nothing is sent.
+        RegistryUnavailable / SchemaNotRegistered: the schema id cannot be had.
+        BrokerUnavailable: Kafka could not be reached within the publish timeout.
+        PublishFailed: Kafka refused the record.
+    """
+
+    def __init__(
+        self, settings: PublisherSettings | None = None, registry: SchemaRegistry | None = None
+    ) -> None:
+        self.settings = settings or PublisherSettings()
+        self.codec = AvroCodec(
+            registry or SchemaRegistry(self.settings.registry_url),
+            auto_register=self.settings.auto_register,
+        )
+        self._producer: Producer | None = None
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def producer(self) -> Producer:
+        if self._producer is None:
+            try:
+                self._producer = Producer(self.settings.producer_config())
+            except KafkaException as exc:
+                raise InfrastructureError(f"bad Kafka producer configuration: {exc}") from exc
+        return self._producer
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(self.settings.publish_timeout_s)
+            self._producer = None
+        self.codec.registry.close()
+
+    # --- the API ---------------------------------------------------------------------------
+    def publish(self, event: Event | Mapping[str, Any]) -> Receipt:
+        """Publish one event and wait for its acknowledgement."""
+        result = self.publish_batch([event])
+        if result.failures:
+            raise result.failures[0].error
+        return result.receipts[0]
+
+    def publish_batch(
+        self,
+        events: Iterable[Event | Mapping[str, Any]],
+        progress: Callable[[int], None] | None = None,
+    ) -> BatchResult:
+        """Publish many events; return when every one is acknowledged or has failed.
+
+        Invalid events are reported in ``failures`` (with their index) and never sent; the
+        valid ones are sent in order. ``progress`` is called with the number of records
+        acknowledged since the last call.
+        """
+        result = BatchResult()
+        pending: dict[int, str] = {}
+        producer = self.producer
+
+        def delivered(index: int, event_id: str) -> Callable[[KafkaError | None, Message], None]:
+            def callback(err: KafkaError | None, msg: Message) -> None:
+                pending.pop(index, None)
+                if err is None:
+                    result.receipts.append(
+                        Receipt(event_id, msg.topic(), msg.partition(), msg.offset())
+                    )
+                else:
+                    result.failures.append(Failure(index, event_id, _delivery_error(err)))
+                if progress is not None:
+                    progress(1)
+
+            return callback
+
+        for index, raw in enumerate(events):
+            try:
+                event = raw if isinstance(raw, Event) else parse_event(raw)
+                topic = inbox_topic(event)
+                value = self.codec.encode(topic, event)
+            except ContractError as exc:
+                result.failures.append(Failure(index, _event_id(raw), exc))
+                if progress is not None:
+                    progress(1)
+                continue
+            event_id = event.envelope.event_id
+            pending[index] = event_id
+            self._produce(topic, event.key().encode(), value, delivered(index, event_id))
+        remaining = producer.flush(self.settings.publish_timeout_s)
+        if remaining:
+            for index, event_id in list(pending.items()):
+                result.failures.append(
+                    Failure(index, event_id, BrokerUnavailable(_unreachable(self.settings)))
+                )
+        result.failures.sort(key=lambda f: f.index)
+        return result
+
+    def _produce(
+        self, topic: str, key: bytes, value: bytes, callback: Callable[..., None]
+    ) -> None:
+        producer = self.producer
+        while True:
+            try:
+                producer.produce(topic, value, key, on_delivery=callback)
+                break
+            except BufferError:
+                producer.poll(0.05)  # local queue full: let deliveries drain
+        producer.poll(0)
+
+
+def _event_id(raw: Any) -> str | None:
+    if isinstance(raw, Event):
+        return raw.envelope.event_id
+    envelope = raw.get("envelope") if isinstance(raw, Mapping) else None
+    value = envelope.get("event_id") if isinstance(envelope, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _unreachable(settings: PublisherSettings) -> str:
+    return (
+        f"Kafka at {settings.kafka_bootstrap} did not acknowledge within "
+        f"{settings.publish_timeout_s:g}s; is the stack up? try `fengqiao stack status`"
+    )
+
+
+def _delivery_error(err: KafkaError) -> FengqiaoError:
+    if err.code() in (KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+        return BrokerUnavailable(f"record not acknowledged: {err.str()}")
+    return PublishFailed(f"Kafka refused the record: {err.name()}: {err.str()}")

@@ -1,0 +1,59 @@
+"""The ``fengqiao`` command: one entry point for operators, integrators and analysts.
+
+Configuration comes from ``FQ_*`` environment variables (see infra/settings.py and the
+README). Errors are printed to stderr and end the command with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from schemas.errors import FengqiaoError
+
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Print a Fengqiao error to stderr and exit 1, instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FengqiaoError as exc:
+            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+app = typer.Typer(
+    name="fengqiao",
+    help="Fengqiao: event-sourced workflow engine for grid-based community governance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _mount() -> None:
+    from infra import cli_events, cli_schemas, stack_cli
+
+    app.add_typer(stack_cli.app, name="stack")
+    app.add_typer(cli_schemas.app, name="schemas")
+    cli_events.register(app)
+
+
+def main() -> None:
+    _mount()
+    app(prog_name="fengqiao")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
