@@ -56,6 +56,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _utc_millis(value: datetime) -> datetime:
+    if value.tzinfo is UTC and not value.microsecond % 1000:
+        return value  # the common case, and what fastavro gives back
     if value.utcoffset():
         value = value.astimezone(UTC)
     elif value.tzinfo is not UTC:

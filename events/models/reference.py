@@ -11,7 +11,7 @@ import enum
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, Strict, field_validator
+from pydantic import Field, Strict, ValidationInfo, field_validator
 
 from events.models.envelope import (
     INT32_MAX,
@@ -135,6 +135,14 @@ class CalendarDefined(ReferenceEvent):
     holidays: tuple[date, ...]
     working_weekends: tuple[date, ...]
     working_hours: tuple[WorkingSpan, ...]
+
+    @field_validator("holidays", "working_weekends")
+    @classmethod
+    def _in_year(cls, value: tuple[date, ...], info: ValidationInfo) -> tuple[date, ...]:
+        year = info.data.get("year")
+        if year is not None and any(day.year != year for day in value):
+            raise ValueError(f"every date must be in {year}")
+        return value
 
 
 class LexiconPublished(ReferenceEvent):

@@ -8,6 +8,8 @@ from typing import Any
 
 import fastavro
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from events.errors import UnknownEventType
@@ -123,6 +125,8 @@ def bad(event_type: str, loc: str, rule: str, **overrides: Any) -> Any:
             "value_error",
             working_hours=[{"start_minute": 600, "end_minute": 600}],
         ),
+        bad("CalendarDefined", "holidays", "value_error", holidays=[date(2024, 10, 1)]),
+        bad("CaseReported", "title", "string_unicode", title="lone surrogate \ud800"),
         bad("SlaPolicyDefined", "limits", "value_error", limits=[ONE_LIMIT, ONE_LIMIT]),
     ],
 )
@@ -136,3 +140,32 @@ def test_bad_input_names_the_field(
         model_for(event_type).model_validate(data)
     [error] = caught.value.errors()
     assert (".".join(map(str, error["loc"])), error["type"]) == (loc, rule)
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=200)
+_TIME = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(9999, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=_TEXT,
+    description=_TEXT,
+    event_time=_TIME,
+    attachments=st.integers(0, 1000),
+    lat=st.floats(-90, 90),
+)
+def test_any_valid_case_report_survives_the_round_trip(
+    title: str, description: str, event_time: datetime, attachments: int, lat: float
+) -> None:
+    event = example_event(
+        "CaseReported",
+        title=title,
+        description=description,
+        attachments_count=attachments,
+        location={"lat": lat, "lon": 121.5},
+        envelope={"event_time": event_time},
+    )
+    assert event.envelope.event_time.microsecond % 1000 == 0
+    assert from_avro("CaseReported", _through_avro("CaseReported", to_avro(event))) == event
