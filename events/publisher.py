@@ -24,6 +24,7 @@ from events.errors import (
     ContractError,
     FengqiaoError,
     InfrastructureError,
+    InvalidEvent,
     PublishFailed,
 )
 from events.models import Event
@@ -106,11 +107,6 @@ class BatchResult:
         return not self.failures
 
 
-def inbox_topic(event: Event) -> str:
-    """The inbox topic an event is submitted to."""
-    return INBOX[event.stream]
-
-
 class Publisher:
     """Publishes submissions to the inbox topics.
 
@@ -119,6 +115,8 @@ class Publisher:
     Args:
         settings: connection and tuning (default: from the environment).
         registry: a shared registry client (default: one for ``settings.registry_url``).
+        inbox: the topic per stream (default: ``events.topics.INBOX``); tests and benchmarks
+            point it at topics of their own.
 
     Raises (from ``publish``):
         InvalidEvent: a field breaks the contract (``.field``, ``.rule``); nothing is sent.
@@ -129,9 +127,13 @@ class Publisher:
     """
 
     def __init__(
-        self, settings: PublisherSettings | None = None, registry: SchemaRegistry | None = None
+        self,
+        settings: PublisherSettings | None = None,
+        registry: SchemaRegistry | None = None,
+        inbox: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings or PublisherSettings()
+        self.inbox = dict(inbox or INBOX)
         self.codec = AvroCodec(
             registry or SchemaRegistry(self.settings.registry_url),
             auto_register=self.settings.auto_register,
@@ -199,7 +201,12 @@ class Publisher:
         for index, raw in enumerate(events):
             try:
                 event = raw if isinstance(raw, Event) else parse_event(raw)
-                topic = inbox_topic(event)
+                topic = self.inbox.get(event.stream)
+                if topic is None:
+                    raise InvalidEvent(
+                        event.event_type, "event_type", "not_a_submission",
+                        f"{event.event_type} is written by the workflow, never submitted",
+                    )
                 value = self.codec.encode(topic, event)
             except ContractError as exc:
                 result.failures.append(Failure(index, _event_id(raw), exc))

@@ -23,6 +23,8 @@ def dlq(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def topics_for_stream(stream: str) -> tuple[str, str]:
-    """The inbox and canonical topic of a stream: where its event types are registered."""
+def topics_for_stream(stream: str) -> tuple[str, ...]:
+    """The topics a stream's event types are written to, and so registered for."""
+    if stream == "workflow":
+        return (REJECTIONS,)
     return INBOX[stream], CANONICAL[stream]

@@ -27,7 +27,12 @@ __all__ = ["SCHEMA_ROOT", "Catalog", "SchemaVersion", "load_catalog"]
 
 SCHEMA_ROOT = Path(__file__).resolve().parent
 COMMON_NAMESPACE = "fengqiao.common"
-STREAMS = {"fengqiao.case": "case", "fengqiao.visit": "visit", "fengqiao.reference": "reference"}
+STREAMS = {
+    "fengqiao.case": "case",
+    "fengqiao.visit": "visit",
+    "fengqiao.reference": "reference",
+    "fengqiao.workflow": "workflow",
+}
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 NAMED = frozenset({"record", "enum", "fixed"})
 _VERSION_FILE = re.compile(r"v([1-9][0-9]*)\.avsc")

@@ -90,6 +90,14 @@ _FIELDS: dict[str, dict[str, Any]] = {
     },
     "DeadlineWarned": dict(_DEADLINE),
     "DeadlineBreached": dict(_DEADLINE),
+    "SubmissionRejected": {
+        "submission_event_id": "5b0c7d1e-0000-4000-8000-000000000001",
+        "submission_type": "CaseClaimed",
+        "submission_key": CASE_ID,
+        "submission_source_system": "dept.market-supervision",
+        "code": "INVALID_TRANSITION",
+        "message": "case case-2025-000123 is reported; CaseClaimed needs dispatched",
+    },
     "VisitRecorded": {
         "visit_id": "visit-001",
         "grid_id": GRID,

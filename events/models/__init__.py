@@ -72,12 +72,15 @@ from events.models.registry import (
     model_for,
     to_avro,
 )
+from events.models.workflow import WORKFLOW_EVENTS, SubmissionRejected
 from events.models.visit import (
     VISIT_EVENTS,
     VisitRecorded,
 )
 
 __all__ = [
+    "WORKFLOW_EVENTS",
+    "SubmissionRejected",
     "CASE_EVENTS",
     "DERIVED_EVENT_TYPES",
     "MODELS",

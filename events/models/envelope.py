@@ -170,7 +170,7 @@ class Event(Frozen):
     """Base of every event model; ``event_type`` is the class name, the Avro record name."""
 
     event_type: ClassVar[str]
-    stream: ClassVar[Literal["case", "visit", "reference"]]
+    stream: ClassVar[Literal["case", "visit", "reference", "workflow"]]
     key_field: ClassVar[str]
     """The field whose value is the Kafka key of the event's stream."""
 

@@ -16,11 +16,13 @@ from events.models.case import CASE_EVENTS, DERIVED_EVENT_TYPES
 from events.models.envelope import Event
 from events.models.reference import REFERENCE_EVENTS
 from events.models.visit import VISIT_EVENTS
+from events.models.workflow import WORKFLOW_EVENTS
 
 __all__ = ["DERIVED_EVENT_TYPES", "MODELS", "from_avro", "model_for", "to_avro"]
 
 MODELS: dict[str, type[Event]] = {
-    model.event_type: model for model in (*CASE_EVENTS, *VISIT_EVENTS, *REFERENCE_EVENTS)
+    model.event_type: model
+    for model in (*CASE_EVENTS, *VISIT_EVENTS, *REFERENCE_EVENTS, *WORKFLOW_EVENTS)
 }
 
 

@@ -1,0 +1,101 @@
+"""Publishing throughput: the SDK (validate-free encode + produce + confirmed delivery) vs the
+raw confluent-kafka producer on the same pre-encoded bytes, same config, same run.
+
+    .venv/bin/python bench/publish_bench.py [--events 200000] [--repeats 3]
+
+Each repeat runs both, alternating, into fresh topics; the figures are medians.
+Target: SDK >= 50% of raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import date, timedelta
+
+from confluent_kafka import Producer
+
+from bench.common import fresh_topics, median_rate, report, timed
+from events.models import Event
+from events.publisher import Publisher, PublisherSettings
+from events.registry import SchemaRegistry
+from simulate.activity import day_events
+from simulate.city import CityShape, reference_events
+
+
+def mixed_events(n: int, seed: int = 7) -> list[Event]:
+    """``n`` events of a simulated city: reference data, then days of visits and cases."""
+    rng = random.Random(seed)
+    city, events = reference_events(CityShape(streets=12, grids=1000), seed)
+    day = date(2025, 3, 3)
+    while len(events) < n:
+        events.extend(day_events(city, day, rng))
+        day += timedelta(days=1)
+    return events[:n]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    settings = PublisherSettings(auto_register=True)
+    print(f"generating {args.events} mixed events…", file=sys.stderr)
+    events = mixed_events(args.events)
+    registry = SchemaRegistry(settings.registry_url)
+    sdk_runs, raw_runs = [], []
+    for repeat in range(args.repeats):
+        inbox = fresh_topics(settings.kafka_bootstrap, ["case", "visit", "reference"])
+        publisher = Publisher(settings, registry, inbox=inbox)
+        publisher.publish_batch(events[:1])  # warm: schema ids, connections, producer id
+        sdk = timed(lambda: len(publisher.publish_batch(events).receipts))
+        encoded = [
+            (inbox[e.stream], e.key().encode(), publisher.codec.encode(inbox[e.stream], e))
+            for e in events
+        ]
+        raw_runs.append(timed(lambda: raw_produce(settings, encoded)))
+        sdk_runs.append(sdk)
+        print(
+            f"repeat {repeat + 1}: sdk {sdk[1] / sdk[0]:,.0f}/s, "
+            f"raw {raw_runs[-1][1] / raw_runs[-1][0]:,.0f}/s",
+            file=sys.stderr,
+        )
+        assert sdk[1] == len(events), "SDK lost events"
+    sdk_rate, raw_rate = median_rate(sdk_runs), median_rate(raw_runs)
+    report(
+        "publish",
+        {
+            "events": len(events),
+            "repeats": args.repeats,
+            "sdk_events_per_s": round(sdk_rate),
+            "raw_events_per_s": round(raw_rate),
+            "ratio": round(sdk_rate / raw_rate, 3),
+            "target_ratio": 0.5,
+        },
+    )
+
+
+def raw_produce(settings: PublisherSettings, records: list[tuple[str, bytes, bytes]]) -> int:
+    producer = Producer(settings.producer_config())
+    acked = 0
+
+    def done(err: object, _msg: object) -> None:
+        nonlocal acked
+        if err is None:
+            acked += 1
+
+    for topic, key, value in records:
+        while True:
+            try:
+                producer.produce(topic, value, key, on_delivery=done)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    producer.flush(60)
+    return acked
+
+
+if __name__ == "__main__":
+    main()
