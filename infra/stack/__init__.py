@@ -6,12 +6,22 @@ are what it, the integration tests and the demo call.
 
 from __future__ import annotations
 
-from infra.stack.stack import ServiceReport, UpReport, disk_usage, down, prepare, status, up
+from infra.stack.stack import (
+    ServiceReport,
+    UpReport,
+    connection_for,
+    disk_usage,
+    down,
+    prepare,
+    status,
+    up,
+)
 from infra.stack.topics_admin import ensure_topics
 
 __all__ = [
     "ServiceReport",
     "UpReport",
+    "connection_for",
     "disk_usage",
     "down",
     "ensure_topics",

@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from events.errors import StackError
@@ -23,7 +25,7 @@ from infra.stack.layout import Layout
 from infra.stack.postgres import Postgres
 from infra.stack.probes import kafka_answers, postgres_answers, registry_answers
 from infra.stack.processes import poll, rss_kib
-from infra.stack.registry import COMPATIBILITY, Registry, ensure_compatibility
+from infra.stack.registry import CCOMPAT, COMPATIBILITY, Registry, ensure_compatibility
 from infra.stack.service import Service
 from infra.stack.tools import Tools, ensure_tools
 from infra.stack.topics_admin import ensure_topics
@@ -65,6 +67,28 @@ class UpReport:
         )
 
 
+def connection_for(
+    settings: StackSettings, base: ConnectionSettings | None = None
+) -> ConnectionSettings:
+    """How clients reach the local stack ``settings`` describes (ports may be overridden).
+
+    ``base`` (default: read from the environment) supplies everything else, e.g. the
+    replication factor.
+    """
+    s = settings
+    dsn = (
+        f"postgresql://{quote(s.pg_user, safe='')}:"
+        f"{quote(s.pg_password.get_secret_value(), safe='')}@{s.host}:{s.pg_port}/{s.pg_database}"
+    )
+    return (base or ConnectionSettings()).model_copy(
+        update={
+            "kafka_bootstrap": f"{s.host}:{s.kafka_port}",
+            "registry_url": f"http://{s.host}:{s.registry_port}{CCOMPAT}",
+            "pg_dsn": SecretStr(dsn),
+        }
+    )
+
+
 def services(settings: StackSettings) -> list[Service]:
     """The stack's services in start order."""
     layout = Layout.of(settings)
@@ -103,9 +127,10 @@ def up(
             f"{report.name:<9} {report.action:<16} {report.seconds:6.1f}s  pid {report.pid}  "
             f"{report.address}"
         )
-    created = ensure_topics(f"{settings.host}:{settings.kafka_port}", connection)
+    local = connection_for(settings, connection)
+    created = ensure_topics(local.kafka_bootstrap, local)
     console.print(f"{'topics':<9} {len(created)} created {' '.join(created)}")
-    changed = ensure_compatibility(reports[-1].address)
+    changed = ensure_compatibility(local.registry_url)
     verb = "set to" if changed else "already"
     console.print(f"{'registry':<9} global compatibility {verb} {COMPATIBILITY}")
     return UpReport(reports, created, changed)
