@@ -28,13 +28,15 @@ from events.errors import (
     PublishFailed,
 )
 from events.models import Event
+from events.outcomes import Outcome, OutcomeWatcher
 from events.registry import SchemaRegistry
 from events.topics import INBOX
 from events.validation import parse_event
 
 
-# Delivery guarantees the SDK will not let a caller weaken.
-_FIXED = {"acks": "all", "enable.idempotence": True}
+# Delivery guarantees the SDK will not let a caller weaken; murmur2 so that every client
+# (Java, Faust, this SDK) puts a key in the same partition.
+_FIXED = {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
 
 
 class PublisherSettings(BaseSettings):
@@ -224,6 +226,32 @@ class Publisher:
                 )
         result.failures.sort(key=lambda f: f.index)
         return result
+
+    def submit(
+        self,
+        events: Iterable[Event | Mapping[str, Any]],
+        timeout_s: float = 60.0,
+        watch_topics: Iterable[str] | None = None,
+    ) -> list[Outcome]:
+        """Publish events and wait for the workflow's outcome of each, in input order:
+        accepted (with its case sequence) or rejected (with the code and message).
+
+        Args:
+            timeout_s: how long to wait for the outcomes once published.
+            watch_topics: the canonical and rejection topics (default: the real ones).
+
+        Raises:
+            the first publishing failure (nothing is waited for then);
+            OutcomeTimeout: the workflow gave no outcome in time for some of them.
+        """
+        batch = list(events)
+        watcher = OutcomeWatcher(self.settings.kafka_bootstrap, self.codec, watch_topics)
+        with watcher:
+            result = self.publish_batch(batch)
+            if result.failures:
+                raise result.failures[0].error
+            outcomes = watcher.wait([r.event_id for r in result.receipts], timeout_s)
+        return [outcomes[event_id] for event_id in map(_event_id, batch) if event_id]
 
     def _produce(
         self, topic: str, key: bytes, value: bytes, callback: Callable[..., None]
