@@ -50,6 +50,17 @@ def scratch_topics(admin: AdminClient) -> Iterator[list[str]]:
             future.result()
 
 
+@pytest.fixture
+def scratch_subjects(connection_settings: ConnectionSettings) -> Iterator[list[str]]:
+    """Registry subjects appended here are deleted (soft, then permanently) after the test."""
+    subjects: list[str] = []
+    yield subjects
+    for subject in subjects:
+        for params in ({}, {"permanent": "true"}):
+            url = f"{connection_settings.registry_url}/subjects/{subject}"
+            httpx.delete(url, params=params, timeout=10).raise_for_status()
+
+
 def _create_topic(admin: AdminClient, name: str, partitions: int, config: dict[str, str]) -> None:
     admin.create_topics([NewTopic(name, partitions, 1, config=config)])[name].result()
 
@@ -160,10 +171,13 @@ def _register(registry_url: str, subject: str, schema: str) -> httpx.Response:
 
 
 def test_registry_reuses_ids_and_enforces_backward_transitive(
-    connection_settings: ConnectionSettings, unique_name: Callable[[str], str]
+    connection_settings: ConnectionSettings,
+    unique_name: Callable[[str], str],
+    scratch_subjects: list[str],
 ) -> None:
     url = connection_settings.registry_url
     subject = unique_name("subject")
+    scratch_subjects.append(subject)
     v1 = _schema("Thing", ("id", "string", ...))
     # The same schema with other key order and spacing: Confluent gives it the same id.
     v1_reordered = '{"namespace": "fq.test", "name": "Thing", "fields": [{"type": "string", "name": "id"}], "type": "record"}'
@@ -205,12 +219,14 @@ def test_down_then_up_keeps_rows_schemas_and_messages(
     connection_settings: ConnectionSettings,
     unique_name: Callable[[str], str],
     scratch_topics: list[str],
+    scratch_subjects: list[str],
 ) -> None:
     settings = StackSettings()
     bootstrap, url = connection_settings.kafka_bootstrap, connection_settings.registry_url
     dsn = connection_settings.pg_dsn.get_secret_value()
     table, subject, topic = unique_name("rows"), unique_name("subject"), unique_name("kept")
     scratch_topics.append(topic)
+    scratch_subjects.append(subject)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, note text)")
         conn.execute(f"INSERT INTO {table} VALUES (1, '枫桥')")
