@@ -158,12 +158,14 @@ def terminate(pid: int, marker: str, timeout_s: float) -> bool:
 
     Returns True when the process exited on its own, False when it had to be killed.
     """
-    if not alive(pid, marker):
+    try:
+        if alive(pid, marker):
+            os.kill(pid, signal.SIGTERM)
+        if poll(lambda: not alive(pid, marker), timeout_s):
+            return True
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:  # it exited between our look and our signal
         return True
-    os.kill(pid, signal.SIGTERM)
-    if poll(lambda: not alive(pid, marker), timeout_s):
-        return True
-    os.kill(pid, signal.SIGKILL)
     poll(lambda: not alive(pid, marker), 10.0)
     return False
 

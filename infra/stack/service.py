@@ -53,8 +53,8 @@ class Service(ABC):
         """Start it and wait until it is healthy; raises ``StackError`` naming the log."""
 
     @abstractmethod
-    def stop(self, tools: Tools) -> None:
-        """Stop it cleanly (keeping its data); a no-op when it is not running."""
+    def stop(self, tools: Tools) -> bool:
+        """Stop it, keeping its data; False when it had to be killed. No-op when not running."""
 
     def wait_healthy(self, pid: int | None, timeout_s: float) -> None:
         """Poll until healthy; fail early if ``pid`` (when given) dies, else at the timeout."""
@@ -92,8 +92,8 @@ class Daemon(Service):
         self.pid_file.write_text(f"{pid}\n")
         self.wait_healthy(pid, timeout_s)
 
-    def stop(self, tools: Tools) -> None:
+    def stop(self, tools: Tools) -> bool:
         pid = self.pid()
-        if pid is not None:
-            terminate(pid, self.marker, STOP_TIMEOUT_S)
+        clean = pid is None or terminate(pid, self.marker, STOP_TIMEOUT_S)
         self.pid_file.unlink(missing_ok=True)
+        return clean

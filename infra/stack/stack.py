@@ -26,13 +26,14 @@ from infra.stack.postgres import Postgres
 from infra.stack.probes import kafka_answers, postgres_answers, registry_answers
 from infra.stack.processes import poll, rss_kib
 from infra.stack.registry import CCOMPAT, COMPATIBILITY, Registry, ensure_compatibility
-from infra.stack.service import Service
+from infra.stack.service import STOP_TIMEOUT_S, Service
 from infra.stack.tools import Tools, ensure_tools
 from infra.stack.topics_admin import ensure_topics
 
 STARTED = "started"
 RUNNING = "already running"
 STOPPED = "stopped"
+KILLED = f"killed (no clean exit within {STOP_TIMEOUT_S:.0f}s)"
 NOT_RUNNING = "not running"
 
 
@@ -160,17 +161,13 @@ def down(settings: StackSettings, console: Console | None = None) -> list[Servic
     for service in reversed(services(settings)):
         began = time.monotonic()
         pid = service.pid()
+        action = NOT_RUNNING
         if pid is not None:
             tools = tools or ensure_tools(install=False)
             with console.status(f"{service.name}: stopping…"):
-                service.stop(tools)
+                action = STOPPED if service.stop(tools) else KILLED
         report = ServiceReport(
-            service.name,
-            service.address(),
-            pid,
-            False,
-            STOPPED if pid else NOT_RUNNING,
-            time.monotonic() - began,
+            service.name, service.address(), pid, False, action, time.monotonic() - began
         )
         reports.append(report)
         console.print(f"{report.name:<9} {report.action:<12} {report.seconds:6.1f}s")
