@@ -162,14 +162,12 @@ class WorkCalendar:
         if run is None:
             raise CalendarGap(local.year)
         index = local.toordinal() - run.first_ordinal
-        tod = (
-            (local.hour * 60 + local.minute) * 60 + local.second
-        ) * 1_000_000 + local.microsecond
+        tod = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000 + local.microsecond
         worked = 0
         for start, end in run.day_spans[index]:
             if tod <= start:
                 break
-            worked += (end if tod >= end else tod) - start
+            worked += (end if tod >= end else tod) - start  # noqa: FURB136 (hot path: no call)
         return run, run.cumulative[index] + worked
 
 

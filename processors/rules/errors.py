@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from schemas.errors import FengqiaoError
 
-__all__ = ["CalendarGap", "InvalidCalendar", "NaiveInstant", "NoSlaLimit", "RulesError"]
+__all__ = [
+    "CalendarGap",
+    "InvalidCalendar",
+    "NaiveInstant",
+    "NoSlaLimit",
+    "RulesError",
+    "UnknownReference",
+]
 
 
 class RulesError(FengqiaoError):
@@ -49,4 +56,16 @@ class NoSlaLimit(RulesError, LookupError):
         super().__init__(
             f"SLA policy {policy_id} v{version} has no limit for stage {stage!r} and priority "
             f"{priority!r}: publish a SlaPolicyDefined version that covers it"
+        )
+
+
+class UnknownReference(RulesError, LookupError):
+    """A version recorded on an event (policy, calendar) is not in the reference view."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(
+            f"the reference view has no {kind} {key!r}: fold the reference log up to the "
+            f"definition that published it"
         )

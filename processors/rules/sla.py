@@ -26,6 +26,7 @@ __all__ = [
     "schedule_deadline",
     "shift_deadline_for_pause",
     "shift_for_pause",
+    "warn_time_for",
 ]
 
 
@@ -84,11 +85,14 @@ class Deadline:
     calendar_version: str
 
 
-def _warn_time(calendar: WorkCalendar, due_time: datetime, deadline_hours: float,
-               warn_before_hours: float) -> datetime | None:
+def warn_time_for(
+    calendar: WorkCalendar, due_time: datetime, working_hours: float, warn_before_hours: float
+) -> datetime | None:
+    """When to warn (预警): ``warn_before_hours`` working hours before the due time, never
+    before the stage started; ``None`` when the policy asks for no warning."""
     if warn_before_hours <= 0:
         return None
-    return add_working_hours(calendar, due_time, -min(warn_before_hours, deadline_hours))
+    return add_working_hours(calendar, due_time, -min(warn_before_hours, working_hours))
 
 
 def schedule_deadline(
@@ -104,7 +108,7 @@ def schedule_deadline(
     return Deadline(
         started_at=started_at,
         due_time=due,
-        warn_time=_warn_time(calendar, due, limit.working_hours, limit.warn_before_hours),
+        warn_time=warn_time_for(calendar, due, limit.working_hours, limit.warn_before_hours),
         working_hours=limit.working_hours,
         warn_before_hours=limit.warn_before_hours,
         policy_id=policy.policy_id,
@@ -128,8 +132,10 @@ def shift_deadline_for_pause(
     """The deadline with due and warn times moved by the working time spent suspended."""
     paused = max(0.0, working_hours_between(calendar, paused_at, resumed_at))
     due = add_working_hours(calendar, deadline.due_time, paused)
-    warn = None if deadline.warn_time is None else add_working_hours(
-        calendar, deadline.warn_time, paused
+    warn = (
+        None
+        if deadline.warn_time is None
+        else add_working_hours(calendar, deadline.warn_time, paused)
     )
     version = calendar.version_for(deadline.started_at, due)
     return replace(deadline, due_time=due, warn_time=warn, calendar_version=version)
@@ -144,7 +150,7 @@ def extend_deadline(calendar: WorkCalendar, deadline: Deadline, extra_hours: flo
     return replace(
         deadline,
         due_time=due,
-        warn_time=_warn_time(calendar, due, total, deadline.warn_before_hours),
+        warn_time=warn_time_for(calendar, due, total, deadline.warn_before_hours),
         working_hours=total,
         calendar_version=calendar.version_for(deadline.started_at, due),
     )

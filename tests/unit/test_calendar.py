@@ -120,8 +120,10 @@ def test_unknown_years_name_the_calendar_to_publish() -> None:
     with pytest.raises(CalendarGap):
         is_working_day(CAL, date(2024, 12, 31))
     only_2025_and_2027 = calendar_from_definitions(
-        [d | {"year": y, "calendar_version": f"{y}.1", "holidays": [], "working_weekends": []}
-         for d, y in zip(shipped_calendar_definitions(), (2025, 2027), strict=True)]
+        [
+            d | {"year": y, "calendar_version": f"{y}.1", "holidays": [], "working_weekends": []}
+            for d, y in zip(shipped_calendar_definitions(), (2025, 2027), strict=True)
+        ]
     )
     with pytest.raises(CalendarGap) as gap:
         working_hours_between(only_2025_and_2027, sh(2025, 6, 2, 9, 0), sh(2027, 6, 2, 9, 0))
@@ -142,8 +144,15 @@ def test_naive_instants_are_refused() -> None:
         ({"holidays": ["2024-12-31"]}, "another year"),
         ({"holidays": ["2025-01-26"]}, "both"),
         ({"working_hours": []}, "at least one span"),
-        ({"working_hours": [{"start_minute": 600, "end_minute": 700},
-                            {"start_minute": 650, "end_minute": 800}]}, "disjoint"),
+        (
+            {
+                "working_hours": [
+                    {"start_minute": 600, "end_minute": 700},
+                    {"start_minute": 650, "end_minute": 800},
+                ]
+            },
+            "disjoint",
+        ),
     ],
 )
 def test_contradictory_definitions_are_invalid(change: dict[str, object], problem: str) -> None:
@@ -167,7 +176,9 @@ def test_a_later_definition_of_a_year_wins_and_versions_are_recorded() -> None:
 
 # --- laws --------------------------------------------------------------------------------------
 instants = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31, 23, 59), timezones=st.just(SHANGHAI)
+    min_value=datetime(2025, 1, 1),
+    max_value=datetime(2026, 12, 31, 23, 59),
+    timezones=st.just(SHANGHAI),
 ).map(lambda t: t.astimezone(UTC))
 minutes = st.integers(min_value=-20_000, max_value=20_000)
 

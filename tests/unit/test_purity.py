@@ -11,9 +11,28 @@ RULES = Path(__file__).resolve().parents[2] / "processors" / "rules"
 MODULES = sorted(RULES.glob("*.py"))
 
 FORBIDDEN_MODULES = {
-    "confluent_kafka", "faust", "psycopg", "psycopg2", "fastapi", "httpx", "requests",
-    "aiokafka", "os", "sys", "time", "random", "secrets", "socket", "subprocess", "pathlib",
-    "io", "shutil", "importlib", "logging", "asyncio", "threading",
+    "confluent_kafka",
+    "faust",
+    "psycopg",
+    "psycopg2",
+    "fastapi",
+    "httpx",
+    "requests",
+    "aiokafka",
+    "os",
+    "sys",
+    "time",
+    "random",
+    "secrets",
+    "socket",
+    "subprocess",
+    "pathlib",
+    "io",
+    "shutil",
+    "importlib",
+    "logging",
+    "asyncio",
+    "threading",
 }
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
 FORBIDDEN_NAMES = {"open", "input", "print", "eval", "exec", "__import__"}
@@ -29,7 +48,9 @@ def _violations(path: Path) -> list[str]:
             roots = [(node.module or "").split(".")[0]]
         else:
             roots = []
-        found += [f"line {node.lineno}: imports {root}" for root in roots if root in FORBIDDEN_MODULES]
+        found += [
+            f"line {node.lineno}: imports {root}" for root in roots if root in FORBIDDEN_MODULES
+        ]
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in CLOCK_CALLS:

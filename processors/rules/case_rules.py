@@ -1,0 +1,281 @@
+"""The rule of each case event: what the reference data must say, and which deadlines it opens.
+
+Each rule gets the case (already known to allow the transition), the submission and the
+reference view, and answers a ``Rejected`` or the deadlines to (re)schedule, as ``Plan``s that
+``decide`` turns into DeadlineScheduled events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from events.models import (
+    CaseAccepted,
+    CaseClaimed,
+    CaseDispatched,
+    CaseEscalated,
+    CaseEvaluated,
+    CaseExtended,
+    CaseReported,
+    CaseResolved,
+    CaseReturned,
+    CaseTransferred,
+    CaseVerified,
+    Stage,
+)
+from processors.rules.calendar import local_date
+from processors.rules.case_state import CaseState, DeadlineState
+from processors.rules.decisions import Rejected
+from processors.rules.decisions import RejectionCode as Code
+from processors.rules.errors import CalendarGap, NoSlaLimit
+from processors.rules.reference_view import ReferenceView
+from processors.rules.sla import (
+    Deadline,
+    extend_deadline,
+    schedule_deadline,
+    shift_deadline_for_pause,
+)
+
+__all__ = ["RULES", "Plan", "check_report"]
+
+MAX_WORKING_HOURS = 2000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A deadline to schedule: a new one (``deadline_id`` None) or a re-issue of an open one."""
+
+    stage: str
+    deadline: Deadline
+    deadline_id: str | None = None
+
+
+Outcome = Rejected | tuple[Plan, ...]
+
+
+def _is(state: CaseState) -> str:
+    return f"case {state.case_id} is {state.status}"
+
+
+def check_report(event: CaseReported, ref: ReferenceView) -> Rejected | None:
+    """A new case: its grid in force, its category known, its reporting worker on that grid."""
+    on = local_date(event.envelope.event_time)
+    actor = event.envelope.actor
+    if not ref.grid_effective(event.grid_id, on):
+        return Rejected(
+            Code.GRID_NOT_EFFECTIVE,
+            f"case {event.case_id}: grid {event.grid_id} "
+            f"is not a grid in force on {on}; report it on a grid in force then",
+        )
+    if ref.category(event.category_code, on) is None:
+        return Rejected(
+            Code.UNKNOWN_CATEGORY,
+            f"case {event.case_id}: category {event.category_code!r} is not defined on {on}",
+        )
+    if actor.role in ("grid_worker", "grid_leader") and not ref.worker_assigned(
+        actor.id, event.grid_id, on
+    ):
+        return _not_assigned(event.case_id, actor.id, event.grid_id, on, ref)
+    return None
+
+
+def _not_assigned(case_id: str, worker: str, grid: str, on: Any, ref: ReferenceView) -> Rejected:
+    where = ref.worker_grid(worker, on)
+    now = f"assigned to grid {where}" if where else "not assigned to any grid"
+    return Rejected(
+        Code.WORKER_NOT_ASSIGNED,
+        f"case {case_id}: worker {worker} is {now} on "
+        f"{on}, not to grid {grid}; the grid's own worker must submit this",
+    )
+
+
+def _schedule(state: CaseState, ref: ReferenceView, stage: str, at: datetime) -> Outcome:
+    on = local_date(at)
+    category = ref.category(state.category, on)
+    if category is None:
+        return Rejected(
+            Code.UNKNOWN_CATEGORY,
+            f"{_is(state)} of category {state.category!r}, "
+            f"which is not defined on {on}; reclassify it first",
+        )
+    policy = ref.sla_policy(category.sla_policy_id, on)
+    if policy is None:
+        return Rejected(
+            Code.UNKNOWN_SLA_POLICY,
+            f"{_is(state)}: SLA policy "
+            f"{category.sla_policy_id} of category {category.code} is not in force "
+            f"on {on}; publish a SlaPolicyDefined for it",
+        )
+    try:
+        return (Plan(stage, schedule_deadline(policy, ref.calendar(), stage, state.priority, at)),)
+    except NoSlaLimit as exc:
+        return Rejected(Code.NO_SLA_LIMIT, f"{_is(state)}: {exc}")
+    except CalendarGap as exc:
+        return Rejected(Code.CALENDAR_GAP, f"{_is(state)}: {exc}")
+
+
+def _department(state: CaseState, code: str) -> Rejected | None:
+    if code == state.department:
+        return None
+    return Rejected(
+        Code.WRONG_DEPARTMENT,
+        f"{_is(state)} with department {state.department}, "
+        f"not {code}; only the department that holds the case may do this",
+    )
+
+
+def _accept(state: CaseState, event: CaseAccepted, ref: ReferenceView) -> Outcome:
+    code = event.category_code
+    if code is not None and ref.category(code, event.envelope.event_time) is None:
+        return Rejected(
+            Code.UNKNOWN_CATEGORY,
+            f"{_is(state)}: cannot reclassify it as "
+            f"{code!r}, no such category on {local_date(event.envelope.event_time)}",
+        )
+    return ()
+
+
+def _dispatch(state: CaseState, event: CaseDispatched, ref: ReferenceView) -> Outcome:
+    at = event.envelope.event_time
+    if not ref.department_exists(event.department_code, at):
+        return Rejected(
+            Code.UNKNOWN_DEPARTMENT,
+            f"{_is(state)}: department {event.department_code} is not defined on {local_date(at)}",
+        )
+    return _schedule(state, ref, Stage.claim, at)
+
+
+def _claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
+    wrong = _department(state, event.department_code)
+    return wrong or _schedule(state, ref, Stage.handle, event.envelope.event_time)
+
+
+def _transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
+    at = event.envelope.event_time
+    wrong = _department(state, event.from_department)
+    if wrong:
+        return wrong
+    if event.to_department == event.from_department:
+        return Rejected(
+            Code.SAME_DEPARTMENT,
+            f"{_is(state)} with {state.department}: a transfer must name another department",
+        )
+    if not ref.department_exists(event.to_department, at):
+        return Rejected(
+            Code.UNKNOWN_DEPARTMENT,
+            f"{_is(state)}: department {event.to_department} is not defined on {local_date(at)}",
+        )
+    return _schedule(state, ref, Stage.claim, at)
+
+
+def _return(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcome:
+    return _department(state, event.department_code) or ()
+
+
+def _as_deadline(d: DeadlineState) -> Deadline:
+    return Deadline(
+        d.started_at,
+        d.due_time,
+        None,
+        d.working_hours,
+        0,
+        d.policy_id,
+        d.policy_version,
+        d.calendar_version,
+    )
+
+
+def _extend(state: CaseState, event: CaseExtended, ref: ReferenceView) -> Outcome:
+    open_ = state.open_deadline()
+    if open_ is None or open_.stage != event.stage:
+        return Rejected(
+            Code.NO_OPEN_DEADLINE, f"{_is(state)} with no open {event.stage} deadline to extend"
+        )
+    if open_.working_hours + event.extra_working_hours > MAX_WORKING_HOURS:
+        return Rejected(
+            Code.EXTENSION_TOO_LONG,
+            f"{_is(state)}: its {event.stage} deadline "
+            f"would exceed {MAX_WORKING_HOURS} working hours",
+        )
+    try:
+        longer = extend_deadline(ref.calendar(), _as_deadline(open_), event.extra_working_hours)
+    except CalendarGap as exc:
+        return Rejected(Code.CALENDAR_GAP, f"{_is(state)}: {exc}")
+    return (Plan(open_.stage, longer, open_.deadline_id),)
+
+
+def _resume(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
+    open_ = state.open_deadline()
+    if open_ is None or state.suspended_at is None:
+        return ()
+    try:
+        shifted = shift_deadline_for_pause(
+            ref.calendar(), _as_deadline(open_), state.suspended_at, event.envelope.event_time
+        )
+    except CalendarGap as exc:
+        return Rejected(Code.CALENDAR_GAP, f"{_is(state)}: {exc}")
+    if shifted.due_time == open_.due_time:  # paused outside working time: nothing to move
+        return ()
+    return (Plan(open_.stage, shifted, open_.deadline_id),)
+
+
+def _escalate(state: CaseState, event: CaseEscalated, ref: ReferenceView) -> Outcome:
+    if event.from_level != state.level:
+        return Rejected(
+            Code.LEVEL_MISMATCH,
+            f"{_is(state)} at level {state.level}, not "
+            f"{event.from_level}; escalate from {state.level} to a higher level",
+        )
+    return ()
+
+
+def _resolve(state: CaseState, event: CaseResolved, ref: ReferenceView) -> Outcome:
+    wrong = _department(state, event.department_code)
+    return wrong or _schedule(state, ref, Stage.verify, event.envelope.event_time)
+
+
+def _verify(state: CaseState, event: CaseVerified, ref: ReferenceView) -> Outcome:
+    at = event.envelope.event_time
+    if not ref.worker_assigned(event.worker_id, state.grid_id, at):
+        return _not_assigned(state.case_id, event.worker_id, state.grid_id, local_date(at), ref)
+    return () if event.passed else _schedule(state, ref, Stage.handle, at)
+
+
+def _reopen(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
+    return _schedule(state, ref, Stage.handle, event.envelope.event_time)
+
+
+def _evaluate(state: CaseState, event: CaseEvaluated, ref: ReferenceView) -> Outcome:
+    if state.evaluated:
+        return Rejected(
+            Code.ALREADY_EVALUATED,
+            f"{_is(state)} and already evaluated; a case is evaluated once after it closes",
+        )
+    return ()
+
+
+def _nothing(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
+    return ()
+
+
+RULES: dict[str, Callable[[CaseState, Any, ReferenceView], Outcome]] = {
+    "CaseAccepted": _accept,
+    "CaseRejected": _nothing,
+    "CaseDispatched": _dispatch,
+    "CaseClaimed": _claim,
+    "CaseTransferred": _transfer,
+    "CaseReturned": _return,
+    "CaseExtended": _extend,
+    "CaseSuspended": _nothing,
+    "CaseResumed": _resume,
+    "CaseEscalated": _escalate,
+    "CaseResolved": _resolve,
+    "CaseVerified": _verify,
+    "CaseReopened": _reopen,
+    "CaseClosed": _nothing,
+    "CaseEvaluated": _evaluate,
+}
+"""event type -> its rule; the transition itself was checked against ``TRANSITIONS``."""

@@ -1,0 +1,264 @@
+"""The state of one case and ``evolve``: applying a canonical event to it.
+
+``TRANSITIONS`` is DESIGN.md's lifecycle table as data; ``decide`` checks submissions against
+it and ``evolve`` trusts the canonical log but refuses a stream the table cannot explain, so a
+corrupt log fails loudly instead of folding into a wrong state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from events.models import (
+    CaseAccepted,
+    CaseDispatched,
+    CaseEscalated,
+    CaseEvent,
+    CaseReported,
+    CaseTransferred,
+    CaseVerified,
+    DeadlineBreached,
+    DeadlineScheduled,
+    DeadlineWarned,
+    EscalationLevel,
+)
+from processors.rules.errors import RulesError
+
+__all__ = [
+    "OPEN_STATUSES",
+    "TRANSITIONS",
+    "CaseState",
+    "CorruptStream",
+    "DeadlineState",
+    "DeadlineStatus",
+    "Status",
+    "evolve",
+    "target_status",
+]
+
+
+class Status(StrEnum):
+    """Where a case is in its closed loop."""
+
+    reported = "reported"
+    accepted = "accepted"
+    rejected = "rejected"
+    dispatched = "dispatched"
+    in_progress = "in_progress"
+    suspended = "suspended"
+    resolved = "resolved"
+    verified = "verified"
+    closed = "closed"
+
+
+S = Status
+OPEN_STATUSES = frozenset(set(Status) - {S.rejected, S.closed})
+TRANSITIONS: dict[str, dict[Status, Status]] = {
+    "CaseAccepted": {S.reported: S.accepted},
+    "CaseRejected": {S.reported: S.rejected},
+    "CaseDispatched": {S.accepted: S.dispatched},
+    "CaseClaimed": {S.dispatched: S.in_progress},
+    "CaseTransferred": {S.dispatched: S.dispatched, S.in_progress: S.dispatched},
+    "CaseReturned": {S.dispatched: S.accepted, S.in_progress: S.accepted},
+    "CaseExtended": {S.in_progress: S.in_progress},
+    "CaseSuspended": {S.in_progress: S.suspended},
+    "CaseResumed": {S.suspended: S.in_progress},
+    "CaseEscalated": {status: status for status in OPEN_STATUSES},
+    "CaseResolved": {S.in_progress: S.resolved},
+    "CaseVerified": {S.resolved: S.verified},  # or back to in_progress when it failed
+    "CaseReopened": {S.resolved: S.in_progress, S.closed: S.in_progress},
+    "CaseClosed": {S.verified: S.closed},
+    "CaseEvaluated": {S.closed: S.closed},
+}
+"""event type -> {from status: to status}; CaseReported starts a case, Deadline* keep it."""
+
+
+class DeadlineStatus(StrEnum):
+    """A deadline is open until its stage ends (met) or the case leaves the stage (cancelled)."""
+
+    open = "open"
+    met = "met"
+    cancelled = "cancelled"
+
+
+@dataclass(frozen=True)
+class DeadlineState:
+    """One stage deadline of the case, as the last DeadlineScheduled of its id set it."""
+
+    deadline_id: str
+    stage: str
+    priority: str
+    started_at: datetime
+    due_time: datetime
+    working_hours: int
+    policy_id: str
+    policy_version: int
+    calendar_version: str
+    status: DeadlineStatus = DeadlineStatus.open
+    warned: bool = False
+    breached: bool = False
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Everything ``decide`` needs to know about a case. Never mutated: ``evolve`` copies."""
+
+    case_id: str
+    status: Status
+    sequence: int
+    status_since: datetime  # event time of the step into the current status (or department)
+    category: str
+    priority: str
+    grid_id: str
+    level: EscalationLevel = EscalationLevel.street
+    department: str | None = None
+    seen: Mapping[str, int] = field(default_factory=dict)  # event id -> sequence
+    deadlines: tuple[DeadlineState, ...] = ()
+    suspended_at: datetime | None = None
+    hand_offs: int = 0
+    returns: int = 0
+    reworks: int = 0
+    evaluated: bool = False
+
+    def deadline(self, deadline_id: str) -> DeadlineState | None:
+        """The deadline with that id, open or settled."""
+        return next((d for d in self.deadlines if d.deadline_id == deadline_id), None)
+
+    def open_deadline(self) -> DeadlineState | None:
+        """The deadline of the stage the case is in, if any."""
+        return next((d for d in self.deadlines if d.status is DeadlineStatus.open), None)
+
+
+class CorruptStream(RulesError):
+    """A canonical case stream that the lifecycle table cannot explain."""
+
+
+def target_status(state: CaseState, event: CaseEvent) -> Status | None:
+    """Where ``event`` takes the case, or ``None`` when the table has no such transition."""
+    if isinstance(event, DeadlineScheduled | DeadlineWarned | DeadlineBreached):
+        return state.status
+    target = TRANSITIONS.get(event.event_type, {}).get(state.status)
+    if target is S.verified and isinstance(event, CaseVerified) and not event.passed:
+        return S.in_progress
+    return target
+
+
+def _settle(state: CaseState, outcome: DeadlineStatus) -> tuple[DeadlineState, ...]:
+    return tuple(
+        replace(d, status=outcome) if d.status is DeadlineStatus.open else d
+        for d in state.deadlines
+    )
+
+
+def _with_deadline(state: CaseState, event: DeadlineScheduled) -> tuple[DeadlineState, ...]:
+    previous = state.deadline(event.deadline_id)
+    fresh = DeadlineState(
+        deadline_id=event.deadline_id,
+        stage=str(event.stage),
+        priority=previous.priority if previous else state.priority,
+        started_at=event.started_at,
+        due_time=event.due_time,
+        working_hours=event.working_hours,
+        policy_id=event.policy_id,
+        policy_version=event.policy_version,
+        calendar_version=event.calendar_version,
+        warned=previous.warned if previous else False,
+        breached=previous.breached if previous else False,
+    )
+    others = tuple(d for d in state.deadlines if d.deadline_id != event.deadline_id)
+    return (*others, fresh)
+
+
+def _signalled(
+    state: CaseState, event: DeadlineWarned | DeadlineBreached
+) -> tuple[DeadlineState, ...]:
+    def flagged(d: DeadlineState) -> DeadlineState:
+        if isinstance(event, DeadlineWarned):
+            return replace(d, warned=True)
+        return replace(d, breached=True)
+
+    return tuple(flagged(d) if d.deadline_id == event.deadline_id else d for d in state.deadlines)
+
+
+def _start(event: CaseReported, sequence: int) -> CaseState:
+    return CaseState(
+        case_id=event.case_id,
+        status=S.reported,
+        sequence=sequence,
+        status_since=event.envelope.event_time,
+        category=event.category_code,
+        priority=str(event.priority),
+        grid_id=event.grid_id,
+        seen={event.envelope.event_id: sequence},
+    )
+
+
+def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
+    """The case after the canonical ``event``; raises ``CorruptStream`` if it cannot follow."""
+    sequence = event.envelope.sequence
+    if sequence is None:
+        raise CorruptStream(f"{event.event_type} {event.envelope.event_id} has no sequence")
+    if state is None or isinstance(event, CaseReported):
+        if state is not None or not isinstance(event, CaseReported):
+            raise CorruptStream(f"case {event.case_id}: {event.event_type} cannot start a case")
+        return _start(event, sequence)
+    target = target_status(state, event)
+    if target is None or event.case_id != state.case_id or sequence != state.sequence + 1:
+        raise CorruptStream(
+            f"case {state.case_id} ({state.status}, sequence {state.sequence}) cannot take "
+            f"{event.event_type} {event.envelope.event_id} of case {event.case_id} at {sequence}"
+        )
+    seen = dict(state.seen)
+    seen[event.envelope.event_id] = sequence
+    moved = target is not state.status or isinstance(event, CaseTransferred)
+    since = event.envelope.event_time if moved else state.status_since
+    new = replace(state, status=target, sequence=sequence, seen=seen, status_since=since)
+    return _apply_fields(new, state, event)
+
+
+def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState:
+    kind = event.event_type
+    met, cancelled = DeadlineStatus.met, DeadlineStatus.cancelled
+    if isinstance(event, CaseAccepted):
+        return replace(
+            new,
+            category=event.category_code or old.category,
+            priority=str(event.priority) if event.priority else old.priority,
+        )
+    if isinstance(event, CaseDispatched):
+        return replace(new, department=event.department_code)
+    if isinstance(event, CaseTransferred):
+        return replace(
+            new,
+            department=event.to_department,
+            hand_offs=old.hand_offs + 1,
+            deadlines=_settle(old, cancelled),
+        )
+    if isinstance(event, CaseEscalated):
+        return replace(new, level=event.to_level)
+    if isinstance(event, CaseVerified) and not event.passed:
+        return replace(new, reworks=old.reworks + 1, deadlines=_settle(old, met))
+    if isinstance(event, DeadlineScheduled):
+        return replace(new, deadlines=_with_deadline(old, event))
+    if isinstance(event, DeadlineWarned | DeadlineBreached):
+        return replace(new, deadlines=_signalled(old, event))
+    if kind in ("CaseClaimed", "CaseResolved") or isinstance(event, CaseVerified):
+        return replace(new, deadlines=_settle(old, met))
+    if kind == "CaseReturned":
+        return replace(
+            new, department=None, returns=old.returns + 1, deadlines=_settle(old, cancelled)
+        )
+    if kind == "CaseSuspended":
+        return replace(new, suspended_at=event.envelope.event_time)
+    if kind == "CaseResumed":
+        return replace(new, suspended_at=None)
+    if kind == "CaseReopened":
+        return replace(
+            new, reworks=old.reworks + 1, evaluated=False, deadlines=_settle(old, cancelled)
+        )
+    if kind == "CaseEvaluated":
+        return replace(new, evaluated=True)
+    return new

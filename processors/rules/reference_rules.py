@@ -1,0 +1,175 @@
+"""``decide_reference``: whether a reference-data definition may join the reference log.
+
+Definitions must fit the view they are applied to: a place's parent in force on its date and
+one level up, a retirement after the definition, an assignment to a grid in force, a
+category's department and policy known, policy versions increasing and complete, calendar and
+lexicon versions new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import product
+from typing import Any
+
+from events.models import (
+    CalendarDefined,
+    CategoryDefined,
+    Event,
+    LexiconPublished,
+    PlaceDefined,
+    PlaceRetired,
+    Priority,
+    SlaPolicyDefined,
+    Stage,
+    WorkerAssigned,
+)
+from processors.rules.calendar import year_from_definition
+from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected, stamp
+from processors.rules.decisions import RejectionCode as Code
+from processors.rules.errors import InvalidCalendar
+from processors.rules.reference_view import LEVELS, ReferenceView
+
+__all__ = ["decide_reference"]
+
+Check = Callable[[ReferenceView, Any], Rejected | None]
+
+
+def _place(view: ReferenceView, event: PlaceDefined) -> Rejected | None:
+    on, level = event.effective_from, LEVELS.index(event.level)
+    name = f"place {event.code} ({event.level}) from {on}"
+    if level == 0:
+        if event.parent_code is None:
+            return None
+        return Rejected(Code.PARENT_WRONG_LEVEL, f"{name}: a city has no parent")
+    above = LEVELS[level - 1]
+    parent = None if event.parent_code is None else view.place(event.parent_code, on)
+    if parent is None:
+        return Rejected(
+            Code.PARENT_NOT_EFFECTIVE,
+            f"{name}: its parent {event.parent_code} "
+            f"must be a {above} in force on {on}; define the parent first",
+        )
+    if parent.level != above:
+        return Rejected(
+            Code.PARENT_WRONG_LEVEL,
+            f"{name}: its parent {event.parent_code} is a "
+            f"{parent.level}, a {event.level} needs a {above}",
+        )
+    return None
+
+
+def _retire(view: ReferenceView, event: PlaceRetired) -> Rejected | None:
+    history = view.place_history(event.code)
+    if not history:
+        return Rejected(Code.UNKNOWN_PLACE, f"place {event.code} was never defined")
+    if event.effective_from <= history[0].effective_from:
+        return Rejected(
+            Code.RETIRED_BEFORE_DEFINED,
+            f"place {event.code} is defined from "
+            f"{history[0].effective_from}; it cannot be retired from "
+            f"{event.effective_from}",
+        )
+    return None
+
+
+def _assign(view: ReferenceView, event: WorkerAssigned) -> Rejected | None:
+    if view.grid_effective(event.grid_id, event.effective_from):
+        return None
+    return Rejected(
+        Code.GRID_NOT_EFFECTIVE,
+        f"worker {event.worker_id}: grid {event.grid_id} "
+        f"is not a grid in force on {event.effective_from}",
+    )
+
+
+def _category(view: ReferenceView, event: CategoryDefined) -> Rejected | None:
+    on = event.effective_from
+    if not view.department_exists(event.default_department_code, on):
+        return Rejected(
+            Code.UNKNOWN_DEPARTMENT,
+            f"category {event.code}: department "
+            f"{event.default_department_code} is not defined on {on}",
+        )
+    if view.sla_policy(event.sla_policy_id, on) is None:
+        return Rejected(
+            Code.UNKNOWN_SLA_POLICY,
+            f"category {event.code}: SLA policy {event.sla_policy_id} is not in force on {on}",
+        )
+    return None
+
+
+def _policy(view: ReferenceView, event: SlaPolicyDefined) -> Rejected | None:
+    latest = view.latest_policy_version(event.policy_id)
+    if event.version <= latest:
+        return Rejected(
+            Code.VERSION_NOT_INCREASING,
+            f"SLA policy {event.policy_id} is at "
+            f"version {latest}; publish version {latest + 1}, not {event.version}",
+        )
+    have = {(limit.stage, limit.priority) for limit in event.limits}
+    missing = [f"{s}/{p}" for s, p in product(Stage, Priority) if (s, p) not in have]
+    if missing:
+        return Rejected(
+            Code.POLICY_INCOMPLETE,
+            f"SLA policy {event.policy_id} v{event.version} "
+            f"has no limit for {', '.join(missing)}; give every stage and priority",
+        )
+    return None
+
+
+def _calendar(view: ReferenceView, event: CalendarDefined) -> Rejected | None:
+    if view.calendar_version_exists(event.calendar_version):
+        return Rejected(
+            Code.VERSION_EXISTS,
+            f"calendar version {event.calendar_version} is "
+            "already defined; a correction needs a new calendar_version",
+        )
+    try:
+        year_from_definition(event)
+    except InvalidCalendar as exc:
+        return Rejected(Code.INVALID_CALENDAR, str(exc))
+    return None
+
+
+def _lexicon(view: ReferenceView, event: LexiconPublished) -> Rejected | None:
+    if view.lexicon_exists(event.lexicon_version):
+        return Rejected(
+            Code.VERSION_EXISTS,
+            f"lexicon version {event.lexicon_version} is already published; publish a new version",
+        )
+    return None
+
+
+CHECKS: dict[str, Check] = {
+    "PlaceDefined": _place,
+    "PlaceRetired": _retire,
+    "WorkerAssigned": _assign,
+    "CategoryDefined": _category,
+    "SlaPolicyDefined": _policy,
+    "CalendarDefined": _calendar,
+    "LexiconPublished": _lexicon,
+}
+
+
+def decide_reference(view: ReferenceView, submission: Event) -> Decision:
+    """Accept (stamped with the next reference sequence), reject, or recognise a duplicate."""
+    env = submission.envelope
+    seen = view.sequence_of(env.event_id)
+    if seen is not None:
+        return Duplicate(seen)
+    if submission.stream != "reference":
+        return Rejected(
+            Code.WRONG_STREAM,
+            f"{submission.event_type} {env.event_id} is not "
+            f"reference data; submit it to the {submission.stream} inbox",
+        )
+    if env.sequence is not None:
+        return Rejected(
+            Code.SEQUENCE_SET_BY_SUBMITTER,
+            f"{submission.event_type} "
+            f"{env.event_id} carries sequence {env.sequence}; submit it unset",
+        )
+    check = CHECKS.get(submission.event_type)
+    rejected = check(view, submission) if check else None
+    return rejected or Accepted((stamp(submission, view.sequence + 1),))
