@@ -12,6 +12,7 @@ from typing import TypeVar
 from events.models import Actor, ActorRole, Envelope, Event
 
 __all__ = [
+    "BENIGN_SIGNAL_REJECTIONS",
     "DERIVED_ACTOR",
     "DERIVED_SOURCE_SYSTEM",
     "Accepted",
