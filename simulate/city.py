@@ -7,11 +7,9 @@ Every definition is effective from ``effective_from``, the day the simulation be
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from events.models import (
     ActorRole,
@@ -29,10 +27,10 @@ from events.models import (
     WorkerAssigned,
     WorkerRole,
 )
+from processors.data import shipped_calendar_definitions
 from simulate.catalogue import CATEGORIES, DEPARTMENTS, DISTRICTS
 from simulate.ids import envelope
 
-CALENDAR_DIR = Path(__file__).resolve().parent.parent / "processors" / "data" / "calendars"
 SOURCE = "reference.city-admin"
 
 # Working hours per (stage, priority); warnings come this many hours before the due time.
@@ -134,8 +132,7 @@ def staff(city: City, shape: CityShape, rng: random.Random) -> list[WorkerAssign
 def calendars(rng: random.Random) -> list[CalendarDefined]:
     """The shipped working-time calendars (one CalendarDefined per year)."""
     events = []
-    for path in sorted(CALENDAR_DIR.glob("*.json")):
-        payload = json.loads(path.read_text(encoding="utf-8"))
+    for payload in shipped_calendar_definitions():
         when = datetime(payload["year"] - 1, 12, 1, tzinfo=UTC)
         env = envelope(rng, when, SOURCE, "admin", ActorRole.system)
         events.append(CalendarDefined.model_validate({**payload, "envelope": env}))
