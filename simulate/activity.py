@@ -40,7 +40,6 @@ from events.models import (
     TrackPoint,
     VisitRecorded,
 )
-from events.models import CaseReopened, ReopenReason
 from simulate.catalogue import CATEGORIES, DEPARTMENTS, DETAILS, PLACES
 from simulate.city import City
 from simulate.ids import envelope
@@ -163,10 +162,7 @@ def case_lifecycle(case_id: str, grid: str, worker: str, reported_at: datetime,
                                    case_id=case_id, passed=passed, worker_id=worker,
                                    comment=None if passed else "现场仍有问题"))
         if passed:
-            break
-        later(0.1, 1)
-        events.append(CaseReopened(envelope=env(ActorRole.command_centre, *centre),
-                                   case_id=case_id, reason=ReopenReason.failed_verification))
+            break  # a failed verification sends the case straight back for rework
     later(0.1, 2)
     events.append(CaseClosed(envelope=env(ActorRole.command_centre, *centre), case_id=case_id))
     if rng.random() < 0.7:
