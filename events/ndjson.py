@@ -42,7 +42,7 @@ def _parse_line(number: int, raw: bytes) -> Line:
         )
         return Line(number, None, error)
     try:
-        obj: Any = json.loads(text)
+        obj: Any = json.loads(text.rstrip("\r\n"))  # positions then point into this line
     except json.JSONDecodeError as exc:
         error = InvalidEvent("?", f"line {number}", "json", f"not JSON: {exc}")
         return Line(number, None, error)

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from events.codec import AvroCodec
@@ -35,8 +36,8 @@ def publish(
     """
     published, failures = _publish_file(file)
     for line_no, reason in failures:
-        err_console.print(f"[red]line {line_no}:[/] {reason}", highlight=False)
-    console.print(f"published {published}, failed {len(failures)} ({file})")
+        err_console.print(f"[red]line {line_no}:[/] {escape(reason)}", highlight=False)
+    console.print(f"published {published}, failed {len(failures)} ({escape(str(file))})")
     if failures:
         raise typer.Exit(1)
 
@@ -114,13 +115,13 @@ def tail(
             idle = 0.0
             if msg.error() is not None:
                 if msg.error().code() != KafkaError._PARTITION_EOF:
-                    err_console.print(f"[red]kafka:[/] {msg.error()}")
+                    err_console.print(f"[red]kafka:[/] {escape(str(msg.error()))}")
                 continue
             try:
                 event = codec.decode(msg.value(), msg.topic(), msg.partition(), msg.offset())
             except DecodeError as exc:
                 bad += 1
-                err_console.print(f"[red]undecodable:[/] {exc}", highlight=False)
+                err_console.print(f"[red]undecodable:[/] {escape(str(exc))}", highlight=False)
                 continue
             shown += 1
             record = {"partition": msg.partition(), "offset": msg.offset(), "event_type": event.event_type}
