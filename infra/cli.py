@@ -43,13 +43,14 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from infra import cli_case, cli_demo, cli_events, cli_schemas, stack_cli
+    from infra import cli_case, cli_demo, cli_events, cli_process, cli_schemas, stack_cli
 
     app.add_typer(stack_cli.app, name="stack")
     app.add_typer(cli_schemas.app, name="schemas")
     app.add_typer(cli_case.app, name="case")
     cli_events.register(app)
     cli_demo.register(app)
+    cli_process.register(app)
 
 
 def main() -> None:

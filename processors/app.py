@@ -1,0 +1,136 @@
+"""The faust app of the workflow processor: its topics, tables, agents and timers.
+
+``create_app(settings)`` builds one app; ``fengqiao process`` runs it in a worker. The app
+consumes the three inboxes as raw bytes (no faust records: our Avro codec is the only
+schema) and keeps three tables in memory, rebuilt from their changelog topics on start.
+
+Exactly-once: ``processing_guarantee="exactly_once"`` gives every input partition (of each
+co-partitioned group) a transactional producer; faust commits a partition's consumed offsets
+in that producer's transaction, and consumers read committed records only. The agents write
+every output and every table changelog record through the producer of the record's own
+input partition (``workflow.Source.transactional_id``), so a record's outputs, its state change
+and its offset become visible together or not at all. (faust's own ``topic.send`` and table
+assignment pick the transaction from the *destination* topic and partition, and send table
+changelogs from a buffer that may miss the commit; neither is used.)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from faust.types import TP, AppT, StreamT, TableT
+
+from events.codec import AvroCodec
+from events.registry import SchemaRegistry
+from events.topics import CASE_INBOX, REFERENCE_INBOX, VISIT_INBOX
+from processors.reference_feed import ReferenceFeed
+from processors.settings import WorkflowSettings
+from processors.trigger import DeadlineTrigger
+from processors.workflow import Tables, Workflow, fatal
+
+__all__ = ["STREAM_PARTITIONS", "WorkflowApp", "create_app"]
+
+log = logging.getLogger("fengqiao.app")
+STREAM_PARTITIONS = 12  # as infra.topics declares the case and visit topics
+STATS_INTERVAL_S = 10.0
+
+
+class WorkflowApp:
+    """The faust app with the workflow's handlers and feed, for the worker and for tests."""
+
+    def __init__(self, settings: WorkflowSettings) -> None:
+        self.settings = settings
+        self.faust = faust.App(
+            settings.workflow_app_id,
+            broker=f"kafka://{settings.kafka_bootstrap}",
+            processing_guarantee="exactly_once",
+            store="memory://",
+            topic_partitions=STREAM_PARTITIONS,
+            topic_replication_factor=settings.replication_factor,
+            table_standby_replicas=0,
+            broker_commit_interval=settings.commit_interval_s,
+            broker_session_timeout=settings.session_timeout_s,
+            consumer_auto_offset_reset="earliest",
+            web_enabled=settings.web_port > 0,
+            web_port=settings.web_port or 6066,
+            autodiscover=False,
+        )
+        self.codec = AvroCodec(SchemaRegistry(settings.registry_url))
+        self.feed = ReferenceFeed(settings, self.codec)
+        self.tables = Tables(
+            cases=self._table("cases", STREAM_PARTITIONS),
+            grids=self._table("visit_grids", STREAM_PARTITIONS),
+            visits=self._table("visits", STREAM_PARTITIONS),
+        )
+        self.workflow = Workflow(self.faust, settings, self.codec, self.tables, self.feed)
+        self.trigger = DeadlineTrigger(
+            self.faust, settings, self.codec, self.tables.cases, self.feed
+        )
+        self._mount()
+
+    def _topic(self, logical: str, partitions: int) -> faust.TopicT:
+        return self.faust.topic(
+            self.settings.topic(logical),
+            partitions=partitions,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            internal=False,  # declared by infra (fengqiao process checks), never by faust
+        )
+
+    def _table(self, name: str, partitions: int) -> TableT[bytes, bytes]:
+        return self.faust.Table(
+            name,
+            partitions=partitions,
+            key_type=bytes,  # bytes: faust's "raw" serializer, our own JSON inside
+            value_type=bytes,
+        )
+
+    def _mount(self) -> None:
+        app, workflow = self.faust, self.workflow
+        handlers = (
+            ("cases", CASE_INBOX, STREAM_PARTITIONS, workflow.on_case),
+            ("visits", VISIT_INBOX, STREAM_PARTITIONS, workflow.on_visit),
+            ("reference", REFERENCE_INBOX, 1, workflow.on_reference),
+        )
+        for name, logical, partitions, handle in handlers:
+            app.agent(self._topic(logical, partitions), name=f"fengqiao.{name}")(
+                _consume(handle, name)
+            )
+        app.task(self.feed.run)
+        if self.settings.trigger_interval_s > 0:
+            app.timer(self.settings.trigger_interval_s, on_leader=False)(self.trigger.run)
+        app.timer(STATS_INTERVAL_S)(self._log_stats)
+        reference_inbox = self.settings.topic(REFERENCE_INBOX)
+
+        @app.on_partitions_revoked.connect
+        async def _revoked(sender: AppT, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+            revoked: set[TP] = args[0]
+            if any(tp.topic == reference_inbox for tp in revoked):
+                workflow.forget_reference_writer()
+
+    async def _log_stats(self) -> None:
+        counts = self.workflow.counts + self.trigger.counts
+        if counts:
+            log.info("workflow counts: %s", dict(sorted(counts.items())))
+
+
+def _consume(handle: Any, name: str) -> Any:
+    async def agent(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                await handle(event)
+            except Exception as exc:  # noqa: BLE001 (all that is not an outcome ends the worker)
+                message = event.message
+                fatal(f"processing {message.topic}[{message.partition}]@{message.offset}", exc)
+
+    agent.__name__ = agent.__qualname__ = f"{name}_agent"  # how faust's logs name it
+    return agent
+
+
+def create_app(settings: WorkflowSettings) -> WorkflowApp:
+    """The workflow app for ``settings``; no I/O happens until a worker starts it."""
+    return WorkflowApp(settings)

@@ -1,0 +1,51 @@
+"""Configuration of the workflow processor (``fengqiao process``), one typed object.
+
+Read from the environment at the entry point only (``WorkflowSettings()`` in
+``infra/cli_process.py``) and passed down; nothing in ``processors`` reads the environment.
+``topic_prefix`` lets a test (or a second deployment on one cluster) run the whole workflow on
+topics of its own: every logical name of ``events.topics`` becomes ``<prefix><name>``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["WorkflowSettings"]
+
+
+class WorkflowSettings(BaseSettings):
+    """How the workflow worker connects, names its topics and paces its timers.
+
+    Environment (prefix ``FQ_``):
+        ``FQ_KAFKA_BOOTSTRAP``: Kafka bootstrap servers (``127.0.0.1:19092``).
+        ``FQ_REGISTRY_URL``: the Confluent-compatible schema registry
+            (``http://127.0.0.1:18081/apis/ccompat/v7``).
+        ``FQ_WORKFLOW_APP_ID``: the faust app id (``fengqiao-workflow``); also the consumer
+            group, the prefix of the changelog topics and of the transactional ids.
+        ``FQ_TOPIC_PREFIX``: prepended to every topic name (empty).
+        ``FQ_TRIGGER_INTERVAL_S``: seconds between deadline-trigger runs (60; 0 disables it).
+        ``FQ_COMMIT_INTERVAL_S``: seconds between transaction commits (1.0).
+        ``FQ_SESSION_TIMEOUT_S``: seconds after which the group gives a silent worker's
+            partitions to the others (30).
+        ``FQ_REPLICATION_FACTOR``: replication of the changelog topics faust creates (1).
+        ``FQ_WEB_PORT``: port of faust's web view (0: no web server).
+        ``FQ_LOG_LEVEL``: ``debug``, ``info`` (default) or ``warning``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FQ_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
+    workflow_app_id: str = Field(default="fengqiao-workflow", min_length=1, max_length=100)
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
+    trigger_interval_s: float = Field(default=60.0, ge=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    session_timeout_s: float = Field(default=30.0, ge=6, le=90)
+    replication_factor: int = Field(default=1, ge=1)
+    web_port: int = Field(default=0, ge=0, le=65535)
+    log_level: str = Field(default="info", pattern=r"^(debug|info|warning)$")
+
+    def topic(self, name: str) -> str:
+        """The physical topic of the logical topic ``name`` (``events.topics``)."""
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,95 @@
+"""The deadline trigger: the one place the wall clock enters the workflow.
+
+Every ``FQ_TRIGGER_INTERVAL_S`` a timer looks at the cases of the partitions this worker owns,
+asks the pure ``due_signals(state, now, ref)`` which warnings and breaches are due, and submits
+each as a DeadlineWarned / DeadlineBreached to the case inbox, on the case's own partition.
+The workflow then decides them like any other submission: a case that has moved on rejects
+them (STALE_DEADLINE), and a signal already taken is a duplicate (its event id is derived from
+the deadline, the kind and the due time, so submitting it again is idempotent).
+
+Signals are sent outside the agents' transactions, with the app's plain idempotent producer:
+they are submissions, not outputs, and a transaction would hold them back until the
+partition's next commit. A signal is not sent again for ``RESUBMIT_AFTER_INTERVALS`` runs, so
+the inbox does not fill with copies while the workflow takes the first one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import faust
+from faust.types import TableT
+
+from events.codec import AvroCodec
+from events.topics import CASE_INBOX
+from processors.reference_feed import ReferenceFeed
+from processors.rules.errors import RulesError
+from processors.rules.state_machine import due_signals, signal_submission
+from processors.settings import WorkflowSettings
+from processors.state_store import loads
+
+__all__ = ["DeadlineTrigger"]
+
+log = logging.getLogger("fengqiao.trigger")
+RESUBMIT_AFTER_INTERVALS = 5
+
+
+class DeadlineTrigger:
+    """Submits the deadline signals that are due for this worker's cases."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        settings: WorkflowSettings,
+        codec: AvroCodec,
+        cases: TableT[bytes, bytes],
+        feed: ReferenceFeed,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.codec = codec
+        self.cases = cases
+        self.feed = feed
+        self.counts: Counter[str] = Counter()
+        self._sent: dict[str, float] = {}  # signal event id -> monotonic time submitted
+
+    async def run(self) -> None:
+        """One pass over the owned cases (the app's timer calls it)."""
+        await self.feed.ready()
+        inbox = self.settings.topic(CASE_INBOX)
+        owned = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == inbox}
+        if not owned:
+            return
+        now = datetime.now(UTC)
+        clock = time.monotonic()
+        hold = self.settings.trigger_interval_s * RESUBMIT_AFTER_INTERVALS
+        self._sent = {k: t for k, t in self._sent.items() if clock - t < hold}
+        view = self.feed.view
+        for key, raw in list(self.cases.data.items()):
+            record = loads(raw)
+            if record.partition not in owned:
+                continue
+            try:
+                signals = due_signals(record.state, now, view)
+            except RulesError as exc:
+                self.counts["trigger.errors"] += 1
+                log.error("deadline trigger: case %s: %s", record.state.case_id, exc)
+                continue
+            for signal in signals:
+                submission = signal_submission(record.state.case_id, signal, now)
+                if submission.envelope.event_id in self._sent:
+                    continue
+                value = self.codec.encode(CASE_INBOX, submission)
+                await self.app.producer.send(inbox, key, value, record.partition, None, None)
+                self._sent[submission.envelope.event_id] = clock
+                self.counts[f"trigger.{signal.kind}"] += 1
+                log.info(
+                    "deadline trigger: %s %s of case %s (due %s)",
+                    signal.kind,
+                    signal.deadline_id,
+                    record.state.case_id,
+                    signal.due_time.isoformat(),
+                )

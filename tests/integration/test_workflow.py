@@ -1,0 +1,251 @@
+"""The workflow worker (``fengqiao process``) on the real stack, each test on its own topics.
+
+A case through its whole loop; an illegal step rejected with its code; a duplicate answered
+by a byte-identical re-send; a poison record dead-lettered while the agent goes on; the
+deadline trigger breaching an overdue deadline once; SIGTERM stopping the worker cleanly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import pytest
+
+from events.models import (
+    Actor,
+    ActorRole,
+    CaseAccepted,
+    CaseClaimed,
+    CaseClosed,
+    CaseDispatched,
+    CaseEvaluated,
+    CaseEvent,
+    CaseReported,
+    CaseResolved,
+    CaseVerified,
+    Channel,
+    DeadlineBreached,
+    DeadlineScheduled,
+    Envelope,
+    Event,
+    Priority,
+    SubmissionRejected,
+)
+from events.topics import CASE_EVENTS, CASE_INBOX, REJECTIONS, dlq
+from simulate.city import City, CityShape, reference_events
+from tests.integration.workflow_helpers import (
+    Record,
+    WorkflowRun,
+    load_reference,
+    outcomes_for,
+    workflow_run_fixture,  # noqa: F401 (a fixture)
+)
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
+CATEGORY, DEPARTMENT = "appearance", "law-enforcement"
+
+
+@cache
+def city() -> tuple[City, tuple[Event, ...]]:
+    shape = CityShape(districts=1, streets=1, grids=6, grids_per_village=6, name="tiny")
+    town, events = reference_events(shape, seed=11)
+    return town, tuple(events)
+
+
+def env(at: datetime, role: ActorRole, actor: str, source: str) -> Envelope:
+    return Envelope(
+        event_id=str(uuid.uuid4()),
+        event_time=at,
+        recorded_time=at,
+        source_system=source,
+        actor=Actor(id=actor, role=role),
+    )
+
+
+def lifecycle(case_id: str, start: datetime = T0) -> list[CaseEvent]:
+    """report → accept → dispatch → claim → resolve → verify → close → evaluate."""
+    town, _ = city()
+    grid = town.grids[0]
+    worker = town.workers[grid][0]
+    centre = (ActorRole.command_centre, "command-centre", "centre.street")
+    dept = (ActorRole.department, f"{DEPARTMENT}-desk", f"dept.{DEPARTMENT}")
+    at = [start + timedelta(hours=h) for h in (0, 0.5, 1, 2, 6, 8, 8.5, 20)]
+    return [
+        CaseReported(
+            envelope=env(at[0], ActorRole.grid_worker, worker, "gridapp"),
+            case_id=case_id,
+            grid_id=grid,
+            category_code=CATEGORY,
+            priority=Priority.normal,
+            title="占道经营",
+            description="小区门口流动摊贩占道经营。",
+            channel=Channel.grid_visit,
+        ),
+        CaseAccepted(envelope=env(at[1], *centre), case_id=case_id),
+        CaseDispatched(envelope=env(at[2], *centre), case_id=case_id, department_code=DEPARTMENT),
+        CaseClaimed(envelope=env(at[3], *dept), case_id=case_id, department_code=DEPARTMENT),
+        CaseResolved(
+            envelope=env(at[4], *dept),
+            case_id=case_id,
+            department_code=DEPARTMENT,
+            resolution="已清理",
+        ),
+        CaseVerified(
+            envelope=env(at[5], ActorRole.grid_worker, worker, "gridapp"),
+            case_id=case_id,
+            passed=True,
+            worker_id=worker,
+        ),
+        CaseClosed(envelope=env(at[6], *centre), case_id=case_id),
+        CaseEvaluated(
+            envelope=env(at[7], ActorRole.resident, "resident", "residentapp"),
+            case_id=case_id,
+            satisfaction=5,
+        ),
+    ]
+
+
+def case_log(records: list[Record], case_id: str) -> list[Record]:
+    return [
+        r
+        for r in records
+        if r.topic == CASE_EVENTS and isinstance(r.event, CaseEvent) and r.event.case_id == case_id
+    ]
+
+
+def test_a_case_runs_its_whole_loop(workflow_run: Callable[..., WorkflowRun]) -> None:
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    submissions = lifecycle("case-loop-1")
+
+    ids = run.submit(submissions)
+    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+
+    assert [r for r in records if r.topic == REJECTIONS] == []
+    log = case_log(records, "case-loop-1")
+    events = [r.event for r in log if r.event is not None]
+    assert [e.envelope.sequence for e in events] == list(range(1, len(events) + 1))
+    assert [e.envelope.event_id for e in events if e.envelope.event_id in ids] == ids
+    scheduled = [e for e in events if isinstance(e, DeadlineScheduled)]
+    assert {str(e.stage) for e in scheduled} == {"claim", "handle", "verify"}
+    assert all(e.envelope.actor.role == ActorRole.system for e in scheduled)
+    assert {r.key for r in log} == {b"case-loop-1"}
+    assert len({r.partition for r in log}) == 1
+
+
+def test_an_illegal_step_is_rejected_with_its_code(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    report, *_ = lifecycle("case-illegal-1")
+    claim = lifecycle("case-illegal-1")[3]  # claimed before it was dispatched
+
+    ids = run.submit([report, claim])
+    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+
+    (rejection,) = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
+    assert rejection.code == "INVALID_TRANSITION"
+    assert rejection.submission_event_id == claim.envelope.event_id
+    assert rejection.submission_type == "CaseClaimed"
+    assert rejection.submission_key == "case-illegal-1"
+    assert rejection.envelope.causation_id == claim.envelope.event_id
+    assert rejection.envelope.event_time == claim.envelope.event_time
+    assert [r.event.event_type for r in case_log(records, "case-illegal-1") if r.event] == [
+        "CaseReported"
+    ]
+
+
+def test_a_duplicate_is_answered_by_a_byte_identical_resend(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    report, accept, dispatch, *_ = lifecycle("case-dup-1")
+    run.submit([report, accept, dispatch])
+    first = run.read([CASE_EVENTS], outcomes_for([dispatch.envelope.event_id]))
+
+    run.submit([dispatch])  # the integrator's retry
+    scheduled = [r for r in first if isinstance(r.event, DeadlineScheduled)]
+    expected = len(first) + 1 + len(scheduled)
+    records = run.read([CASE_EVENTS, REJECTIONS], lambda rs: len(rs) >= expected)
+
+    log = case_log(records, "case-dup-1")
+    by_sequence: dict[int, set[bytes]] = {}
+    for record in log:
+        assert record.event is not None and record.event.envelope.sequence is not None
+        by_sequence.setdefault(record.event.envelope.sequence, set()).add(record.value)
+    assert sorted(by_sequence) == [1, 2, 3, 4]  # one canonical event per sequence ...
+    assert all(len(values) == 1 for values in by_sequence.values())  # ... however often sent
+    dispatched = [
+        r for r in log if r.event and r.event.envelope.event_id == dispatch.envelope.event_id
+    ]
+    assert len(dispatched) == 2  # the original and its re-send
+    assert not [r for r in records if r.topic == REJECTIONS]
+
+
+def test_a_poison_record_is_dead_lettered_and_the_agent_goes_on(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    report, accept, *_ = lifecycle("case-poison-1")
+
+    run.submit([report])
+    run.produce(CASE_INBOX, b"case-poison-1", b"garbage")
+    run.flush()
+    ids = run.submit([accept])
+    records = run.read(
+        [CASE_EVENTS, REJECTIONS, dlq(CASE_INBOX)],
+        lambda rs: outcomes_for(ids)(rs) and any(r.topic == dlq(CASE_INBOX) for r in rs),
+    )
+
+    (dead,) = [r for r in records if r.topic == dlq(CASE_INBOX)]
+    assert dead.value == b"garbage" and dead.key == b"case-poison-1"
+    headers = dict(dead.headers)
+    assert b"too short" in headers["fq.dlq.reason"] or b"magic" in headers["fq.dlq.reason"]
+    assert headers["fq.dlq.topic"] == run.topic(CASE_INBOX).encode()
+    assert int(headers["fq.dlq.offset"]) >= 0 and int(headers["fq.dlq.partition"]) >= 0
+    (rejection,) = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
+    assert rejection.code == "POISON_RECORD" and rejection.submission_key == "case-poison-1"
+    assert [r.event.event_type for r in case_log(records, "case-poison-1") if r.event][:2] == [
+        "CaseReported",
+        "CaseAccepted",
+    ]
+
+
+def test_the_trigger_breaches_an_overdue_deadline_once(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    run = workflow_run(trigger_interval_s=0.5)
+    run.start()
+    load_reference(run, city()[1])
+    report, accept, dispatch, *_ = lifecycle("case-late-1")  # claim was due in March 2025
+
+    run.submit([report, accept, dispatch])
+
+    def breached(records: list[Record]) -> bool:
+        return any(isinstance(r.event, DeadlineBreached) for r in records)
+
+    run.read([CASE_EVENTS], breached)
+    assert run.stop() == 0  # SIGTERM: a clean stop, its last transaction committed
+    records = run.read([CASE_EVENTS, REJECTIONS], breached)
+    breaches = [
+        r.event for r in case_log(records, "case-late-1") if isinstance(r.event, DeadlineBreached)
+    ]
+    assert len({b.envelope.sequence for b in breaches}) == 1  # accepted once, however often sent
+    (claim_deadline,) = [
+        r.event
+        for r in records
+        if isinstance(r.event, DeadlineScheduled) and r.event.stage == "claim"
+    ]
+    assert breaches[0].deadline_id == claim_deadline.deadline_id
+    assert breaches[0].envelope.actor.role == ActorRole.system

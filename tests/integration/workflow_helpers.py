@@ -1,0 +1,312 @@
+"""Running the workflow worker in tests: its own topics, a subprocess, and its outputs read back.
+
+``WorkflowRun`` gives a test a unique topic prefix and app id, creates the declared topics
+under that prefix (as ``fengqiao process`` would), submits events to its inboxes, starts and
+kills ``fengqiao process`` as a subprocess, and reads the committed records of its output
+topics. Schemas are registered under the real topic names only: the codec frames with the
+logical topic (``events.topics``), so scratch topics add no registry subjects.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from events.codec import AvroCodec
+from events.errors import DecodeError
+from events.models import Event, SubmissionRejected
+from events.registry import SchemaRegistry
+from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
+from infra.cli_process import prefixed
+from infra.settings import ConnectionSettings
+from infra.stack.topics_admin import admin_client, ensure_topics
+
+FENGQIAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fengqiao"
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Record:
+    """One committed record of an output topic, decoded when it could be."""
+
+    topic: str  # logical name
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...]
+    event: Event | None
+
+
+class WorkflowRun:
+    """One isolated workflow: unique topics and app id, a worker subprocess, its outputs."""
+
+    def __init__(
+        self, connection: ConnectionSettings, name: str, workdir: Path, trigger_interval_s: float
+    ) -> None:
+        self.connection = connection
+        self.prefix = f"{name}."
+        self.app_id = name
+        self.workdir = workdir
+        self.trigger_interval_s = trigger_interval_s
+        self.codec = AvroCodec(SchemaRegistry(connection.registry_url))
+        self.admin: AdminClient = admin_client(connection.kafka_bootstrap)
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.logs: list[Path] = []
+        self._dead: set[str] = set()  # group members of killed workers, until they time out
+        self._producer = Producer(
+            {
+                "bootstrap.servers": connection.kafka_bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "partitioner": "murmur2_random",
+                "linger.ms": 5,
+                "queue.buffering.max.messages": 1_000_000,
+            }
+        )
+        ensure_topics(self.admin, connection, prefixed(self.prefix))
+
+    def topic(self, logical: str) -> str:
+        return f"{self.prefix}{logical}"
+
+    # --- input -----------------------------------------------------------------------------
+    def submit(self, events: Iterable[Event]) -> list[str]:
+        """Publish ``events`` to their inboxes, keyed by their stream key; their event ids."""
+        ids = []
+        for event in events:
+            inbox = INBOX[event.stream]
+            self.produce(inbox, event.key().encode(), self.codec.encode(inbox, event))
+            ids.append(event.envelope.event_id)
+        self.flush()
+        return ids
+
+    def produce(self, logical: str, key: bytes | None, value: bytes) -> None:
+        while True:
+            try:
+                self._producer.produce(self.topic(logical), value, key)
+                break
+            except BufferError:
+                self._producer.poll(0.05)
+        self._producer.poll(0)
+
+    def flush(self) -> None:
+        assert self._producer.flush(60) == 0, "submissions not acknowledged"
+
+    # --- the worker ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start ``fengqiao process`` and return once it owns all inbox partitions."""
+        env = {
+            **os.environ,
+            "FQ_KAFKA_BOOTSTRAP": self.connection.kafka_bootstrap,
+            "FQ_REGISTRY_URL": self.connection.registry_url,
+            "FQ_TOPIC_PREFIX": self.prefix,
+            "FQ_WORKFLOW_APP_ID": self.app_id,
+            "FQ_TRIGGER_INTERVAL_S": str(self.trigger_interval_s),
+            "FQ_COMMIT_INTERVAL_S": "0.5",
+            "FQ_SESSION_TIMEOUT_S": "6",  # a killed worker's partitions move on quickly
+        }
+        log = self.workdir / f"worker-{len(self.logs) + 1}.log"
+        self.logs.append(log)
+        with log.open("wb") as out:
+            self.worker = subprocess.Popen(
+                [str(FENGQIAO), "process"],
+                env=env,
+                cwd=self.workdir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_until_assigned()
+
+    def _wait_until_assigned(self) -> None:
+        wanted = {self.topic(t) for t in INBOX.values()}
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.worker is not None
+            if self.worker.poll() is not None:
+                pytest.fail(f"worker exited with {self.worker.returncode}:\n{self.log_tail()}")
+            group = self.admin.describe_consumer_groups([self.app_id])[self.app_id].result()
+            assigned = {
+                tp.topic
+                for member in group.members
+                if member.member_id not in self._dead
+                for tp in (member.assignment.topic_partitions if member.assignment else [])
+            }
+            if str(group.state).endswith("STABLE") and wanted <= assigned:
+                return
+            time.sleep(0.2)
+        pytest.fail(f"worker not assigned the inboxes in {START_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """``kill -9`` the worker: no shutdown, no commit."""
+        if self.worker is not None and self.worker.poll() is None:
+            group = self.admin.describe_consumer_groups([self.app_id])[self.app_id].result()
+            self._dead.update(member.member_id for member in group.members)
+            self.worker.send_signal(signal.SIGKILL)
+            self.worker.wait(30)
+
+    def stop(self) -> int:
+        """SIGTERM the worker and wait for its clean exit; its exit code."""
+        assert self.worker is not None
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            self.worker.wait(60)
+        return self.worker.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.logs:
+            return ""
+        return "\n".join(self.logs[-1].read_text(errors="replace").splitlines()[-lines:])
+
+    # --- output ----------------------------------------------------------------------------
+    def read(
+        self,
+        logicals: Iterable[str],
+        until: Callable[[list[Record]], bool],
+        timeout_s: float = 60.0,
+    ) -> list[Record]:
+        """Committed records of the topics, from the start, until ``until(records)`` holds;
+        fails after ``timeout_s`` (with the worker's log)."""
+        names = {self.topic(t): t for t in logicals}
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.connection.kafka_bootstrap,
+                "group.id": f"fqt-read-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "log_level": 2,
+            }
+        )
+        records: list[Record] = []
+        try:
+            metadata = consumer.list_topics(timeout=10)
+            consumer.assign(
+                [
+                    TopicPartition(name, p, 0)
+                    for name in names
+                    for p in metadata.topics[name].partitions
+                ]
+            )
+            deadline = time.monotonic() + timeout_s
+            while not until(records):
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"outputs incomplete after {timeout_s}s ({len(records)} records)\n"
+                        f"{self.log_tail()}"
+                    )
+                for msg in consumer.consume(10_000, 0.5):
+                    error = msg.error()
+                    if error is not None:
+                        assert error.code() == KafkaError._PARTITION_EOF, str(error)
+                        continue
+                    records.append(self._record(names[msg.topic() or ""], msg))
+        finally:
+            consumer.close()
+        return records
+
+    def _record(self, logical: str, msg: Message) -> Record:
+        value = msg.value() or b""
+        try:
+            event = None if logical.endswith(".dlq") else self.codec.decode(value, logical)
+        except DecodeError:
+            event = None  # the checks fail on it, with where it is
+        return Record(
+            logical,
+            msg.partition() or 0,
+            msg.offset() or 0,
+            msg.key(),
+            value,
+            _headers(msg),
+            event,
+        )
+
+    # --- the end ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the worker and delete every topic of this run (faust's internal ones too)."""
+        self.kill()
+        self._producer.flush(10)
+        self.codec.registry.close()
+        ours = [
+            t
+            for t in self.admin.list_topics(timeout=10).topics
+            if t.startswith((self.prefix, f"{self.app_id}-"))
+        ]
+        if ours:
+            for future in self.admin.delete_topics(ours).values():
+                future.result()
+
+
+def _headers(msg: Message) -> tuple[tuple[str, bytes], ...]:
+    raw = msg.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return tuple((k, v) for k, v in pairs if isinstance(v, bytes))
+
+
+def outcome_id(record: Record) -> str | None:
+    """The submission a record answers: a canonical event's own id, or the rejected one's."""
+    if isinstance(record.event, SubmissionRejected):
+        return record.event.submission_event_id
+    return record.event.envelope.event_id if record.event is not None else None
+
+
+def outcomes_for(ids: Iterable[str]) -> Callable[[list[Record]], bool]:
+    """``until`` for ``WorkflowRun.read``: every id has a canonical event or a rejection."""
+    wanted = set(ids)
+    found: set[str | None] = set()
+    looked_at = 0
+
+    def done(records: list[Record]) -> bool:
+        nonlocal looked_at
+        found.update(outcome_id(r) for r in records[looked_at:])
+        looked_at = len(records)
+        return wanted <= found
+
+    return done
+
+
+def load_reference(run: WorkflowRun, events: Iterable[Event]) -> None:
+    """Submit reference data and wait until the worker has answered every definition."""
+    ids = run.submit(events)
+    run.read([REFERENCE_EVENTS, REJECTIONS], outcomes_for(ids))
+
+
+@pytest.fixture(name="workflow_run")
+def workflow_run_fixture(
+    connection_settings: ConnectionSettings,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> Iterator[Callable[..., WorkflowRun]]:
+    """A factory of isolated workflow runs; every run is stopped and its topics removed."""
+    runs: list[WorkflowRun] = []
+
+    def make(trigger_interval_s: float = 0.0) -> WorkflowRun:
+        name = unique_name("wf")
+        workdir = tmp_path / name
+        workdir.mkdir()
+        run = WorkflowRun(connection_settings, name, workdir, trigger_interval_s)
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        run.close()
+
+
+__all__ = [
+    "Record",
+    "WorkflowRun",
+    "load_reference",
+    "outcome_id",
+    "outcomes_for",
+    "workflow_run_fixture",
+]
