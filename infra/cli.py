@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from schemas.errors import FengqiaoError
 
@@ -28,7 +29,8 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except FengqiaoError as exc:
-            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+            message = escape(f"{type(exc).__name__}: {exc}")
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False)
             raise typer.Exit(1) from exc
 
     return wrapper  # type: ignore[return-value]

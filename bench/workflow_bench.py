@@ -1,0 +1,171 @@
+"""Workflow throughput: submissions/s decided by ``fengqiao process`` (decode, decide, encode,
+exactly-once write of the canonical events, rejections and state), next to a faust
+pass-through agent on the same bytes with the same settings, in the same run.
+
+    .venv/bin/python -m bench.workflow_bench [--submissions 60000] [--repeats 2]
+
+Each side gets its own topics and app id. The reference data is loaded first; then the
+burst (a realistic mix of case lifecycles and visits of simulated days) is produced as
+pre-encoded bytes all at once, and the rate is taken while the group's committed offsets
+go from 10% to 90% of the burst. Target: >= 10,000/s and >= 50% of the pass-through.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from bench.common import median_rate, report
+from events.codec import AvroCodec
+from events.models import Event
+from events.registry import SchemaRegistry
+from events.topics import INBOX
+from infra.cli_process import prefixed
+from infra.settings import ConnectionSettings
+from infra.topics import TopicSpec
+from infra.stack.topics_admin import admin_client, ensure_topics
+from simulate.activity import day_events
+from simulate.city import CityShape, reference_events
+
+ROOT = Path(__file__).resolve().parent.parent
+FENGQIAO = ROOT / ".venv" / "bin" / "fengqiao"
+
+
+def workload(n: int, seed: int = 5) -> tuple[list[Event], list[Event]]:
+    rng = random.Random(seed)
+    city, reference = reference_events(CityShape(streets=4, grids=400), seed)
+    burst: list[Event] = []
+    day = date(2025, 3, 3)
+    while len(burst) < n:
+        burst.extend(day_events(city, day, rng))
+        day += timedelta(days=1)
+    return reference, burst[:n]
+
+
+class Side:
+    """One measured processor on its own topics."""
+
+    def __init__(self, conn: ConnectionSettings, name: str, command: list[str]) -> None:
+        self.conn, self.prefix = conn, f"bench.{name}.{uuid.uuid4().hex[:6]}."
+        self.app_id = f"{self.prefix}app"
+        self.command = command
+        specs = [*prefixed(self.prefix), TopicSpec(f"{self.prefix}passthrough.out", 12)]
+        ensure_topics(admin_client(conn.kafka_bootstrap), conn, specs)
+        self.producer = Producer({"bootstrap.servers": conn.kafka_bootstrap, "acks": "all",
+                                  "enable.idempotence": True, "partitioner": "murmur2_random",
+                                  "linger.ms": 5, "queue.buffering.max.messages": 2_000_000})
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def produce(self, records: list[tuple[str, bytes, bytes]]) -> None:
+        for logical, key, value in records:
+            while True:
+                try:
+                    self.producer.produce(f"{self.prefix}{logical}", value, key)
+                    break
+                except BufferError:
+                    self.producer.poll(0.05)
+        assert self.producer.flush(120) == 0
+
+    def start(self) -> None:
+        env = {**os.environ, "FQ_TOPIC_PREFIX": self.prefix, "FQ_WORKFLOW_APP_ID": self.app_id,
+               "FQ_TRIGGER_INTERVAL_S": "0", "FQ_LOG_LEVEL": "warning",
+               "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap}
+        log = open(ROOT / ".data" / "logs" / f"{self.app_id}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(self.command, env=env, cwd=ROOT, stdout=log,
+                                     stderr=subprocess.STDOUT)
+
+    def committed(self, topics: list[str]) -> int:
+        consumer = Consumer({"bootstrap.servers": self.conn.kafka_bootstrap,
+                             "group.id": self.app_id, "enable.auto.commit": False})
+        try:
+            tps = [TopicPartition(f"{self.prefix}{t}", p) for t in topics
+                   for p in range(1 if t == INBOX["reference"] else 12)]
+            return sum(max(tp.offset, 0) for tp in consumer.committed(tps, timeout=10))
+        finally:
+            consumer.close()
+
+    def wait_for(self, topics: list[str], target: int, timeout_s: float = 600) -> list[tuple[float, int]]:
+        """Poll committed offsets until ``target``; the (time, count) samples seen."""
+        samples = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc is not None and self.proc.poll() is None, f"{self.app_id} exited"
+            count = self.committed(topics)
+            samples.append((time.monotonic(), count))
+            if count >= target:
+                return samples
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.app_id}: {samples[-1][1]} of {target} after {timeout_s}s")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def rate_between(samples: list[tuple[float, int]], base: int, n: int) -> tuple[float, int]:
+    """Seconds and count between 10% and 90% of the burst (start-up and tail excluded)."""
+    lo = next(s for s in samples if s[1] - base >= 0.1 * n)
+    hi = next(s for s in samples if s[1] - base >= 0.9 * n)
+    return max(hi[0] - lo[0], 1e-6), hi[1] - lo[1]
+
+
+def measure(side: Side, reference: list[tuple[str, bytes, bytes]],
+            burst: list[tuple[str, bytes, bytes]]) -> tuple[float, int]:
+    topics = [INBOX["case"], INBOX["visit"]]
+    try:
+        side.produce(reference)
+        side.start()
+        side.wait_for([INBOX["reference"]] if reference else topics, len(reference))
+        base = side.committed(topics)
+        side.produce(burst)
+        return rate_between(side.wait_for(topics, base + len(burst)), base, len(burst))
+    finally:
+        side.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--submissions", type=int, default=60_000)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    conn = ConnectionSettings()
+    codec = AvroCodec(SchemaRegistry(conn.registry_url))
+    reference, burst = workload(args.submissions)
+
+    def encode(events: list[Event]) -> list[tuple[str, bytes, bytes]]:
+        return [(INBOX[e.stream], e.key().encode(), codec.encode(INBOX[e.stream], e)) for e in events]
+
+    ref_bytes, burst_bytes = encode(reference), encode(burst)
+    print(f"{len(ref_bytes)} reference events, burst of {len(burst_bytes)}", file=sys.stderr)
+    workflow_runs, passthrough_runs = [], []
+    for repeat in range(args.repeats):
+        wf = measure(Side(conn, "workflow", [str(FENGQIAO), "process"]), ref_bytes, burst_bytes)
+        pt = measure(Side(conn, "passthrough", [sys.executable, "-m", "bench.passthrough",
+                                                "worker", "-l", "warn"]), [], burst_bytes)
+        workflow_runs.append(wf)
+        passthrough_runs.append(pt)
+        print(f"repeat {repeat + 1}: workflow {wf[1] / wf[0]:,.0f}/s, "
+              f"pass-through {pt[1] / pt[0]:,.0f}/s", file=sys.stderr)
+    wf_rate, pt_rate = median_rate(workflow_runs), median_rate(passthrough_runs)
+    report("workflow", {
+        "submissions": len(burst_bytes), "repeats": args.repeats,
+        "workflow_per_s": round(wf_rate), "passthrough_per_s": round(pt_rate),
+        "ratio": round(wf_rate / pt_rate, 3), "target_per_s": 10_000, "target_ratio": 0.5,
+    })
+
+
+if __name__ == "__main__":
+    main()
