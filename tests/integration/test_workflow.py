@@ -1,8 +1,9 @@
 """The workflow worker (``fengqiao process``) on the real stack, each test on its own topics.
 
 A case through its whole loop; an illegal step rejected with its code; a duplicate answered
-by a byte-identical re-send; a poison record dead-lettered while the agent goes on; the
-deadline trigger breaching an overdue deadline once; SIGTERM stopping the worker cleanly.
+by a byte-identical re-send; a poison record dead-lettered and a wrongly keyed submission
+rejected while the agent goes on; the deadline trigger breaching an overdue deadline once;
+SIGTERM stopping the worker cleanly.
 """
 
 from __future__ import annotations
@@ -191,35 +192,43 @@ def test_a_duplicate_is_answered_by_a_byte_identical_resend(
     assert not [r for r in records if r.topic == REJECTIONS]
 
 
-def test_a_poison_record_is_dead_lettered_and_the_agent_goes_on(
+def test_bad_input_is_answered_and_the_agent_goes_on(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
     run = workflow_run()
     run.start()
     load_reference(run, city()[1])
     report, accept, *_ = lifecycle("case-poison-1")
+    (elsewhere,) = lifecycle("case-poison-2")[:1]
 
     run.submit([report])
     run.produce(CASE_INBOX, b"case-poison-1", b"garbage")
+    run.produce(CASE_INBOX, b"case-poison-1", run.codec.encode(CASE_INBOX, elsewhere))
     run.flush()
     ids = run.submit([accept])
     records = run.read(
         [CASE_EVENTS, REJECTIONS, dlq(CASE_INBOX)],
-        lambda rs: outcomes_for(ids)(rs) and any(r.topic == dlq(CASE_INBOX) for r in rs),
+        lambda rs: (
+            outcomes_for([*ids, elsewhere.envelope.event_id])(rs)
+            and any(r.topic == dlq(CASE_INBOX) for r in rs)
+        ),
     )
 
     (dead,) = [r for r in records if r.topic == dlq(CASE_INBOX)]
     assert dead.value == b"garbage" and dead.key == b"case-poison-1"
     headers = dict(dead.headers)
-    assert b"too short" in headers["fq.dlq.reason"] or b"magic" in headers["fq.dlq.reason"]
+    assert headers["fq.dlq.reason"] == b"magic byte is 103, expected 0 (Confluent wire format)"
     assert headers["fq.dlq.topic"] == run.topic(CASE_INBOX).encode()
     assert int(headers["fq.dlq.offset"]) >= 0 and int(headers["fq.dlq.partition"]) >= 0
-    (rejection,) = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
-    assert rejection.code == "POISON_RECORD" and rejection.submission_key == "case-poison-1"
-    assert [r.event.event_type for r in case_log(records, "case-poison-1") if r.event][:2] == [
+    rejections = {r.event.code: r.event for r in records if isinstance(r.event, SubmissionRejected)}
+    assert set(rejections) == {"POISON_RECORD", "WRONG_KEY"}
+    assert rejections["POISON_RECORD"].submission_key == "case-poison-1"
+    assert rejections["WRONG_KEY"].submission_event_id == elsewhere.envelope.event_id
+    assert [r.event.event_type for r in case_log(records, "case-poison-1") if r.event] == [
         "CaseReported",
         "CaseAccepted",
     ]
+    assert case_log(records, "case-poison-2") == []
 
 
 def test_the_trigger_breaches_an_overdue_deadline_once(

@@ -59,6 +59,7 @@ class WorkflowRun:
         self.app_id = name
         self.workdir = workdir
         self.trigger_interval_s = trigger_interval_s
+        self.commit_interval_s = 0.5
         self.codec = AvroCodec(SchemaRegistry(connection.registry_url))
         self.admin: AdminClient = admin_client(connection.kafka_bootstrap)
         self.worker: subprocess.Popen[bytes] | None = None
@@ -112,7 +113,7 @@ class WorkflowRun:
             "FQ_TOPIC_PREFIX": self.prefix,
             "FQ_WORKFLOW_APP_ID": self.app_id,
             "FQ_TRIGGER_INTERVAL_S": str(self.trigger_interval_s),
-            "FQ_COMMIT_INTERVAL_S": "0.5",
+            "FQ_COMMIT_INTERVAL_S": str(self.commit_interval_s),
             "FQ_SESSION_TIMEOUT_S": "6",  # a killed worker's partitions move on quickly
         }
         log = self.workdir / f"worker-{len(self.logs) + 1}.log"
