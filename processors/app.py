@@ -7,11 +7,10 @@ schema) and keeps three tables in memory, rebuilt from their changelog topics on
 Exactly-once: ``processing_guarantee="exactly_once"`` gives every input partition (of each
 co-partitioned group) a transactional producer; faust commits a partition's consumed offsets
 in that producer's transaction, and consumers read committed records only. The agents write
-every output and every table changelog record through the producer of the record's own
-input partition (``workflow.Source.transactional_id``), so a record's outputs, its state change
-and its offset become visible together or not at all. (faust's own ``topic.send`` and table
-assignment pick the transaction from the *destination* topic and partition, and send table
-changelogs from a buffer that may miss the commit; neither is used.)
+all that a record causes, outputs and table changelog records, through the producer of the
+record's own input partition in one piece (``outputs.write``, which says why faust's own
+``topic.send`` and table assignment are not used), so a record's outputs, its state change and
+its offset become visible together or not at all.
 """
 
 from __future__ import annotations

@@ -203,7 +203,7 @@ class WorkflowRun:
                 if time.monotonic() > deadline:
                     pytest.fail(
                         f"outputs incomplete after {timeout_s}s ({len(records)} records)\n"
-                        f"{self.log_tail()}"
+                        f"{self.diagnose(names)}"
                     )
                 for msg in consumer.consume(10_000, 0.5):
                     error = msg.error()
@@ -214,6 +214,43 @@ class WorkflowRun:
         finally:
             consumer.close()
         return records
+
+    def diagnose(self, outputs: Iterable[str]) -> str:
+        """Where the worker stands: its unconsumed inbox records, output partitions whose
+        last stable offset lags (an open transaction), and its tasks' stacks (SIGUSR1)."""
+        lines = []
+        plain = Consumer(
+            {"bootstrap.servers": self.connection.kafka_bootstrap, "group.id": self.app_id}
+        )
+        stable = Consumer(
+            {
+                "bootstrap.servers": self.connection.kafka_bootstrap,
+                "group.id": self.app_id,
+                "isolation.level": "read_committed",
+            }
+        )
+        try:
+            for logical in INBOX.values():
+                name = self.topic(logical)
+                parts = plain.list_topics(name, timeout=10).topics[name].partitions
+                committed = plain.committed([TopicPartition(name, p) for p in parts], timeout=10)
+                for tp in committed:
+                    high = plain.get_watermark_offsets(tp, timeout=10)[1]
+                    if tp.offset != high:
+                        lines.append(f"{name}[{tp.partition}]: committed {tp.offset} of {high}")
+            for name in outputs:
+                for p in plain.list_topics(name, timeout=10).topics[name].partitions:
+                    high = plain.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+                    lso = stable.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+                    if lso != high:
+                        lines.append(f"{name}[{p}]: last stable offset {lso}, high {high}")
+        finally:
+            plain.close()
+            stable.close()
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGUSR1)  # mode's workers log every task's stack
+            time.sleep(3)
+        return "\n".join([*lines, "", self.log_tail(200)])
 
     def _record(self, logical: str, msg: Message) -> Record:
         value = msg.value() or b""

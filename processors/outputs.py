@@ -1,0 +1,161 @@
+"""What one input record writes, and how: all of it in its partition's Kafka transaction.
+
+A handler collects everything a record causes in its ``Source`` (canonical events,
+rejections, dead letters, table changelog records and the table updates themselves) and
+``write`` hands it to the transactional producer of the record's input partition in one go,
+under faust's lock of that producer. So a transaction commit never splits a record: its
+outputs and its state change are in the same transaction, the one that commits its offset or
+an earlier one (faust takes the offsets to commit before it takes the lock, so a transaction
+may hold a record whose offset commits with the next one; after a crash that record is read
+again and, its state being there already, answered as a duplicate: byte-identical re-sends).
+
+faust's own ways are not used on purpose: ``topic.send`` and table assignment pick the
+transaction from the *destination* topic and partition (outputs to another topic would then
+commit separately, or outside any transaction), and a table assignment sends its changelog
+record later, from a buffer, possibly after the offset commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.exceptions import ProducerSendError
+from faust.types import EventT, TableT
+
+from events.errors import DecodeError
+from events.models import Envelope, Event, SubmissionRejected
+from events.topics import dlq
+from processors.rules.decisions import DERIVED_ACTOR, derived_envelope
+
+__all__ = ["POISON_RECORD", "UNKNOWN", "Source", "dead_letter", "rejection", "write"]
+
+POISON_RECORD = "POISON_RECORD"
+UNKNOWN = "unknown"
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass
+class Source:
+    """The record being processed, the transaction it belongs to, and what it will write."""
+
+    inbox: str  # logical name (events.topics)
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp: float
+    transactional_id: str
+    outgoing: list[tuple[str, bytes | None, bytes, int | None, Headers | None]] = field(
+        default_factory=list
+    )
+    updates: list[tuple[TableT[bytes, bytes], bytes, bytes]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, app: faust.App, event: EventT[bytes], inbox: str) -> Source:
+        message = event.message
+        group = app.assignor.group_for_topic(message.topic)
+        return cls(
+            inbox=inbox,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value or b"",
+            timestamp=message.timestamp,
+            # faust's formula (TransactionManager.commit): one producer per partition of each
+            # co-partitioned group; this partition's offsets commit in its transactions.
+            transactional_id=f"{app.conf.id}-{group}-{message.partition}",
+        )
+
+    @property
+    def where(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> None:
+        """Write a record to ``topic``, in the partition Kafka's murmur2 gives its key."""
+        self.outgoing.append((topic, key, value, None, headers))
+
+    def put(self, table: TableT[bytes, bytes], key: bytes, value: bytes) -> None:
+        """Set a table key; its changelog record goes to this record's partition."""
+        changelog = table.changelog_topic.get_topic_name()
+        self.outgoing.append((changelog, key, value, self.partition, None))
+        self.updates.append((table, key, value))
+
+
+async def write(app: faust.App, src: Source) -> None:
+    """Append everything ``src`` collected to its transaction, then apply its table updates.
+
+    Raises ``ProducerSendError`` when this worker has no producer for the partition any more
+    (it was revoked while the record was processed).
+    """
+    producer: Any = app.producer  # faust's aiokafka Producer: its transaction producers and locks
+    transaction = producer._transaction_producers.get(src.transactional_id)
+    if transaction is None:
+        raise ProducerSendError(f"no transactional producer {src.transactional_id} for {src.where}")
+    async with producer._trn_locks[src.transactional_id]:
+        for topic, key, value, partition, headers in src.outgoing:
+            await transaction.send(topic, value, key=key, partition=partition, headers=headers)
+    for table, key, value in src.updates:
+        store: Any = table.data
+        store[key] = value
+        partitions = getattr(store, "_key_partition", None)  # the memory store's bookkeeping
+        if partitions is not None:
+            partitions[key] = src.partition
+
+
+def rejection(submission: Event, code: str, message: str) -> SubmissionRejected:
+    """The refusal of ``submission``; the same submission always gets the same event id."""
+    env = submission.envelope
+    return SubmissionRejected(
+        envelope=_rejection_envelope(env),
+        submission_event_id=env.event_id,
+        submission_type=submission.event_type,
+        submission_key=submission.key(),
+        submission_source_system=env.source_system,
+        code=code,
+        message=message[:2000],
+    )
+
+
+def dead_letter(src: Source, exc: DecodeError) -> tuple[Headers, SubmissionRejected | None]:
+    """The headers of the dead letter of ``src``, and its POISON_RECORD rejection when the
+    record's key can name the submitter's stream (``None`` otherwise)."""
+    headers = [
+        ("fq.dlq.reason", exc.reason.encode()),
+        ("fq.dlq.topic", src.topic.encode()),
+        ("fq.dlq.partition", str(src.partition).encode()),
+        ("fq.dlq.offset", str(src.offset).encode()),
+    ]
+    key = src.key.decode(errors="replace") if src.key else ""
+    if not 1 <= len(key) <= 64:
+        return headers, None
+    poison_id = f"poison/{src.inbox}/{src.partition}/{src.offset}"
+    at = datetime.fromtimestamp(src.timestamp, UTC)
+    cause = Envelope(
+        event_id=poison_id,
+        event_time=at,
+        recorded_time=at,
+        source_system=UNKNOWN,
+        actor=DERIVED_ACTOR,
+    )
+    refused = SubmissionRejected(
+        envelope=_rejection_envelope(cause),
+        submission_event_id=poison_id,
+        submission_type=UNKNOWN,
+        submission_key=key,
+        submission_source_system=UNKNOWN,
+        code=POISON_RECORD,
+        message=f"record {src.where} cannot be decoded ({exc.reason}); its bytes are on "
+        f"{dlq(src.topic)}"[:2000],
+    )
+    return headers, refused
+
+
+def _rejection_envelope(cause: Envelope) -> Envelope:
+    return derived_envelope(cause, "rejected", 1).model_copy(update={"sequence": None})
