@@ -47,7 +47,7 @@ def process() -> None:
     group, changelog topics and transactional ids), FQ_TOPIC_PREFIX (empty; prepended to every
     topic name, for tests), FQ_TRIGGER_INTERVAL_S (60; 0 turns the deadline trigger off),
     FQ_COMMIT_INTERVAL_S (1.0: how often transactions commit), FQ_SESSION_TIMEOUT_S (30: when
-    a silent worker's partitions go to the others), FQ_REPLICATION_FACTOR (1),
+    a silent worker's partitions go to the others), FQ_PRODUCER_LINGER_MS (5), FQ_REPLICATION_FACTOR (1),
     FQ_WEB_PORT (0: no web view), FQ_LOG_LEVEL (info).
     """
     import faust

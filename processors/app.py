@@ -51,6 +51,7 @@ class WorkflowApp:
             table_standby_replicas=0,
             broker_commit_interval=settings.commit_interval_s,
             broker_session_timeout=settings.session_timeout_s,
+            producer_linger_ms=settings.producer_linger_ms,
             consumer_auto_offset_reset="earliest",
             web_enabled=settings.web_port > 0,
             web_port=settings.web_port or 6066,

@@ -26,6 +26,7 @@ class WorkflowSettings(BaseSettings):
         ``FQ_TOPIC_PREFIX``: prepended to every topic name (empty).
         ``FQ_TRIGGER_INTERVAL_S``: seconds between deadline-trigger runs (60; 0 disables it).
         ``FQ_COMMIT_INTERVAL_S``: seconds between transaction commits (1.0).
+        ``FQ_PRODUCER_LINGER_MS``: how long the producers wait to fill a batch (5).
         ``FQ_SESSION_TIMEOUT_S``: seconds after which the group gives a silent worker's
             partitions to the others (30).
         ``FQ_REPLICATION_FACTOR``: replication of the changelog topics faust creates (1).
@@ -42,6 +43,7 @@ class WorkflowSettings(BaseSettings):
     trigger_interval_s: float = Field(default=60.0, ge=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
     session_timeout_s: float = Field(default=30.0, ge=6, le=90)
+    producer_linger_ms: int = Field(default=5, ge=0, le=1000)
     replication_factor: int = Field(default=1, ge=1)
     web_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning)$")
