@@ -203,6 +203,8 @@ def test_bad_input_is_answered_and_the_agent_goes_on(
 
     run.submit([report])
     run.produce(CASE_INBOX, b"case-poison-1", b"garbage")
+    unknown_schema = b"\x00" + (2**31 - 7).to_bytes(4, "big") + b"\x02"
+    run.produce(CASE_INBOX, b"case-poison-1", unknown_schema)
     run.produce(CASE_INBOX, b"case-poison-1", run.codec.encode(CASE_INBOX, elsewhere))
     run.flush()
     ids = run.submit([accept])
@@ -210,20 +212,24 @@ def test_bad_input_is_answered_and_the_agent_goes_on(
         [CASE_EVENTS, REJECTIONS, dlq(CASE_INBOX)],
         lambda rs: (
             outcomes_for([*ids, elsewhere.envelope.event_id])(rs)
-            and any(r.topic == dlq(CASE_INBOX) for r in rs)
+            and len([r for r in rs if r.topic == dlq(CASE_INBOX)]) == 2
         ),
     )
 
-    (dead,) = [r for r in records if r.topic == dlq(CASE_INBOX)]
-    assert dead.value == b"garbage" and dead.key == b"case-poison-1"
-    headers = dict(dead.headers)
+    garbage, unknown = [r for r in records if r.topic == dlq(CASE_INBOX)]
+    assert (garbage.value, unknown.value) == (b"garbage", unknown_schema)
+    assert garbage.key == unknown.key == b"case-poison-1"
+    headers = dict(garbage.headers)
     assert headers["fq.dlq.reason"] == b"magic byte is 103, expected 0 (Confluent wire format)"
     assert headers["fq.dlq.topic"] == run.topic(CASE_INBOX).encode()
     assert int(headers["fq.dlq.offset"]) >= 0 and int(headers["fq.dlq.partition"]) >= 0
-    rejections = {r.event.code: r.event for r in records if isinstance(r.event, SubmissionRejected)}
-    assert set(rejections) == {"POISON_RECORD", "WRONG_KEY"}
-    assert rejections["POISON_RECORD"].submission_key == "case-poison-1"
-    assert rejections["WRONG_KEY"].submission_event_id == elsewhere.envelope.event_id
+    assert dict(unknown.headers)["fq.dlq.reason"].startswith(b"schema id 2147483641: ")
+    rejected = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
+    assert sorted(e.code for e in rejected) == ["POISON_RECORD", "POISON_RECORD", "WRONG_KEY"]
+    assert {e.submission_key for e in rejected if e.code == "POISON_RECORD"} == {"case-poison-1"}
+    (wrong_key,) = [e for e in rejected if e.code == "WRONG_KEY"]
+    assert wrong_key.submission_event_id == elsewhere.envelope.event_id
+    assert wrong_key.submission_key == "case-poison-2"  # its stream's key, not the record's
     assert [r.event.event_type for r in case_log(records, "case-poison-1") if r.event] == [
         "CaseReported",
         "CaseAccepted",
