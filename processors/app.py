@@ -8,7 +8,7 @@ Exactly-once: ``processing_guarantee="exactly_once"`` gives every input partitio
 co-partitioned group) a transactional producer; faust commits a partition's consumed offsets
 in that producer's transaction, and consumers read committed records only. The agents write
 all that a record causes, outputs and table changelog records, through the producer of the
-record's own input partition in one piece (``outputs.write``, which says why faust's own
+record's own input partition in one piece (``outputs.Writer``, which says why faust's own
 ``topic.send`` and table assignment are not used), so a record's outputs, its state change and
 its offset become visible together or not at all.
 """
@@ -34,6 +34,7 @@ __all__ = ["STREAM_PARTITIONS", "WorkflowApp", "create_app"]
 log = logging.getLogger("fengqiao.app")
 STREAM_PARTITIONS = 12  # as infra.topics declares the case and visit topics
 STATS_INTERVAL_S = 10.0
+WRITE_STUCK_S = 60.0
 
 
 class WorkflowApp:
@@ -116,6 +117,10 @@ class WorkflowApp:
         counts = self.workflow.counts + self.trigger.counts
         if counts:
             log.info("workflow counts: %s", dict(sorted(counts.items())))
+        waited, what = self.workflow.writer.waiting_for()
+        if waited > WRITE_STUCK_S:
+            # The transaction never ended: let a restarted worker fence it and go on.
+            fatal(f"a write of {what} has waited {waited:.0f}s", TimeoutError(what))
 
 
 def _consume(handle: Any, name: str) -> Any:

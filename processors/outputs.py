@@ -2,7 +2,7 @@
 
 A handler collects everything a record causes in its ``Source`` (canonical events,
 rejections, dead letters, table changelog records and the table updates themselves) and
-``write`` hands it to the transactional producer of the record's input partition in one go,
+``Writer.write`` hands it to the transactional producer of the record's input partition in one go,
 under faust's lock of that producer. So a transaction commit never splits a record: its
 outputs and its state change are in the same transaction, the one that commits its offset or
 an earlier one (faust takes the offsets to commit before it takes the lock, so a transaction
@@ -17,6 +17,7 @@ record later, from a buffer, possibly after the offset commits.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +31,7 @@ from events.models import Envelope, Event, SubmissionRejected
 from events.topics import dlq
 from processors.rules.decisions import DERIVED_ACTOR, derived_envelope
 
-__all__ = ["POISON_RECORD", "UNKNOWN", "Source", "dead_letter", "rejection", "write"]
+__all__ = ["POISON_RECORD", "UNKNOWN", "Source", "Writer", "dead_letter", "rejection"]
 
 POISON_RECORD = "POISON_RECORD"
 UNKNOWN = "unknown"
@@ -88,25 +89,51 @@ class Source:
         self.updates.append((table, key, value))
 
 
-async def write(app: faust.App, src: Source) -> None:
-    """Append everything ``src`` collected to its transaction, then apply its table updates.
+class Writer:
+    """Writes what records collected; knows how long the write in progress has waited.
 
-    Raises ``ProducerSendError`` when this worker has no producer for the partition any more
-    (it was revoked while the record was processed).
+    A write waits for faust's lock of its transaction, which a commit holds until the broker
+    has ended the transaction. ``waiting_for`` lets a watchdog end a worker whose writes stopped
+    moving (a transaction that never ends), instead of holding its partitions forever.
     """
-    producer: Any = app.producer  # faust's aiokafka Producer: its transaction producers and locks
-    transaction = producer._transaction_producers.get(src.transactional_id)
-    if transaction is None:
-        raise ProducerSendError(f"no transactional producer {src.transactional_id} for {src.where}")
-    async with producer._trn_locks[src.transactional_id]:
-        for topic, key, value, partition, headers in src.outgoing:
-            await transaction.send(topic, value, key=key, partition=partition, headers=headers)
-    for table, key, value in src.updates:
-        store: Any = table.data
-        store[key] = value
-        partitions = getattr(store, "_key_partition", None)  # the memory store's bookkeeping
-        if partitions is not None:
-            partitions[key] = src.partition
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self._since: float | None = None
+        self._current = ""
+
+    def waiting_for(self) -> tuple[float, str]:
+        """Seconds the write in progress has taken so far (0 when none), and what it is."""
+        if self._since is None:
+            return 0.0, ""
+        return time.monotonic() - self._since, self._current
+
+    async def write(self, src: Source) -> None:
+        """Append everything ``src`` collected to its transaction, then apply its table updates.
+
+        Raises ``ProducerSendError`` when this worker has no producer for the partition any
+        more (it was revoked while the record was processed).
+        """
+        producer: Any = self.app.producer  # faust's aiokafka Producer: transactions and locks
+        tid = src.transactional_id
+        transaction = producer._transaction_producers.get(tid)
+        if transaction is None:
+            raise ProducerSendError(f"no transactional producer {tid} for {src.where}")
+        self._since, self._current = time.monotonic(), f"{src.where} in transaction {tid}"
+        try:
+            async with producer._trn_locks[tid]:
+                for topic, key, value, partition, headers in src.outgoing:
+                    await transaction.send(
+                        topic, value, key=key, partition=partition, headers=headers
+                    )
+        finally:
+            self._since = None
+        for table, key, value in src.updates:
+            store: Any = table.data
+            store[key] = value
+            partitions = getattr(store, "_key_partition", None)  # the memory store's bookkeeping
+            if partitions is not None:
+                partitions[key] = src.partition
 
 
 def rejection(submission: Event, code: str, message: str) -> SubmissionRejected:

@@ -4,7 +4,7 @@ One handler per inbox. Each takes the raw record faust consumed (bytes, never a 
 decodes it with our Avro codec, calls the pure ``decide`` of its stream and writes the
 outcome: the canonical events, a ``SubmissionRejected``, or for a duplicate the bytes that were
 written the first time. All a record writes, outputs and table changelog alike, goes to the
-transaction of its own input partition in one piece (``outputs.write``), so its outputs, its
+transaction of its own input partition in one piece (``outputs.Writer``), so its outputs, its
 state change and its offset commit together.
 
 Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason
@@ -41,7 +41,7 @@ from events.topics import (
     VISIT_INBOX,
     dlq,
 )
-from processors.outputs import Source, dead_letter, rejection, write
+from processors.outputs import Source, Writer, dead_letter, rejection
 from processors.reference_feed import ReferenceFeed
 from processors.rules.case_state import evolve
 from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected
@@ -116,6 +116,7 @@ class Workflow:
         self.tables = tables
         self.feed = feed
         self.counts: Counter[str] = Counter()
+        self.writer = Writer(app)
         self._writer_view: ReferenceView | None = None
         self._written_reference: dict[int, bytes] = {}
         self._records: dict[bytes, tuple[bytes, CaseRecord]] = {}
@@ -125,13 +126,13 @@ class Workflow:
         src, submission = await self._received(event, CASE_INBOX)
         if submission is not None:
             self._case(src, submission)
-        await write(self.app, src)
+        await self.writer.write(src)
 
     async def on_visit(self, event: Submission) -> None:
         src, submission = await self._received(event, VISIT_INBOX)
         if submission is not None:
             self._visit(src, submission)
-        await write(self.app, src)
+        await self.writer.write(src)
 
     async def on_reference(self, event: Submission) -> None:
         src, submission = await self._received(event, REFERENCE_INBOX)
@@ -142,7 +143,7 @@ class Workflow:
                 # accepted events, which the feed only sees once their transaction commits.
                 self._writer_view = await self.feed.caught_up()
             self._reference(src, submission, self._writer_view)
-        await write(self.app, src)
+        await self.writer.write(src)
 
     def forget_reference_writer(self) -> None:
         """The reference inbox was revoked: catch up again before the next decision."""

@@ -65,6 +65,7 @@ class WorkflowRun:
         self.worker: subprocess.Popen[bytes] | None = None
         self.logs: list[Path] = []
         self._dead: set[str] = set()  # group members of killed workers, until they time out
+        self._ended = False  # the test stopped or killed the worker
         self._producer = Producer(
             {
                 "bootstrap.servers": connection.kafka_bootstrap,
@@ -118,6 +119,7 @@ class WorkflowRun:
         }
         log = self.workdir / f"worker-{len(self.logs) + 1}.log"
         self.logs.append(log)
+        self._ended = False
         with log.open("wb") as out:
             self.worker = subprocess.Popen(
                 [str(FENGQIAO), "process"],
@@ -152,16 +154,22 @@ class WorkflowRun:
         if self.worker is not None and self.worker.poll() is None:
             group = self.admin.describe_consumer_groups([self.app_id])[self.app_id].result()
             self._dead.update(member.member_id for member in group.members)
+            self._ended = True
             self.worker.send_signal(signal.SIGKILL)
             self.worker.wait(30)
 
     def stop(self) -> int:
         """SIGTERM the worker and wait for its clean exit; its exit code."""
         assert self.worker is not None
+        self._ended = True
         if self.worker.poll() is None:
             self.worker.send_signal(signal.SIGTERM)
             self.worker.wait(60)
         return self.worker.returncode
+
+    def _died(self) -> bool:
+        """The worker ended without being stopped or killed by the test."""
+        return self.worker is not None and not self._ended and self.worker.poll() is not None
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.logs:
@@ -200,6 +208,8 @@ class WorkflowRun:
             )
             deadline = time.monotonic() + timeout_s
             while not until(records):
+                if self._died():
+                    pytest.fail(f"the worker died:\n{self.log_tail(100)}")
                 if time.monotonic() > deadline:
                     pytest.fail(
                         f"outputs incomplete after {timeout_s}s ({len(records)} records)\n"
