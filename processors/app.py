@@ -57,6 +57,7 @@ class WorkflowApp:
             web_enabled=settings.web_port > 0,
             web_port=settings.web_port or 6066,
             autodiscover=False,
+            datadir=settings.data_dir(),
         )
         self.codec = AvroCodec(SchemaRegistry(settings.registry_url))
         self.feed = ReferenceFeed(settings, self.codec)

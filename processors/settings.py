@@ -8,6 +8,9 @@ topics of its own: every logical name of ``events.topics`` becomes ``<prefix><na
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +34,9 @@ class WorkflowSettings(BaseSettings):
             partitions to the others (30).
         ``FQ_REPLICATION_FACTOR``: replication of the changelog topics faust creates (1).
         ``FQ_WEB_PORT``: port of faust's web view (0: no web server).
+        ``FQ_WORKFLOW_DATA_DIR``: faust's data directory (default: ``fengqiao-workflow/<app
+            id>`` in the system's temporary directory; tables live in memory and in their
+            changelog topics, so nothing there needs keeping).
         ``FQ_LOG_LEVEL``: ``debug``, ``info`` (default) or ``warning``.
     """
 
@@ -46,7 +52,13 @@ class WorkflowSettings(BaseSettings):
     producer_linger_ms: int = Field(default=5, ge=0, le=1000)
     replication_factor: int = Field(default=1, ge=1)
     web_port: int = Field(default=0, ge=0, le=65535)
+    workflow_data_dir: Path | None = None
     log_level: str = Field(default="info", pattern=r"^(debug|info|warning)$")
+
+    def data_dir(self) -> Path:
+        """Where faust keeps its files (``FQ_WORKFLOW_DATA_DIR``, or a temporary directory)."""
+        default = Path(tempfile.gettempdir()) / "fengqiao-workflow" / self.workflow_app_id
+        return self.workflow_data_dir or default
 
     def topic(self, name: str) -> str:
         """The physical topic of the logical topic ``name`` (``events.topics``)."""
