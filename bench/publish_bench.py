@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from confluent_kafka import Producer
 
 from bench.common import fresh_topics, median_rate, report, timed
+from events.kafka_io import produce
 from events.models import Event
 from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
@@ -86,13 +87,7 @@ def raw_produce(settings: PublisherSettings, records: list[tuple[str, bytes, byt
             acked += 1
 
     for topic, key, value in records:
-        while True:
-            try:
-                producer.produce(topic, value, key, on_delivery=done)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
+        produce(producer, topic, value, key, done)
     producer.flush(60)
     return acked
 

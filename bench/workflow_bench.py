@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench.common import median_rate, report
 from events.codec import AvroCodec
+from events.kafka_io import produce
 from events.models import Event
 from events.registry import SchemaRegistry
 from events.topics import INBOX
@@ -67,12 +68,7 @@ class Side:
 
     def produce(self, records: list[tuple[str, bytes, bytes]]) -> None:
         for logical, key, value in records:
-            while True:
-                try:
-                    self.producer.produce(f"{self.prefix}{logical}", value, key)
-                    break
-                except BufferError:
-                    self.producer.poll(0.05)
+            produce(self.producer, f"{self.prefix}{logical}", value, key)
         assert self.producer.flush(120) == 0
 
     def start(self) -> None:

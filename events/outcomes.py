@@ -9,14 +9,14 @@ submissions are published, then reads from there until each event id has its out
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from events.codec import AvroCodec
 from events.errors import DecodeError, InfrastructureError
+from events.kafka_io import reader
 from events.models import SubmissionRejected
 from events.topics import CANONICAL, REJECTIONS
 
@@ -54,14 +54,7 @@ class OutcomeWatcher:
     ) -> None:
         self.codec = codec
         self.topics = list(topics or [*CANONICAL.values(), REJECTIONS])
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"fengqiao-outcomes-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
+        self._consumer = reader(bootstrap, "outcomes")
         self._seen: dict[str, Outcome] = {}
 
     def start(self, timeout_s: float = 10.0) -> OutcomeWatcher:

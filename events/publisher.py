@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.codec import AvroCodec
+from events.kafka_io import produce
 from events.errors import (
     BrokerUnavailable,
     ContractError,
@@ -217,7 +218,7 @@ class Publisher:
                 continue
             event_id = event.envelope.event_id
             pending[index] = event_id
-            self._produce(topic, event.key().encode(), value, delivered(index, event_id))
+            produce(producer, topic, value, event.key().encode(), delivered(index, event_id))
         remaining = producer.flush(self.settings.publish_timeout_s)
         if remaining:
             for index, event_id in list(pending.items()):
@@ -252,18 +253,6 @@ class Publisher:
                 raise result.failures[0].error
             outcomes = watcher.wait([r.event_id for r in result.receipts], timeout_s)
         return [outcomes[event_id] for event_id in map(_event_id, batch) if event_id]
-
-    def _produce(
-        self, topic: str, key: bytes, value: bytes, callback: Callable[..., None]
-    ) -> None:
-        producer = self.producer
-        while True:
-            try:
-                producer.produce(topic, value, key, on_delivery=callback)
-                break
-            except BufferError:
-                producer.poll(0.05)  # local queue full: let deliveries drain
-        producer.poll(0)
 
 
 def _event_id(raw: Any) -> str | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from events.codec import AvroCodec
+from events.kafka_io import reader
 from events.models import Event
 from events.publisher import Receipt
 
@@ -24,14 +24,7 @@ def read_receipts(
     wanted: dict[tuple[str, int], set[int]] = defaultdict(set)
     for receipt in receipts:
         wanted[(receipt.topic, receipt.partition)].add(receipt.offset)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"fengqiao-readback-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
+    consumer = reader(bootstrap, "readback")
     try:
         consumer.assign([TopicPartition(t, p, min(o)) for (t, p), o in wanted.items()])
         left = sum(len(o) for o in wanted.values())

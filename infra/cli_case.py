@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-
 import typer
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable
+from events.kafka_io import reader
 from events.models import Event
 from events.partitioning import partition_for
 from events.registry import SchemaRegistry
@@ -30,14 +29,7 @@ def case_events(settings: ConnectionSettings, case_id: str, topic: str = CASE_EV
     Reads only the case's partition (murmur2 of the case id), up to its current end.
     """
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"fengqiao-history-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
+    consumer = reader(settings.kafka_bootstrap, "history")
     partition = partition_for(case_id, TOPICS_BY_NAME[topic].partitions)
     try:
         try:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import uuid
 from itertools import islice
 from pathlib import Path
 
 import typer
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, TopicPartition
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from events.codec import AvroCodec
+from events.kafka_io import reader
 from events.errors import DecodeError
 from events.ndjson import Line, count_lines, read_ndjson
 from events.publisher import Failure, Publisher, PublisherSettings
@@ -88,14 +88,8 @@ def tail(
     """
     settings = ConnectionSettings()
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"fengqiao-tail-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest" if from_beginning else "latest",
-        }
-    )
+    # tail shows what a consumer would see, transactional or not: read_uncommitted.
+    consumer = reader(settings.kafka_bootstrap, "tail", **{"isolation.level": "read_uncommitted"})
     metadata = consumer.list_topics(topic, timeout=10)
     if topic not in metadata.topics or metadata.topics[topic].error is not None:
         err_console.print(f"[red]error:[/] no topic {topic!r}")

@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from confluent_kafka.admin import AdminClient
 
 from events.codec import AvroCodec
+from events.kafka_io import produce
 from events.errors import DecodeError
 from events.models import Event, SubmissionRejected
 from events.registry import SchemaRegistry
@@ -93,13 +94,7 @@ class WorkflowRun:
         return ids
 
     def produce(self, logical: str, key: bytes | None, value: bytes) -> None:
-        while True:
-            try:
-                self._producer.produce(self.topic(logical), value, key)
-                break
-            except BufferError:
-                self._producer.poll(0.05)
-        self._producer.poll(0)
+        produce(self._producer, self.topic(logical), value, key)
 
     def flush(self) -> None:
         assert self._producer.flush(60) == 0, "submissions not acknowledged"
