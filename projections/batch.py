@@ -1,0 +1,237 @@
+"""Folding a batch of canonical records into the changes one PostgreSQL transaction writes.
+
+``ProjectionState`` holds what the folds need between batches: the reference view, the cases
+seen so far with their deadlines, and each grid's last visit sequence. ``fold_batch`` applies
+decoded records to it and collects a ``Changes``: the rows to upsert or append, the counters
+to add, and each partition's new position. Pure: the projector loads the cases a batch needs
+before calling it, and writes the ``Changes`` after, with the positions, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from processors.rules.calendar import local_date
+from processors.rules.reference_view import ReferenceView
+from projections.case_fold import CaseRow, CorruptStream, DeadlineRow, TimelineRow, fold_case
+from projections.hotwords import words_of
+from projections.stats_fold import case_deltas, quarter_of, visit_deltas
+
+__all__ = [
+    "Changes",
+    "DeadLetter",
+    "Decoded",
+    "Position",
+    "ProjectionState",
+    "ResolutionRow",
+    "VisitRow",
+    "fold_batch",
+]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One canonical record, decoded: where it was, and its event type and Avro datum."""
+
+    stream: str  # case | visit
+    topic: str
+    partition: int
+    offset: int
+    event_type: str
+    datum: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record the projection could not apply: kept with its reason, never silently lost."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class ResolutionRow:
+    """One resolution (办结) of a case: the facts behind handling-time percentiles."""
+
+    case_id: str
+    sequence: int
+    day: date
+    district_code: str | None
+    street_code: str | None
+    village_code: str | None
+    grid_id: str
+    department_code: str
+    handling_hours: float
+    on_time: bool
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One visit (走访) with the grid's parents at the time it happened."""
+
+    visit_id: str
+    grid_id: str
+    sequence: int
+    village_code: str | None
+    street_code: str | None
+    district_code: str | None
+    worker_id: str
+    started_at: datetime
+    ended_at: datetime
+    day: date
+    households: int
+    items_checked: int
+    findings: int
+    track_points: int
+
+
+@dataclass
+class Position:
+    """A partition's next offset and the latest event time read from it."""
+
+    next_offset: int
+    max_event_time: datetime | None = None
+    caught_up: bool = False
+
+
+@dataclass
+class ProjectionState:
+    """What the folds remember between batches."""
+
+    ref: ReferenceView = field(default_factory=ReferenceView)
+    cases: dict[str, CaseRow] = field(default_factory=dict)
+    deadlines: dict[str, tuple[DeadlineRow, ...]] = field(default_factory=dict)
+    visit_sequences: dict[str, int] = field(default_factory=dict)  # grid -> last sequence
+
+
+@dataclass
+class Changes:
+    """Everything one batch writes."""
+
+    cases: dict[str, CaseRow] = field(default_factory=dict)
+    deadlines: dict[str, DeadlineRow] = field(default_factory=dict)
+    timeline: list[TimelineRow] = field(default_factory=list)
+    resolutions: list[ResolutionRow] = field(default_factory=list)
+    visits: list[VisitRow] = field(default_factory=list)
+    visit_sequences: dict[str, int] = field(default_factory=dict)
+    stats: Counter[tuple[str, str, date, str]] = field(default_factory=Counter)
+    hot_words: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    positions: dict[tuple[str, int], Position] = field(default_factory=dict)
+    applied: int = 0
+    duplicates: int = 0
+
+    def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:
+        """Record that ``offset`` of the partition is done."""
+        pos = self.positions.setdefault((topic, partition), Position(offset + 1))
+        pos.next_offset = max(pos.next_offset, offset + 1)
+        pos.caught_up = False
+        if event_time is not None and (pos.max_event_time is None or event_time > pos.max_event_time):
+            pos.max_event_time = event_time
+
+
+def fold_batch(
+    state: ProjectionState,
+    records: Iterable[Decoded],
+    changes: Changes | None = None,
+    until: datetime | None = None,
+) -> Changes:
+    """Apply ``records`` (each partition's in offset order) to ``state``.
+
+    ``until``: skip events recorded after that instant (the city as known then); their
+    offsets still advance. A record that breaks its stream becomes a dead letter.
+    """
+    changes = changes or Changes()
+    for rec in records:
+        env = rec.datum["envelope"]
+        known = until is None or env["recorded_time"] <= until
+        try:
+            if known:
+                _fold_one(state, rec, changes)
+        except CorruptStream as exc:
+            changes.dead_letters.append(
+                DeadLetter(rec.topic, rec.partition, rec.offset, str(exc), b"")
+            )
+        changes.advance(rec.topic, rec.partition, rec.offset, env["event_time"] if known else None)
+    return changes
+
+
+def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
+    if rec.stream == "visit":
+        _fold_visit(state, rec, changes)
+        return
+    case_id = rec.datum["case_id"]
+    step = fold_case(
+        state.cases.get(case_id), state.deadlines.get(case_id, ()), rec.event_type, rec.datum, state.ref
+    )
+    if step is None:
+        changes.duplicates += 1
+        return
+    changes.applied += 1
+    state.cases[case_id] = changes.cases[case_id] = step.after
+    state.deadlines[case_id] = step.deadlines
+    for d in step.changed_deadlines:
+        changes.deadlines[d.deadline_id] = d
+    changes.timeline.append(step.timeline)
+    for level, code, day, metric, amount in case_deltas(rec.event_type, rec.datum, step):
+        changes.stats[(level, code, day, metric)] += amount
+    row = step.after
+    if rec.event_type == "CaseResolved":
+        changes.resolutions.append(
+            ResolutionRow(
+                row.case_id, step.timeline.sequence, local_date(step.timeline.event_time),
+                row.district_code, row.street_code,
+                row.village_code, row.grid_id, rec.datum["department_code"],
+                row.handling_hours or 0.0, bool(row.on_time),
+            )
+        )
+    elif rec.event_type == "CaseReported":
+        _count_words(state, rec.datum, row, changes)
+
+
+def _count_words(state: ProjectionState, datum: Mapping[str, Any], row: CaseRow, changes: Changes) -> None:
+    when = datum["envelope"]["event_time"]
+    lexicon = state.ref.lexicon(when)
+    quarter = quarter_of(local_date(when))
+    version = lexicon.version if lexicon else "-"
+    for word in words_of(f"{datum['title']}。{datum['description']}", lexicon):
+        changes.hot_words[(quarter, row.district_code or "-", version, word)] += 1
+
+
+def _fold_visit(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
+    d = rec.datum
+    grid, sequence = d["grid_id"], d["envelope"]["sequence"]
+    if sequence is not None and sequence <= state.visit_sequences.get(grid, 0):
+        changes.duplicates += 1
+        return
+    changes.applied += 1
+    if sequence is not None:
+        state.visit_sequences[grid] = changes.visit_sequences[grid] = sequence
+    chain, deltas = visit_deltas(d, state.ref)
+    for level, code, day, metric, amount in deltas:
+        changes.stats[(level, code, day, metric)] += amount
+    changes.visits.append(
+        VisitRow(
+            visit_id=d["visit_id"],
+            grid_id=grid,
+            sequence=sequence or 0,
+            village_code=chain.get("village"),
+            street_code=chain.get("street"),
+            district_code=chain.get("district"),
+            worker_id=d["worker_id"],
+            started_at=d["started_at"],
+            ended_at=d["ended_at"],
+            day=local_date(d["envelope"]["event_time"]),
+            households=d["households_visited"],
+            items_checked=len(d["items_checked"]),
+            findings=len(d["findings"]),
+            track_points=len(d["track"]),
+        )
+    )

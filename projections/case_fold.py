@@ -1,0 +1,401 @@
+"""The case read model as a pure fold: one canonical case event (as its Avro datum) applied
+to the case's row and deadlines, giving the new row, its timeline entry and what changed.
+
+The projector and replay both call ``fold_case``; nothing here reads a clock, a socket or
+the environment, so a live projection and a replay of the same log cannot drift apart.
+Working hours come from the calendar versions recorded on the case's deadlines, never from
+"the calendar now", so a calendar published later does not change an old answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from processors.rules.calendar import WorkCalendar, working_hours_between
+from processors.rules.case_state import TRANSITIONS, CorruptStream, Status
+from processors.rules.errors import CalendarGap, UnknownReference
+from processors.rules.reference_view import ReferenceView
+
+__all__ = [
+    "CaseRow",
+    "CaseStep",
+    "CorruptStream",
+    "DeadlineRow",
+    "TimelineRow",
+    "deadline_status",
+    "fold_case",
+]
+
+Datum = Mapping[str, Any]
+_DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
+_CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    """One stage deadline as the read model shows it."""
+
+    deadline_id: str
+    case_id: str
+    stage: str
+    started_at: datetime
+    due_time: datetime
+    working_hours: int
+    policy_id: str
+    policy_version: int
+    calendar_version: str
+    department_code: str | None
+    district_code: str | None
+    warned_at: datetime | None = None
+    breached_at: datetime | None = None
+    done_at: datetime | None = None
+    cancelled: bool = False
+    paused: bool = False
+    lateness_hours: float | None = None  # working hours after the due time; < 0: time to spare
+
+    @property
+    def status(self) -> str:
+        """open, warned, breached, paused, met or cancelled (DESIGN.md's SLA states)."""
+        return deadline_status(self)
+
+
+def deadline_status(d: DeadlineRow) -> str:
+    if d.cancelled:
+        return "cancelled"
+    if d.done_at is not None:
+        return "met" if d.done_at <= d.due_time else "breached"
+    if d.paused:
+        return "paused"
+    if d.breached_at is not None:
+        return "breached"
+    return "warned" if d.warned_at is not None else "open"
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case's current state with its whole history summarised; one row of ``cases``."""
+
+    case_id: str
+    status: str
+    category_code: str
+    priority: str
+    channel: str
+    title: str
+    grid_id: str
+    village_code: str | None
+    street_code: str | None
+    district_code: str | None
+    reporter_id: str
+    reporter_role: str
+    visit_id: str | None
+    reported_at: datetime
+    department_code: str | None = None
+    escalation_level: str = "street"
+    accepted_at: datetime | None = None
+    rejected_at: datetime | None = None
+    first_dispatched_at: datetime | None = None
+    dispatched_at: datetime | None = None
+    claimed_at: datetime | None = None
+    resolved_at: datetime | None = None
+    verified_at: datetime | None = None
+    closed_at: datetime | None = None
+    evaluated_at: datetime | None = None
+    transfers: int = 0
+    returns: int = 0
+    reworks: int = 0
+    reopens: int = 0
+    extensions: int = 0
+    extended_hours: int = 0
+    escalations: int = 0
+    suspended_since: datetime | None = None
+    suspended_hours: float = 0.0
+    verifications: int = 0
+    verifications_passed: int = 0
+    handling_hours: float | None = None
+    on_time: bool | None = None
+    satisfaction: int | None = None
+    last_sequence: int = 1
+    last_event_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One step of a case's full trace (全程留痕): who, what, when, from which system."""
+
+    case_id: str
+    sequence: int
+    event_type: str
+    event_id: str
+    event_time: datetime
+    recorded_time: datetime
+    actor_id: str
+    actor_role: str
+    source_system: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class CaseStep:
+    """What one event did: the case before and after, its deadlines after, and the trace."""
+
+    before: CaseRow | None
+    after: CaseRow
+    deadlines: tuple[DeadlineRow, ...]
+    changed_deadlines: tuple[DeadlineRow, ...]
+    timeline: TimelineRow
+
+
+def fold_case(
+    row: CaseRow | None,
+    deadlines: tuple[DeadlineRow, ...],
+    event_type: str,
+    datum: Datum,
+    ref: ReferenceView,
+) -> CaseStep | None:
+    """Apply one canonical case event; ``None`` for a re-sent event already applied.
+
+    Raises:
+        CorruptStream: the event does not follow the case's last sequence, or the lifecycle
+            cannot explain it (a canonical log the workflow would never have written).
+    """
+    env = datum["envelope"]
+    sequence = env["sequence"]
+    case_id = datum["case_id"]
+    if sequence is None:
+        raise CorruptStream(f"{event_type} {env['event_id']} of case {case_id} has no sequence")
+    if row is not None and sequence <= row.last_sequence:
+        return None  # the workflow re-sent it after a crash: readers dedupe by sequence
+    expected = 1 if row is None else row.last_sequence + 1
+    if sequence != expected:
+        raise CorruptStream(
+            f"case {case_id}: {event_type} {env['event_id']} has sequence {sequence}, "
+            f"expected {expected}: the canonical log has a gap"
+        )
+    when: datetime = env["event_time"]
+    if row is None:
+        if event_type != "CaseReported":
+            raise CorruptStream(f"case {case_id}: {event_type} cannot start a case")
+        after = _reported(datum, ref)
+        fresh: tuple[DeadlineRow, ...] = ()
+    else:
+        status = _status_after(row.status, event_type, datum, case_id)
+        after, fresh = _apply(replace(row, status=status), deadlines, event_type, datum, ref)
+    after = replace(after, last_sequence=sequence, last_event_time=when)
+    changed = tuple(d for d in fresh if d not in deadlines)
+    return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
+
+
+def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> str:
+    if event_type.startswith("Deadline"):
+        return status
+    target = TRANSITIONS.get(event_type, {}).get(Status(status))
+    if target is None:
+        raise CorruptStream(f"case {case_id} is {status} and cannot take {event_type}")
+    if event_type == "CaseVerified" and not datum["passed"]:
+        return Status.in_progress
+    return str(target)
+
+
+def _reported(datum: Datum, ref: ReferenceView) -> CaseRow:
+    env = datum["envelope"]
+    chain = ref.parent_chain(datum["grid_id"], env["event_time"])
+    return CaseRow(
+        case_id=datum["case_id"],
+        status=Status.reported,
+        category_code=datum["category_code"],
+        priority=datum["priority"],
+        channel=datum["channel"],
+        title=datum["title"],
+        grid_id=datum["grid_id"],
+        village_code=chain.get("village"),
+        street_code=chain.get("street"),
+        district_code=chain.get("district"),
+        reporter_id=env["actor"]["id"],
+        reporter_role=env["actor"]["role"],
+        visit_id=datum.get("visit_id"),
+        reported_at=env["event_time"],
+    )
+
+
+def _calendar(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView) -> WorkCalendar:
+    """The calendar of the latest deadline's recorded versions (the whole known one if none)."""
+    if deadlines:
+        return ref.calendar_for(deadlines[-1].calendar_version)
+    return ref.calendar()
+
+
+def _hours(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime) -> float:
+    try:
+        return working_hours_between(_calendar(deadlines, ref), a, b)
+    except (CalendarGap, UnknownReference):
+        return max(0.0, (b - a).total_seconds() / 3600)  # beyond the calendar: wall hours
+
+
+def _apply(
+    row: CaseRow,
+    deadlines: tuple[DeadlineRow, ...],
+    kind: str,
+    d: Datum,
+    ref: ReferenceView,
+) -> tuple[CaseRow, tuple[DeadlineRow, ...]]:
+    when: datetime = d["envelope"]["event_time"]
+    if kind.startswith("Deadline"):
+        return row, _deadline_event(row, deadlines, kind, d)
+    if kind in _DONE_BY:
+        deadlines = _settle(deadlines, when, ref, cancel=False)
+    elif kind in _CANCELLED_BY:
+        deadlines = _settle(deadlines, when, ref, cancel=True)
+    if kind == "CaseAccepted":
+        category = d.get("category_code") or row.category_code
+        row = replace(row, accepted_at=when, category_code=category,
+                      priority=d.get("priority") or row.priority)
+    elif kind == "CaseRejected":
+        row = replace(row, rejected_at=when)
+    elif kind == "CaseDispatched":
+        row = replace(row, department_code=d["department_code"], dispatched_at=when,
+                      first_dispatched_at=row.first_dispatched_at or when)
+    elif kind == "CaseClaimed":
+        row = replace(row, claimed_at=when)
+    elif kind == "CaseTransferred":
+        row = replace(row, department_code=d["to_department"], transfers=row.transfers + 1,
+                      dispatched_at=when)
+    elif kind == "CaseReturned":
+        row = replace(row, department_code=None, returns=row.returns + 1)
+    elif kind == "CaseExtended":
+        row = replace(row, extensions=row.extensions + 1,
+                      extended_hours=row.extended_hours + d["extra_working_hours"])
+    elif kind == "CaseSuspended":
+        row = replace(row, suspended_since=when)
+        deadlines = tuple(replace(x, paused=_is_open(x)) for x in deadlines)
+    elif kind == "CaseResumed":
+        paused = _hours(deadlines, ref, row.suspended_since, when) if row.suspended_since else 0.0
+        row = replace(row, suspended_since=None, suspended_hours=row.suspended_hours + paused)
+        deadlines = tuple(replace(x, paused=False) for x in deadlines)
+    elif kind == "CaseEscalated":
+        row = replace(row, escalation_level=d["to_level"], escalations=row.escalations + 1)
+    elif kind == "CaseResolved":
+        row = _resolved(row, deadlines, when, ref)
+    elif kind == "CaseVerified":
+        passed = bool(d["passed"])
+        row = replace(
+            row,
+            verifications=row.verifications + 1,
+            verifications_passed=row.verifications_passed + passed,
+            verified_at=when if passed else row.verified_at,
+            reworks=row.reworks + (not passed),
+        )
+    elif kind == "CaseReopened":
+        row = replace(row, reopens=row.reopens + 1, reworks=row.reworks + 1)
+    elif kind == "CaseClosed":
+        row = replace(row, closed_at=when)
+    elif kind == "CaseEvaluated":
+        row = replace(row, satisfaction=d["satisfaction"], evaluated_at=when)
+    return row, deadlines
+
+
+def _resolved(
+    row: CaseRow, deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView
+) -> CaseRow:
+    start = row.first_dispatched_at or row.reported_at
+    handling = max(0.0, _hours(deadlines, ref, start, when) - row.suspended_hours)
+    late = any(
+        x.stage in ("claim", "handle") and x.status == "breached" for x in deadlines
+    )
+    return replace(row, resolved_at=when, handling_hours=round(handling, 4), on_time=not late)
+
+
+def _is_open(d: DeadlineRow) -> bool:
+    return d.done_at is None and not d.cancelled
+
+
+def _settle(
+    deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView, *, cancel: bool
+) -> tuple[DeadlineRow, ...]:
+    out = []
+    for d in deadlines:
+        if _is_open(d):
+            if cancel:
+                d = replace(d, cancelled=True, paused=False)
+            else:
+                late = _hours((d,), ref, d.due_time, when) if when > d.due_time else (
+                    -_hours((d,), ref, when, d.due_time)
+                )
+                d = replace(d, done_at=when, paused=False, lateness_hours=round(late, 4))
+        out.append(d)
+    return tuple(out)
+
+
+def _deadline_event(
+    row: CaseRow, deadlines: tuple[DeadlineRow, ...], kind: str, d: Datum
+) -> tuple[DeadlineRow, ...]:
+    when: datetime = d["envelope"]["event_time"]
+    found = next((x for x in deadlines if x.deadline_id == d["deadline_id"]), None)
+    if kind == "DeadlineScheduled":
+        fields = dict(
+            stage=d["stage"], started_at=d["started_at"], due_time=d["due_time"],
+            working_hours=d["working_hours"], policy_id=d["policy_id"],
+            policy_version=d["policy_version"], calendar_version=d["calendar_version"],
+        )
+        if found is None:
+            fresh = DeadlineRow(
+                deadline_id=d["deadline_id"], case_id=row.case_id,
+                department_code=row.department_code, district_code=row.district_code,
+                paused=row.suspended_since is not None, **fields,  # type: ignore[arg-type]
+            )
+        else:  # moved by an extension or a pause
+            fresh = replace(found, **fields)  # type: ignore[arg-type]
+        others = tuple(x for x in deadlines if x.deadline_id != d["deadline_id"])
+        return (*others, fresh)
+    if found is None:
+        raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
+    flagged = (
+        replace(found, warned_at=found.warned_at or when)
+        if kind == "DeadlineWarned"
+        else replace(found, breached_at=found.breached_at or when)
+    )
+    return tuple(flagged if x is found else x for x in deadlines)
+
+
+_SUMMARIES = {
+    "CaseReported": lambda d: f"reported via {d['channel']}: {d['title']}",
+    "CaseAccepted": lambda d: "accepted" + (f" as {d['category_code']}" if d.get("category_code") else ""),
+    "CaseRejected": lambda d: f"rejected ({d['reason']}): {d['comment']}",
+    "CaseDispatched": lambda d: f"dispatched to {d['department_code']}",
+    "CaseClaimed": lambda d: f"claimed by {d['department_code']}",
+    "CaseTransferred": lambda d: f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}",
+    "CaseReturned": lambda d: f"returned by {d['department_code']}: {d['reason']}",
+    "CaseExtended": lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
+    "CaseSuspended": lambda d: f"suspended: {d['reason']}",
+    "CaseResumed": lambda d: "resumed",
+    "CaseEscalated": lambda d: f"escalated {d['from_level']} → {d['to_level']}: {d['reason']}",
+    "CaseResolved": lambda d: f"resolved by {d['department_code']}: {d['resolution']}",
+    "CaseVerified": lambda d: ("verified on site" if d["passed"] else "failed verification")
+    + f" by {d['worker_id']}",
+    "CaseReopened": lambda d: f"reopened ({d['reason']})",
+    "CaseClosed": lambda d: "closed",
+    "CaseEvaluated": lambda d: f"evaluated {d['satisfaction']}/5",
+    "DeadlineScheduled": lambda d: f"{d['stage']} due {d['due_time']:%Y-%m-%d %H:%M} UTC "
+    f"({d['working_hours']} working hours, policy {d['policy_id']} v{d['policy_version']})",
+    "DeadlineWarned": lambda d: f"{d['stage']} deadline warning",
+    "DeadlineBreached": lambda d: f"{d['stage']} deadline breached",
+}
+
+
+def _timeline(kind: str, d: Datum, row: CaseRow) -> TimelineRow:
+    env = d["envelope"]
+    summary = _SUMMARIES.get(kind, lambda _: kind)(d)
+    return TimelineRow(
+        case_id=row.case_id,
+        sequence=env["sequence"],
+        event_type=kind,
+        event_id=env["event_id"],
+        event_time=env["event_time"],
+        recorded_time=env["recorded_time"],
+        actor_id=env["actor"]["id"],
+        actor_role=env["actor"]["role"],
+        source_system=env["source_system"],
+        summary=summary[:500],
+    )

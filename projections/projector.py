@@ -1,0 +1,302 @@
+"""The projector loop: canonical logs → pure folds → PostgreSQL, one transaction per batch.
+
+Positions live in the projection schema's ``checkpoints`` table, written with the rows, so
+the consumer is assigned its partitions from there (no consumer-group offsets at all): a
+crash anywhere resumes at the last committed batch, losing and double-counting nothing.
+
+The reference log (one partition) is read from its start by every projector and folded into
+the reference view; before each batch it is read up to its end, so every case or visit event
+finds the definitions the workflow checked it against.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from events.codec import AvroCodec
+from events.errors import BrokerUnavailable, DecodeError
+from events.kafka_io import produce, reader
+from events.models import Event, PlaceDefined, PlaceRetired
+from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
+from processors.rules.reference_view import Place
+from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
+from projections.settings import ProjectorSettings
+from projections.store import (
+    connect,
+    load_cases,
+    load_checkpoints,
+    load_visit_sequences,
+    use_schema,
+    write_batch,
+)
+
+__all__ = ["BatchReport", "Projector"]
+
+log = logging.getLogger("fengqiao.projector")
+_REFERENCE_WAIT_S = 10.0
+
+
+@dataclass
+class BatchReport:
+    """What one committed batch did, for progress bars and logs."""
+
+    records: int
+    applied: int
+    duplicates: int
+    dead_letters: int
+    positions: dict[tuple[str, int], Position] = field(default_factory=dict)
+
+
+class Projector:
+    """Projects the canonical case and visit logs into one projection schema.
+
+    Args:
+        settings: connections, topic prefix, batch size.
+        schema: the PostgreSQL schema to write (created beforehand).
+        codec: the Avro codec (its registry client resolves writer schemas).
+        until: skip events recorded after this instant (an as-of replay).
+        stop_at: stop once every partition reaches these offsets (a replay's end).
+        on_batch: called after each committed batch.
+    """
+
+    def __init__(
+        self,
+        settings: ProjectorSettings,
+        schema: str,
+        codec: AvroCodec,
+        until: datetime | None = None,
+        stop_at: dict[tuple[str, int], int] | None = None,
+        on_batch: Callable[[BatchReport], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.schema = schema
+        self.codec = codec
+        self.until = until
+        self.stop_at = stop_at
+        self.on_batch = on_batch
+        self.streams = {
+            settings.topic(CASE_EVENTS): "case",
+            settings.topic(VISIT_EVENTS): "visit",
+        }
+        self.state = ProjectionState()
+        self.positions: dict[tuple[str, int], Position] = {}
+        self._fresh = False  # the schema held no case when we started: unknown = new
+        self._stopping = False
+        self._consumer: Consumer | None = None
+        self._reference: Consumer | None = None
+        self._ref_tp = TopicPartition(settings.topic(REFERENCE_EVENTS), 0, 0)
+        self._producer: Producer | None = None
+        self._pending_places: list[Place] = []
+        self._conn = connect(settings.pg_dsn.get_secret_value())
+        use_schema(self._conn, schema)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to end after the batch in hand (from a signal handler)."""
+        self._stopping = True
+
+    def run(self) -> None:
+        """Project until ``stop()`` or, for a replay, until ``stop_at`` is reached."""
+        try:
+            self._start()
+            while not self._stopping and not self._done():
+                self.step()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for consumer in (self._consumer, self._reference):
+            if consumer is not None:
+                consumer.close()
+        self._consumer = self._reference = None
+        if self._producer is not None:
+            self._producer.flush(10)
+        self._conn.close()
+
+    def _start(self) -> None:
+        bootstrap = self.settings.kafka_bootstrap
+        self.positions = load_checkpoints(self._conn)
+        self.state.visit_sequences = load_visit_sequences(self._conn)
+        (cases,) = self._conn.execute("SELECT count(*) FROM cases").fetchone() or (0,)
+        self._conn.commit()
+        self._fresh = cases == 0
+        self._consumer = reader(
+            bootstrap, f"projector-{self.schema}", **{"enable.partition.eof": True,
+                                                       "fetch.max.bytes": 52428800}
+        )
+        self._consumer.assign(self._assignment())
+        self._reference = reader(bootstrap, f"projector-reference-{self.schema}")
+        self._reference.assign([self._ref_tp])
+        self._pending_places = self._read_reference()
+
+    def _assignment(self) -> list[TopicPartition]:
+        assert self._consumer is not None
+        out = []
+        for topic in self.streams:
+            try:
+                meta = self._consumer.list_topics(topic, timeout=10)
+            except KafkaException as exc:
+                raise BrokerUnavailable(f"cannot list topic {topic}: {exc}") from exc
+            parts = meta.topics[topic].partitions
+            if meta.topics[topic].error is not None or not parts:
+                raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
+            for p in sorted(parts):
+                pos = self.positions.get((topic, p))
+                out.append(TopicPartition(topic, p, pos.next_offset if pos else 0))
+                self.positions.setdefault((topic, p), Position(pos.next_offset if pos else 0))
+        return out
+
+    def _done(self) -> bool:
+        if self.stop_at is None:
+            return False
+        return all(self.positions[tp].next_offset >= end for tp, end in self.stop_at.items())
+
+    # --- one batch -------------------------------------------------------------------------
+    def step(self) -> BatchReport:
+        """Consume, fold and commit one batch (possibly empty)."""
+        assert self._consumer is not None
+        messages = self._consumer.consume(
+            self.settings.projector_batch, self.settings.projector_max_wait_s
+        )
+        changes = Changes()
+        records = self._decode(messages, changes)
+        places, self._pending_places = self._pending_places + self._read_reference(), []
+        self._preload(records)
+        fold_batch(self.state, records, changes, self.until)
+        for tp, pos in changes.positions.items():
+            mine = self.positions.setdefault(tp, Position(0))
+            mine.next_offset = pos.next_offset
+            mine.caught_up = pos.caught_up
+            if pos.max_event_time and (not mine.max_event_time or pos.max_event_time > mine.max_event_time):
+                mine.max_event_time = pos.max_event_time
+        if changes.dead_letters:
+            self._dead_letter(changes.dead_letters)
+        if changes.positions or places:
+            write_batch(self._conn, changes, places)
+        self._trim_cache()
+        report = BatchReport(
+            len(messages), changes.applied, changes.duplicates, len(changes.dead_letters),
+            changes.positions,
+        )
+        if self.on_batch is not None:
+            self.on_batch(report)
+        return report
+
+    def _decode(self, messages: Sequence[Message], changes: Changes) -> list[Decoded]:
+        out = []
+        for msg in messages:
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    # The end, past any transaction markers that are never delivered.
+                    known = self.positions[(topic, partition)].next_offset
+                    pos = changes.positions.setdefault((topic, partition), Position(known))
+                    pos.next_offset = max(pos.next_offset, known, offset)
+                    pos.caught_up = True
+                    continue
+                raise BrokerUnavailable(f"consuming {topic}[{partition}] failed: {err}")
+            value = msg.value() or b""
+            try:
+                event_type, datum = self.codec.decode_datum(value, topic, partition, offset)
+            except DecodeError as exc:
+                changes.dead_letters.append(DeadLetter(topic, partition, offset, exc.reason, value))
+                changes.advance(topic, partition, offset, None)
+                continue
+            out.append(Decoded(self.streams[topic], topic, partition, offset, event_type, datum))
+        return out
+
+    def _preload(self, records: Sequence[Decoded]) -> None:
+        if self._fresh:
+            return
+        missing = {
+            r.datum["case_id"] for r in records
+            if r.stream == "case" and r.datum["case_id"] not in self.state.cases
+        }
+        if missing:
+            cases, deadlines = load_cases(self._conn, sorted(missing))
+            self._conn.commit()
+            self.state.cases.update(cases)
+            self.state.deadlines.update(deadlines)
+
+    def _trim_cache(self) -> None:
+        # Beyond the cap, forget every case; from then on cases are reloaded as they recur.
+        if len(self.state.cases) > self.settings.projector_cache_cases:
+            self.state.cases.clear()
+            self.state.deadlines.clear()
+            self._fresh = False
+
+    # --- the reference log -----------------------------------------------------------------
+    def _read_reference(self) -> list[Place]:
+        """Read the reference log up to its end; the places it (re)defined, for ``places``."""
+        assert self._reference is not None
+        try:
+            _, end = self._reference.get_watermark_offsets(self._ref_tp, timeout=10)
+        except KafkaException as exc:
+            raise BrokerUnavailable(f"cannot read {self._ref_tp.topic}: {exc}") from exc
+        events: list[Event] = []
+        deadline = time.monotonic() + _REFERENCE_WAIT_S
+        while self._ref_tp.offset < end and time.monotonic() < deadline:
+            for msg in self._reference.consume(10_000, 0.2):
+                if msg.error() is not None:
+                    continue  # end-of-partition notices; real errors surface as no progress
+                self._ref_tp.offset = msg.offset() + 1
+                events.extend(self._reference_event(msg))
+            position = self._reference.position([TopicPartition(self._ref_tp.topic, 0)])[0].offset
+            if position >= 0:
+                self._ref_tp.offset = max(self._ref_tp.offset, position)
+        if self.until is not None:
+            events = [e for e in events if e.envelope.recorded_time <= self.until]
+        if not events:
+            return []
+        self.state.ref = self.state.ref.apply_all(events)
+        codes = {e.code for e in events if isinstance(e, PlaceDefined | PlaceRetired)}
+        return [p for code in sorted(codes) for p in self.state.ref.place_history(code)]
+
+    def _reference_event(self, msg: Message) -> list[Event]:
+        try:
+            return [self.codec.decode(msg.value() or b"", msg.topic(), 0, msg.offset())]
+        except DecodeError as exc:
+            log.error("projector: skipping undecodable reference record: %s", exc)
+            return []
+
+    # --- dead letters ----------------------------------------------------------------------
+    def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        """Copy each unprojectable record to ``<topic>.dlq`` before its batch commits
+        (at least once there; exactly once in the schema's ``dead_letters`` table)."""
+        if self._producer is None:
+            self._producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap,
+                                       "enable.idempotence": True})
+        for d in letters:
+            log.error("projector: %s[%d]@%d cannot be projected: %s", d.topic, d.partition, d.offset, d.reason)
+            if d.raw:
+                produce(self._producer, dlq(d.topic), d.raw, None)
+        if self._producer.flush(30):
+            raise BrokerUnavailable("dead letters could not be written to their .dlq topics")
+
+
+def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
+    """Where each case and visit partition ends now (read_committed): a replay's target."""
+    consumer = reader(settings.kafka_bootstrap, "projector-ends")
+    try:
+        out: dict[tuple[str, int], int] = {}
+        for logical in (CASE_EVENTS, VISIT_EVENTS):
+            topic = settings.topic(logical)
+            meta = consumer.list_topics(topic, timeout=10)
+            if meta.topics[topic].error is not None:
+                raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
+            for p in sorted(meta.topics[topic].partitions):
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                out[(topic, p)] = high
+        return out
+    except KafkaException as exc:
+        raise BrokerUnavailable(f"cannot read the end offsets: {exc}") from exc
+    finally:
+        consumer.close()
+

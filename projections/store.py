@@ -1,0 +1,213 @@
+"""The projection's PostgreSQL side: create a projection schema, load what the folds need,
+and write one batch's changes together with the positions they were read up to.
+
+``write_batch`` is the effectively-once point: rows, counters and Kafka offsets go in one
+transaction, so after a crash the projector resumes from exactly what was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from processors.rules.reference_view import Place
+from projections.batch import Changes, Position
+from projections.case_fold import CaseRow, DeadlineRow
+from projections.errors import ProjectionStoreError
+from projections.stats_fold import METRICS
+from projections.tables import READ_MODELS, Table, ddl
+
+__all__ = [
+    "connect",
+    "create_schema",
+    "load_cases",
+    "load_checkpoints",
+    "load_visit_sequences",
+    "schema_exists",
+    "use_schema",
+    "write_batch",
+]
+
+
+def connect(dsn: str) -> psycopg.Connection[Any]:
+    """A connection; ``ProjectionStoreError`` (naming the DSN's host) when PostgreSQL is down."""
+    try:
+        return psycopg.connect(dsn, autocommit=False)
+    except psycopg.OperationalError as exc:
+        raise ProjectionStoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+
+
+def use_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Point this connection's unqualified names at ``schema``."""
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+
+
+def schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+    ).fetchone()
+    return row is not None
+
+
+def create_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Create ``schema`` with every read-model table (idempotent) and commit."""
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    use_schema(conn, schema)
+    conn.execute(ddl())  # type: ignore[arg-type]
+    conn.commit()
+
+
+def load_checkpoints(conn: psycopg.Connection[Any]) -> dict[tuple[str, int], Position]:
+    rows = conn.execute(
+        "SELECT topic, partition, next_offset, max_event_time, caught_up FROM checkpoints"
+    ).fetchall()
+    return {(t, p): Position(o, m, c) for t, p, o, m, c in rows}
+
+
+def _rows(conn: psycopg.Connection[Any], table: Table, where: str, ids: Sequence[str]) -> list[Any]:
+    cols = sql.SQL(", ").join(map(sql.Identifier, table.column_names))
+    query = sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%s)").format(
+        cols, sql.Identifier(table.name), sql.Identifier(where)
+    )
+    return conn.execute(query, (list(ids),)).fetchall()
+
+
+def load_cases(
+    conn: psycopg.Connection[Any], case_ids: Sequence[str]
+) -> tuple[dict[str, CaseRow], dict[str, tuple[DeadlineRow, ...]]]:
+    """The stored rows and deadlines (in their original order) of these cases."""
+    cases = {r[0]: CaseRow(*r) for r in _rows(conn, READ_MODELS["cases"], "case_id", case_ids)}
+    deadlines: dict[str, list[DeadlineRow]] = {}
+    for r in _rows(conn, READ_MODELS["deadlines"], "case_id", case_ids):
+        d = DeadlineRow(*r)
+        deadlines.setdefault(d.case_id, []).append(d)
+    ordered = {k: tuple(sorted(v, key=lambda d: (d.started_at, d.deadline_id))) for k, v in deadlines.items()}
+    return cases, ordered
+
+
+def load_visit_sequences(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    return dict(conn.execute("SELECT grid_id, last_sequence FROM visit_streams").fetchall())
+
+
+def _copy(conn: psycopg.Connection[Any], table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with conn.cursor() as cur, cur.copy(
+        sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), cols)
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Upsert (replace) or add (sum counters) ``rows`` through a temporary table and COPY."""
+    temp = f"tmp_{table.name}"
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
+            sql.Identifier(temp), sql.Identifier(table.name)
+        )
+    )
+    _copy(conn, temp, table.column_names, rows)
+    others = [c for c in table.column_names if c not in table.key]
+    if table.mode == "add":
+        sets = [sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table.name)) for c in others]
+    else:
+        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others]
+    conn.execute(
+        sql.SQL("INSERT INTO {} SELECT * FROM {} ON CONFLICT ({}) DO UPDATE SET {}").format(
+            sql.Identifier(table.name),
+            sql.Identifier(temp),
+            sql.SQL(", ").join(map(sql.Identifier, table.key)),
+            sql.SQL(", ").join(sets),
+        )
+    )
+
+
+def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
+    get = attrgetter(*READ_MODELS[table].column_names)
+    return map(get, rows)
+
+
+def _stats_rows(changes: Changes) -> list[tuple[Any, ...]]:
+    wide: dict[tuple[str, str, Any], list[int]] = {}
+    index = {m: i for i, m in enumerate(METRICS)}
+    for (level, code, day, metric), amount in changes.stats.items():
+        wide.setdefault((level, code, day), [0] * len(METRICS))[index[metric]] += amount
+    return [(*key, *values) for key, values in sorted(wide.items())]
+
+
+def write_batch(
+    conn: psycopg.Connection[Any],
+    changes: Changes,
+    places: Sequence[Place] = (),
+) -> None:
+    """Write ``changes`` and the positions they reach in one transaction, then commit.
+
+    Raises:
+        ProjectionStoreError: PostgreSQL refused; nothing of the batch was written.
+    """
+    try:
+        with conn.transaction():
+            _write(conn, changes, places)
+    except psycopg.Error as exc:
+        raise ProjectionStoreError(f"writing a batch failed and was rolled back: {exc}") from exc
+
+
+def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Place]) -> None:
+    if changes.cases:
+        _merge(conn, READ_MODELS["cases"], _as_tuples("cases", changes.cases.values()))
+    if changes.deadlines:
+        _merge(conn, READ_MODELS["deadlines"], _as_tuples("deadlines", changes.deadlines.values()))
+    for name, rows in (
+        ("case_timeline", changes.timeline),
+        ("resolutions", changes.resolutions),
+        ("visits", changes.visits),
+    ):
+        if rows:
+            _copy(conn, name, READ_MODELS[name].column_names, _as_tuples(name, rows))
+    if changes.visit_sequences:
+        _merge(conn, READ_MODELS["visit_streams"], sorted(changes.visit_sequences.items()))
+    if changes.stats:
+        _merge(conn, READ_MODELS["stats_daily"], _stats_rows(changes))
+    if changes.hot_words:
+        words = [(*k, n) for k, n in sorted(changes.hot_words.items())]
+        _merge(conn, READ_MODELS["hot_words"], words)
+    if places:
+        _upsert_places(conn, places)
+    if changes.dead_letters:
+        _copy(
+            conn, "dead_letters", ("topic", "partition", "offset", "reason", "raw"),
+            ((d.topic, d.partition, d.offset, d.reason, d.raw) for d in changes.dead_letters),
+        )
+    if changes.positions:
+        _write_positions(conn, changes.positions)
+
+
+def _upsert_places(conn: psycopg.Connection[Any], places: Sequence[Place]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO places (code, effective_from, level, name, parent_code, retired) "
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (code, effective_from) DO UPDATE SET "
+            "level = EXCLUDED.level, name = EXCLUDED.name, parent_code = EXCLUDED.parent_code, "
+            "retired = EXCLUDED.retired",
+            [(p.code, p.effective_from, str(p.level), p.name, p.parent_code, p.retired) for p in places],
+        )
+
+
+def _write_positions(conn: psycopg.Connection[Any], positions: dict[tuple[str, int], Position]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO checkpoints (topic, partition, next_offset, max_event_time, caught_up) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (topic, partition) DO UPDATE SET "
+            "next_offset = EXCLUDED.next_offset, "
+            "max_event_time = GREATEST(checkpoints.max_event_time, EXCLUDED.max_event_time), "
+            "caught_up = EXCLUDED.caught_up",
+            [
+                (t, p, pos.next_offset, pos.max_event_time, pos.caught_up)
+                for (t, p), pos in sorted(positions.items())
+            ],
+        )
+
