@@ -53,6 +53,9 @@ def _mount() -> None:
     cli_events.register(app)
     cli_demo.register(app)
     cli_process.register(app)
+    from infra import cli_simulate
+
+    cli_simulate.register(app)
 
 
 def main() -> None:

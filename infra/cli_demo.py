@@ -7,7 +7,6 @@ lifecycle — writes it as NDJSON, publishes it through the SDK and prints it ba
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from datetime import date
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from events.models import Event
 from events.publisher import Publisher, PublisherSettings
 from events.readback import read_receipts
 from events.registry import SchemaRegistry
@@ -27,6 +27,7 @@ from infra.settings import ConnectionSettings, StackSettings
 from schemas.catalog import load_catalog
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
+from simulate.output import NdjsonSink
 
 console = Console()
 
@@ -69,12 +70,12 @@ def demo(
         raise typer.Exit(1)
 
 
-def _write_ndjson(path: Path, events: list) -> Path:  # type: ignore[type-arg]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
-        for event in events:
-            record = {"event_type": event.event_type, **json.loads(event.model_dump_json())}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+def _write_ndjson(path: Path, events: list[Event]) -> Path:
+    sink = NdjsonSink.create(path)
+    try:
+        sink.write(events)
+    finally:
+        sink.close()
     return path
 
 

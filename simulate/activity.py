@@ -1,73 +1,121 @@
-"""A simulated day of grid governance: visits with tracks, and case lifecycles.
+"""A simulated day of grid governance: every worker's visits with their tracks, and the cases
+of the day from all four channels, each with its whole lifecycle.
 
-Most cases run the plain loop (report → accept → dispatch → claim → resolve → verify →
-close → evaluate) on time; a seeded share are rejected, transferred, returned, extended,
-suspended, escalated, fail verification and are reworked, and departments post some steps
-late (recorded hours after they happened). Times are Asia/Shanghai working hours.
+- grid visits: on a working day each grid worker visits about once (a quarter as often on rest
+  days), 08:30–17:00, and finds a problem on about one visit in twelve;
+- residents report through the app (07:00–22:00) and the 12345 hotline (day and night);
+- departments report what their own inspections find, in office hours.
+
+What a report is about follows the district's settings and the quarter (see
+``simulate.catalogue``), and its text is composed by ``simulate.texts``.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import zlib
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from itertools import accumulate
 
 from events.models import (
     ActorRole,
-    CaseAccepted,
-    CaseClaimed,
-    CaseClosed,
-    CaseDispatched,
-    CaseEscalated,
-    CaseEvaluated,
-    CaseExtended,
-    CaseRejected,
-    CaseReported,
-    CaseResolved,
-    CaseResumed,
-    CaseReturned,
-    CaseSuspended,
-    CaseTransferred,
-    CaseVerified,
     Channel,
-    EscalationLevel,
     Event,
     GeoPoint,
     Priority,
-    RejectionReason,
-    Stage,
     TrackPoint,
     VisitRecorded,
 )
-from simulate.catalogue import CATEGORIES, DEPARTMENTS, DETAILS, PLACES
+from simulate.catalogue import CATEGORIES, CategorySpec, DistrictSpec, category_weights
 from simulate.city import City
+from simulate.clock import OfficeHours, at
 from simulate.ids import envelope
+from simulate.lifecycle import Lifecycle, Report, case_lifecycle
+from simulate.texts import quarter_of, report_text
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-BASE_LAT, BASE_LON = 29.95, 121.62  # Ningbo
+__all__ = ["DayActivity", "Rates", "day_events", "simulate_day"]
 
-
-def _at(day: date, hour: float) -> datetime:
-    local = datetime.combine(day, time(0), SHANGHAI) + timedelta(hours=hour)
-    return local.astimezone(UTC)
-
-
-def _point(rng: random.Random) -> tuple[float, float]:
-    return BASE_LAT + rng.uniform(-0.4, 0.4), BASE_LON + rng.uniform(-0.4, 0.4)
+BASE_LAT, BASE_LON = 29.87, 121.55  # Ningbo
+ITEM_CODES = tuple(c.code for c in CATEGORIES)
 
 
-def visit(city: City, grid: str, worker: str, day: date, rng: random.Random,
+@dataclass(frozen=True)
+class Rates:
+    """How much happens in a day. Visits per worker are for a working day (``rest_day`` of
+    it on weekends and holidays); reports per grid are per day."""
+
+    visits_per_worker: float = 1.0
+    discovery_rate: float = 0.08
+    resident_per_grid: float = 0.05
+    hotline_per_grid: float = 0.035
+    department_per_grid: float = 0.02
+    rest_day: float = 0.25
+
+
+@dataclass
+class DayActivity:
+    """Everything that starts on one day: visits and cases (with all their later steps)."""
+
+    day: date
+    events: list[Event] = field(default_factory=list)
+    invalid: dict[str, str] = field(default_factory=dict)  # event id → expected rejection code
+    cases: dict[str, int] = field(default_factory=dict)  # channel → cases reported
+
+
+def _centre(grid: str) -> tuple[float, float]:
+    """A grid's fixed centre, the same whatever the seed."""
+    h = zlib.crc32(grid.encode())
+    north, east = (h & 0xFFFF) / 0xFFFF - 0.5, (h >> 16) / 0xFFFF - 0.5
+    return BASE_LAT + north * 0.8, BASE_LON + east * 0.8
+
+
+def _near(rng: random.Random, grid: str, spread: float = 0.003) -> tuple[float, float]:
+    lat, lon = _centre(grid)
+    return lat + rng.uniform(-spread, spread), lon + rng.uniform(-spread, spread)
+
+
+def _count(rng: random.Random, mean: float) -> int:
+    """A Poisson-distributed count (normal approximation for large means)."""
+    if mean > 50:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+@cache
+def _cumulative(district: DistrictSpec, quarter: int) -> list[float]:
+    return list(accumulate(category_weights(district, quarter)))
+
+
+def _category(rng: random.Random, district: DistrictSpec, day: date) -> CategorySpec:
+    return rng.choices(CATEGORIES, cum_weights=_cumulative(district, quarter_of(day)))[0]
+
+
+def _priority(rng: random.Random, category: CategorySpec) -> Priority:
+    if rng.random() >= category.urgent_share:
+        return Priority.normal
+    return Priority.critical if rng.random() < 0.1 else Priority.urgent
+
+
+def visit(grid: str, worker: str, day: date, rng: random.Random,
           findings: tuple[str, ...]) -> VisitRecorded:
-    start = _at(day, rng.uniform(8.5, 15.5))
+    """One visit of ``worker`` in ``grid``: households, items checked, a six-point track."""
+    start = at(day, rng.uniform(8.5, 15.5))
     minutes = rng.randint(20, 120)
-    lat, lon = _point(rng)
+    lat, lon = _near(rng, grid)
     track = tuple(
         TrackPoint(t=start + timedelta(minutes=minutes * i / 5),
                    lat=lat + rng.uniform(-0.002, 0.002), lon=lon + rng.uniform(-0.002, 0.002))
         for i in range(6)
     )
-    items = tuple(sorted({c[0] for c in rng.sample(CATEGORIES, rng.randint(2, 6))}))
+    items = tuple(sorted(rng.sample(ITEM_CODES, rng.randint(2, 6))))
     end = start + timedelta(minutes=minutes)
     return VisitRecorded(
         envelope=envelope(rng, end, "gridapp", worker, ActorRole.grid_worker,
@@ -75,118 +123,92 @@ def visit(city: City, grid: str, worker: str, day: date, rng: random.Random,
         visit_id=f"v-{rng.getrandbits(48):012x}", grid_id=grid, worker_id=worker,
         started_at=start, ended_at=end, households_visited=rng.randint(3, 40),
         items_checked=items, findings=findings, track=track,
-        notes=rng.choice([None, "走访正常", "住户不在家，已留联系卡"]),
+        notes=rng.choice([None, "走访正常", "住户不在家，已留联系卡", "宣传垃圾分类", "反诈宣传"]),
     )
 
 
-def _text(rng: random.Random, titles: tuple[str, ...]) -> tuple[str, str]:
-    title = rng.choice(titles)
-    return title, f"{rng.choice(PLACES)}{title}，{rng.choice(DETAILS)}，{rng.choice(DETAILS)}。"
+class _Day:
+    """The day being generated: its RNG, office hours and what it has produced so far."""
+
+    def __init__(self, city: City, day: date, rng: random.Random, office: OfficeHours,
+                 invalid_share: float) -> None:
+        self.city, self.day, self.rng, self.office = city, day, rng, office
+        self.invalid_share = invalid_share
+        self.out = DayActivity(day)
+        self.reported: dict[str, list[tuple[datetime, str]]] = {}  # grid → (time, case id)
+
+    def case_id(self) -> str:
+        return f"c-{self.day:%Y%m%d}-{self.rng.getrandbits(40):010x}"
+
+    def report(self, case_id: str, grid: str, channel: Channel, when: datetime,
+               actor: tuple[ActorRole, str, str], verifier: str, visit_id: str | None = None,
+               reporter_ref: str | None = None, category: CategorySpec | None = None,
+               department: str | None = None) -> None:
+        rng, district = self.rng, self.city.grid_district[grid]
+        category = category or _category(rng, district, self.day)
+        title, description = report_text(rng, category.code, district, self.day, channel,
+                                         department)
+        earlier = [c for t, c in self.reported.get(grid, ()) if t <= when]
+        lat, lon = _near(rng, grid)
+        lifecycle = case_lifecycle(
+            Report(case_id=case_id, grid=grid, verifier=verifier, category=category,
+                   priority=_priority(rng, category), channel=channel, at=when, actor=actor,
+                   title=title, description=description, location=GeoPoint(lat=lat, lon=lon),
+                   visit_id=visit_id, reporter_ref=reporter_ref,
+                   duplicate_of=rng.choice(earlier) if earlier else None),
+            rng, self.office, self.invalid_share)
+        self._keep(lifecycle)
+        self.reported.setdefault(grid, []).append((when, case_id))
+        self.out.cases[channel.value] = self.out.cases.get(channel.value, 0) + 1
+
+    def _keep(self, lifecycle: Lifecycle) -> None:
+        self.out.events += lifecycle.events
+        self.out.invalid.update(lifecycle.invalid)
 
 
-def case_lifecycle(case_id: str, grid: str, worker: str, reported_at: datetime,
-                   rng: random.Random, visit_id: str | None) -> list[Event]:
-    """One case from report to evaluation, with the seeded detours of real cases."""
-    code, _, dept, urgent_share, titles = rng.choice(CATEGORIES)
-    priority = Priority.urgent if rng.random() < urgent_share else Priority.normal
-    title, description = _text(rng, titles)
-    t = reported_at
-    events: list[Event] = []
-
-    def env(role: ActorRole, actor: str, source: str, late_h: float = 0.0) -> object:
-        return envelope(rng, t, source, actor, role, recorded_time=t + timedelta(hours=late_h),
-                        correlation_id=case_id)
-
-    def later(lo_h: float, hi_h: float) -> None:
-        nonlocal t
-        t += timedelta(hours=rng.uniform(lo_h, hi_h))
-
-    def dept_env(d: str) -> object:  # departments post late now and then
-        return env(ActorRole.department, f"{d}-desk", f"dept.{d}",
-                   rng.choice([0.0] * 8 + [rng.uniform(2, 30)]))
-
-    centre = ("command-centre", "centre.street")
-    events.append(CaseReported(
-        envelope=env(ActorRole.grid_worker, worker, "gridapp"), case_id=case_id, grid_id=grid,
-        category_code=code, priority=priority, title=title, description=description,
-        location=GeoPoint(lat=_point(rng)[0], lon=_point(rng)[1]), channel=Channel.grid_visit,
-        visit_id=visit_id, attachments_count=rng.randint(0, 4)))
-    later(0.2, 2)
-    if rng.random() < 0.04:
-        events.append(CaseRejected(envelope=env(ActorRole.command_centre, *centre),
-                                   case_id=case_id, reason=RejectionReason.out_of_scope,
-                                   comment="不属于网格事项"))
-        return events
-    events.append(CaseAccepted(envelope=env(ActorRole.command_centre, *centre), case_id=case_id))
-    later(0.1, 1)
-    events.append(CaseDispatched(envelope=env(ActorRole.command_centre, *centre),
-                                 case_id=case_id, department_code=dept))
-    if rng.random() < 0.05:
-        later(1, 4)
-        events.append(CaseReturned(envelope=dept_env(dept), case_id=case_id,
-                                   department_code=dept, reason="非本部门职责"))
-        later(0.2, 1)
-        dept = rng.choice(DEPARTMENTS)[0]
-        events.append(CaseDispatched(envelope=env(ActorRole.command_centre, *centre),
-                                     case_id=case_id, department_code=dept))
-    if rng.random() < 0.06:
-        later(0.5, 3)
-        new = rng.choice(DEPARTMENTS)[0]
-        events.append(CaseTransferred(envelope=dept_env(dept), case_id=case_id,
-                                      from_department=dept, to_department=new, reason="转派至主责部门"))
-        dept = new
-    later(0.2, 6)
-    events.append(CaseClaimed(envelope=dept_env(dept), case_id=case_id, department_code=dept))
-    if rng.random() < 0.03:
-        later(1, 8)
-        events.append(CaseEscalated(envelope=env(ActorRole.command_centre, *centre),
-                                    case_id=case_id, from_level=EscalationLevel.street,
-                                    to_level=EscalationLevel.district, reason="需区级协调"))
-    if rng.random() < 0.06:
-        later(2, 20)
-        events.append(CaseExtended(envelope=env(ActorRole.command_centre, *centre),
-                                   case_id=case_id, stage=Stage.handle, extra_working_hours=16,
-                                   approved_by="centre-chief", reason="需协调多方"))
-    if rng.random() < 0.04:
-        later(1, 10)
-        events.append(CaseSuspended(envelope=dept_env(dept), case_id=case_id, reason="等待上级批复"))
-        later(24, 120)
-        events.append(CaseResumed(envelope=dept_env(dept), case_id=case_id))
-    for attempt in range(3):
-        later(2, 60 if rng.random() < 0.1 else 30)  # a tenth run well past the deadline
-        events.append(CaseResolved(envelope=dept_env(dept), case_id=case_id,
-                                   department_code=dept, resolution="已现场处置完毕"))
-        later(1, 16)
-        passed = attempt == 2 or rng.random() > 0.08
-        events.append(CaseVerified(envelope=env(ActorRole.grid_worker, worker, "gridapp"),
-                                   case_id=case_id, passed=passed, worker_id=worker,
-                                   comment=None if passed else "现场仍有问题"))
-        if passed:
-            break  # a failed verification sends the case straight back for rework
-    later(0.1, 2)
-    events.append(CaseClosed(envelope=env(ActorRole.command_centre, *centre), case_id=case_id))
-    if rng.random() < 0.7:
-        later(1, 48)
-        events.append(CaseEvaluated(envelope=env(ActorRole.resident, "resident", "residentapp"),
-                                    case_id=case_id, satisfaction=rng.choices(
-                                        [5, 4, 3, 2, 1], weights=[60, 25, 8, 4, 3])[0]))
-    return events
+def simulate_day(city: City, day: date, rng: random.Random, office: OfficeHours | None = None,
+                 rates: Rates = Rates(), invalid_share: float = 0.0) -> DayActivity:
+    """Every visit and case that starts on ``day``, unordered (see ``DayActivity``)."""
+    office = office or OfficeHours()
+    gen = _Day(city, day, rng, office, invalid_share)
+    working = office.is_working_day(day)
+    per_worker = rates.visits_per_worker * (1.0 if working else rates.rest_day)
+    for grid in city.grids:
+        for worker in city.workers[grid]:
+            for _ in range(int(per_worker) + (rng.random() < per_worker % 1)):
+                found = (gen.case_id(),) if rng.random() < rates.discovery_rate else ()
+                v = visit(grid, worker, day, rng, found)
+                gen.out.events.append(v)
+                for case_id in found:
+                    gen.report(case_id, grid, Channel.grid_visit, v.ended_at,
+                               (ActorRole.grid_worker, worker, "gridapp"), worker, v.visit_id)
+    grids = len(city.grids)
+    for _ in range(_count(rng, rates.resident_per_grid * grids)):
+        grid, ref = rng.choice(city.grids), f"r-{rng.getrandbits(64):016x}"
+        gen.report(gen.case_id(), grid, Channel.resident, at(day, rng.uniform(7, 22)),
+                   (ActorRole.resident, ref, "residentapp"), rng.choice(city.workers[grid]),
+                   reporter_ref=ref)
+    for _ in range(_count(rng, rates.hotline_per_grid * grids)):
+        grid, ref = rng.choice(city.grids), f"r-{rng.getrandbits(64):016x}"
+        gen.report(gen.case_id(), grid, Channel.hotline, at(day, rng.triangular(0, 24, 10)),
+                   (ActorRole.command_centre, "hotline-12345", "hotline.12345"),
+                   rng.choice(city.workers[grid]), reporter_ref=ref)
+    department_mean = rates.department_per_grid * grids * (1.0 if working else 0.2)
+    for _ in range(_count(rng, department_mean)):
+        grid = rng.choice(city.grids)
+        category = _category(rng, city.grid_district[grid], day)
+        dept = category.department
+        gen.report(gen.case_id(), grid, Channel.department, at(day, rng.uniform(9, 17)),
+                   (ActorRole.department, f"{dept}-desk", f"dept.{dept}"),
+                   rng.choice(city.workers[grid]), category=category, department=dept)
+    return gen.out
 
 
 def day_events(city: City, day: date, rng: random.Random, visits_per_worker: float = 1.0,
                discovery_rate: float = 0.08) -> Iterator[Event]:
-    """Every visit of one day and the whole lifecycle of each case found on it, in event-time
-    order (a case's own events stay in order)."""
-    out: list[Event] = []
-    for grid in city.grids:
-        for worker in city.workers[grid]:
-            for _ in range(int(visits_per_worker) + (rng.random() < visits_per_worker % 1)):
-                found: list[str] = []
-                if rng.random() < discovery_rate:
-                    found.append(f"c-{day:%Y%m%d}-{rng.getrandbits(40):010x}")
-                v = visit(city, grid, worker, day, rng, tuple(found))
-                out.append(v)
-                for case_id in found:
-                    out += case_lifecycle(case_id, grid, worker, v.ended_at, rng, v.visit_id)
-    out.sort(key=lambda e: e.envelope.event_time)
-    yield from out
+    """The events of ``simulate_day`` in the order the platform records them (each case's
+    own events stay in order)."""
+    rates = Rates(visits_per_worker=visits_per_worker, discovery_rate=discovery_rate)
+    events = simulate_day(city, day, rng, rates=rates).events
+    events.sort(key=lambda e: e.envelope.recorded_time)
+    yield from events

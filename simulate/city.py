@@ -1,23 +1,25 @@
 """The simulated jurisdiction tree and its reference data, as reference events.
 
 ``CityShape`` sets the scale: Ningbo's whole city (10 districts, 156 streets, 12,216 grids,
-about 40,000 grid workers) or one pilot street (Zhuangshi: 14 communities, 189 grids).
-Every definition is effective from ``effective_from``, the day the simulation begins.
+one leader and about 3.3 workers per grid) or one pilot street (Zhuangshi in Zhenhai: 14
+communities, 189 grids). Places, departments, categories, the SLA policy and the worker
+assignments are effective from ``effective_from`` (1 January 2025 unless said otherwise);
+the shipped calendars and both lexicon versions from their own dates.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from events.models import (
     ActorRole,
     CalendarDefined,
     CategoryDefined,
     DepartmentDefined,
+    Envelope,
     Event,
-    LexiconPublished,
     PlaceDefined,
     PlaceLevel,
     Priority,
@@ -28,10 +30,14 @@ from events.models import (
     WorkerRole,
 )
 from processors.data import shipped_calendar_definitions
-from simulate.catalogue import CATEGORIES, DEPARTMENTS, DISTRICTS
+from simulate.catalogue import CATEGORIES, DEPARTMENTS, DISTRICTS, RURAL, DistrictSpec
 from simulate.ids import envelope
+from simulate.lexicon import lexicon_events
+
+__all__ = ["EPOCH", "SLA_HOURS", "City", "CityShape", "reference_events"]
 
 SOURCE = "reference.city-admin"
+EPOCH = date(2025, 1, 1)  # the first day the shipped calendars cover
 
 # Working hours per (stage, priority); warnings come this many hours before the due time.
 SLA_HOURS = {
@@ -43,7 +49,7 @@ SLA_HOURS = {
 
 @dataclass(frozen=True)
 class CityShape:
-    """How big the simulated city is."""
+    """How big the simulated city is, and where it starts in the list of districts."""
 
     districts: int = 10
     streets: int = 156
@@ -51,11 +57,27 @@ class CityShape:
     grids_per_village: int = 13
     workers_per_grid: float = 3.3
     name: str = "ningbo"
+    first_district: int = 0
+    street_name: str | None = None  # the name of a one-street city
+
+    @classmethod
+    def ningbo(cls) -> CityShape:
+        """The whole city: 10 districts and counties, 156 streets and towns, 12,216 grids."""
+        return cls()
 
     @classmethod
     def zhuangshi(cls) -> CityShape:
-        """One pilot street: Zhuangshi (庄市街道), 14 communities, 189 grids."""
-        return cls(districts=1, streets=1, grids=189, grids_per_village=14, name="zhuangshi")
+        """One pilot street: Zhuangshi (庄市街道, Zhenhai), 14 communities, 189 grids."""
+        return cls(districts=1, streets=1, grids=189, grids_per_village=14, name="zhuangshi",
+                   first_district=2, street_name="庄市街道")
+
+    @classmethod
+    def named(cls, name: str) -> CityShape:
+        """``ningbo`` or ``zhuangshi``; ``ValueError`` for another name."""
+        shapes = {"ningbo": cls.ningbo, "zhuangshi": cls.zhuangshi}
+        if name not in shapes:
+            raise ValueError(f"unknown city shape {name!r}; known: {', '.join(shapes)}")
+        return shapes[name]()
 
 
 @dataclass
@@ -64,8 +86,10 @@ class City:
 
     grids: list[str] = field(default_factory=list)
     grid_street: dict[str, str] = field(default_factory=dict)
+    grid_district: dict[str, DistrictSpec] = field(default_factory=dict)
     workers: dict[str, list[str]] = field(default_factory=dict)  # grid → its workers
     leaders: dict[str, str] = field(default_factory=dict)  # grid → its leader
+    effective_from: date = EPOCH
 
 
 def _spread(total: int, parts: int) -> list[int]:
@@ -73,45 +97,47 @@ def _spread(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def build_city(shape: CityShape, rng: random.Random) -> tuple[City, list[PlaceDefined]]:
+def _admin(rng: random.Random, since: date) -> Envelope:
+    return envelope(rng, datetime.combine(since, time(0), UTC), SOURCE, "admin", ActorRole.system)
+
+
+def build_city(shape: CityShape, rng: random.Random,
+               since: date = EPOCH) -> tuple[City, list[PlaceDefined]]:
     """The jurisdiction tree as PlaceDefined events, and the City index over it."""
-    city = City()
-    when = datetime(2025, 1, 1, tzinfo=UTC)
-    since = date(2025, 1, 1)
+    city = City(effective_from=since)
 
     def place(code: str, level: PlaceLevel, name: str, parent: str | None) -> PlaceDefined:
-        env = envelope(rng, when, SOURCE, "admin", ActorRole.system)
-        return PlaceDefined(
-            envelope=env, code=code, level=level, name=name, parent_code=parent,
-            effective_from=since,
-        )
+        return PlaceDefined(envelope=_admin(rng, since), code=code, level=level, name=name,
+                            parent_code=parent, effective_from=since)
 
     places = [place("nb", PlaceLevel.city, "宁波市", None)]
     street_no = 0
     grids_per_street = _spread(shape.grids, shape.streets)
     for d, streets in enumerate(_spread(shape.streets, shape.districts)):
-        d_code, d_name = DISTRICTS[d % len(DISTRICTS)]
-        places.append(place(d_code, PlaceLevel.district, d_name, "nb"))
+        district = DISTRICTS[(shape.first_district + d) % len(DISTRICTS)]
+        places.append(place(district.code, PlaceLevel.district, district.name, "nb"))
+        village_kind = "村" if district.settings[0] == RURAL else "社区"
         for _ in range(streets):
             street_no += 1
-            s_code = f"{d_code}-s{street_no:03d}"
-            places.append(place(s_code, PlaceLevel.street, f"{d_name}第{street_no}街道", d_code))
+            s_code = f"{district.code}-s{street_no:03d}"
+            s_name = shape.street_name or f"{district.name}第{street_no}街道"
+            places.append(place(s_code, PlaceLevel.street, s_name, district.code))
             grids_here = grids_per_street[street_no - 1]
             villages = max(1, round(grids_here / shape.grids_per_village))
             for v, n_grids in enumerate(_spread(grids_here, villages), start=1):
                 v_code = f"{s_code}-v{v:02d}"
-                places.append(place(v_code, PlaceLevel.village, f"第{v}社区", s_code))
+                places.append(place(v_code, PlaceLevel.village, f"第{v}{village_kind}", s_code))
                 for g in range(1, n_grids + 1):
                     g_code = f"{v_code}-g{g:02d}"
                     places.append(place(g_code, PlaceLevel.grid, f"第{g}网格", v_code))
                     city.grids.append(g_code)
                     city.grid_street[g_code] = s_code
+                    city.grid_district[g_code] = district
     return city, places
 
 
 def staff(city: City, shape: CityShape, rng: random.Random) -> list[WorkerAssigned]:
     """One leader per grid and about ``workers_per_grid`` workers, as WorkerAssigned events."""
-    when = datetime(2025, 1, 1, tzinfo=UTC)
     events = []
     for grid in city.grids:
         n = max(1, int(shape.workers_per_grid) + (rng.random() < shape.workers_per_grid % 1))
@@ -120,12 +146,9 @@ def staff(city: City, shape: CityShape, rng: random.Random) -> list[WorkerAssign
         for worker, role in [(city.leaders[grid], WorkerRole.grid_leader)] + [
             (w, WorkerRole.grid_worker) for w in city.workers[grid]
         ]:
-            events.append(
-                WorkerAssigned(
-                    envelope=envelope(rng, when, SOURCE, "admin", ActorRole.system),
-                    worker_id=worker, role=role, grid_id=grid, effective_from=date(2025, 1, 1),
-                )
-            )
+            events.append(WorkerAssigned(envelope=_admin(rng, city.effective_from),
+                                         worker_id=worker, role=role, grid_id=grid,
+                                         effective_from=city.effective_from))
     return events
 
 
@@ -133,22 +156,15 @@ def calendars(rng: random.Random) -> list[CalendarDefined]:
     """The shipped working-time calendars (one CalendarDefined per year)."""
     events = []
     for payload in shipped_calendar_definitions():
-        when = datetime(payload["year"] - 1, 12, 1, tzinfo=UTC)
-        env = envelope(rng, when, SOURCE, "admin", ActorRole.system)
+        env = _admin(rng, date(payload["year"] - 1, 12, 1))
         events.append(CalendarDefined.model_validate({**payload, "envelope": env}))
     return events
 
 
-def definitions(rng: random.Random) -> list[Event]:
-    """Departments, SLA policies, categories and the hot-word lexicon."""
-    when = datetime(2025, 1, 1, tzinfo=UTC)
-    since = date(2025, 1, 1)
-
-    def env() -> object:
-        return envelope(rng, when, SOURCE, "admin", ActorRole.system)
-
+def definitions(rng: random.Random, since: date) -> list[Event]:
+    """Departments, the SLA policy, categories and every version of the hot-word lexicon."""
     events: list[Event] = [
-        DepartmentDefined(envelope=env(), code=code, name=name, effective_from=since)
+        DepartmentDefined(envelope=_admin(rng, since), code=code, name=name, effective_from=since)
         for code, name in DEPARTMENTS
     ]
     limits = tuple(
@@ -156,30 +172,26 @@ def definitions(rng: random.Random) -> list[Event]:
         for stage, by_prio in SLA_HOURS.items()
         for prio, h in by_prio.items()
     )
-    events.append(
-        SlaPolicyDefined(envelope=env(), policy_id="standard", version=1, limits=limits,
-                         effective_from=since)
-    )
+    events.append(SlaPolicyDefined(envelope=_admin(rng, since), policy_id="standard", version=1,
+                                   limits=limits, effective_from=since))
     events += [
-        CategoryDefined(envelope=env(), code=code, name=name, default_department_code=dept,
-                        sla_policy_id="standard", effective_from=since)
-        for code, name, dept, _, _ in CATEGORIES
+        CategoryDefined(envelope=_admin(rng, since), code=c.code, name=c.name,
+                        default_department_code=c.department, sla_policy_id="standard",
+                        effective_from=since)
+        for c in CATEGORIES
     ]
-    events.append(
-        LexiconPublished(
-            envelope=env(), lexicon_version="lex-2025.1",
-            user_words=("电动车", "消防通道", "群租房", "小广告", "占道经营", "网格员"),
-            stop_words=("的", "了", "在", "是", "和", "有", "需", "已"),
-            effective_from=since,
-        )
-    )
+    events += lexicon_events(lambda: _admin(rng, since))
     return events
 
 
-def reference_events(shape: CityShape, seed: int) -> tuple[City, list[Event]]:
-    """Everything a city needs defined before its first visit, in a valid order."""
-    rng = random.Random(seed)
-    city, places = build_city(shape, rng)
-    events: list[Event] = [*calendars(rng), *definitions(rng), *places]
+def reference_events(shape: CityShape, seed: int,
+                     effective_from: date = EPOCH) -> tuple[City, list[Event]]:
+    """Everything a city needs defined before its first visit, in a valid order.
+
+    The same ``(shape, seed, effective_from)`` always gives the same events and ids.
+    """
+    rng = random.Random(f"reference:{shape.name}:{seed}:{effective_from}")
+    city, places = build_city(shape, rng, effective_from)
+    events: list[Event] = [*calendars(rng), *definitions(rng, effective_from), *places]
     events += staff(city, shape, rng)
     return city, events
