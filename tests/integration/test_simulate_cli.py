@@ -1,0 +1,82 @@
+"""``fengqiao simulate`` as an operator runs it: a subprocess on the real stack, judged by its
+exit code, its summary and what it put on the inbox topics.
+
+It publishes to the real inbox topics (as ``fengqiao publish`` does), so what it published is
+found by event id among the records that arrived after the test began; a fresh seed per run
+gives fresh ids. The same run written with ``--out`` says which events to expect.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+from events.codec import AvroCodec
+from events.ndjson import read_ndjson
+from events.registry import SchemaRegistry
+from events.topics import INBOX
+from infra.settings import ConnectionSettings
+from tests.integration.helpers import ends, read_topic, registry_fixture  # noqa: F401
+from tests.integration.test_cli_publish import run
+
+DAY = "2026-03-02"
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)  # rich wraps long lines
+
+
+def test_a_simulated_street_day_is_published_and_summarised(
+    connection_settings: ConnectionSettings, registry: SchemaRegistry, tmp_path: Path
+) -> None:
+    assert run(connection_settings, "schemas", "register").returncode == 0
+    seed = str(random.randrange(1, 2**31))
+    args = ("simulate", "--shape", "zhuangshi", "--days", "1", "--start", DAY, "--seed", seed)
+    written = run(connection_settings, *args, "--out", str(tmp_path / "day.ndjson"))
+    assert written.returncode == 0, written.stderr
+    expected = {line.event.envelope.event_id: line.event
+                for line in read_ndjson(tmp_path / "day.ndjson") if line.event is not None}
+    since = {t: ends(connection_settings.kafka_bootstrap, t) for t in INBOX.values()}
+
+    done = run(connection_settings, *args)
+
+    assert done.returncode == 0, done.stderr
+    out = _flat(done.stdout)
+    assert f"published {len(expected):,}, failed 0" in out
+    assert "VisitRecorded" in out and "CaseReported" in out
+    assert re.search(r"cases by channel: grid_visit \d+", out)
+    assert f"events per day: {DAY} " in out
+    codec = AvroCodec(registry)
+    published = {
+        event.envelope.event_id: event
+        for topic, offsets in since.items()
+        for record in read_topic(connection_settings.kafka_bootstrap, topic, offsets)
+        for event in [codec.decode(record.value, record.topic, record.partition, record.offset)]
+    }
+    assert {i: published.get(i) for i in expected} == expected
+
+
+def test_an_unreachable_broker_is_a_clear_error_and_exit_1(
+    connection_settings: ConnectionSettings,
+) -> None:
+    nowhere = connection_settings.model_copy(update={"kafka_bootstrap": "127.0.0.1:1"})
+    began = time.monotonic()
+    done = run(nowhere, "simulate", "--shape", "zhuangshi", "--days", "1", "--start", DAY)
+    assert done.returncode == 1
+    assert time.monotonic() - began < 60
+    err = _flat(done.stderr)
+    assert "error: BrokerUnavailable: Kafka at 127.0.0.1:1 does not answer" in err
+    assert "fengqiao stack status" in err
+    assert "Traceback" not in err
+
+
+def test_a_start_before_the_calendars_is_refused_with_its_reason(
+    connection_settings: ConnectionSettings, tmp_path: Path
+) -> None:
+    done = run(connection_settings, "simulate", "--start", "2024-12-31",
+               "--out", str(tmp_path / "x.ndjson"))
+    assert done.returncode == 2
+    assert "2024-12-31 is before 2025-01-01" in _flat(done.stderr)
+    assert not (tmp_path / "x.ndjson").exists()
