@@ -4,6 +4,8 @@
   and by default sees only committed records (the workflow writes in transactions).
 - ``produce``: one record, waiting for room when librdkafka's local queue is full rather
   than failing, then serving delivery callbacks.
+- ``dead_letter_headers``: what a dead letter on ``<topic>.dlq`` says about where it came
+  from and why it could not be used.
 """
 
 from __future__ import annotations
@@ -35,15 +37,33 @@ def produce(
     value: bytes,
     key: bytes | None,
     on_delivery: Callable[..., None] | None = None,
+    *,
+    partition: int | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
-    """Produce one record; when the local queue is full, let deliveries drain and retry."""
+    """Produce one record; when the local queue is full, let deliveries drain and retry.
+    ``partition``: a given partition instead of the partitioner's choice."""
+    extra: dict[str, Any] = {}
+    if on_delivery is not None:
+        extra["on_delivery"] = on_delivery
+    if partition is not None:
+        extra["partition"] = partition
+    if headers:
+        extra["headers"] = headers
     while True:
         try:
-            if on_delivery is None:
-                producer.produce(topic, value, key)
-            else:
-                producer.produce(topic, value, key, on_delivery=on_delivery)
+            producer.produce(topic, value, key, **extra)
             break
         except BufferError:
             producer.poll(0.05)
     producer.poll(0)
+
+
+def dead_letter_headers(reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+    """The headers of a dead letter: the reason, and the record's original position."""
+    return [
+        ("fq.dlq.reason", reason.encode()),
+        ("fq.dlq.topic", topic.encode()),
+        ("fq.dlq.partition", str(partition).encode()),
+        ("fq.dlq.offset", str(offset).encode()),
+    ]

@@ -27,6 +27,7 @@ from faust.exceptions import ProducerSendError
 from faust.types import EventT, TableT
 
 from events.errors import DecodeError
+from events.kafka_io import dead_letter_headers
 from events.models import Envelope, Event, SubmissionRejected
 from events.topics import dlq
 from processors.rules.decisions import DERIVED_ACTOR, derived_envelope
@@ -153,12 +154,7 @@ def rejection(submission: Event, code: str, message: str) -> SubmissionRejected:
 def dead_letter(src: Source, exc: DecodeError) -> tuple[Headers, SubmissionRejected | None]:
     """The headers of the dead letter of ``src``, and its POISON_RECORD rejection when the
     record's key can name the submitter's stream (``None`` otherwise)."""
-    headers = [
-        ("fq.dlq.reason", exc.reason.encode()),
-        ("fq.dlq.topic", src.topic.encode()),
-        ("fq.dlq.partition", str(src.partition).encode()),
-        ("fq.dlq.offset", str(src.offset).encode()),
-    ]
+    headers: Headers = dead_letter_headers(exc.reason, src.topic, src.partition, src.offset)
     key = src.key.decode(errors="replace") if src.key else ""
     if not 1 <= len(key) <= 64:
         return headers, None

@@ -43,6 +43,7 @@ class Decoded:
     offset: int
     event_type: str
     datum: Mapping[str, Any]
+    raw: bytes = b""  # the record as read, for its dead letter
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def fold_batch(
                 _fold_one(state, rec, changes)
         except CorruptStream as exc:
             changes.dead_letters.append(
-                DeadLetter(rec.topic, rec.partition, rec.offset, str(exc), b"")
+                DeadLetter(rec.topic, rec.partition, rec.offset, str(exc), rec.raw)
             )
         changes.advance(rec.topic, rec.partition, rec.offset, env["event_time"] if known else None)
     return changes

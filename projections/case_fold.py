@@ -221,10 +221,8 @@ def _reported(datum: Datum, ref: ReferenceView) -> CaseRow:
 
 
 def _calendar(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView) -> WorkCalendar:
-    """The calendar of the latest deadline's recorded versions (the whole known one if none)."""
-    if deadlines:
-        return ref.calendar_for(deadlines[-1].calendar_version)
-    return ref.calendar()
+    """The calendar versions the case's deadlines recorded, other years as first published."""
+    return ref.calendar_recorded(d.calendar_version for d in deadlines)
 
 
 def _hours(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime) -> float:
@@ -301,8 +299,10 @@ def _resolved(
 ) -> CaseRow:
     start = row.first_dispatched_at or row.reported_at
     handling = max(0.0, _hours(deadlines, ref, start, when) - row.suspended_hours)
+    # A breach counts even when a transfer later cancelled that deadline.
     late = any(
-        x.stage in ("claim", "handle") and x.status == "breached" for x in deadlines
+        x.stage in ("claim", "handle") and (x.breached_at is not None or x.status == "breached")
+        for x in deadlines
     )
     return replace(row, resolved_at=when, handling_hours=round(handling, 4), on_time=not late)
 

@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
-from events.kafka_io import produce, reader
+from events.kafka_io import dead_letter_headers, produce, reader
 from events.models import Event, PlaceDefined, PlaceRetired
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
@@ -209,7 +209,7 @@ class Projector:
                 changes.dead_letters.append(DeadLetter(topic, partition, offset, exc.reason, value))
                 changes.advance(topic, partition, offset, None)
                 continue
-            out.append(Decoded(self.streams[topic], topic, partition, offset, event_type, datum))
+            out.append(Decoded(self.streams[topic], topic, partition, offset, event_type, datum, value))
         return out
 
     def _preload(self, records: Sequence[Decoded]) -> None:
@@ -237,7 +237,7 @@ class Projector:
         """Read the reference log up to its end; the places it (re)defined, for ``places``."""
         assert self._reference is not None
         try:
-            _, end = self._reference.get_watermark_offsets(self._ref_tp, timeout=10)
+            _, end = watermarks(self._reference, self._ref_tp)
         except KafkaException as exc:
             raise BrokerUnavailable(f"cannot read {self._ref_tp.topic}: {exc}") from exc
         events: list[Event] = []
@@ -275,10 +275,25 @@ class Projector:
                                        "enable.idempotence": True})
         for d in letters:
             log.error("projector: %s[%d]@%d cannot be projected: %s", d.topic, d.partition, d.offset, d.reason)
-            if d.raw:
-                produce(self._producer, dlq(d.topic), d.raw, None)
+            headers = dead_letter_headers(d.reason, d.topic, d.partition, d.offset)
+            # The same partition as the original, so its stream's order is kept.
+            produce(self._producer, dlq(d.topic), d.raw, None, partition=d.partition, headers=headers)
         if self._producer.flush(30):
             raise BrokerUnavailable("dead letters could not be written to their .dlq topics")
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tuple[int, int]:
+    """A partition's low and high watermarks, retrying what Kafka calls retriable (a new
+    topic's leader not yet known, a leader moving)."""
+    for attempt in range(attempts):
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            return int(low), int(high)
+        except KafkaException as exc:
+            if attempt == attempts - 1 or not exc.args[0].retriable():
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
@@ -292,7 +307,7 @@ def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
             if meta.topics[topic].error is not None:
                 raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
             for p in sorted(meta.topics[topic].partitions):
-                _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                _, high = watermarks(consumer, TopicPartition(topic, p))
                 out[(topic, p)] = high
         return out
     except KafkaException as exc:

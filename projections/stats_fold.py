@@ -85,7 +85,7 @@ def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> li
 
     dept_before = before.department_code if before else None
     if event_type == "CaseReported":
-        reporter = row.reporter_id if row.reporter_role == "grid_worker" else None
+        reporter = row.reporter_id if row.reporter_role in ("grid_worker", "grid_leader") else None
         add("reported", worker=reporter)
         add("discovered", int(row.channel == "grid_visit"), worker=reporter)
     elif event_type == "CaseAccepted":

@@ -138,6 +138,7 @@ class ReferenceView:
         self._policies: dict[str, tuple[_Policy, ...]] = {}
         self._calendars: dict[str, CalendarYear] = {}  # calendar_version -> year
         self._calendar_of_year: dict[int, str] = {}  # year -> latest calendar_version
+        self._first_calendar_of_year: dict[int, str] = {}  # year -> first calendar_version
         self._lexicons: tuple[Lexicon, ...] = ()
         self._cache: dict[str, WorkCalendar] = {}
 
@@ -181,6 +182,7 @@ class ReferenceView:
         elif isinstance(event, CalendarDefined):
             self._calendars[event.calendar_version] = year_from_definition(event)
             self._calendar_of_year[event.year] = event.calendar_version
+            self._first_calendar_of_year.setdefault(event.year, event.calendar_version)
             self._cache = {}
         elif isinstance(event, LexiconPublished):
             words = (event.user_words, event.stop_words)
@@ -286,6 +288,18 @@ class ReferenceView:
                 years.append(self._calendars[version])
             cached = self._cache[versions] = WorkCalendar(tuple(years))
         return cached
+
+    def calendar_recorded(self, recorded: Iterable[str]) -> WorkCalendar:
+        """The calendar of the versions recorded on deadlines (a later one wins for its year),
+        other years from their first published version: an answer that a correction
+        published later cannot change, so replay gives what the live projection gave."""
+        years = dict(self._first_calendar_of_year)
+        for versions in recorded:
+            for version in filter(None, versions.split("+")):
+                if version not in self._calendars:
+                    raise UnknownReference("calendar version", version)
+                years[self._calendars[version].year] = version
+        return self.calendar_for("+".join(v for _, v in sorted(years.items())))
 
     def calendar_version_exists(self, version: str) -> bool:
         """Whether a CalendarDefined with that ``calendar_version`` was applied."""

@@ -1,0 +1,140 @@
+"""A projection test's own world: canonical topics under a unique prefix, filled from the
+pure workflow core; its own projection name and schemas; checksums of every read model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from confluent_kafka.admin import AdminClient
+from psycopg import sql
+
+from bench.canonical_log import write_canonical_log
+from events.codec import AvroCodec
+from events.models import Event
+from events.registry import SchemaRegistry
+from infra.cli_process import prefixed
+from infra.settings import ConnectionSettings
+from infra.stack.topics_admin import ensure_topics
+from projections.projector import Projector, end_offsets
+from projections.settings import ProjectorSettings
+from projections.store import connect, create_schema
+from projections.tables import READ_MODELS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ProjectionWorld:
+    connection: ConnectionSettings
+    name: str
+    codec: AvroCodec = field(init=False)
+    schemas: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.codec = AvroCodec(SchemaRegistry(self.connection.registry_url))
+        admin = AdminClient({"bootstrap.servers": self.connection.kafka_bootstrap})
+        ensure_topics(admin, self.connection, prefixed(self.prefix))
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.name}."
+
+    @property
+    def settings(self) -> ProjectorSettings:
+        return ProjectorSettings(
+            kafka_bootstrap=self.connection.kafka_bootstrap,
+            registry_url=self.connection.registry_url,
+            pg_dsn=self.connection.pg_dsn,
+            topic_prefix=self.prefix,
+            projection=self.name[:31],
+            projector_batch=500,
+            projector_max_wait_s=0.2,
+        )
+
+    def write(self, events: Iterable[tuple[str, Event]]) -> dict[str, int]:
+        return write_canonical_log(self.connection.kafka_bootstrap, self.codec, iter(events), self.prefix)
+
+    def conn(self) -> psycopg.Connection[Any]:
+        return connect(self.connection.pg_dsn.get_secret_value())
+
+    def new_schema(self, label: str) -> str:
+        schema = f"{self.name}_{label}"[:60]
+        with self.conn() as c:
+            create_schema(c, schema)
+        self.schemas.append(schema)
+        return schema
+
+    def project(self, schema: str, **kw: Any) -> Projector:
+        """Project everything written so far into ``schema``, in this process."""
+        projector = Projector(self.settings, schema, self.codec, stop_at=end_offsets(self.settings), **kw)
+        projector.run()
+        return projector
+
+    def env(self, **extra: str) -> dict[str, str]:
+        s = self.settings
+        return {
+            **os.environ,
+            "FQ_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "FQ_REGISTRY_URL": s.registry_url,
+            "FQ_PG_DSN": s.pg_dsn.get_secret_value(),
+            "FQ_TOPIC_PREFIX": s.topic_prefix,
+            "FQ_PROJECTION": s.projection,
+            **extra,
+        }
+
+    def fengqiao(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "infra.cli", *args], env=self.env(**extra_env),
+            capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+        )
+
+    def cleanup(self) -> None:
+        self.codec.registry.close()
+        projection = self.settings.projection
+        with self.conn() as c:
+            names = list(self.schemas)
+            if _has_meta(c):
+                c.execute("DELETE FROM fq_meta.active_projection WHERE projection = %s", (projection,))
+                rows = c.execute(
+                    "DELETE FROM fq_meta.projection_schemas WHERE projection = %s "
+                    "RETURNING schema_name",
+                    (projection,),
+                ).fetchall()
+                names += [r[0] for r in rows]
+            for schema in names:
+                c.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _has_meta(c: psycopg.Connection[Any]) -> bool:
+    return c.execute("SELECT to_regclass('fq_meta.projection_schemas') IS NOT NULL").fetchone()[0]  # type: ignore[index]
+
+
+def checksums(conn: psycopg.Connection[Any], schema: str) -> dict[str, tuple[int, str]]:
+    """Row count and md5 of every read-model table, rows in primary-key order."""
+    out = {}
+    for table in READ_MODELS.values():
+        order = sql.SQL(", ").join(sql.Identifier("t", k) for k in table.key)
+        query = sql.SQL(
+            "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY {})), '') FROM {}.{} t"
+        ).format(order, sql.Identifier(schema), sql.Identifier(table.name))
+        count, digest = conn.execute(query).fetchone()  # type: ignore[misc]
+        out[table.name] = (count, digest)
+    conn.commit()
+    return out
+
+
+def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")

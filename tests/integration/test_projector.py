@@ -1,0 +1,248 @@
+"""The projector against the real stack: determinism across live, crashed and replayed
+projections, late posts, as-of replays, promotion, dead letters and freshness."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from bench.canonical_log import canonical_events
+from events.topics import CASE_EVENTS, dlq
+from projections import queries
+from projections.errors import NotPromotable, UnknownProjection
+from projections.versions import live_schema, new_replay_schema, promote
+from simulate.city import CityShape
+from tests.integration.projection_helpers import (
+    PROJECT_ROOT,
+    ProjectionWorld,
+    checksums,
+    wait_for,
+)
+
+START = date(2025, 6, 2)
+
+
+@pytest.fixture
+def world(connection_settings: Any, unique_name: Any) -> Iterator[ProjectionWorld]:
+    w = ProjectionWorld(connection_settings, unique_name("pj"))
+    yield w
+    w.cleanup()
+
+
+@pytest.fixture
+def city_log(world: ProjectionWorld) -> dict[str, int]:
+    """Three simulated days of Zhuangshi street on the world's canonical topics."""
+    return world.write(canonical_events(CityShape.zhuangshi(), 5, START, 3))
+
+
+def test_projection_counts_match_the_log(world: ProjectionWorld, city_log: dict[str, int]) -> None:
+    schema = world.new_schema("live")
+    projector = world.project(schema)
+    with world.conn() as c:
+        c.execute(f"SET search_path TO {schema}")
+        (timeline,) = c.execute("SELECT count(*) FROM case_timeline").fetchone()  # type: ignore[misc]
+        (visits,) = c.execute("SELECT count(*) FROM visits").fetchone()  # type: ignore[misc]
+        (reported,) = c.execute(
+            "SELECT sum(reported) FROM stats_daily WHERE level = 'district'"
+        ).fetchone()  # type: ignore[misc]
+        (cases,) = c.execute("SELECT count(*) FROM cases").fetchone()  # type: ignore[misc]
+        (places,) = c.execute("SELECT count(*) FROM places").fetchone()  # type: ignore[misc]
+    assert timeline == city_log["case"]
+    assert visits == city_log["visit"]
+    assert reported == cases > 0
+    assert places > 189  # every grid, village, street, district and the city
+    assert projector.positions and all(p.caught_up or p.next_offset > 0 for p in projector.positions.values())
+
+
+def test_live_crashed_and_replayed_projections_are_identical(
+    world: ProjectionWorld, city_log: dict[str, int], tmp_path: Path
+) -> None:
+    live = world.new_schema("live")
+    world.project(live)
+    expected = _sums(world, live)
+    assert expected["case_timeline"][0] == city_log["case"]
+
+    # The same log through `fengqiao project`, killed with SIGKILL three times mid-stream.
+    with world.conn() as c:
+        crashed = live_schema(c, world.settings.projection)  # the projection's own live schema
+    world.schemas.append(crashed)
+    total = city_log["case"] + city_log["visit"]
+    env = world.env(FQ_PROJECTOR_BATCH="40", FQ_PROJECTOR_MAX_WAIT_S="0.05")
+    log = tmp_path / "projector.log"
+    for kill in range(3):
+        worker = _start_projector(env, log)
+        floor = (kill + 1) * total // 5
+        wait_for(lambda: _progress(world, crashed) >= floor or worker.poll() is not None, 120,
+                 f"the projector to pass {floor} records")
+        assert worker.poll() is None, log.read_text()
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    worker = _start_projector(env, log)
+    try:
+        wait_for(lambda: _progress(world, crashed) >= total, 180, "the restarted projector to catch up")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0, log.read_text()
+
+    replayed = world.fengqiao("replay", "--into", f"{world.name}_replay"[:60])
+    assert replayed.returncode == 0, replayed.stderr
+    world.schemas.append(f"{world.name}_replay"[:60])
+
+    assert _sums(world, crashed) == expected
+    assert _sums(world, f"{world.name}_replay"[:60]) == expected
+
+
+def _start_projector(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "project"], env=env, cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL, stderr=out,
+        )
+
+
+def _sums(world: ProjectionWorld, schema: str) -> dict[str, tuple[int, str]]:
+    with world.conn() as c:
+        return checksums(c, schema)
+
+
+def _progress(world: ProjectionWorld, schema: str) -> int:
+    with world.conn() as c:
+        row = c.execute(f'SELECT coalesce(sum(next_offset), 0) FROM "{schema}".checkpoints').fetchone()
+    return int(row[0]) if row else 0
+
+
+def _late_case(world: ProjectionWorld) -> tuple[str, datetime]:
+    """One case whose resolution happened on 31 March (local) and was posted on 3 April."""
+    events = list(canonical_events(CityShape.zhuangshi(), 9, date(2025, 3, 31), 1))
+    reference = [(s, e) for s, e in events if s == "reference"]
+    resolved = next(e for s, e in events if s == "case" and e.event_type == "CaseResolved")
+    case_id = resolved.case_id  # type: ignore[attr-defined]
+    stream = [e for s, e in events if s == "case" and e.case_id == case_id]  # type: ignore[attr-defined]
+    cut = stream.index(resolved)
+    resolved_at = datetime(2025, 3, 31, 15, 0, tzinfo=UTC)  # 23:00 in Ningbo, still Q1
+    late_env = resolved.envelope.model_copy(
+        update={"event_time": resolved_at, "recorded_time": resolved_at + timedelta(days=3)}
+    )
+    late = resolved.model_copy(update={"envelope": late_env})
+    kept = [e for e in stream[:cut] if e.envelope.event_time < resolved_at] + [late]
+    world.write([*reference, *(("case", e) for e in kept)])
+    return case_id, resolved_at
+
+
+def test_a_late_post_lands_in_the_period_of_its_event_time(world: ProjectionWorld) -> None:
+    case_id, resolved_at = _late_case(world)
+    with world.conn() as c:
+        live = live_schema(c, world.settings.projection)
+    world.schemas.append(live)
+    world.project(live)
+    with world.conn() as c:
+        q1 = queries.statistics(c, world.settings.projection, "district", "quarter",
+                                date(2025, 1, 1), date(2025, 7, 1))
+    resolved = {row["period"]: row["resolved"] for row in q1.rows}
+    assert resolved.get("2025-Q1") == 1 and "2025-Q2" not in resolved or resolved.get("2025-Q2") == 0
+    assert q1.complete_to is not None and q1.complete_to >= resolved_at
+
+    # The city as known on 1 April did not know of the resolution yet.
+    with world.conn() as c:
+        as_of = new_replay_schema(c, world.settings.projection, datetime(2025, 4, 1, tzinfo=UTC))
+    world.schemas.append(as_of)
+    world.project(as_of, until=datetime(2025, 4, 1, tzinfo=UTC))
+    with world.conn() as c:
+        row = c.execute(f'SELECT status, resolved_at FROM "{as_of}".cases WHERE case_id = %s', (case_id,)).fetchone()
+        assert row is not None and row[0] == "in_progress" and row[1] is None
+        with pytest.raises(NotPromotable, match="cannot follow the live log"):
+            promote(c, world.settings.projection, as_of)
+
+
+def test_replay_then_promote_switches_what_queries_read(world: ProjectionWorld, city_log: dict[str, int]) -> None:
+    with world.conn() as c:
+        live = live_schema(c, world.settings.projection)
+    world.schemas.append(live)
+    with world.conn() as c:
+        empty = queries.case_pipeline(c, world.settings.projection)
+    assert empty.schema == live and empty.rows == [] and empty.complete_to is None
+
+    result = world.fengqiao("replay")
+    assert result.returncode == 0, result.stderr
+    assert "replayed" in result.stdout
+    replay_schema = f"fq_{world.settings.projection}_r2"
+    with world.conn() as c:
+        with pytest.raises(UnknownProjection, match="has no schema nope"):
+            promote(c, world.settings.projection, "nope")
+    promoted = world.fengqiao("projections", "promote", replay_schema)
+    assert promoted.returncode == 0, promoted.stderr
+    with world.conn() as c:
+        after = queries.case_pipeline(c, world.settings.projection)
+        trace_case = c.execute(f'SELECT case_id FROM "{replay_schema}".cases LIMIT 1').fetchone()[0]  # type: ignore[index]
+        trace = queries.case_trace(c, world.settings.projection, trace_case)
+    assert after.schema == replay_schema
+    assert sum(r["cases"] for r in after.rows) > 0 and after.complete_to is not None
+    assert [r["sequence"] for r in trace.rows] == list(range(1, len(trace.rows) + 1))
+    assert trace.rows[0]["event_type"] == "CaseReported"
+
+    missing = world.fengqiao("projections", "promote", "no_such_schema")
+    assert missing.returncode == 1 and "has no schema no_such_schema" in " ".join(missing.stderr.split())
+
+
+def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
+    world: ProjectionWorld, city_log: dict[str, int]
+) -> None:
+    topic = world.prefix + CASE_EVENTS
+    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    producer.produce(topic, b"\x00\x00\x00\x00\x63not avro", b"poison", partition=0)
+    assert producer.flush(30) == 0
+    schema = world.new_schema("dlq")
+    world.project(schema)
+    with world.conn() as c:
+        letters = c.execute(f'SELECT partition, reason, raw FROM "{schema}".dead_letters').fetchall()
+        (timeline,) = c.execute(f'SELECT count(*) FROM "{schema}".case_timeline').fetchone()  # type: ignore[misc]
+    assert len(letters) == 1 and letters[0][0] == 0
+    assert "schema id 99" in letters[0][1] and bytes(letters[0][2]).endswith(b"not avro")
+    assert timeline == city_log["case"]
+    consumer = Consumer({"bootstrap.servers": world.connection.kafka_bootstrap, "group.id": world.name,
+                         "auto.offset.reset": "earliest"})
+    consumer.assign([TopicPartition(dlq(topic), 0, 0)])
+    msg = consumer.poll(15)
+    consumer.close()
+    assert msg is not None and msg.value().endswith(b"not avro")
+
+
+def test_statistics_rankings_hot_words_and_sla_answer_with_freshness(
+    world: ProjectionWorld, city_log: dict[str, int]
+) -> None:
+    with world.conn() as c:
+        live = live_schema(c, world.settings.projection)
+    world.schemas.append(live)
+    world.project(live)
+    p = world.settings.projection
+    period = (START, START + timedelta(days=3))
+    with world.conn() as c:
+        grids = queries.statistics(c, p, "grid", "day", *period)
+        depts = queries.statistics(c, p, "department", "month", *period)
+        rank = queries.ranking(c, p, "grid", "discovery_rate", *period, min_count=5)
+        words = queries.hot_words(c, p, "2025-Q2", k=10)
+        workers = queries.worker_assessment(c, p, *period, min_visits=2)
+        overdue = queries.overdue_distribution(c, p)
+        with pytest.raises(Exception, match="must be after its start"):
+            queries.statistics(c, p, "grid", "day", period[1], period[0])
+    for answer in (grids, depts, rank, words, workers, overdue):
+        assert answer.complete_to is not None and answer.schema == live
+    assert sum(r["visits"] for r in grids.rows) == city_log["visit"]
+    assert all(r["median_handling_hours"] is None or r["median_handling_hours"] <= r["p90_handling_hours"]
+               for r in depts.rows)
+    ranked = [r for r in rank.rows if r["ranked"]]
+    assert ranked and all(r["sample"] >= 5 for r in ranked)
+    assert all(r["rank"] is None for r in rank.rows if not r["ranked"])
+    assert [r["rank"] for r in ranked] == sorted(r["rank"] for r in ranked)
+    counts = [r["count"] for r in words.rows]
+    assert len(words.rows) == 10 and counts == sorted(counts, reverse=True)
+    assert workers.rows and workers.rows[0]["rank"] == 1
