@@ -41,7 +41,7 @@ def canonical_events(
     for submission in reference:
         decision = decide_reference(view, submission)
         if isinstance(decision, Accepted):
-            view = view.apply_all(decision.events)
+            view.extend(decision.events)
             yield from (("reference", e) for e in decision.events)
     states: dict[str, CaseState] = {}
     visit_sequences: dict[str, int] = {}

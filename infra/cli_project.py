@@ -47,7 +47,8 @@ def _connect(settings: Any) -> Any:
 def project() -> None:
     """Keep the active projection schema up to date with the canonical logs, until SIGTERM
     or Ctrl-C. Every batch and the offsets it consumed commit in one PostgreSQL transaction,
-    so a crash anywhere resumes exactly where the last batch ended.
+    so a crash anywhere resumes exactly where the last batch ended. When a replay is
+    promoted, it carries on in the promoted schema from where the replay stopped.
 
     Environment: FQ_KAFKA_BOOTSTRAP, FQ_REGISTRY_URL, FQ_PG_DSN, FQ_TOPIC_PREFIX,
     FQ_PROJECTION (city), FQ_PROJECTOR_BATCH (5000), FQ_PROJECTOR_MAX_WAIT_S (0.5),
@@ -77,7 +78,7 @@ def project() -> None:
             )
             last_log[:] = [now, totals["records"]]
 
-    projector = Projector(settings, schema, codec, on_batch=on_batch)
+    projector = Projector(settings, schema, codec, on_batch=on_batch, follow=settings.projection)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: projector.stop())
     print(f"projecting into schema {schema} (projection {settings.projection})", file=sys.stderr, flush=True)
@@ -157,7 +158,8 @@ def list_() -> None:
 @projections_app.command("promote")
 @reports_errors
 def promote_(schema: Annotated[str, typer.Argument(help="The schema a finished replay built.")]) -> None:
-    """Make SCHEMA the one queries read, atomically; `fengqiao project` follows it on restart."""
+    """Make SCHEMA the one queries read, atomically; a running `fengqiao project` moves on
+    to it within seconds, from the positions the replay reached."""
     from projections.versions import promote
 
     settings, _ = _settings_and_codec()

@@ -27,6 +27,7 @@ from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.settings import ProjectorSettings
+from projections.versions import active_schema
 from projections.store import (
     connect,
     load_cases,
@@ -40,6 +41,12 @@ __all__ = ["BatchReport", "Projector"]
 
 log = logging.getLogger("fengqiao.projector")
 _REFERENCE_WAIT_S = 10.0
+# What a topic created a moment ago answers until its leader is known everywhere.
+_SETTLING = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
 
 
 @dataclass
@@ -63,6 +70,8 @@ class Projector:
         until: skip events recorded after this instant (an as-of replay).
         stop_at: stop once every partition reaches these offsets (a replay's end).
         on_batch: called after each committed batch.
+        follow: a projection name: when ``fengqiao projections promote`` makes another of
+            its schemas active, carry on in that one from the positions it holds.
     """
 
     def __init__(
@@ -73,6 +82,7 @@ class Projector:
         until: datetime | None = None,
         stop_at: dict[tuple[str, int], int] | None = None,
         on_batch: Callable[[BatchReport], None] | None = None,
+        follow: str | None = None,
     ) -> None:
         self.settings = settings
         self.schema = schema
@@ -80,6 +90,8 @@ class Projector:
         self.until = until
         self.stop_at = stop_at
         self.on_batch = on_batch
+        self.follow = follow
+        self._next_follow_check = 0.0
         self.streams = {
             settings.topic(CASE_EVENTS): "case",
             settings.topic(VISIT_EVENTS): "visit",
@@ -107,6 +119,8 @@ class Projector:
             self._start()
             while not self._stopping and not self._done():
                 self.step()
+                if self.follow is not None and time.monotonic() >= self._next_follow_check:
+                    self._follow_promotion()
         finally:
             self.close()
 
@@ -119,13 +133,32 @@ class Projector:
             self._producer.flush(10)
         self._conn.close()
 
-    def _start(self) -> None:
-        bootstrap = self.settings.kafka_bootstrap
+    def _load_schema_state(self) -> None:
+        """Positions and fold state as the schema holds them (cases load as they recur)."""
         self.positions = load_checkpoints(self._conn)
         self.state.visit_sequences = load_visit_sequences(self._conn)
+        self.state.cases.clear()
+        self.state.deadlines.clear()
         (cases,) = self._conn.execute("SELECT count(*) FROM cases").fetchone() or (0,)
         self._conn.commit()
         self._fresh = cases == 0
+
+    def _follow_promotion(self) -> None:
+        assert self.follow is not None and self._consumer is not None
+        self._next_follow_check = time.monotonic() + 5.0
+        active = active_schema(self._conn, self.follow)
+        self._conn.commit()
+        if active is None or active == self.schema:
+            return
+        log.warning("projector: %s was promoted; continuing there (was %s)", active, self.schema)
+        self.schema = active
+        use_schema(self._conn, active)
+        self._load_schema_state()
+        self._consumer.assign(self._assignment())
+
+    def _start(self) -> None:
+        bootstrap = self.settings.kafka_bootstrap
+        self._load_schema_state()
         self._consumer = reader(
             bootstrap, f"projector-{self.schema}", **{"enable.partition.eof": True,
                                                        "fetch.max.bytes": 52428800}
@@ -290,7 +323,8 @@ def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tu
             low, high = consumer.get_watermark_offsets(tp, timeout=10)
             return int(low), int(high)
         except KafkaException as exc:
-            if attempt == attempts - 1 or not exc.args[0].retriable():
+            err = exc.args[0]
+            if attempt == attempts - 1 or not (err.retriable() or err.code() in _SETTLING):
                 raise
             time.sleep(0.1 * (attempt + 1))
     raise AssertionError("unreachable")

@@ -157,6 +157,13 @@ class ReferenceView:
             view._apply_in_place(event)
         return view
 
+    def extend(self, events: Iterable[Event]) -> None:
+        """Apply events to *this* view, without a copy: for a single owner folding a log
+        from its start (a replay, a generator), where ``apply_all`` per event would copy the
+        whole view each time."""
+        for event in events:
+            self._apply_in_place(event)
+
     def _apply_in_place(self, event: Event) -> None:
         self._sequence = event.envelope.sequence or self._sequence + 1
         self._seen[event.envelope.event_id] = self._sequence

@@ -163,7 +163,9 @@ def test_a_late_post_lands_in_the_period_of_its_event_time(world: ProjectionWorl
             promote(c, world.settings.projection, as_of)
 
 
-def test_replay_then_promote_switches_what_queries_read(world: ProjectionWorld, city_log: dict[str, int]) -> None:
+def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_follows(
+    world: ProjectionWorld, city_log: dict[str, int], tmp_path: Path
+) -> None:
     with world.conn() as c:
         live = live_schema(c, world.settings.projection)
     world.schemas.append(live)
@@ -171,15 +173,33 @@ def test_replay_then_promote_switches_what_queries_read(world: ProjectionWorld, 
         empty = queries.case_pipeline(c, world.settings.projection)
     assert empty.schema == live and empty.rows == [] and empty.complete_to is None
 
-    result = world.fengqiao("replay")
-    assert result.returncode == 0, result.stderr
-    assert "replayed" in result.stdout
-    replay_schema = f"fq_{world.settings.projection}_r2"
-    with world.conn() as c:
-        with pytest.raises(UnknownProjection, match="has no schema nope"):
-            promote(c, world.settings.projection, "nope")
-    promoted = world.fengqiao("projections", "promote", replay_schema)
-    assert promoted.returncode == 0, promoted.stderr
+    log = tmp_path / "projector.log"
+    worker = _start_projector(world.env(FQ_PROJECTOR_MAX_WAIT_S="0.1"), log)
+    try:
+        result = world.fengqiao("replay")
+        assert result.returncode == 0, result.stderr
+        assert "replayed" in result.stdout
+        replay_schema = f"fq_{world.settings.projection}_r2"
+        with world.conn() as c:
+            with pytest.raises(UnknownProjection, match="has no schema nope"):
+                promote(c, world.settings.projection, "nope")
+        promoted = world.fengqiao("projections", "promote", replay_schema)
+        assert promoted.returncode == 0, promoted.stderr
+        before = _sums(world, replay_schema)
+
+        # The workflow re-sends the whole log (as after a crash): the live projector has moved
+        # to the promoted schema, reads it all, and changes nothing.
+        resent = [(s, e) for s, e in canonical_events(CityShape.zhuangshi(), 5, START, 3) if s != "reference"]
+        world.write(resent)
+        target = sum(city_log[s] for s in ("case", "visit")) * 2
+        wait_for(lambda: _progress(world, replay_schema) >= target, 120, "the projector to follow")
+        assert worker.poll() is None, log.read_text()
+        assert _sums(world, replay_schema) == before
+        assert "was promoted" in log.read_text()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
     with world.conn() as c:
         after = queries.case_pipeline(c, world.settings.projection)
         trace_case = c.execute(f'SELECT case_id FROM "{replay_schema}".cases LIMIT 1').fetchone()[0]  # type: ignore[index]

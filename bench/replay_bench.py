@@ -1,0 +1,154 @@
+"""Replay benchmark: the projector rebuilding every read model from a canonical log of at
+least a million case and visit events, beside the raw consume + decode rate of the same
+topics (the ceiling: what any reader must pay before folding or writing anything).
+
+    .venv/bin/python -m bench.replay_bench [--days 33] [--repeats 3]
+
+The log is the simulated whole city (``bench.canonical_log``), written once to
+``bench.replay.<seed>.<days>.*`` topics and reused by later runs. Each repeat runs the
+ceiling and then the replay (into a fresh PostgreSQL schema, dropped afterwards); the
+figures are medians over repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from datetime import date
+from typing import Any
+
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
+from psycopg import sql
+
+from bench.canonical_log import canonical_events, write_canonical_log
+from bench.common import median_rate, report
+from events.codec import AvroCodec
+from events.kafka_io import reader
+from events.registry import SchemaRegistry
+from infra.cli_process import prefixed
+from infra.settings import ConnectionSettings
+from infra.stack.topics_admin import ensure_topics
+from projections.projector import Projector, end_offsets
+from projections.settings import ProjectorSettings
+from projections.store import connect, create_schema
+
+START = date(2025, 3, 3)
+SEED = 17
+
+
+def _log(settings: ProjectorSettings, codec: AvroCodec, days: int) -> dict[tuple[str, int], int]:
+    """The benchmark's log, written unless a previous run left it complete."""
+    connection = ConnectionSettings(kafka_bootstrap=settings.kafka_bootstrap)
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    ensure_topics(admin, connection, prefixed(settings.topic_prefix))
+    ends = end_offsets(settings)
+    if sum(ends.values()) == 0:
+        started = time.perf_counter()
+
+        def progress(n: int) -> None:
+            if n % 100_000 == 0:
+                print(f"  writing the log: {n:,} events, {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr, flush=True)
+
+        events = canonical_events(_city(), SEED, START, days)
+        counts = write_canonical_log(settings.kafka_bootstrap, codec, events,
+                                     settings.topic_prefix, progress)
+        print(f"  wrote {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        ends = end_offsets(settings)
+    return ends
+
+
+def _city() -> Any:
+    from simulate.city import CityShape
+
+    return CityShape()
+
+
+def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
+                       ends: dict[tuple[str, int], int]) -> int:
+    """Read every case and visit record up to ``ends`` and decode it; nothing else."""
+    consumer = reader(settings.kafka_bootstrap, "bench-ceiling", **{"fetch.max.bytes": 52428800})
+    consumer.assign([TopicPartition(t, p, 0) for (t, p), end in ends.items() if end > 0])
+    remaining = {tp: end for tp, end in ends.items() if end > 0}
+    n = 0
+    while remaining:
+        for msg in consumer.consume(5000, 1.0):
+            if msg.error() is not None:
+                continue
+            tp = (msg.topic(), msg.partition())
+            codec.decode_datum(msg.value(), msg.topic(), msg.partition(), msg.offset())
+            n += 1
+            if msg.offset() + 1 >= remaining.get(tp, 0):
+                remaining.pop(tp, None)
+    consumer.close()
+    return n
+
+
+def replay_into(settings: ProjectorSettings, codec: AvroCodec, schema: str,
+                ends: dict[tuple[str, int], int]) -> int:
+    with connect(settings.pg_dsn.get_secret_value()) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        create_schema(conn, schema)
+    applied = [0]
+
+    def on_batch(r: Any) -> None:
+        applied[0] += r.records
+
+    Projector(settings, schema, codec, stop_at=ends, on_batch=on_batch).run()
+    return applied[0]
+
+
+def _drop(settings: ProjectorSettings, schema: str) -> None:
+    with connect(settings.pg_dsn.get_secret_value()) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def run(repeats: int = 3, days: int = 33) -> dict[str, Any]:
+    """Ceiling and replay ``repeats`` times on the same log; medians and their ratio."""
+    base = ProjectorSettings()
+    settings = base.model_copy(update={
+        "topic_prefix": f"bench.replay.{SEED}.{days}.", "projector_batch": 20_000,
+    })
+    codec = AvroCodec(SchemaRegistry(settings.registry_url))
+    ends = _log(settings, codec, days)
+    total = sum(ends.values())
+    ceiling: list[tuple[float, int]] = []
+    replays: list[tuple[float, int]] = []
+    for repeat in range(repeats):
+        started = time.perf_counter()
+        n = consume_and_decode(settings, codec, ends)
+        ceiling.append((time.perf_counter() - started, n))
+        schema = f"bench_replay_{repeat}"
+        started = time.perf_counter()
+        m = replay_into(settings, codec, schema, ends)
+        replays.append((time.perf_counter() - started, m))
+        _drop(settings, schema)
+        print(f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s, "
+              f"replay {m / replays[-1][0]:,.0f}/s", file=sys.stderr, flush=True)
+    codec.registry.close()
+    replay_rate, ceiling_rate = median_rate(replays), median_rate(ceiling)
+    return {
+        "events": total,
+        "repeats": repeats,
+        "replay_per_s": round(replay_rate),
+        "consume_decode_per_s": round(ceiling_rate),
+        "ratio": round(replay_rate / ceiling_rate, 3),
+        "replay_seconds": [round(s, 1) for s, _ in replays],
+        "ceiling_seconds": [round(s, 1) for s, _ in ceiling],
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=33)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    report("replay", run(args.repeats, args.days))
+
+
+if __name__ == "__main__":
+    main()
