@@ -57,6 +57,9 @@ def _mount() -> None:
 
     cli_simulate.register(app)
     cli_project.register(app)
+    from infra import cli_export
+
+    app.add_typer(cli_export.app, name="export")
 
 
 def main() -> None:
