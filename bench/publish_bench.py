@@ -36,24 +36,21 @@ def mixed_events(n: int, seed: int = 7) -> list[Event]:
     return events[:n]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+def run(repeats: int = 3, events: int = 200_000) -> dict[str, object]:
+    """Both sides ``repeats`` times on ``events`` mixed events; the medians and their ratio."""
     settings = PublisherSettings(auto_register=True)
-    print(f"generating {args.events} mixed events…", file=sys.stderr)
-    events = mixed_events(args.events)
+    print(f"generating {events} mixed events…", file=sys.stderr)
+    batch = mixed_events(events)
     registry = SchemaRegistry(settings.registry_url)
     sdk_runs, raw_runs = [], []
-    for repeat in range(args.repeats):
+    for repeat in range(repeats):
         inbox = fresh_topics(settings.kafka_bootstrap, ["case", "visit", "reference"])
         publisher = Publisher(settings, registry, inbox=inbox)
-        publisher.publish_batch(events[:1])  # warm: schema ids, connections, producer id
-        sdk = timed(lambda: len(publisher.publish_batch(events).receipts))
+        publisher.publish_batch(batch[:1])  # warm: schema ids, connections, producer id
+        sdk = timed(lambda: len(publisher.publish_batch(batch).receipts))
         encoded = [
             (inbox[e.stream], e.key().encode(), publisher.codec.encode(inbox[e.stream], e))
-            for e in events
+            for e in batch
         ]
         raw_runs.append(timed(lambda: raw_produce(settings, encoded)))
         sdk_runs.append(sdk)
@@ -62,19 +59,25 @@ def main() -> None:
             f"raw {raw_runs[-1][1] / raw_runs[-1][0]:,.0f}/s",
             file=sys.stderr,
         )
-        assert sdk[1] == len(events), "SDK lost events"
+        if sdk[1] != len(batch):
+            raise RuntimeError(f"SDK lost events: {sdk[1]} of {len(batch)} acknowledged")
     sdk_rate, raw_rate = median_rate(sdk_runs), median_rate(raw_runs)
-    report(
-        "publish",
-        {
-            "events": len(events),
-            "repeats": args.repeats,
-            "sdk_events_per_s": round(sdk_rate),
-            "raw_events_per_s": round(raw_rate),
-            "ratio": round(sdk_rate / raw_rate, 3),
-            "target_ratio": 0.5,
-        },
-    )
+    return {
+        "events": len(batch),
+        "repeats": repeats,
+        "sdk_events_per_s": round(sdk_rate),
+        "raw_events_per_s": round(raw_rate),
+        "ratio": round(sdk_rate / raw_rate, 3),
+        "target_ratio": 0.5,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    report("publish", run(args.repeats, args.events))
 
 
 def raw_produce(settings: PublisherSettings, records: list[tuple[str, bytes, bytes]]) -> int:

@@ -132,14 +132,11 @@ def measure(side: Side, reference: list[tuple[str, bytes, bytes]],
         side.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--submissions", type=int, default=60_000)
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+def run(repeats: int = 2, submissions: int = 60_000) -> dict[str, object]:
+    """Both sides ``repeats`` times on the same burst; the medians and their ratio."""
     conn = ConnectionSettings()
     codec = AvroCodec(SchemaRegistry(conn.registry_url))
-    reference, burst = workload(args.submissions)
+    reference, burst = workload(submissions)
 
     def encode(events: list[Event]) -> list[tuple[str, bytes, bytes]]:
         return [(INBOX[e.stream], e.key().encode(), codec.encode(INBOX[e.stream], e)) for e in events]
@@ -147,7 +144,7 @@ def main() -> None:
     ref_bytes, burst_bytes = encode(reference), encode(burst)
     print(f"{len(ref_bytes)} reference events, burst of {len(burst_bytes)}", file=sys.stderr)
     workflow_runs, passthrough_runs = [], []
-    for repeat in range(args.repeats):
+    for repeat in range(repeats):
         wf = measure(Side(conn, "workflow", [str(FENGQIAO), "process"]), ref_bytes, burst_bytes)
         pt = measure(Side(conn, "passthrough", [sys.executable, "-m", "bench.passthrough",
                                                 "worker", "-l", "warn"]), [], burst_bytes)
@@ -156,11 +153,19 @@ def main() -> None:
         print(f"repeat {repeat + 1}: workflow {wf[1] / wf[0]:,.0f}/s, "
               f"pass-through {pt[1] / pt[0]:,.0f}/s", file=sys.stderr)
     wf_rate, pt_rate = median_rate(workflow_runs), median_rate(passthrough_runs)
-    report("workflow", {
-        "submissions": len(burst_bytes), "repeats": args.repeats,
+    return {
+        "submissions": len(burst_bytes), "repeats": repeats,
         "workflow_per_s": round(wf_rate), "passthrough_per_s": round(pt_rate),
         "ratio": round(wf_rate / pt_rate, 3), "target_per_s": 10_000, "target_ratio": 0.5,
-    })
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--submissions", type=int, default=60_000)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    report("workflow", run(args.repeats, args.submissions))
 
 
 if __name__ == "__main__":

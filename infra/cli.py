@@ -56,6 +56,9 @@ def _mount() -> None:
     from infra import cli_simulate
 
     cli_simulate.register(app)
+    from infra import cli_bench
+
+    cli_bench.register(app)
     cli_project.register(app)
     from infra import cli_export
 

@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ from statistics import median
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from events.errors import BrokerUnavailable
@@ -45,6 +45,7 @@ class _Tally:
     """What went out: written, failed (with reasons), and the time spent writing."""
 
     written: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
     failures: list[Failed] = field(default_factory=list)
     write_s: float = 0.0
 
@@ -53,6 +54,7 @@ class _Tally:
         self.failures += sink.write(events)
         self.write_s += time.perf_counter() - began
         self.written += len(events)
+        self.by_type.update(e.event_type for e in events)
 
 
 @reports_errors
@@ -172,35 +174,45 @@ def _progress() -> Progress:
         TimeRemainingColumn(), console=err_console)
 
 
-def _track(bar: Progress, task: TaskID, events: int, began: float) -> None:
-    rate = events / max(time.perf_counter() - began, 1e-9)
-    bar.update(task, events=events, rate=rate)
+class _Meter:
+    """One progress task: how far, how many events sent, at what rate."""
+
+    def __init__(self, bar: Progress, label: str, total: float | None) -> None:
+        self.bar, self.sent, self.began = bar, 0, time.perf_counter()
+        self.task = bar.add_task(label, total=total, events=0, rate=0.0)
+
+    def sent_more(self, n: int, completed: float, **update: str) -> None:
+        self.sent += n
+        rate = self.sent / max(time.perf_counter() - self.began, 1e-9)
+        self.bar.update(self.task, completed=completed, events=self.sent, rate=rate, **update)
+
+
+def _in_chunks(sink: Sink, tally: _Tally, events: list[Event], chunk: int) -> Iterator[int]:
+    """Send ``events`` a chunk at a time; after each, how many of them have gone."""
+    for i in range(0, len(events), chunk):
+        part = events[i:i + chunk]
+        tally.send(sink, part)
+        yield i + len(part)
 
 
 def _send_all(sink: Sink, tally: _Tally, events: list[Event], bar: Progress, label: str,
               chunk: int) -> None:
-    task = bar.add_task(label, total=len(events), events=0, rate=0.0)
-    began, sent = time.perf_counter(), 0
-    for i in range(0, len(events), chunk):
-        part = events[i:i + chunk]
-        tally.send(sink, part)
-        sent += len(part)
-        bar.advance(task, len(part))
-        _track(bar, task, sent, began)
+    meter, done = _Meter(bar, label, len(events)), 0
+    for now_done in _in_chunks(sink, tally, events, chunk):
+        meter.sent_more(now_done - done, now_done)
+        done = now_done
 
 
 def _run_backfill(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, days: int,
                   chunk: int) -> None:
-    task = bar.add_task(f"{days} days from {sim.start}", total=days, events=0, rate=0.0)
-    began, sent = time.perf_counter(), 0
-    for n, batch in enumerate(prefetched(sim.days(days))):
-        bar.update(task, description=f"day {batch.day}")
-        for i in range(0, len(batch.events), chunk):
-            part = batch.events[i:i + chunk]
-            tally.send(sink, part)
-            sent += len(part)
-            bar.update(task, completed=n + (i + len(part)) / max(len(batch.events), 1))
-            _track(bar, task, sent, began)
+    meter = _Meter(bar, f"{days} days from {sim.start}", days)
+    with closing(prefetched(sim.days(days))) as batches:
+        for n, batch in enumerate(batches):
+            done = 0
+            for now_done in _in_chunks(sink, tally, batch.events, chunk):
+                meter.sent_more(now_done - done, n + now_done / len(batch.events),
+                                description=f"day {batch.day}")
+                done = now_done
 
 
 def _flatten(batches: Iterable[DayBatch]) -> Iterator[Event]:
@@ -210,20 +222,17 @@ def _flatten(batches: Iterable[DayBatch]) -> Iterator[Event]:
 
 def _run_live(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, rate: float,
               duration: float | None) -> None:
-    task = bar.add_task(f"live at {rate:,.0f}/s", total=duration, events=0, rate=0.0)
-    began, sent = time.perf_counter(), 0
-    events = _flatten(prefetched(sim.days(None)))
-    for batch in paced(events, rate, day_start(sim.start), duration):
-        tally.send(sink, batch)
-        sent += len(batch)
-        bar.update(task, completed=time.perf_counter() - began)
-        _track(bar, task, sent, began)
+    meter = _Meter(bar, f"live at {rate:,.0f}/s", duration)
+    with closing(prefetched(sim.days(None))) as days:
+        for batch in paced(_flatten(days), rate, day_start(sim.start), duration):
+            tally.send(sink, batch)
+            meter.sent_more(len(batch), time.perf_counter() - meter.began)
 
 
 def _summary(stats: Stats, tally: _Tally, seconds: float, reference: int,
              out: Path | None) -> None:
-    table = Table("event type", "events", title="simulated events")
-    for kind, n in stats.by_type.most_common():
+    table = Table("event type", "events", title="events sent")
+    for kind, n in tally.by_type.most_common():
         table.add_row(kind, f"{n:,}")
     console.print(table)
     channels = ", ".join(f"{c} {n:,}" for c, n in stats.cases_by_channel.most_common())

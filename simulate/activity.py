@@ -89,6 +89,15 @@ def _count(rng: random.Random, mean: float) -> int:
     return k
 
 
+def _visits(rng: random.Random, mean: float) -> int:
+    """A worker's visits today: about ``mean``, one more or one fewer one day in ten each."""
+    n = int(mean) + (rng.random() < mean % 1)
+    jitter = rng.random()
+    if jitter < 0.1 and n > 0:
+        return n - 1
+    return n + 1 if jitter > 0.9 else n
+
+
 @cache
 def _cumulative(district: DistrictSpec, quarter: int) -> list[float]:
     return list(accumulate(category_weights(district, quarter)))
@@ -175,7 +184,7 @@ def simulate_day(city: City, day: date, rng: random.Random, office: OfficeHours 
     per_worker = rates.visits_per_worker * (1.0 if working else rates.rest_day)
     for grid in city.grids:
         for worker in city.workers[grid]:
-            for _ in range(int(per_worker) + (rng.random() < per_worker % 1)):
+            for _ in range(_visits(rng, per_worker)):
                 found = (gen.case_id(),) if rng.random() < rates.discovery_rate else ()
                 v = visit(grid, worker, day, rng, found)
                 gen.out.events.append(v)

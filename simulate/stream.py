@@ -30,6 +30,7 @@ from simulate.clock import OfficeHours, day_start
 __all__ = ["DayBatch", "Simulation", "Stats", "prefetched"]
 
 T = TypeVar("T")
+JOIN_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ class Simulation:
 def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     """``items`` made in a background thread, up to ``depth`` ahead of the consumer, so that
     generating the next day overlaps publishing this one. An error in the thread is raised
-    here; a consumer that stops early stops the thread at its next item."""
+    here. A consumer that stops early should close this generator (``contextlib.closing``):
+    the thread then stops at its next item and is waited for."""
     handoff: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -168,3 +170,4 @@ def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
             yield value  # type: ignore[misc]
     finally:
         stop.set()
+        thread.join(JOIN_TIMEOUT_S)  # it notices at its next item: a day's generation at most
