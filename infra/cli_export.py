@@ -129,7 +129,8 @@ def models(
     millisecond timestamps, date as date32). With --from/--to, cases (by reported_at's local
     date), resolutions, visits and stats_daily (by day) keep that period's rows; other tables
     are exported whole. freshness.json gives, per table, the latest event time its sources'
-    checkpoints reached, and the schema read. All tables come from one snapshot.
+    checkpoints reached, the freshness the queries report (complete_to), and the schema read.
+    All tables come from one snapshot.
 
     Environment: FQ_PG_DSN, FQ_PROJECTION.
     """

@@ -36,7 +36,8 @@ from events.topics import CANONICAL
 from processors.rules.calendar import SHANGHAI
 from projections.errors import ProjectionError, ProjectionStoreError, UnknownProjection
 from projections.settings import ProjectorSettings
-from projections.store import connect, schema_exists
+from projections.queries import freshness
+from projections.store import connect, schema_exists, use_schema
 from projections.tables import READ_MODELS, TABLES, Table
 
 __all__ = [
@@ -691,7 +692,8 @@ def _check_tables(conn: psycopg.Connection[Any], schema: str, tables: Sequence[T
 
 
 def _freshness(conn: psycopg.Connection[Any], schema: str, table: Table) -> dict[str, Any]:
-    """The latest event time the checkpoints of the table's source streams have reached."""
+    """The latest event time the checkpoints of the table's source streams have reached, and
+    ``complete_to``: the freshness the dashboard's queries report for the table."""
     row = conn.execute(
         sql.SQL(
             "SELECT max(max_event_time), coalesce(bool_and(caught_up), false) FROM {} "
@@ -700,8 +702,11 @@ def _freshness(conn: psycopg.Connection[Any], schema: str, table: Table) -> dict
         ([f"%{CANONICAL[s]}" for s in table.sources],),
     ).fetchone()
     latest, caught_up = row if row is not None else (None, False)
+    use_schema(conn, schema)
+    complete_to = freshness(conn, [table.name])
     return {
         "sources": list(table.sources),
         "max_event_time": None if latest is None else _json_value(latest),
         "caught_up": bool(caught_up),
+        "complete_to": None if complete_to is None else _json_value(complete_to),
     }

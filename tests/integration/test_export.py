@@ -415,10 +415,11 @@ def test_models_are_exported_typed_in_key_order_for_the_period(
     )
     assert freshness["tables"]["cases"] == {
         "sources": ["case"], "max_event_time": "2025-04-01T09:30:00.000Z", "caught_up": True,
-        "period_column": "reported_at", "rows": 2,
+        "complete_to": "2025-04-01T09:30:00.000Z", "period_column": "reported_at", "rows": 2,
     }
-    assert freshness["tables"]["stats_daily"]["max_event_time"] == "2025-04-01T09:30:00.000Z"
-    assert freshness["tables"]["stats_daily"]["caught_up"] is False  # visits still being read
+    daily = freshness["tables"]["stats_daily"]
+    assert (daily["max_event_time"], daily["caught_up"]) == ("2025-04-01T09:30:00.000Z", False)
+    assert daily["complete_to"] == "2025-04-01T07:00:00.000Z"  # visits still being read
     assert freshness["tables"]["deadlines"]["period_column"] is None
 
 
