@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from events.codec import AvroCodec
@@ -80,3 +81,33 @@ def test_a_start_before_the_calendars_is_refused_with_its_reason(
     assert done.returncode == 2
     assert "2024-12-31 is before 2025-01-01" in _flat(done.stderr)
     assert not (tmp_path / "x.ndjson").exists()
+
+
+def test_live_mode_publishes_at_its_rate_with_times_on_the_wall_clock(
+    connection_settings: ConnectionSettings, registry: SchemaRegistry
+) -> None:
+    since = {t: ends(connection_settings.kafka_bootstrap, t) for t in INBOX.values()}
+    before = datetime.now(UTC)
+
+    seed = str(random.randrange(1, 2**31))
+    done = run(connection_settings, "simulate", "--shape", "zhuangshi", "--live", "--rate",
+               "400", "--duration", "3", "--no-reference", "--seed", seed)
+
+    after = datetime.now(UTC)
+    assert done.returncode == 0, done.stderr
+    found = re.search(r"published ([\d,]+), failed 0", _flat(done.stdout))
+    assert found, done.stdout
+    published = int(found[1].replace(",", ""))
+    assert 1000 <= published <= 1200
+    codec = AvroCodec(registry)
+    events = [
+        codec.decode(record.value, record.topic, record.partition, record.offset)
+        for topic in (INBOX["case"], INBOX["visit"])
+        for record in read_topic(connection_settings.kafka_bootstrap, topic, since[topic])
+    ]
+    sources = ("gridapp", "residentapp", "hotline.12345", "centre.street", "dept.")
+    ours = [e for e in events if e.envelope.source_system.startswith(sources)]
+    assert len(ours) >= published  # other tests may publish beside us
+    mine = [e for e in ours if before <= e.envelope.recorded_time <= after]
+    assert len(mine) >= published * 0.99
+    assert all(before <= e.envelope.event_time <= e.envelope.recorded_time for e in mine)
