@@ -17,6 +17,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date, timedelta
@@ -74,7 +75,8 @@ class Side:
     def start(self) -> None:
         env = {**os.environ, "FQ_TOPIC_PREFIX": self.prefix, "FQ_WORKFLOW_APP_ID": self.app_id,
                "FQ_TRIGGER_INTERVAL_S": "0", "FQ_LOG_LEVEL": "warning",
-               "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap}
+               "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap,
+               "FQ_WORKFLOW_DATA_DIR": tempfile.mkdtemp(prefix=f"{self.app_id}-")}
         log = open(ROOT / ".data" / "logs" / f"{self.app_id}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(self.command, env=env, cwd=ROOT, stdout=log,
                                      stderr=subprocess.STDOUT)
