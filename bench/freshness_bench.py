@@ -602,11 +602,13 @@ def run(repeats: int = 1, rate: float = 1000, seconds: float = 60, low_rate: flo
         bench.check()
         figures["dated_by_transaction"] = bench.read_model.via_xmin
     finally:
-        for watcher in watchers:
-            if watcher.is_alive():
-                watcher.stop()
-        producer.flush(10)
-        pipeline.close()
+        try:
+            for watcher in watchers:
+                if watcher.is_alive():
+                    watcher.stop()
+            producer.flush(10)
+        finally:
+            pipeline.close()  # whatever happened above: no subprocess outlives the run
     return figures
 
 
