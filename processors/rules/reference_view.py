@@ -141,6 +141,7 @@ class ReferenceView:
         self._first_calendar_of_year: dict[int, str] = {}  # year -> first calendar_version
         self._lexicons: tuple[Lexicon, ...] = ()
         self._cache: dict[str, WorkCalendar] = {}
+        self._recorded_cache: dict[tuple[str, ...], WorkCalendar] = {}
 
     # --- folding ---------------------------------------------------------------------------
     def apply(self, event: Event) -> ReferenceView:
@@ -190,7 +191,7 @@ class ReferenceView:
             self._calendars[event.calendar_version] = year_from_definition(event)
             self._calendar_of_year[event.year] = event.calendar_version
             self._first_calendar_of_year.setdefault(event.year, event.calendar_version)
-            self._cache = {}
+            self._cache, self._recorded_cache = {}, {}
         elif isinstance(event, LexiconPublished):
             words = (event.user_words, event.stop_words)
             lexicon = Lexicon(event.lexicon_version, *words, event.effective_from)
@@ -300,13 +301,19 @@ class ReferenceView:
         """The calendar of the versions recorded on deadlines (a later one wins for its year),
         other years from their first published version: an answer that a correction
         published later cannot change, so replay gives what the live projection gave."""
+        recorded = tuple(recorded)
+        cached = self._recorded_cache.get(recorded)
+        if cached is not None:
+            return cached
         years = dict(self._first_calendar_of_year)
         for versions in recorded:
             for version in filter(None, versions.split("+")):
                 if version not in self._calendars:
                     raise UnknownReference("calendar version", version)
                 years[self._calendars[version].year] = version
-        return self.calendar_for("+".join(v for _, v in sorted(years.items())))
+        found = self.calendar_for("+".join(v for _, v in sorted(years.items())))
+        self._recorded_cache[recorded] = found
+        return found
 
     def calendar_version_exists(self, version: str) -> bool:
         """Whether a CalendarDefined with that ``calendar_version`` was applied."""

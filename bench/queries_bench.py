@@ -1,0 +1,103 @@
+"""Query benchmark: latency of the dashboard's read-model queries on a whole-city projection
+(all 12,216 grids), p50 and p95 per query over repeated calls.
+
+    .venv/bin/python -m bench.queries_bench [--days 33] [--calls 20]
+
+The projection is the replay benchmark's log (``bench.replay_bench``) projected once into
+the projection ``benchcity`` and kept for later runs. The baseline beside each query is
+``SELECT 1`` through the same connection: what any answer costs before it reads a row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from bench.common import report
+from bench.replay_bench import SEED, START, _log
+from events.codec import AvroCodec
+from events.registry import SchemaRegistry
+from projections import queries
+from projections.projector import Projector
+from projections.settings import ProjectorSettings
+from projections.store import connect
+from projections.versions import live_schema
+
+PROJECTION = "benchcity"
+
+
+def _projection(settings: ProjectorSettings, days: int) -> None:
+    codec = AvroCodec(SchemaRegistry(settings.registry_url))
+    ends = _log(settings, codec, days)
+    with connect(settings.pg_dsn.get_secret_value()) as conn:
+        schema = live_schema(conn, PROJECTION)
+    started = time.perf_counter()
+    Projector(settings, schema, codec, stop_at=ends).run()
+    print(f"  projection {schema} up to date in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    codec.registry.close()
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run(repeats: int = 20, days: int = 33) -> dict[str, Any]:
+    """Each query ``repeats`` times; p50 and p95 in milliseconds."""
+    settings = ProjectorSettings().model_copy(update={
+        "topic_prefix": f"bench.replay.{SEED}.{days}.", "projector_batch": 20_000,
+    })
+    _projection(settings, days)
+    quarter = (START, START + timedelta(days=days))
+    month = (START, START + timedelta(days=28))
+    day = (START, START + timedelta(days=1))
+    calls: dict[str, Callable[[Any], Any]] = {
+        "baseline SELECT 1": lambda c: c.execute("SELECT 1").fetchall(),
+        "statistics grid × quarter (12,216 grids)": lambda c: queries.statistics(c, PROJECTION, "grid", "quarter", *quarter),
+        "statistics grid × day": lambda c: queries.statistics(c, PROJECTION, "grid", "day", *day),
+        "ranking grids by discovery rate": lambda c: queries.ranking(c, PROJECTION, "grid", "discovery_rate", *quarter),
+        "statistics district × month": lambda c: queries.statistics(c, PROJECTION, "district", "month", *month),
+        "statistics department × quarter": lambda c: queries.statistics(c, PROJECTION, "department", "quarter", *quarter),
+        "case pipeline by district": lambda c: queries.case_pipeline(c, PROJECTION, "district"),
+        "overdue by department": lambda c: queries.overdue(c, PROJECTION, "department"),
+        "overdue distribution": lambda c: queries.overdue_distribution(c, PROJECTION),
+        "hot words city × quarter": lambda c: queries.hot_words(c, PROJECTION, f"{START.year}-Q{(START.month - 1) // 3 + 1}"),
+        "worker assessment (40k workers)": lambda c: queries.worker_assessment(c, PROJECTION, *quarter),
+    }
+    figures: dict[str, Any] = {"calls": repeats, "grids": None}
+    with connect(settings.pg_dsn.get_secret_value()) as conn:
+        grids = queries.statistics(conn, PROJECTION, "grid", "quarter", *quarter)
+        figures["grids"] = len({r["code"] for r in grids.rows})
+        latencies: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(repeats):
+            for name, call in calls.items():
+                started = time.perf_counter()
+                call(conn)
+                latencies[name].append((time.perf_counter() - started) * 1000)
+                conn.commit()
+    figures["queries_ms"] = {
+        name: {"p50": round(statistics.median(v), 1), "p95": round(_percentile(v, 0.95), 1)}
+        for name, v in latencies.items()
+    }
+    dashboard = [v for name, v in latencies.items() if not name.startswith("baseline")]
+    figures["p95_ms_all_queries"] = round(_percentile([x for v in dashboard for x in v], 0.95), 1)
+    figures["p95_ms_worst_query"] = max(q["p95"] for n, q in figures["queries_ms"].items()
+                                        if not n.startswith("baseline"))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=33)
+    parser.add_argument("--calls", type=int, default=20)
+    args = parser.parse_args()
+    report("queries", run(args.calls, args.days))
+
+
+if __name__ == "__main__":
+    main()
