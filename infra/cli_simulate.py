@@ -8,6 +8,7 @@ published as fast as the stack takes it. Live (``--live``): an endless stream pa
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import Counter
@@ -93,6 +94,7 @@ def simulate(
     if not live:
         _warn_outside_calendars(first, first + timedelta(days=days - 1))
     city, ref = reference_events(city_shape, seed)
+    _quiet_collector()
     sim = Simulation(city, seed, first, invalid_share=_share(invalid_share, settings))
     tally = _Tally()
     began = time.perf_counter()
@@ -115,6 +117,13 @@ def simulate(
         stats.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     if tally.failures:
         raise typer.Exit(1)
+
+
+def _quiet_collector() -> None:
+    """The city lives for the whole run and each day's events die young; without this, full
+    collections over the city's objects stall the run for seconds (and live mode's pace)."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 1000)
 
 
 def _shape(name: str) -> CityShape:
@@ -223,10 +232,18 @@ def _flatten(batches: Iterable[DayBatch]) -> Iterator[Event]:
 def _run_live(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, rate: float,
               duration: float | None) -> None:
     meter = _Meter(bar, f"live at {rate:,.0f}/s", duration)
-    with closing(prefetched(sim.days(None))) as days:
-        for batch in paced(_flatten(days), rate, day_start(sim.start), duration):
-            tally.send(sink, batch)
-            meter.sent_more(len(batch), time.perf_counter() - meter.began)
+    first: float | None = None
+    try:
+        with closing(prefetched(sim.days(None))) as days:
+            for batch in paced(_flatten(days), rate, day_start(sim.start), duration):
+                first = first or time.perf_counter()
+                tally.send(sink, batch)
+                meter.sent_more(len(batch), time.perf_counter() - meter.began)
+    finally:
+        if first is not None:
+            seconds = time.perf_counter() - first
+            console.print(f"live: {meter.sent:,} events in {seconds:.1f}s "
+                          f"({meter.sent / seconds:,.0f}/s of {rate:,.0f}/s asked)")
 
 
 def _summary(stats: Stats, tally: _Tally, seconds: float, reference: int,

@@ -14,13 +14,15 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from itertools import chain
 
 from events.models import Event, VisitRecorded
 
 __all__ = ["LiveClock", "paced", "retime"]
 
 HORIZON_S = 3 * 86_400.0  # the longest a simulated instant lies before its recording
+CATCH_UP_S = 5.0  # a consumer this many seconds behind gets its backlog; further, slots are lost
 
 
 class LiveClock:
@@ -79,20 +81,25 @@ def paced(
     tick_s: float = 0.05,
 ) -> Iterator[list[Event]]:
     """Batches of retimed events, at most ``rate`` per second, until ``events`` ends or
-    ``duration_s`` has passed. A consumer that falls more than a second behind is not made
-    up for with a burst: the schedule moves on and the achieved rate is lower."""
+    ``duration_s`` has passed (counted from the first event). A consumer that falls behind
+    gets the missed events at once, up to ``CATCH_UP_S`` seconds' worth; beyond that the
+    schedule moves on and the achieved rate is lower."""
     if rate <= 0:
         raise ValueError(f"rate must be positive, got {rate}")
+    source = iter(events)
+    first = next(source, None)  # the clock starts once there is something to send
+    if first is None:
+        return
+    source = chain((first,), source)
     started = origin = now()
     clock = LiveClock(sim_origin, datetime.fromtimestamp(started, UTC))
-    source = iter(events)
     sent = 0
     while duration_s is None or now() - started < duration_s:
         t = now()
         due = int((t - origin) * rate) - sent
-        if due > rate:  # more than a second behind: skip the backlog of slots
-            origin += (due - rate) / rate
-            due = int(rate)
+        if due > CATCH_UP_S * rate:  # too far behind to catch up: skip the slots missed
+            origin += (due - CATCH_UP_S * rate) / rate
+            due = int(CATCH_UP_S * rate)
         batch = []
         for _ in range(max(due, 0)):
             event = next(source, None)
