@@ -232,18 +232,18 @@ def _flatten(batches: Iterable[DayBatch]) -> Iterator[Event]:
 def _run_live(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, rate: float,
               duration: float | None) -> None:
     meter = _Meter(bar, f"live at {rate:,.0f}/s", duration)
-    first: float | None = None
+    first = last = 0.0
     try:
         with closing(prefetched(sim.days(None))) as days:
             for batch in paced(_flatten(days), rate, day_start(sim.start), duration):
                 first = first or time.perf_counter()
                 tally.send(sink, batch)
-                meter.sent_more(len(batch), time.perf_counter() - meter.began)
+                last = time.perf_counter()
+                meter.sent_more(len(batch), last - meter.began)
     finally:
-        if first is not None:
-            seconds = time.perf_counter() - first
-            console.print(f"live: {meter.sent:,} events in {seconds:.1f}s "
-                          f"({meter.sent / seconds:,.0f}/s of {rate:,.0f}/s asked)")
+        if last > first:
+            console.print(f"live: {meter.sent:,} events in {last - first:.1f}s "
+                          f"({meter.sent / (last - first):,.0f}/s of {rate:,.0f}/s asked)")
 
 
 def _summary(stats: Stats, tally: _Tally, seconds: float, reference: int,
