@@ -35,6 +35,8 @@ def fake_benchmarks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "good": Benchmark("good", "fast vs raw", "fq_fake_good",
                           targets=(Target("ratio", ">=", 0.5), Target("fast_per_s", ">=", 500))),
         "bad": Benchmark("bad", "x vs y", "fq_fake_bad"),
+        "sampled": Benchmark("sampled", "p95 of calls", "fq_fake_good", ratio=None,
+                             min_repeats=20),
         "later": Benchmark("later", "p99 freshness", "fq_fake_not_written_yet", ratio=None,
                            targets=(Target("p99_s", "<=", 2.0, "s"),)),
     })
@@ -46,6 +48,12 @@ def test_figures_are_judged_against_targets(fake_benchmarks: None) -> None:
     assert good.ok and good.figures["repeats"] == 3
     assert good.targets == [{"target": "ratio >= 0.5", "met": False},
                             {"target": "fast_per_s >= 500", "met": True}]
+
+
+def test_a_benchmark_that_needs_samples_gets_at_least_its_minimum(fake_benchmarks: None) -> None:
+    [few] = suite.run_suite(["sampled"], repeats=3)
+    [many] = suite.run_suite(["sampled"], repeats=50)
+    assert (few.figures["repeats"], many.figures["repeats"]) == (20, 50)
 
 
 def test_a_missing_module_is_not_available_and_a_failure_does_not_stop_the_rest(
