@@ -20,6 +20,7 @@ from pathlib import Path
 from statistics import median
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -85,10 +86,14 @@ def simulate(
     FQ_SIM_BATCH (events per publish call, 5000), and for publishing FQ_KAFKA_BOOTSTRAP,
     FQ_REGISTRY_URL, FQ_PUBLISH_TIMEOUT_S.
     """
-    settings = SimulateSettings()
+    settings = _settings()
     city_shape = _shape(shape or settings.shape)
     seed = settings.seed if seed is None else seed
-    days = days or settings.days
+    days = settings.days if days is None else days
+    rate = settings.rate if rate is None else rate
+    for name, value in (("--days", days), ("--rate", rate), ("--duration", duration or 1)):
+        if value <= 0:
+            raise typer.BadParameter(f"{value} is not positive", param_hint=name)
     today = local_date(datetime.now().astimezone())
     first = _first_day(start, today if live else today - timedelta(days=days))
     if not live:
@@ -105,7 +110,7 @@ def simulate(
             if reference:
                 _send_all(sink, tally, ref, bar, "reference", settings.batch)
             if live:
-                _run_live(sink, tally, sim, bar, rate or settings.rate, duration)
+                _run_live(sink, tally, sim, bar, rate, duration)
             else:
                 _run_backfill(sink, tally, sim, bar, days, settings.batch)
         except KeyboardInterrupt:
@@ -117,6 +122,16 @@ def simulate(
         stats.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     if tally.failures:
         raise typer.Exit(1)
+
+
+def _settings() -> SimulateSettings:
+    try:
+        return SimulateSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"FQ_SIM_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        err_console.print(f"[bold red]error:[/] {escape(problems)}", highlight=False)
+        raise typer.Exit(2) from exc
 
 
 def _quiet_collector() -> None:

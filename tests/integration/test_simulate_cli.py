@@ -14,6 +14,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from events.codec import AvroCodec
 from events.ndjson import read_ndjson
 from events.registry import SchemaRegistry
@@ -26,7 +28,7 @@ DAY = "2026-03-02"
 
 
 def _flat(text: str) -> str:
-    return re.sub(r"\s+", " ", text)  # rich wraps long lines
+    return re.sub(r"\s+", " ", text.replace("│", " "))  # rich wraps and boxes long lines
 
 
 def test_a_simulated_street_day_is_published_and_summarised(
@@ -73,13 +75,18 @@ def test_an_unreachable_broker_is_a_clear_error_and_exit_1(
     assert "Traceback" not in err
 
 
-def test_a_start_before_the_calendars_is_refused_with_its_reason(
-    connection_settings: ConnectionSettings, tmp_path: Path
+@pytest.mark.parametrize(("args", "reason"), [
+    (("--start", "2024-12-31"), "2024-12-31 is before 2025-01-01"),
+    (("--start", "3 March"), "'3 March' is not a date"),
+    (("--days", "0"), "--days: 0 is not positive"),
+    (("--shape", "hangzhou"), "unknown city shape 'hangzhou'; known: ningbo, zhuangshi"),
+])
+def test_bad_options_are_refused_with_their_reason(
+    connection_settings: ConnectionSettings, tmp_path: Path, args: tuple[str, ...], reason: str
 ) -> None:
-    done = run(connection_settings, "simulate", "--start", "2024-12-31",
-               "--out", str(tmp_path / "x.ndjson"))
+    done = run(connection_settings, "simulate", *args, "--out", str(tmp_path / "x.ndjson"))
     assert done.returncode == 2
-    assert "2024-12-31 is before 2025-01-01" in _flat(done.stderr)
+    assert reason in _flat(done.stderr)
     assert not (tmp_path / "x.ndjson").exists()
 
 
