@@ -160,11 +160,15 @@ class Projector:
         bootstrap = self.settings.kafka_bootstrap
         self._load_schema_state()
         self._consumer = reader(
-            bootstrap, f"projector-{self.schema}", **{"enable.partition.eof": True,
-                                                       "fetch.max.bytes": 52428800}
+            bootstrap, f"projector-{self.schema}",
+            **{"enable.partition.eof": True, "fetch.max.bytes": 52428800, "fetch.wait.max.ms": 50},
         )
         self._consumer.assign(self._assignment())
-        self._reference = reader(bootstrap, f"projector-reference-{self.schema}")
+        # The reference log is asked for its end before every batch: a broker-side fetch wait
+        # (500 ms by default) would sit in front of each of those questions.
+        self._reference = reader(
+            bootstrap, f"projector-reference-{self.schema}", **{"fetch.wait.max.ms": 10}
+        )
         self._reference.assign([self._ref_tp])
         self._pending_places = self._read_reference()
 

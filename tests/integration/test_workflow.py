@@ -264,3 +264,27 @@ def test_the_trigger_breaches_an_overdue_deadline_once(
     ]
     assert breaches[0].deadline_id == claim_deadline.deadline_id
     assert breaches[0].envelope.actor.role == ActorRole.system
+
+
+def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    """The publisher SDK compresses with lz4; the worker's Kafka client must read that."""
+    from confluent_kafka import Producer
+
+    from events.publisher import PublisherSettings
+
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    report = lifecycle("case-lz4-1")[0]
+    sdk_like = Producer({
+        "bootstrap.servers": run.connection.kafka_bootstrap,
+        "compression.type": PublisherSettings().producer_config()["compression.type"],
+        "partitioner": "murmur2_random",
+    })
+    sdk_like.produce(run.topic(CASE_INBOX), run.codec.encode(CASE_INBOX, report), b"case-lz4-1")
+    assert sdk_like.flush(30) == 0
+    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for([report.envelope.event_id]))
+    accepted = [r for r in records if r.topic == CASE_EVENTS]
+    assert len(accepted) == 1 and run.worker is not None and run.worker.poll() is None
