@@ -26,8 +26,8 @@ from events.models import Event, PlaceDefined, PlaceRetired
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
+from projections.errors import ProjectionError
 from projections.settings import ProjectorSettings
-from projections.versions import active_schema
 from projections.store import (
     connect,
     load_cases,
@@ -36,6 +36,7 @@ from projections.store import (
     use_schema,
     write_batch,
 )
+from projections.versions import active_schema
 
 __all__ = ["BatchReport", "Projector"]
 
@@ -133,6 +134,25 @@ class Projector:
             self._producer.flush(10)
         self._conn.close()
 
+    def _claim(self, schema: str) -> None:
+        """Be the only projector writing ``schema``: a session lock, which PostgreSQL releases
+        when this connection ends, however the process ends."""
+        (mine,) = self._conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext('fengqiao-projector/' || %s))", (schema,)
+        ).fetchone() or (False,)
+        self._conn.commit()
+        if not mine:
+            raise ProjectionError(
+                f"another projector is writing schema {schema}; stop it first (two writers "
+                "of one schema would apply each batch twice)"
+            )
+
+    def _release(self, schema: str) -> None:
+        self._conn.execute(
+            "SELECT pg_advisory_unlock(hashtext('fengqiao-projector/' || %s))", (schema,)
+        )
+        self._conn.commit()
+
     def _load_schema_state(self) -> None:
         """Positions and fold state as the schema holds them (cases load as they recur)."""
         self.positions = load_checkpoints(self._conn)
@@ -151,6 +171,8 @@ class Projector:
         if active is None or active == self.schema:
             return
         log.warning("projector: %s was promoted; continuing there (was %s)", active, self.schema)
+        self._claim(active)
+        self._release(self.schema)
         self.schema = active
         use_schema(self._conn, active)
         self._load_schema_state()
@@ -158,6 +180,7 @@ class Projector:
 
     def _start(self) -> None:
         bootstrap = self.settings.kafka_bootstrap
+        self._claim(self.schema)
         self._load_schema_state()
         self._consumer = reader(
             bootstrap, f"projector-{self.schema}",

@@ -54,7 +54,7 @@ class ProjectionWorld:
             registry_url=self.connection.registry_url,
             pg_dsn=self.connection.pg_dsn,
             topic_prefix=self.prefix,
-            projection=self.name[:31],
+            projection=f"{self.name[:22]}_{self.name[-8:]}",  # unique: the uuid is at the end
             projector_batch=500,
             projector_max_wait_s=0.2,
         )

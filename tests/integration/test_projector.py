@@ -266,3 +266,22 @@ def test_statistics_rankings_hot_words_and_sla_answer_with_freshness(
     counts = [r["count"] for r in words.rows]
     assert len(words.rows) == 10 and counts == sorted(counts, reverse=True)
     assert workers.rows and workers.rows[0]["rank"] == 1
+
+
+def test_a_second_projector_on_the_same_schema_is_refused(
+    world: ProjectionWorld, city_log: dict[str, int], tmp_path: Path
+) -> None:
+    with world.conn() as c:
+        live = live_schema(c, world.settings.projection)
+    world.schemas.append(live)
+    log = tmp_path / "projector.log"
+    first = _start_projector(world.env(), log)
+    try:
+        wait_for(lambda: _progress(world, live) > 0, 60, "the first projector to start")
+        second = world.fengqiao("project")
+        assert second.returncode == 1
+        assert f"another projector is writing schema {live}" in " ".join(second.stderr.split())
+        assert first.poll() is None, log.read_text()
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(30) == 0, log.read_text()
