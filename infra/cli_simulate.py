@@ -102,6 +102,7 @@ def simulate(
     _quiet_collector()
     sim = Simulation(city, seed, first, invalid_share=_share(invalid_share, settings))
     tally = _Tally()
+    sent_reference = 0
     began = time.perf_counter()
     with ExitStack() as stack:
         sink = _sink(out, stack)
@@ -109,13 +110,15 @@ def simulate(
         try:
             if reference:
                 _send_all(sink, tally, ref, bar, "reference", settings.batch)
+            sent_reference = len(ref) if reference else 0
+            ref.clear()  # no longer needed: let a long run have the memory
             if live:
                 _run_live(sink, tally, sim, bar, rate, duration)
             else:
                 _run_backfill(sink, tally, sim, bar, days, settings.batch)
         except KeyboardInterrupt:
             err_console.print("interrupted: stopping after what was sent")
-    _summary(sim.stats, tally, time.perf_counter() - began, len(ref) if reference else 0, out)
+    _summary(sim.stats, tally, time.perf_counter() - began, sent_reference, out)
     if stats is not None:
         figures = {**sim.stats.as_dict(), "written": tally.written,
                    "failed": len(tally.failures), "write_s": round(tally.write_s, 3)}
