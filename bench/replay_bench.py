@@ -6,8 +6,8 @@ topics (the ceiling: what any reader must pay before folding or writing anything
 
 The log is the simulated whole city (``bench.canonical_log``), written once to
 ``bench.replay.<seed>.<days>.*`` topics and reused by later runs. Each repeat runs the
-ceiling and then the replay (into a fresh PostgreSQL schema, dropped afterwards); the
-figures are medians over repeats.
+ceiling, then the replay in one process and in ``--workers`` processes (each into a fresh
+PostgreSQL schema, dropped afterwards); the figures are medians over repeats.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from events.registry import SchemaRegistry
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
-from projections.projector import Projector, end_offsets
+from projections.projector import end_offsets
+from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
 
@@ -87,18 +88,11 @@ def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
     return n
 
 
-def replay_into(settings: ProjectorSettings, codec: AvroCodec, schema: str,
-                ends: dict[tuple[str, int], int]) -> int:
+def replay_into(settings: ProjectorSettings, schema: str, workers: int) -> int:
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         create_schema(conn, schema)
-    applied = [0]
-
-    def on_batch(r: Any) -> None:
-        applied[0] += r.records
-
-    Projector(settings, schema, codec, stop_at=ends, on_batch=on_batch).run()
-    return applied[0]
+    return replay(settings, schema, workers=workers)
 
 
 def _drop(settings: ProjectorSettings, schema: str) -> None:
@@ -106,8 +100,9 @@ def _drop(settings: ProjectorSettings, schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-def run(repeats: int = 3, days: int = 33) -> dict[str, Any]:
-    """Ceiling and replay ``repeats`` times on the same log; medians and their ratio."""
+def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
+    """Ceiling, replay in one process and replay in ``workers`` processes, ``repeats`` times
+    on the same log; medians and the ratios to the ceiling."""
     base = ProjectorSettings()
     settings = base.model_copy(update={
         "topic_prefix": f"bench.replay.{SEED}.{days}.", "projector_batch": 20_000,
@@ -117,26 +112,34 @@ def run(repeats: int = 3, days: int = 33) -> dict[str, Any]:
     total = sum(ends.values())
     ceiling: list[tuple[float, int]] = []
     replays: list[tuple[float, int]] = []
+    shared: list[tuple[float, int]] = []
     for repeat in range(repeats):
         started = time.perf_counter()
         n = consume_and_decode(settings, codec, ends)
         ceiling.append((time.perf_counter() - started, n))
-        schema = f"bench_replay_{repeat}"
-        started = time.perf_counter()
-        m = replay_into(settings, codec, schema, ends)
-        replays.append((time.perf_counter() - started, m))
-        _drop(settings, schema)
-        print(f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s, "
-              f"replay {m / replays[-1][0]:,.0f}/s", file=sys.stderr, flush=True)
+        for count, samples in ((1, replays), (workers, shared)):
+            schema = f"bench_replay_{repeat}_{count}"
+            started = time.perf_counter()
+            m = replay_into(settings, schema, count)
+            samples.append((time.perf_counter() - started, m))
+            _drop(settings, schema)
+        print(f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s, replay "
+              f"{replays[-1][1] / replays[-1][0]:,.0f}/s, with {workers} workers "
+              f"{shared[-1][1] / shared[-1][0]:,.0f}/s", file=sys.stderr, flush=True)
     codec.registry.close()
     replay_rate, ceiling_rate = median_rate(replays), median_rate(ceiling)
+    shared_rate = median_rate(shared)
     return {
         "events": total,
         "repeats": repeats,
         "replay_per_s": round(replay_rate),
         "consume_decode_per_s": round(ceiling_rate),
         "ratio": round(replay_rate / ceiling_rate, 3),
+        "workers": workers,
+        f"replay_{workers}_workers_per_s": round(shared_rate),
+        f"ratio_{workers}_workers": round(shared_rate / ceiling_rate, 3),
         "replay_seconds": [round(s, 1) for s, _ in replays],
+        f"replay_{workers}_workers_seconds": [round(s, 1) for s, _ in shared],
         "ceiling_seconds": [round(s, 1) for s, _ in ceiling],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
@@ -146,8 +149,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=33)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    report("replay", run(args.repeats, args.days))
+    report("replay", run(args.repeats, args.days, args.workers))
 
 
 if __name__ == "__main__":

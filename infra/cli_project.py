@@ -28,12 +28,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(projections_app, name="projections")
 
 
+def _settings() -> Any:
+    from projections.settings import ProjectorSettings
+
+    return ProjectorSettings()
+
+
 def _settings_and_codec() -> tuple[Any, Any]:
     from events.codec import AvroCodec
     from events.registry import SchemaRegistry
-    from projections.settings import ProjectorSettings
 
-    settings = ProjectorSettings()
+    settings = _settings()
     return settings, AvroCodec(SchemaRegistry(settings.registry_url))
 
 
@@ -101,6 +106,7 @@ def _parse_time(value: str | None) -> datetime | None:
 def replay(
     until: Annotated[str | None, typer.Option(help="Only events recorded up to this time (ISO-8601 with zone): the city as known then.")] = None,
     into: Annotated[str | None, typer.Option(help="Name of the new schema (default fq_<projection>_r<n>).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=12, help="Processes side by side, each with a share of the partitions.")] = 1,
     promote_after: Annotated[bool, typer.Option("--promote", help="Promote the new schema when the replay ends.")] = False,
 ) -> None:
     """Rebuild every read model from the start of the canonical logs into a new PostgreSQL
@@ -108,29 +114,25 @@ def replay(
     replay starts, or only what was recorded up to --until. Shows progress and an ETA.
     Promote the result with `fengqiao projections promote SCHEMA` (or --promote).
     """
-    from projections.projector import BatchReport, Projector, end_offsets
+    from projections.replay import replay as run_replay
     from projections.versions import mark_ready, new_replay_schema, promote
 
-    settings, codec = _settings_and_codec()
+    settings = _settings()
     as_of = _parse_time(until)
     conn = _connect(settings)
     schema = new_replay_schema(conn, settings.projection, as_of, into)
-    ends = end_offsets(settings)
-    total = sum(ends.values())
     started = time.monotonic()
     with Progress(
         TextColumn(f"replay into {schema}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console,
     ) as bar:
-        task = bar.add_task("replay", total=total, rate="")
+        task = bar.add_task("replay", total=None, rate="")
 
-        def on_batch(report: BatchReport) -> None:
-            done = sum(min(p.next_offset, ends.get(tp, 0)) for tp, p in projector.positions.items())
+        def on_progress(done: int, total: int) -> None:
             rate = done / max(time.monotonic() - started, 1e-9)
-            bar.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} events/s")
 
-        projector = Projector(settings, schema, codec, until=as_of, stop_at=ends, on_batch=on_batch)
-        projector.run()
+        total = run_replay(settings, schema, as_of, workers, on_progress)
     mark_ready(conn, schema)
     seconds = time.monotonic() - started
     print(f"replayed {total} records into {schema} in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f}/s)")
@@ -146,7 +148,7 @@ def list_() -> None:
     """Every schema of the projection (FQ_PROJECTION), the active one marked."""
     from projections.versions import list_schemas
 
-    settings, _ = _settings_and_codec()
+    settings = _settings()
     conn = _connect(settings)
     table = Table("schema", "kind", "as known at", "state", "active")
     for s in list_schemas(conn, settings.projection):
@@ -162,7 +164,7 @@ def promote_(schema: Annotated[str, typer.Argument(help="The schema a finished r
     to it within seconds, from the positions the replay reached."""
     from projections.versions import promote
 
-    settings, _ = _settings_and_codec()
+    settings = _settings()
     conn = _connect(settings)
     previous = promote(conn, settings.projection, schema)
     conn.close()

@@ -73,6 +73,9 @@ class Projector:
         on_batch: called after each committed batch.
         follow: a projection name: when ``fengqiao projections promote`` makes another of
             its schemas active, carry on in that one from the positions it holds.
+        share: ``(i, n)``: project only partitions ``p`` with ``p % n == i``, so that n
+            processes can rebuild one schema side by side (a case, and a grid's visits, live in
+            one partition; counters only add up). Worker 0 also writes the place names.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class Projector:
         stop_at: dict[tuple[str, int], int] | None = None,
         on_batch: Callable[[BatchReport], None] | None = None,
         follow: str | None = None,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
         self.settings = settings
         self.schema = schema
@@ -92,6 +96,7 @@ class Projector:
         self.stop_at = stop_at
         self.on_batch = on_batch
         self.follow = follow
+        self.share = share
         self._next_follow_check = 0.0
         self.streams = {
             settings.topic(CASE_EVENTS): "case",
@@ -134,11 +139,15 @@ class Projector:
             self._producer.flush(10)
         self._conn.close()
 
+    def _lock_key(self, schema: str) -> str:
+        index, count = self.share
+        return f"fengqiao-projector/{schema}" + (f"#{index}/{count}" if count > 1 else "")
+
     def _claim(self, schema: str) -> None:
-        """Be the only projector writing ``schema``: a session lock, which PostgreSQL releases
-        when this connection ends, however the process ends."""
+        """Be the only projector writing ``schema`` (or this share of it): a session lock,
+        which PostgreSQL releases when this connection ends, however the process ends."""
         (mine,) = self._conn.execute(
-            "SELECT pg_try_advisory_lock(hashtext('fengqiao-projector/' || %s))", (schema,)
+            "SELECT pg_try_advisory_lock(hashtext(%s))", (self._lock_key(schema),)
         ).fetchone() or (False,)
         self._conn.commit()
         if not mine:
@@ -148,9 +157,7 @@ class Projector:
             )
 
     def _release(self, schema: str) -> None:
-        self._conn.execute(
-            "SELECT pg_advisory_unlock(hashtext('fengqiao-projector/' || %s))", (schema,)
-        )
+        self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self._lock_key(schema),))
         self._conn.commit()
 
     def _load_schema_state(self) -> None:
@@ -207,15 +214,25 @@ class Projector:
             if meta.topics[topic].error is not None or not parts:
                 raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
             for p in sorted(parts):
+                if not self._mine(p):
+                    continue
                 pos = self.positions.get((topic, p))
                 out.append(TopicPartition(topic, p, pos.next_offset if pos else 0))
                 self.positions.setdefault((topic, p), Position(pos.next_offset if pos else 0))
         return out
 
+    def _mine(self, partition: int) -> bool:
+        index, count = self.share
+        return partition % count == index
+
     def _done(self) -> bool:
         if self.stop_at is None:
             return False
-        return all(self.positions[tp].next_offset >= end for tp, end in self.stop_at.items())
+        return all(
+            self.positions[tp].next_offset >= end
+            for tp, end in self.stop_at.items()
+            if self._mine(tp[1])
+        )
 
     # --- one batch -------------------------------------------------------------------------
     def step(self) -> BatchReport:
@@ -227,6 +244,8 @@ class Projector:
         changes = Changes()
         records = self._decode(messages, changes)
         places, self._pending_places = self._pending_places + self._read_reference(), []
+        if self.share[0] != 0:
+            places = []  # one writer of the place names
         self._preload(records)
         fold_batch(self.state, records, changes, self.until)
         for tp, pos in changes.positions.items():

@@ -93,7 +93,7 @@ def test_live_crashed_and_replayed_projections_are_identical(
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0, log.read_text()
 
-    replayed = world.fengqiao("replay", "--into", f"{world.name}_replay"[:60])
+    replayed = world.fengqiao("replay", "--into", f"{world.name}_replay"[:60], "--workers", "3")
     assert replayed.returncode == 0, replayed.stderr
     world.schemas.append(f"{world.name}_replay"[:60])
 

@@ -1,0 +1,181 @@
+"""The scale run: N simulated days of the whole city backfilled through the SDK, decided by
+the workflow, and projected, each stage timed with its peak memory, and the extrapolation of
+each stage to a given event count (27M: the order of the city's real work records).
+
+    .venv/bin/python -m bench.scale_run [--days 30] [--start 2025-03-03] [--target 27000000]
+
+It runs on the stack's real topics (``fengqiao simulate`` publishes to the inboxes), with a
+workflow app id and a projection of its own. Stages run one after the other so each one's
+time is its own: ``fengqiao simulate`` (backfill), ``fengqiao process`` until its consumer
+group has committed every inbox record, ``fengqiao project`` until its checkpoints reach the
+end of the canonical logs. The deadline trigger is off: a backfill of past days must not be
+judged against today's wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from bench.common import report
+from events.topics import CANONICAL, INBOX
+from projections.settings import ProjectorSettings
+from projections.store import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _ends(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"scale-{uuid.uuid4()}"})
+    out = {}
+    for topic in topics:
+        for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+            out[(topic, p)] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+    consumer.close()
+    return out
+
+
+def _committed(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    tps = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
+    consumer.close()
+    return sum(max(tp.offset, 0) for tp in tps)
+
+
+def _watch(proc: subprocess.Popen[bytes], done: Any, what: str, log: Path) -> tuple[float, float]:
+    """Wait for ``done()``; seconds taken and the process's peak RSS."""
+    started = time.monotonic()
+    peak = 0.0
+    while not done():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log}")
+        peak = max(peak, _peak_rss_mib(proc.pid))
+        time.sleep(2)
+    peak = max(peak, _peak_rss_mib(proc.pid))
+    return time.monotonic() - started, peak
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
+    settings = ProjectorSettings()
+    bootstrap = settings.kafka_bootstrap
+    tag = uuid.uuid4().hex[:6]
+    env = {**os.environ, "FQ_TRIGGER_INTERVAL_S": "0", "FQ_WORKFLOW_APP_ID": f"scale-{tag}",
+           "FQ_PROJECTION": f"scale{tag}"}
+    inbox = list(INBOX.values())
+    canonical = list(CANONICAL.values())
+    figures: dict[str, Any] = {"days": days, "start": start, "shape": "ningbo"}
+
+    # Stage 1: backfill through the SDK.
+    before = sum(_ends(bootstrap, inbox).values())
+    stats = workdir / "simulate.json"
+    log = workdir / "simulate.log"
+    started = time.monotonic()
+    with log.open("wb") as out:
+        sim = subprocess.Popen([FENGQIAO, "simulate", "--shape", "ningbo", "--days", str(days),
+                                "--start", start, "--seed", "30", "--stats", str(stats)],
+                               env=env, stdout=out, stderr=out, cwd=ROOT)
+        peak = 0.0
+        while sim.poll() is None:
+            peak = max(peak, _peak_rss_mib(sim.pid))
+            time.sleep(2)
+    if sim.returncode != 0:
+        raise RuntimeError(f"fengqiao simulate exited with {sim.returncode}; see {log}")
+    inbox_ends = _ends(bootstrap, inbox)
+    submitted = sum(inbox_ends.values()) - before
+    seconds = time.monotonic() - started
+    figures["backfill"] = {"events": submitted, "seconds": round(seconds), "per_s": round(submitted / seconds),
+                           "peak_rss_mib": round(peak)}
+    print(f"backfill: {figures['backfill']}", file=sys.stderr, flush=True)
+
+    # Stage 2: the workflow decides everything in the inboxes.
+    canonical_before = sum(_ends(bootstrap, canonical).values())
+    log = workdir / "process.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([FENGQIAO, "process"], env=env, stdout=out, stderr=out, cwd=ROOT)
+    try:
+        total = sum(inbox_ends.values())
+        seconds, peak = _watch(worker, lambda: _committed(bootstrap, env["FQ_WORKFLOW_APP_ID"], inbox_ends) >= total,
+                               "fengqiao process", log)
+    finally:
+        _stop(worker)
+    canonical_ends = _ends(bootstrap, canonical)
+    appended = sum(canonical_ends.values()) - canonical_before
+    figures["workflow"] = {"submissions": total, "canonical_events": appended, "seconds": round(seconds),
+                           "per_s": round(total / seconds), "peak_rss_mib": round(peak)}
+    print(f"workflow: {figures['workflow']}", file=sys.stderr, flush=True)
+
+    # Stage 3: the projector reads the canonical logs into a projection of its own.
+    projected_ends = {tp: n for tp, n in canonical_ends.items() if "reference" not in tp[0]}
+    goal = sum(projected_ends.values())
+    log = workdir / "project.log"
+    with log.open("wb") as out:
+        projector = subprocess.Popen([FENGQIAO, "project"], env={**env, "FQ_PROJECTOR_BATCH": "20000"},
+                                     stdout=out, stderr=out, cwd=ROOT)
+
+    def caught_up() -> bool:
+        with connect(settings.pg_dsn.get_secret_value()) as conn:
+            row = conn.execute(f'SELECT coalesce(sum(next_offset), 0) FROM "fq_scale{tag}_live".checkpoints '
+                               "WHERE topic NOT LIKE '%reference%'").fetchone() if _exists(conn, tag) else (0,)
+        return bool(row) and int(row[0]) >= goal
+
+    try:
+        seconds, peak = _watch(projector, caught_up, "fengqiao project", log)
+    finally:
+        _stop(projector)
+    figures["projector"] = {"events": goal, "seconds": round(seconds), "per_s": round(goal / seconds),
+                            "peak_rss_mib": round(peak), "schema": f"fq_scale{tag}_live"}
+    print(f"projector: {figures['projector']}", file=sys.stderr, flush=True)
+
+    figures["extrapolated_to"] = target
+    figures["extrapolated_hours"] = {
+        stage: round(target / figures[stage]["per_s"] / 3600, 1) for stage in ("backfill", "workflow", "projector")
+    }
+    if stats.exists():
+        figures["simulated"] = json.loads(stats.read_text())
+    return figures
+
+
+def _exists(conn: Any, tag: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s)", (f"fq_scale{tag}_live.checkpoints",)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--start", default="2025-03-03")
+    parser.add_argument("--target", type=int, default=27_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/fengqiao-scale"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    report("scale", run(args.days, args.start, args.target, args.workdir))
+
+
+if __name__ == "__main__":
+    main()
