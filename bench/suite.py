@@ -76,7 +76,8 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
               shown=("submissions", "workflow_per_s", "passthrough_per_s")),
     Benchmark("replay", "projector replay vs raw consume+decode of the same log",
               "bench.replay_bench",
-              shown=("events", "replay_per_s", "consume_decode_per_s", "peak_rss_mib")),
+              shown=("events", "replay_per_s", "consume_decode_per_s", "replay_2_workers_per_s",
+                     "ratio_2_workers", "peak_rss_mib")),
     Benchmark("freshness", "submission → visible in the read model, p50 and p99, at 1,000 "
               "submissions/s sustained for 60 s", "bench.freshness_bench", ratio=None,
               shown=("achieved_per_s", "p50_ms", "p99_ms", "workflow_per_s", "low_rate",
