@@ -71,6 +71,7 @@ def process() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per registry lookup
     if created:
         logging.getLogger("fengqiao.process").info("created topics: %s", ", ".join(created))
+    settings.data_dir().parent.mkdir(parents=True, exist_ok=True)  # faust makes only the last
     app = create_app(settings)
     worker = faust.Worker(app.faust, loglevel=settings.log_level, logfile=None)
     worker.execute_from_commandline()

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -288,3 +289,33 @@ def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
     records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for([report.envelope.event_id]))
     accepted = [r for r in records if r.topic == CASE_EVENTS]
     assert len(accepted) == 1 and run.worker is not None and run.worker.poll() is None
+
+
+def test_the_worker_starts_with_its_default_data_directory_in_a_fresh_temp_dir(
+    connection_settings: object, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    """faust creates only the last folder of its data directory; the worker makes the rest."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    name = unique_name("wfdir")
+    env = {
+        k: v for k, v in os.environ.items() if k != "FQ_WORKFLOW_DATA_DIR"
+    } | {"TMPDIR": str(tmp_path), "FQ_WORKFLOW_APP_ID": name, "FQ_TOPIC_PREFIX": f"{name}.",
+         "FQ_TRIGGER_INTERVAL_S": "0"}
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "infra.cli", "process"], env=env,
+                                  stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "Ready" not in log.read_text(errors="replace"):
+            assert worker.poll() is None, log.read_text(errors="replace")[-3000:]
+            time.sleep(0.5)
+        assert "Ready" in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
+        assert (tmp_path / "fengqiao-workflow" / name).is_dir()
+    finally:
+        worker.terminate()
+        worker.wait(60)
