@@ -76,6 +76,7 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
               shown=("submissions", "workflow_per_s", "passthrough_per_s")),
     Benchmark("replay", "projector replay vs raw consume+decode of the same log",
               "bench.replay_bench",
+              targets=(Target("replay_per_s", ">=", 30_000, "/s"), Target("ratio", ">=", 0.4)),
               shown=("events", "replay_per_s", "consume_decode_per_s", "replay_2_workers_per_s",
                      "ratio_2_workers", "peak_rss_mib")),
     Benchmark("freshness", "submission → visible in the read model, p50 and p99, at 1,000 "
