@@ -4,9 +4,11 @@ each stage to a given event count (27M: the order of the city's real work record
 
     .venv/bin/python -m bench.scale_run [--days 30] [--start 2025-03-03] [--target 27000000]
 
-It runs on the stack's real topics (``fengqiao simulate`` publishes to the inboxes), with a
-workflow app id and a projection of its own. Stages run one after the other so each one's
-time is its own: ``fengqiao simulate`` (backfill), ``fengqiao process`` until its consumer
+It runs on topics of its own (``FQ_TOPIC_PREFIX=scale.<run>.``), with a workflow app id
+and a projection of its own. The city's reference data is published and decided first (the
+workflow decides inbox partitions independently, so a visit must not overtake the definition
+of its grid). Then the stages run one after the other so each one's time is its own:
+``fengqiao simulate --no-reference`` (backfill), ``fengqiao process`` until its consumer
 group has committed every inbox record, ``fengqiao project`` until its checkpoints reach the
 end of the canonical logs. The deadline trigger is off: a backfill of past days must not be
 judged against today's wall clock.
@@ -27,12 +29,20 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from confluent_kafka.admin import AdminClient
+
 from bench.common import report
-from events.topics import CANONICAL, INBOX
+from events.publisher import Publisher, PublisherSettings
+from events.topics import CANONICAL, INBOX, REJECTIONS
+from infra.cli_process import prefixed
+from infra.settings import ConnectionSettings
+from infra.stack.topics_admin import ensure_topics
 from projections.settings import ProjectorSettings
 from projections.store import connect
+from simulate.city import CityShape, reference_events
 
 ROOT = Path(__file__).resolve().parents[1]
+SEED = 30
 FENGQIAO = str(Path(sys.executable).with_name("fengqiao"))
 
 
@@ -85,11 +95,33 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     settings = ProjectorSettings()
     bootstrap = settings.kafka_bootstrap
     tag = uuid.uuid4().hex[:6]
+    prefix = f"scale.{tag}."
     env = {**os.environ, "FQ_TRIGGER_INTERVAL_S": "0", "FQ_WORKFLOW_APP_ID": f"scale-{tag}",
-           "FQ_PROJECTION": f"scale{tag}"}
-    inbox = list(INBOX.values())
-    canonical = list(CANONICAL.values())
-    figures: dict[str, Any] = {"days": days, "start": start, "shape": "ningbo"}
+           "FQ_PROJECTION": f"scale{tag}", "FQ_TOPIC_PREFIX": prefix}
+    inbox = [prefix + t for t in INBOX.values()]
+    canonical = [prefix + t for t in CANONICAL.values()]
+    figures: dict[str, Any] = {"days": days, "start": start, "shape": "ningbo", "topics": prefix}
+    connection = ConnectionSettings()
+    ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), connection, prefixed(prefix))
+
+    # The reference data, decided before anything that refers to it.
+    _, reference = reference_events(CityShape(), SEED)
+    with Publisher(PublisherSettings(topic_prefix=prefix)) as publisher:
+        result = publisher.publish_batch(reference)
+    if result.failures:
+        raise RuntimeError(f"reference data: {result.failures[0].error}")
+    reference_ends = _ends(bootstrap, inbox)
+    log = workdir / "process-reference.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([FENGQIAO, "process"], env=env, stdout=out, stderr=out, cwd=ROOT)
+    try:
+        goal = sum(reference_ends.values())
+        seconds, _ = _watch(worker, lambda: _committed(bootstrap, env["FQ_WORKFLOW_APP_ID"], reference_ends) >= goal,
+                            "fengqiao process", log)
+    finally:
+        _stop(worker)
+    figures["reference"] = {"events": len(reference), "decided_in_seconds": round(seconds)}
+    print(f"reference: {figures['reference']}", file=sys.stderr, flush=True)
 
     # Stage 1: backfill through the SDK.
     before = sum(_ends(bootstrap, inbox).values())
@@ -98,7 +130,8 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     started = time.monotonic()
     with log.open("wb") as out:
         sim = subprocess.Popen([FENGQIAO, "simulate", "--shape", "ningbo", "--days", str(days),
-                                "--start", start, "--seed", "30", "--stats", str(stats)],
+                                "--start", start, "--seed", str(SEED), "--no-reference",
+                                "--stats", str(stats)],
                                env=env, stdout=out, stderr=out, cwd=ROOT)
         peak = 0.0
         while sim.poll() is None:
@@ -114,7 +147,7 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     print(f"backfill: {figures['backfill']}", file=sys.stderr, flush=True)
 
     # Stage 2: the workflow decides everything in the inboxes.
-    canonical_before = sum(_ends(bootstrap, canonical).values())
+    canonical_before = sum(n for (t, _), n in _ends(bootstrap, canonical).items() if "reference" not in t)
     log = workdir / "process.log"
     with log.open("wb") as out:
         worker = subprocess.Popen([FENGQIAO, "process"], env=env, stdout=out, stderr=out, cwd=ROOT)
@@ -125,9 +158,11 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     finally:
         _stop(worker)
     canonical_ends = _ends(bootstrap, canonical)
-    appended = sum(canonical_ends.values()) - canonical_before
-    figures["workflow"] = {"submissions": total, "canonical_events": appended, "seconds": round(seconds),
-                           "per_s": round(total / seconds), "peak_rss_mib": round(peak)}
+    appended = sum(n for (t, _), n in canonical_ends.items() if "reference" not in t) - canonical_before
+    rejections = sum(_ends(bootstrap, [prefix + REJECTIONS]).values())
+    figures["workflow"] = {"submissions": submitted, "canonical_events": appended, "rejected": rejections,
+                           "seconds": round(seconds), "per_s": round(submitted / seconds),
+                           "peak_rss_mib": round(peak)}
     print(f"workflow: {figures['workflow']}", file=sys.stderr, flush=True)
 
     # Stage 3: the projector reads the canonical logs into a projection of its own.

@@ -31,7 +31,7 @@ from events.errors import (
 from events.models import Event
 from events.outcomes import Outcome, OutcomeWatcher
 from events.registry import SchemaRegistry
-from events.topics import INBOX
+from events.topics import CANONICAL, INBOX, REJECTIONS
 from events.validation import parse_event
 
 
@@ -46,13 +46,16 @@ class PublisherSettings(BaseSettings):
     Environment: ``FQ_KAFKA_BOOTSTRAP`` (``127.0.0.1:19092``), ``FQ_REGISTRY_URL``
     (``http://127.0.0.1:18081/apis/ccompat/v7``), ``FQ_PUBLISH_LINGER_MS`` (5),
     ``FQ_PUBLISH_TIMEOUT_S`` (30: how long a record may wait for its acknowledgement),
-    ``FQ_AUTO_REGISTER`` (false).
+    ``FQ_AUTO_REGISTER`` (false), ``FQ_TOPIC_PREFIX`` (empty: prepended to the inbox and
+    outcome topics, as the workflow's ``FQ_TOPIC_PREFIX`` does; records are still framed with
+    the schemas registered for the real topic names).
     """
 
     model_config = SettingsConfigDict(env_prefix="FQ_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     publish_linger_ms: int = Field(default=5, ge=0)
     publish_timeout_s: float = Field(default=30.0, gt=0)
     auto_register: bool = False
@@ -118,8 +121,8 @@ class Publisher:
     Args:
         settings: connection and tuning (default: from the environment).
         registry: a shared registry client (default: one for ``settings.registry_url``).
-        inbox: the topic per stream (default: ``events.topics.INBOX``); tests and benchmarks
-            point it at topics of their own.
+        inbox: the topic per stream (default: ``events.topics.INBOX`` under the settings'
+            ``topic_prefix``); tests and benchmarks point it at topics of their own.
 
     Raises (from ``publish``):
         InvalidEvent: a field breaks the contract (``.field``, ``.rule``); nothing is sent.
@@ -136,7 +139,10 @@ class Publisher:
         inbox: Mapping[str, str] | None = None,
     ) -> None:
         self.settings = settings or PublisherSettings()
-        self.inbox = dict(inbox or INBOX)
+        prefix = self.settings.topic_prefix
+        self.inbox = dict(inbox or {stream: prefix + topic for stream, topic in INBOX.items()})
+        # Under a prefix, frame with the subjects of the real names (one registration serves all).
+        self._subject_topic = {} if inbox else dict(INBOX)
         self.codec = AvroCodec(
             registry or SchemaRegistry(self.settings.registry_url),
             auto_register=self.settings.auto_register,
@@ -210,7 +216,7 @@ class Publisher:
                         event.event_type, "event_type", "not_a_submission",
                         f"{event.event_type} is written by the workflow, never submitted",
                     )
-                value = self.codec.encode(topic, event)
+                value = self.codec.encode(self._subject_topic.get(event.stream, topic), event)
             except ContractError as exc:
                 result.failures.append(Failure(index, _event_id(raw), exc))
                 if progress is not None:
@@ -239,13 +245,16 @@ class Publisher:
 
         Args:
             timeout_s: how long to wait for the outcomes once published.
-            watch_topics: the canonical and rejection topics (default: the real ones).
+            watch_topics: the canonical and rejection topics (default: the real ones, under
+                the settings' ``topic_prefix``).
 
         Raises:
             the first publishing failure (nothing is waited for then);
             OutcomeTimeout: the workflow gave no outcome in time for some of them.
         """
         batch = list(events)
+        if watch_topics is None and self.settings.topic_prefix:
+            watch_topics = [self.settings.topic_prefix + t for t in (*CANONICAL.values(), REJECTIONS)]
         watcher = OutcomeWatcher(self.settings.kafka_bootstrap, self.codec, watch_topics)
         with watcher:
             result = self.publish_batch(batch)
