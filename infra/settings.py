@@ -36,7 +36,7 @@ class StackSettings(BaseSettings):
     pg_database: str = "fengqiao"
     kafka_version: str = "4.1.1"
     apicurio_version: str = "3.3.3"
-    kafka_heap: str = "512m"
+    kafka_heap: str = "1g"
     registry_heap: str = "512m"
     start_timeout_s: float = 180.0
 

@@ -59,6 +59,16 @@ class Scratch:
         delete_subjects(self.connection.registry_url, lambda s: s.startswith(prefixes))
 
 
+def delete_prefixed_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic whose name starts with ``prefix`` (a test's own world), so that a
+    long test session does not leave the broker thousands of partitions to carry."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    ours = [t for t in admin.list_topics(timeout=30).topics if t.startswith(prefix)]
+    if ours:
+        for future in admin.delete_topics(ours, operation_timeout=60).values():
+            future.result()
+
+
 def delete_subjects(registry_url: str, which: Callable[[str], bool]) -> None:
     """Delete, for good, every subject of the registry for which ``which`` is true."""
     url = registry_url.rstrip("/")

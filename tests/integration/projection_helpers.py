@@ -27,6 +27,7 @@ from projections.projector import Projector, end_offsets
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
 from projections.tables import READ_MODELS
+from tests.integration.helpers import delete_prefixed_topics
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,6 +99,7 @@ class ProjectionWorld:
 
     def cleanup(self) -> None:
         self.codec.registry.close()
+        delete_prefixed_topics(self.connection.kafka_bootstrap, self.prefix)
         projection = self.settings.projection
         with self.conn() as c:
             names = list(self.schemas)

@@ -36,7 +36,7 @@ from events.topics import CANONICAL
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
-from tests.integration.helpers import registry_fixture  # noqa: F401 (a fixture)
+from tests.integration.helpers import delete_prefixed_topics, registry_fixture  # noqa: F401 (a fixture)
 from projections.store import create_schema
 from projections.tables import READ_MODELS
 from projections.versions import mark_ready, new_replay_schema, promote
@@ -84,9 +84,20 @@ def _prefix() -> str:
     return f"fqx{uuid.uuid4().hex[:8]}."
 
 
+_CREATED: list[tuple[str, str]] = []  # (bootstrap, prefix), deleted when the module ends
+
+
 def _canonical_topics(connection: ConnectionSettings, prefix: str) -> None:
     admin = AdminClient({"bootstrap.servers": connection.kafka_bootstrap})
     ensure_topics(admin, connection, prefixed(prefix))
+    _CREATED.append((connection.kafka_bootstrap, prefix))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _delete_created_topics() -> Iterator[None]:
+    yield
+    while _CREATED:
+        delete_prefixed_topics(*_CREATED.pop())
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
 from tests.factories import example_event
-from tests.integration.helpers import read_topic
+from tests.integration.helpers import delete_prefixed_topics, read_topic
 
 
 def test_a_prefixed_publisher_writes_its_own_inboxes_framed_for_the_real_subjects(
@@ -37,3 +37,4 @@ def test_a_prefixed_publisher_writes_its_own_inboxes_framed_for_the_real_subject
         assert codec.schema_id(CASE_INBOX, "CaseReported") == int.from_bytes(record.value[1:5], "big")
     finally:
         registry.close()
+        delete_prefixed_topics(connection_settings.kafka_bootstrap, prefix)
