@@ -15,11 +15,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bench.common import report
-from bench.replay_bench import SEED, START, _log
+from bench.replay_bench import SEED, START, whole_city_log
 from events.codec import AvroCodec
 from events.registry import SchemaRegistry
 from projections import queries
@@ -33,7 +33,7 @@ PROJECTION = "benchcity"
 
 def _projection(settings: ProjectorSettings, days: int) -> None:
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
-    ends = _log(settings, codec, days)
+    ends = whole_city_log(settings, codec, days)
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         schema = live_schema(conn, PROJECTION)
     started = time.perf_counter()

@@ -35,12 +35,13 @@ from projections.projector import end_offsets
 from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
+from simulate.city import CityShape
 
 START = date(2025, 3, 3)
 SEED = 17
 
 
-def _log(settings: ProjectorSettings, codec: AvroCodec, days: int) -> dict[tuple[str, int], int]:
+def whole_city_log(settings: ProjectorSettings, codec: AvroCodec, days: int) -> dict[tuple[str, int], int]:
     """The benchmark's log, written unless a previous run left it complete."""
     connection = ConnectionSettings(kafka_bootstrap=settings.kafka_bootstrap)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
@@ -54,18 +55,12 @@ def _log(settings: ProjectorSettings, codec: AvroCodec, days: int) -> dict[tuple
                 print(f"  writing the log: {n:,} events, {time.perf_counter() - started:.0f} s",
                       file=sys.stderr, flush=True)
 
-        events = canonical_events(_city(), SEED, START, days)
+        events = canonical_events(CityShape(), SEED, START, days)
         counts = write_canonical_log(settings.kafka_bootstrap, codec, events,
                                      settings.topic_prefix, progress)
         print(f"  wrote {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         ends = end_offsets(settings)
     return ends
-
-
-def _city() -> Any:
-    from simulate.city import CityShape
-
-    return CityShape()
 
 
 def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
@@ -108,7 +103,7 @@ def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
         "topic_prefix": f"bench.replay.{SEED}.{days}.", "projector_batch": 20_000,
     })
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
-    ends = _log(settings, codec, days)
+    ends = whole_city_log(settings, codec, days)
     total = sum(ends.values())
     ceiling: list[tuple[float, int]] = []
     replays: list[tuple[float, int]] = []

@@ -37,6 +37,7 @@ from events.topics import CANONICAL, INBOX, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
+from projections.projector import topic_ends
 from projections.settings import ProjectorSettings
 from projections.store import connect
 from simulate.city import CityShape, reference_events
@@ -53,16 +54,6 @@ def _peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-def _ends(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"scale-{uuid.uuid4()}"})
-    out = {}
-    for topic in topics:
-        for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
-            out[(topic, p)] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-    consumer.close()
-    return out
-
-
 def _committed(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> int:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     tps = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
@@ -70,25 +61,31 @@ def _committed(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> 
     return sum(max(tp.offset, 0) for tp in tps)
 
 
-def _watch(proc: subprocess.Popen[bytes], done: Any, what: str, log: Path) -> tuple[float, float]:
-    """Wait for ``done()``; seconds taken and the process's peak RSS."""
+def _stage(args: list[str], env: dict[str, str], log: Path, done: Any = None) -> tuple[float, float]:
+    """Run ``fengqiao <args>`` until ``done()`` (then stop it), or until it exits when there
+    is no ``done``; the seconds it took and the process's peak RSS in MiB."""
     started = time.monotonic()
     peak = 0.0
-    while not done():
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log}")
-        peak = max(peak, _peak_rss_mib(proc.pid))
-        time.sleep(2)
-    peak = max(peak, _peak_rss_mib(proc.pid))
-    return time.monotonic() - started, peak
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([FENGQIAO, *args], env=env, stdout=out, stderr=out, cwd=ROOT)
     try:
-        proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        while done is None or not done():
+            if proc.poll() is not None:
+                if done is None and proc.returncode == 0:
+                    break
+                raise RuntimeError(f"fengqiao {args[0]} exited with {proc.returncode}; see {log}")
+            peak = max(peak, _peak_rss_mib(proc.pid))
+            time.sleep(2)
+        if proc.poll() is None:
+            peak = max(peak, _peak_rss_mib(proc.pid))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return time.monotonic() - started, peak
 
 
 def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
@@ -110,56 +107,34 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
         result = publisher.publish_batch(reference)
     if result.failures:
         raise RuntimeError(f"reference data: {result.failures[0].error}")
-    reference_ends = _ends(bootstrap, inbox)
-    log = workdir / "process-reference.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen([FENGQIAO, "process"], env=env, stdout=out, stderr=out, cwd=ROOT)
-    try:
-        goal = sum(reference_ends.values())
-        seconds, _ = _watch(worker, lambda: _committed(bootstrap, env["FQ_WORKFLOW_APP_ID"], reference_ends) >= goal,
-                            "fengqiao process", log)
-    finally:
-        _stop(worker)
+    reference_ends = topic_ends(bootstrap, inbox)
+    group = env["FQ_WORKFLOW_APP_ID"]
+    goal = sum(reference_ends.values())
+    seconds, _ = _stage(["process"], env, workdir / "process-reference.log",
+                        lambda: _committed(bootstrap, group, reference_ends) >= goal)
     figures["reference"] = {"events": len(reference), "decided_in_seconds": round(seconds)}
     print(f"reference: {figures['reference']}", file=sys.stderr, flush=True)
 
     # Stage 1: backfill through the SDK.
-    before = sum(_ends(bootstrap, inbox).values())
+    before = sum(topic_ends(bootstrap, inbox).values())
     stats = workdir / "simulate.json"
-    log = workdir / "simulate.log"
-    started = time.monotonic()
-    with log.open("wb") as out:
-        sim = subprocess.Popen([FENGQIAO, "simulate", "--shape", "ningbo", "--days", str(days),
-                                "--start", start, "--seed", str(SEED), "--no-reference",
-                                "--stats", str(stats)],
-                               env=env, stdout=out, stderr=out, cwd=ROOT)
-        peak = 0.0
-        while sim.poll() is None:
-            peak = max(peak, _peak_rss_mib(sim.pid))
-            time.sleep(2)
-    if sim.returncode != 0:
-        raise RuntimeError(f"fengqiao simulate exited with {sim.returncode}; see {log}")
-    inbox_ends = _ends(bootstrap, inbox)
+    seconds, peak = _stage(["simulate", "--shape", "ningbo", "--days", str(days), "--start", start,
+                            "--seed", str(SEED), "--no-reference", "--stats", str(stats)],
+                           env, workdir / "simulate.log")
+    inbox_ends = topic_ends(bootstrap, inbox)
     submitted = sum(inbox_ends.values()) - before
-    seconds = time.monotonic() - started
     figures["backfill"] = {"events": submitted, "seconds": round(seconds), "per_s": round(submitted / seconds),
                            "peak_rss_mib": round(peak)}
     print(f"backfill: {figures['backfill']}", file=sys.stderr, flush=True)
 
     # Stage 2: the workflow decides everything in the inboxes.
-    canonical_before = sum(n for (t, _), n in _ends(bootstrap, canonical).items() if "reference" not in t)
-    log = workdir / "process.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen([FENGQIAO, "process"], env=env, stdout=out, stderr=out, cwd=ROOT)
-    try:
-        total = sum(inbox_ends.values())
-        seconds, peak = _watch(worker, lambda: _committed(bootstrap, env["FQ_WORKFLOW_APP_ID"], inbox_ends) >= total,
-                               "fengqiao process", log)
-    finally:
-        _stop(worker)
-    canonical_ends = _ends(bootstrap, canonical)
+    canonical_before = sum(n for (t, _), n in topic_ends(bootstrap, canonical).items() if "reference" not in t)
+    total = sum(inbox_ends.values())
+    seconds, peak = _stage(["process"], env, workdir / "process.log",
+                           lambda: _committed(bootstrap, group, inbox_ends) >= total)
+    canonical_ends = topic_ends(bootstrap, canonical)
     appended = sum(n for (t, _), n in canonical_ends.items() if "reference" not in t) - canonical_before
-    rejections = sum(_ends(bootstrap, [prefix + REJECTIONS]).values())
+    rejections = sum(topic_ends(bootstrap, [prefix + REJECTIONS]).values())
     figures["workflow"] = {"submissions": submitted, "canonical_events": appended, "rejected": rejections,
                            "seconds": round(seconds), "per_s": round(submitted / seconds),
                            "peak_rss_mib": round(peak)}
@@ -168,10 +143,6 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     # Stage 3: the projector reads the canonical logs into a projection of its own.
     projected_ends = {tp: n for tp, n in canonical_ends.items() if "reference" not in tp[0]}
     goal = sum(projected_ends.values())
-    log = workdir / "project.log"
-    with log.open("wb") as out:
-        projector = subprocess.Popen([FENGQIAO, "project"], env={**env, "FQ_PROJECTOR_BATCH": "20000"},
-                                     stdout=out, stderr=out, cwd=ROOT)
 
     def caught_up() -> bool:
         with connect(settings.pg_dsn.get_secret_value()) as conn:
@@ -179,10 +150,8 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
                                "WHERE topic NOT LIKE '%reference%'").fetchone() if _exists(conn, tag) else (0,)
         return bool(row) and int(row[0]) >= goal
 
-    try:
-        seconds, peak = _watch(projector, caught_up, "fengqiao project", log)
-    finally:
-        _stop(projector)
+    seconds, peak = _stage(["project"], {**env, "FQ_PROJECTOR_BATCH": "20000"},
+                           workdir / "project.log", caught_up)
     figures["projector"] = {"events": goal, "seconds": round(seconds), "per_s": round(goal / seconds),
                             "peak_rss_mib": round(peak), "schema": f"fq_scale{tag}_live"}
     print(f"projector: {figures['projector']}", file=sys.stderr, flush=True)

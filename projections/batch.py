@@ -101,6 +101,11 @@ class Position:
     max_event_time: datetime | None = None
     caught_up: bool = False
 
+    def saw(self, event_time: datetime | None) -> None:
+        """Keep the latest event time read."""
+        if event_time is not None and (self.max_event_time is None or event_time > self.max_event_time):
+            self.max_event_time = event_time
+
 
 @dataclass
 class ProjectionState:
@@ -134,8 +139,7 @@ class Changes:
         pos = self.positions.setdefault((topic, partition), Position(offset + 1))
         pos.next_offset = max(pos.next_offset, offset + 1)
         pos.caught_up = False
-        if event_time is not None and (pos.max_event_time is None or event_time > pos.max_event_time):
-            pos.max_event_time = event_time
+        pos.saw(event_time)
 
 
 def fold_batch(

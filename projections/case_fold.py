@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from processors.rules.calendar import WorkCalendar, working_hours_between
-from processors.rules.case_state import TRANSITIONS, CorruptStream, Status
+from processors.rules.case_state import CorruptStream, Status, next_status
 from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
 
@@ -201,13 +201,9 @@ def fold_case(
 
 
 def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> str:
-    if event_type.startswith("Deadline"):
-        return status
-    target = TRANSITIONS.get(event_type, {}).get(Status(status))
+    target = next_status(Status(status), event_type, bool(datum.get("passed", True)))
     if target is None:
         raise CorruptStream(f"case {case_id} is {status} and cannot take {event_type}")
-    if event_type == "CaseVerified" and not datum["passed"]:
-        return Status.in_progress
     return str(target)
 
 
@@ -357,10 +353,11 @@ def _deadline_event(
                 department_code=row.department_code, district_code=row.district_code,
                 paused=row.suspended_since is not None, **fields,  # type: ignore[arg-type]
             )
-        else:  # moved by an extension or a pause
-            fresh = _with(found, **fields)  # type: ignore[arg-type]
-        others = tuple(x for x in deadlines if x.deadline_id != d["deadline_id"])
-        return (*others, fresh)
+            return (*deadlines, fresh)
+        # Moved by an extension or a pause: kept in its place, so the order stays the order of
+        # scheduling, which is also the order a restarted projector loads them in.
+        moved = _with(found, **fields)  # type: ignore[arg-type]
+        return tuple(moved if x is found else x for x in deadlines)
     if found is None:
         raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
     flagged = (

@@ -252,8 +252,7 @@ class Projector:
             mine = self.positions.setdefault(tp, Position(0))
             mine.next_offset = pos.next_offset
             mine.caught_up = pos.caught_up
-            if pos.max_event_time and (not mine.max_event_time or pos.max_event_time > mine.max_event_time):
-                mine.max_event_time = pos.max_event_time
+            mine.saw(pos.max_event_time)
         if changes.dead_letters:
             self._dead_letter(changes.dead_letters)
         if changes.positions or places:
@@ -377,12 +376,16 @@ def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tu
 
 
 def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
-    """Where each case and visit partition ends now (read_committed): a replay's target."""
-    consumer = reader(settings.kafka_bootstrap, "projector-ends")
+    """Where each case and visit partition ends now: a replay's target."""
+    return topic_ends(settings.kafka_bootstrap, [settings.topic(CASE_EVENTS), settings.topic(VISIT_EVENTS)])
+
+
+def topic_ends(bootstrap: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+    """Where each partition of ``topics`` ends now (its high watermark)."""
+    consumer = reader(bootstrap, "projector-ends")
     try:
         out: dict[tuple[str, int], int] = {}
-        for logical in (CASE_EVENTS, VISIT_EVENTS):
-            topic = settings.topic(logical)
+        for topic in topics:
             meta = consumer.list_topics(topic, timeout=10)
             if meta.topics[topic].error is not None:
                 raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
@@ -394,4 +397,3 @@ def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
         raise BrokerUnavailable(f"cannot read the end offsets: {exc}") from exc
     finally:
         consumer.close()
-

@@ -47,7 +47,26 @@ _PERIOD_LABEL = {
     "month": "to_char(day, 'YYYY-MM')",
     "quarter": "to_char(day, 'YYYY-\"Q\"Q')",
 }
-LATENESS_BUCKETS = (0, 4, 8, 16, 40)  # working hours: (0,4], (4,8], (8,16], (16,40], > 40
+LATENESS_BUCKETS = (0, 4, 8, 16, 40)
+# Every rate once: its SQL over summed counters, and the counter that is its sample size.
+_RATES = {
+    "on_time_rate": ("resolved_on_time::float / NULLIF(resolved, 0)", "resolved"),
+    "mean_handling_hours": ("handling_minutes::float / 60 / NULLIF(resolved, 0)", "resolved"),
+    "verification_pass_rate": (
+        "verifications_passed::float / NULLIF(verifications, 0)", "verifications"
+    ),
+    "rework_rate": ("reworks::float / NULLIF(resolved, 0)", "resolved"),
+    "mean_satisfaction": ("satisfaction_sum::float / NULLIF(evaluations, 0)", "evaluations"),
+    "discovery_rate": ("discovered::float / NULLIF(visits, 0)", "visits"),
+    "discoveries_per_100_households": (
+        "discovered::float * 100 / NULLIF(households, 0)", "households"
+    ),
+}
+_LOWER_IS_BETTER = {"mean_handling_hours", "rework_rate", "hand_offs"}
+
+
+def _rates(*names: str) -> str:
+    return ", ".join(f"{_RATES[n][0]} AS {n}" for n in names or _RATES)  # working hours: (0,4], (4,8], (8,16], (16,40], > 40
 
 
 @dataclass(frozen=True)
@@ -184,14 +203,7 @@ def _stats_query(level: str, period: str, unit: str | None) -> sql.Composable:
             "GROUP BY 1, 2) p ON p.code = t.code AND p.period = t.period"
         )
     return sql.SQL(
-        "SELECT t.*, "
-        "t.resolved_on_time::float / NULLIF(t.resolved, 0) AS on_time_rate, "
-        "t.handling_minutes::float / 60 / NULLIF(t.resolved, 0) AS mean_handling_hours, "
-        "t.verifications_passed::float / NULLIF(t.verifications, 0) AS verification_pass_rate, "
-        "t.reworks::float / NULLIF(t.resolved, 0) AS rework_rate, "
-        "t.satisfaction_sum::float / NULLIF(t.evaluations, 0) AS mean_satisfaction, "
-        "t.discovered::float / NULLIF(t.visits, 0) AS discovery_rate, "
-        "t.discovered::float * 100 / NULLIF(t.households, 0) AS discoveries_per_100_households"
+        "SELECT t.*, " + _rates()
         + percentiles
         + " FROM (SELECT s.code, " + label + " AS period, "
         + ", ".join(f"sum({m})::bigint AS {m}" for m in METRICS)
@@ -216,15 +228,10 @@ def statistics(
 
 
 _RANKABLE = {
-    "on_time_rate": ("resolved_on_time::float / NULLIF(resolved, 0)", "resolved", True),
-    "mean_handling_hours": ("handling_minutes::float / 60 / NULLIF(resolved, 0)", "resolved", False),
-    "verification_pass_rate": ("verifications_passed::float / NULLIF(verifications, 0)", "verifications", True),
-    "rework_rate": ("reworks::float / NULLIF(resolved, 0)", "resolved", False),
-    "mean_satisfaction": ("satisfaction_sum::float / NULLIF(evaluations, 0)", "evaluations", True),
-    "discovery_rate": ("discovered::float / NULLIF(visits, 0)", "visits", True),
-    "hand_offs": ("hand_offs::float", "dispatched", False),
-    "reported": ("reported::float", "reported", True),
-    "visits": ("visits::float", "visits", True),
+    **_RATES,
+    "hand_offs": ("hand_offs::float", "dispatched"),
+    "reported": ("reported::float", "reported"),
+    "visits": ("visits::float", "visits"),
 }
 
 
@@ -239,8 +246,8 @@ def ranking(
         raise ProjectionError(f"metric {metric!r} cannot be ranked; choose one of {', '.join(_RANKABLE)}")
     _check_level(level, ("district", "street", "village", "grid", "department", "worker"))
     _check_period(start, end)
-    expr, sample, higher_is_better = _RANKABLE[metric]
-    order = "DESC" if higher_is_better else "ASC"
+    expr, sample = _RANKABLE[metric]
+    order = "ASC" if metric in _LOWER_IS_BETTER else "DESC"
     sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
     query = (
         f"WITH t AS (SELECT code, {sums} FROM stats_daily WHERE level = %(level)s "
@@ -268,10 +275,9 @@ def worker_assessment(
         "sum(verifications)::bigint AS verifications, "
         "sum(verifications_on_time)::bigint AS verifications_on_time FROM stats_daily "
         "WHERE level = 'worker' AND day >= %(start)s AND day < %(end)s GROUP BY 1) "
-        "SELECT *, discovered::float / NULLIF(visits, 0) AS discovery_rate, "
-        "discovered::float * 100 / NULLIF(households, 0) AS discoveries_per_100_households, "
+        "SELECT *, " + _rates("discovery_rate", "discoveries_per_100_households") + ", "
         "CASE WHEN visits >= %(min)s THEN rank() OVER (PARTITION BY visits >= %(min)s "
-        "ORDER BY discovered::float / NULLIF(visits, 0) DESC NULLS LAST) END AS rank "
+        f"ORDER BY {_RATES['discovery_rate'][0]} DESC NULLS LAST) END AS rank "
         "FROM t ORDER BY rank NULLS LAST, worker_id"
     )
     params = {"start": start, "end": end, "min": min_visits}

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from events.codec import AvroCodec
 from events.registry import SchemaRegistry
@@ -66,21 +67,11 @@ def replay(
         proc.start()
     try:
         while any(p.is_alive() for p in procs):
-            failed = [i for i, p in enumerate(procs) if p.exitcode not in (None, 0)]
-            if failed:
-                raise ProjectionError(
-                    f"replay worker {failed[0]} of {workers} failed (exit {procs[failed[0]].exitcode}); "
-                    "its error is above; the schema is incomplete, replay again into a new one"
-                )
+            _raise_if_failed(procs)
             if on_progress is not None:
                 on_progress(_committed(settings, schema, ends), total)
             time.sleep(0.5)
-        failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
-        if failed:
-            raise ProjectionError(
-                f"replay worker {failed[0]} of {workers} failed (exit {procs[failed[0]].exitcode}); "
-                "its error is above; the schema is incomplete, replay again into a new one"
-            )
+        _raise_if_failed(procs)
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -89,6 +80,15 @@ def replay(
     if on_progress is not None:
         on_progress(_committed(settings, schema, ends), total)
     return total
+
+
+def _raise_if_failed(procs: list[Any]) -> None:
+    failed = [i for i, p in enumerate(procs) if p.exitcode not in (None, 0)]
+    if failed:
+        raise ProjectionError(
+            f"replay worker {failed[0]} of {len(procs)} failed (exit {procs[failed[0]].exitcode}); "
+            "its error is above; the schema is incomplete, replay again into a new one"
+        )
 
 
 def _committed(settings: ProjectorSettings, schema: str, ends: Ends) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from projections.errors import NotPromotable, UnknownProjection
+from projections.errors import NotPromotable, ProjectionError, UnknownProjection
 from projections.store import create_schema
 
 __all__ = [
@@ -119,7 +119,7 @@ def new_replay_schema(
             "SELECT 1 FROM fq_meta.projection_schemas WHERE schema_name = %s", (name,)
         ).fetchone()
         if exists:
-            raise NotPromotable(f"schema {name} already exists; choose another name or drop it")
+            raise ProjectionError(f"schema {name} already exists; choose another name or drop it")
         _register(conn, name, projection, "replay", until)
     create_schema(conn, name)
     return name

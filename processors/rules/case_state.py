@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from events.models import (
+    DERIVED_EVENT_TYPES,
     CaseAccepted,
     CaseDispatched,
     CaseEscalated,
@@ -36,6 +37,7 @@ __all__ = [
     "DeadlineStatus",
     "Status",
     "evolve",
+    "next_status",
     "target_status",
 ]
 
@@ -136,14 +138,21 @@ class CorruptStream(RulesError):
     """A canonical case stream that the lifecycle table cannot explain."""
 
 
-def target_status(state: CaseState, event: CaseEvent) -> Status | None:
-    """Where ``event`` takes the case, or ``None`` when the table has no such transition."""
-    if isinstance(event, DeadlineScheduled | DeadlineWarned | DeadlineBreached):
-        return state.status
-    target = TRANSITIONS.get(event.event_type, {}).get(state.status)
-    if target is S.verified and isinstance(event, CaseVerified) and not event.passed:
+def next_status(status: Status, event_type: str, passed: bool = True) -> Status | None:
+    """Where an event of ``event_type`` takes a case in ``status`` (``passed``: a
+    verification's verdict), or ``None`` when the table has no such transition."""
+    if event_type in DERIVED_EVENT_TYPES:
+        return status
+    target = TRANSITIONS.get(event_type, {}).get(status)
+    if target is S.verified and event_type == "CaseVerified" and not passed:
         return S.in_progress
     return target
+
+
+def target_status(state: CaseState, event: CaseEvent) -> Status | None:
+    """Where ``event`` takes the case, or ``None`` when the table has no such transition."""
+    passed = event.passed if isinstance(event, CaseVerified) else True
+    return next_status(state.status, event.event_type, passed)
 
 
 def _settle(state: CaseState, outcome: DeadlineStatus) -> tuple[DeadlineState, ...]:
