@@ -2,7 +2,7 @@
 visit inbox bytes unchanged, with the same app settings as the workflow (exactly-once,
 raw bytes, same partitions), so the ratio isolates what the workflow itself costs.
 
-    FQ_TOPIC_PREFIX=… FQ_WORKFLOW_APP_ID=… python -m bench.passthrough worker -l warn
+    FQ_TOPIC_PREFIX=… FQ_WORKFLOW_APP_ID=… python -m bench.passthrough
 """
 
 from __future__ import annotations
@@ -13,20 +13,11 @@ import faust
 
 from events.topics import CASE_INBOX, VISIT_INBOX
 from infra.topics import STREAM_PARTITIONS
+from processors.app import faust_options, run_worker
 from processors.settings import WorkflowSettings
 
 settings = WorkflowSettings()
-app = faust.App(
-    settings.workflow_app_id,
-    broker=f"kafka://{settings.kafka_bootstrap}",
-    processing_guarantee="exactly_once",
-    store="memory://",
-    topic_partitions=STREAM_PARTITIONS,
-    broker_commit_interval=settings.commit_interval_s,
-    consumer_auto_offset_reset="earliest",
-    web_enabled=False,
-    autodiscover=False,
-)
+app = faust.App(settings.workflow_app_id, **faust_options(settings), web_enabled=False)
 
 
 def _topic(name: str) -> Any:
@@ -52,4 +43,4 @@ async def visits(stream: Any) -> None:
 
 
 if __name__ == "__main__":
-    app.main()
+    run_worker(app, "warning")

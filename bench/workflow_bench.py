@@ -148,8 +148,8 @@ def run(repeats: int = 2, submissions: int = 60_000) -> dict[str, object]:
     workflow_runs, passthrough_runs = [], []
     for repeat in range(repeats):
         wf = measure(Side(conn, "workflow", [str(FENGQIAO), "process"]), ref_bytes, burst_bytes)
-        pt = measure(Side(conn, "passthrough", [sys.executable, "-m", "bench.passthrough",
-                                                "worker", "-l", "warn"]), [], burst_bytes)
+        pt = measure(Side(conn, "passthrough", [sys.executable, "-m", "bench.passthrough"]),
+                     [], burst_bytes)
         workflow_runs.append(wf)
         passthrough_runs.append(pt)
         print(f"repeat {repeat + 1}: workflow {wf[1] / wf[0]:,.0f}/s, "

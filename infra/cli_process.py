@@ -47,13 +47,12 @@ def process() -> None:
     group, changelog topics and transactional ids), FQ_TOPIC_PREFIX (empty; prepended to every
     topic name, for tests), FQ_TRIGGER_INTERVAL_S (60; 0 turns the deadline trigger off),
     FQ_COMMIT_INTERVAL_S (1.0: how often transactions commit), FQ_SESSION_TIMEOUT_S (30: when
-    a silent worker's partitions go to the others), FQ_PRODUCER_LINGER_MS (5), FQ_REPLICATION_FACTOR (1),
+    a silent worker's partitions go to the others), FQ_PRODUCER_LINGER_MS (50),
+    FQ_PRODUCER_BATCH_BYTES (262144), FQ_STREAM_BUFFER (4096), FQ_REPLICATION_FACTOR (1),
     FQ_WEB_PORT (0: no web view), FQ_WORKFLOW_DATA_DIR (faust's files; a temporary directory),
     FQ_LOG_LEVEL (info).
     """
-    import faust
-
-    from processors.app import create_app
+    from processors.app import create_app, run_worker
     from processors.settings import WorkflowSettings
 
     settings = WorkflowSettings()
@@ -73,8 +72,7 @@ def process() -> None:
         logging.getLogger("fengqiao.process").info("created topics: %s", ", ".join(created))
     settings.data_dir().parent.mkdir(parents=True, exist_ok=True)  # faust makes only the last
     app = create_app(settings)
-    worker = faust.Worker(app.faust, loglevel=settings.log_level, logfile=None)
-    worker.execute_from_commandline()
+    run_worker(app.faust, settings.log_level)
 
 
 def prefixed(prefix: str) -> list[TopicSpec]:

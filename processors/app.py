@@ -29,12 +29,29 @@ from processors.settings import WorkflowSettings
 from processors.trigger import DeadlineTrigger
 from processors.workflow import Tables, Workflow, fatal
 
-__all__ = ["STREAM_PARTITIONS", "WorkflowApp", "create_app"]
+__all__ = ["STREAM_PARTITIONS", "WorkflowApp", "create_app", "faust_options", "run_worker"]
 
 log = logging.getLogger("fengqiao.app")
 STREAM_PARTITIONS = 12  # as infra.topics declares the case and visit topics
 STATS_INTERVAL_S = 10.0
 WRITE_STUCK_S = 60.0
+
+
+def faust_options(settings: WorkflowSettings) -> dict[str, Any]:
+    """The faust settings that decide throughput and guarantees, shared with the pass-through
+    baseline of the workflow benchmark so that the two are measured like for like."""
+    return {
+        "broker": f"kafka://{settings.kafka_bootstrap}",
+        "processing_guarantee": "exactly_once",
+        "store": "memory://",
+        "topic_partitions": STREAM_PARTITIONS,
+        "broker_commit_interval": settings.commit_interval_s,
+        "producer_linger_ms": settings.producer_linger_ms,
+        "producer_max_batch_size": settings.producer_batch_bytes,
+        "stream_buffer_maxsize": settings.stream_buffer,
+        "consumer_auto_offset_reset": "earliest",
+        "autodiscover": False,
+    }
 
 
 class WorkflowApp:
@@ -44,19 +61,12 @@ class WorkflowApp:
         self.settings = settings
         self.faust = faust.App(
             settings.workflow_app_id,
-            broker=f"kafka://{settings.kafka_bootstrap}",
-            processing_guarantee="exactly_once",
-            store="memory://",
-            topic_partitions=STREAM_PARTITIONS,
+            **faust_options(settings),
             topic_replication_factor=settings.replication_factor,
             table_standby_replicas=0,
-            broker_commit_interval=settings.commit_interval_s,
             broker_session_timeout=settings.session_timeout_s,
-            producer_linger_ms=settings.producer_linger_ms,
-            consumer_auto_offset_reset="earliest",
             web_enabled=settings.web_port > 0,
             web_port=settings.web_port or 6066,
-            autodiscover=False,
             datadir=settings.data_dir(),
         )
         self.codec = AvroCodec(SchemaRegistry(settings.registry_url))
@@ -135,6 +145,17 @@ def _consume(handle: Any, name: str) -> Any:
 
     agent.__name__ = agent.__qualname__ = f"{name}_agent"  # how faust's logs name it
     return agent
+
+
+def run_worker(app: faust.App, loglevel: str) -> None:
+    """Run a faust worker of ``app`` until it is stopped, logging at ``loglevel``.
+
+    Without faust's terminal spinner: to feed it, faust sets the root logger to DEBUG, so every
+    debug call of aiokafka's hot paths (several per record sent) would build a log record.
+    """
+    worker = faust.Worker(app, loglevel=loglevel, logfile=None)
+    worker.spinner = None
+    worker.execute_from_commandline()
 
 
 def create_app(settings: WorkflowSettings) -> WorkflowApp:

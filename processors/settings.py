@@ -29,7 +29,11 @@ class WorkflowSettings(BaseSettings):
         ``FQ_TOPIC_PREFIX``: prepended to every topic name (empty).
         ``FQ_TRIGGER_INTERVAL_S``: seconds between deadline-trigger runs (60; 0 disables it).
         ``FQ_COMMIT_INTERVAL_S``: seconds between transaction commits (1.0).
-        ``FQ_PRODUCER_LINGER_MS``: how long the producers wait to fill a batch (5).
+        ``FQ_PRODUCER_LINGER_MS``: how long the producers wait to fill a batch (50; the
+            transactions commit every ``FQ_COMMIT_INTERVAL_S`` anyway, and fewer, fuller
+            produce requests are what the producers' throughput depends on).
+        ``FQ_PRODUCER_BATCH_BYTES``: the most bytes of one producer batch (262144).
+        ``FQ_STREAM_BUFFER``: how many records an agent may have fetched ahead (4096).
         ``FQ_SESSION_TIMEOUT_S``: seconds after which the group gives a silent worker's
             partitions to the others (30).
         ``FQ_REPLICATION_FACTOR``: replication of the changelog topics faust creates (1).
@@ -49,7 +53,9 @@ class WorkflowSettings(BaseSettings):
     trigger_interval_s: float = Field(default=60.0, ge=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
     session_timeout_s: float = Field(default=30.0, ge=6, le=90)
-    producer_linger_ms: int = Field(default=5, ge=0, le=1000)
+    producer_linger_ms: int = Field(default=50, ge=0, le=1000)
+    producer_batch_bytes: int = Field(default=262_144, ge=1024, le=1_000_000)
+    stream_buffer: int = Field(default=4096, ge=1, le=1_000_000)
     replication_factor: int = Field(default=1, ge=1)
     web_port: int = Field(default=0, ge=0, le=65535)
     workflow_data_dir: Path | None = None
