@@ -115,11 +115,11 @@ class AvroCodec:
         writer_schema = self.registry.schema_by_id(schema_id)
         fullname = _fullname(writer_schema)
         current = self.catalog.by_fullname(fullname)
-        entry = (
-            fastavro.parse_schema(writer_schema),
-            fastavro.parse_schema(current.schema),
-            current.event_type,
-        )
+        writer = fastavro.parse_schema(writer_schema)
+        reader = fastavro.parse_schema(current.schema)
+        # Written with the current version (the usual case): no resolution step, which fastavro
+        # would otherwise decide by comparing the two parsed schemas on every record.
+        entry = (writer, None if reader == writer else reader, current.event_type)
         self._readers[schema_id] = entry
         return entry
 
