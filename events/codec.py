@@ -1,6 +1,10 @@
 """The Avro codec in the Confluent wire format: magic byte 0, 4-byte big-endian schema id,
 then the Avro binary body.
 
+The body is written by a writer compiled from the schema (``events.avro_writer``) straight
+from the model; fastavro is the reference it is tested against, writes the schemas the
+compiled writer does not handle, and decodes.
+
 Encoding writes the current schema version of the event's type, under the topic's subject
 (TopicRecordNameStrategy). Decoding reads with the writer's schema (fetched by id, cached)
 and resolves into the current version, so data written by any registered version comes back
@@ -10,12 +14,14 @@ as the current model. Parsed schemas and ids are cached: the hot path does no I/
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from typing import Any
 
 import fastavro
 from pydantic import ValidationError
 
+from events.avro_writer import Unsupported, Writer, compile_writer
 from events.errors import DecodeError, InvalidEvent, RegistryError
 from events.models import Event, from_avro, to_avro
 from events.registry import SchemaRegistry, subject_name
@@ -24,6 +30,7 @@ from schemas.catalog import Catalog, load_catalog
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
+log = logging.getLogger(__name__)
 
 
 class SchemaNotRegistered(RegistryError):
@@ -50,11 +57,11 @@ class AvroCodec:
         self.registry = registry
         self.catalog = catalog or load_catalog()
         self.auto_register = auto_register
-        self._writers: dict[tuple[str, str], tuple[bytes, Any]] = {}
+        self._writers: dict[tuple[str, str], tuple[bytes, Any, Writer | None]] = {}
         self._readers: dict[int, tuple[Any, Any, str]] = {}
 
     # --- encoding ------------------------------------------------------------------------
-    def _writer(self, topic: str, event_type: str) -> tuple[bytes, Any]:
+    def _writer(self, topic: str, event_type: str) -> tuple[bytes, Any, Writer | None]:
         key = (topic, event_type)
         cached = self._writers.get(key)
         if cached is not None:
@@ -71,13 +78,20 @@ class AvroCodec:
                     f"{subject!r}; run `fengqiao schemas register`"
                 )
             schema_id = found
-        entry = (_HEADER.pack(MAGIC, schema_id), fastavro.parse_schema(version.schema))
+        named: dict[str, Any] = {}
+        parsed = fastavro.parse_schema(version.schema, named)
+        try:
+            compiled: Writer | None = compile_writer(parsed, named)
+        except Unsupported as exc:
+            log.info("%s is written by fastavro: %s", version.fullname, exc)
+            compiled = None
+        entry = (_HEADER.pack(MAGIC, schema_id), parsed, compiled)
         self._writers[key] = entry
         return entry
 
     def schema_id(self, topic: str, event_type: str) -> int:
         """The registry id the codec writes for ``event_type`` on ``topic``."""
-        header, _ = self._writer(topic, event_type)
+        header = self._writer(topic, event_type)[0]
         return int(_HEADER.unpack(header)[1])
 
     def encode(self, topic: str, event: Event) -> bytes:
@@ -87,22 +101,41 @@ class AvroCodec:
             InvalidEvent: a value cannot be written (e.g. a string that is not valid UTF-8).
             SchemaNotRegistered, RegistryUnavailable: the schema id cannot be had.
         """
-        header, parsed = self._writer(topic, event.event_type)
-        return self.encode_datum(header, parsed, event.event_type, to_avro(event))
+        return self.encode_event(*self._writer(topic, event.event_type), event)
+
+    @staticmethod
+    def encode_event(header: bytes, parsed: Any, compiled: Writer | None, event: Event) -> bytes:
+        """``header`` then ``event`` written by ``compiled`` (the writer of ``parsed``), or
+        by fastavro when the schema has no compiled writer.
+
+        Raises:
+            InvalidEvent: a value cannot be written: rule ``utf8`` naming the field, or
+                ``avro`` (nothing is written then; the model's rules prevent both, unless
+                it was built without validation).
+        """
+        if compiled is None:
+            return AvroCodec.encode_datum(header, parsed, event.event_type, to_avro(event))
+        try:
+            return compiled(event, header)
+        except UnicodeEncodeError as exc:
+            raise _not_utf8(event.event_type, to_avro(event), exc) from exc
+        except Exception as exc:  # noqa: BLE001 - whatever the writer met, the event is at fault
+            raise InvalidEvent(event.event_type, "?", "avro", f"{exc!r}") from exc
 
     @staticmethod
     def encode_datum(header: bytes, parsed: Any, event_type: str, datum: dict[str, Any]) -> bytes:
+        """``header`` then the datum written by fastavro with the parsed schema ``parsed``.
+
+        Raises:
+            InvalidEvent: a value cannot be written (rule ``utf8``, naming the field, or
+                ``avro``).
+        """
         buffer = io.BytesIO()
         buffer.write(header)
         try:
             fastavro.schemaless_writer(buffer, parsed, datum)
         except UnicodeEncodeError as exc:
-            raise InvalidEvent(
-                event_type,
-                _field_with_bad_text(datum) or "?",
-                "utf8",
-                f"text is not valid UTF-8 ({exc.reason} at position {exc.start})",
-            ) from exc
+            raise _not_utf8(event_type, datum, exc) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidEvent(event_type, "?", "avro", str(exc)) from exc
         return buffer.getvalue()
@@ -184,6 +217,15 @@ def _fullname(schema: dict[str, Any]) -> str:
     return name if "." in name or not namespace else f"{namespace}.{name}"
 
 
+def _not_utf8(event_type: str, datum: dict[str, Any], exc: UnicodeEncodeError) -> InvalidEvent:
+    return InvalidEvent(
+        event_type,
+        _field_with_bad_text(datum) or "?",
+        "utf8",
+        f"text is not valid UTF-8 ({exc.reason} at position {exc.start})",
+    )
+
+
 def _field_with_bad_text(value: Any, path: str = "") -> str | None:
     """The dotted path of the first string that cannot be encoded as UTF-8."""
     if isinstance(value, str):
@@ -194,7 +236,7 @@ def _field_with_bad_text(value: Any, path: str = "") -> str | None:
         return None
     if isinstance(value, dict):
         items: Any = value.items()
-    elif isinstance(value, list):
+    elif isinstance(value, (list, tuple)):  # a model dumps its arrays as tuples
         items = enumerate(value)
     else:
         return None

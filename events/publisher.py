@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -19,7 +20,6 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.codec import AvroCodec
-from events.kafka_io import produce
 from events.errors import (
     BrokerUnavailable,
     ContractError,
@@ -38,6 +38,7 @@ from events.validation import parse_event
 # Delivery guarantees the SDK will not let a caller weaken; murmur2 so that every client
 # (Java, Faust, this SDK) puts a key in the same partition.
 _FIXED = {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
+_POLL_EVERY = 1000
 
 
 class PublisherSettings(BaseSettings):
@@ -190,24 +191,23 @@ class Publisher:
         acknowledged since the last call.
         """
         result = BatchResult()
-        pending: dict[int, str] = {}
+        receipts, failures = result.receipts, result.failures
+        sent: list[tuple[int, str]] = []
+        acknowledged = bytearray()  # by input index: 1 once Kafka has reported on it
         producer = self.producer
+        produce = producer.produce
 
-        def delivered(index: int, event_id: str) -> Callable[[KafkaError | None, Message], None]:
-            def callback(err: KafkaError | None, msg: Message) -> None:
-                pending.pop(index, None)
-                if err is None:
-                    result.receipts.append(
-                        Receipt(event_id, msg.topic(), msg.partition(), msg.offset())
-                    )
-                else:
-                    result.failures.append(Failure(index, event_id, _delivery_error(err)))
-                if progress is not None:
-                    progress(1)
-
-            return callback
+        def delivered(index: int, event_id: str, err: KafkaError | None, msg: Message) -> None:
+            acknowledged[index] = 1
+            if err is None:
+                receipts.append(Receipt(event_id, msg.topic(), msg.partition(), msg.offset()))
+            else:
+                failures.append(Failure(index, event_id, _delivery_error(err)))
+            if progress is not None:
+                progress(1)
 
         for index, raw in enumerate(events):
+            acknowledged.append(0)
             try:
                 event = raw if isinstance(raw, Event) else parse_event(raw)
                 topic = self.inbox.get(event.stream)
@@ -218,20 +218,32 @@ class Publisher:
                     )
                 value = self.codec.encode(self._subject_topic.get(event.stream, topic), event)
             except ContractError as exc:
-                result.failures.append(Failure(index, _event_id(raw), exc))
+                failures.append(Failure(index, _event_id(raw), exc))
                 if progress is not None:
                     progress(1)
                 continue
             event_id = event.envelope.event_id
-            pending[index] = event_id
-            produce(producer, topic, value, event.key().encode(), delivered(index, event_id))
+            sent.append((index, event_id))
+            # One C-made partial per record is the cheapest way to carry its index to its
+            # delivery report; deliveries are served every _POLL_EVERY records and at flush.
+            callback = partial(delivered, index, event_id)
+            key = event.key().encode()
+            while True:
+                try:
+                    produce(topic, value, key, on_delivery=callback)
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain
+                    producer.poll(0.05)
+            if not len(sent) % _POLL_EVERY:
+                producer.poll(0)
         remaining = producer.flush(self.settings.publish_timeout_s)
         if remaining:
-            for index, event_id in list(pending.items()):
-                result.failures.append(
-                    Failure(index, event_id, BrokerUnavailable(_unreachable(self.settings)))
-                )
-        result.failures.sort(key=lambda f: f.index)
+            failures.extend(
+                Failure(index, event_id, BrokerUnavailable(_unreachable(self.settings)))
+                for index, event_id in sent
+                if not acknowledged[index]
+            )
+        failures.sort(key=lambda f: f.index)
         return result
 
     def submit(
