@@ -8,7 +8,7 @@ corrupt log fails loudly instead of folding into a wrong state.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -26,6 +26,7 @@ from events.models import (
     DeadlineWarned,
     EscalationLevel,
 )
+from processors.rules.copies import with_changes
 from processors.rules.errors import RulesError
 
 __all__ = [
@@ -157,7 +158,7 @@ def target_status(state: CaseState, event: CaseEvent) -> Status | None:
 
 def _settle(state: CaseState, outcome: DeadlineStatus) -> tuple[DeadlineState, ...]:
     return tuple(
-        replace(d, status=outcome) if d.status is DeadlineStatus.open else d
+        with_changes(d, status=outcome) if d.status is DeadlineStatus.open else d
         for d in state.deadlines
     )
 
@@ -186,8 +187,8 @@ def _signalled(
 ) -> tuple[DeadlineState, ...]:
     def flagged(d: DeadlineState) -> DeadlineState:
         if isinstance(event, DeadlineWarned):
-            return replace(d, warned=True)
-        return replace(d, breached=True)
+            return with_changes(d, warned=True)
+        return with_changes(d, breached=True)
 
     return tuple(flagged(d) if d.deadline_id == event.deadline_id else d for d in state.deadlines)
 
@@ -224,7 +225,7 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
     seen[event.envelope.event_id] = sequence
     moved = target is not state.status or isinstance(event, CaseTransferred)
     since = event.envelope.event_time if moved else state.status_since
-    new = replace(state, status=target, sequence=sequence, seen=seen, status_since=since)
+    new = with_changes(state, status=target, sequence=sequence, seen=seen, status_since=since)
     return _apply_fields(new, state, event)
 
 
@@ -232,42 +233,42 @@ def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState
     kind = event.event_type
     met, cancelled = DeadlineStatus.met, DeadlineStatus.cancelled
     if isinstance(event, CaseAccepted):
-        return replace(
+        return with_changes(
             new,
             category=event.category_code or old.category,
             priority=str(event.priority) if event.priority else old.priority,
         )
     if isinstance(event, CaseDispatched):
-        return replace(new, department=event.department_code)
+        return with_changes(new, department=event.department_code)
     if isinstance(event, CaseTransferred):
-        return replace(
+        return with_changes(
             new,
             department=event.to_department,
             hand_offs=old.hand_offs + 1,
             deadlines=_settle(old, cancelled),
         )
     if isinstance(event, CaseEscalated):
-        return replace(new, level=event.to_level)
+        return with_changes(new, level=event.to_level)
     if isinstance(event, CaseVerified) and not event.passed:
-        return replace(new, reworks=old.reworks + 1, deadlines=_settle(old, met))
+        return with_changes(new, reworks=old.reworks + 1, deadlines=_settle(old, met))
     if isinstance(event, DeadlineScheduled):
-        return replace(new, deadlines=_with_deadline(old, event))
+        return with_changes(new, deadlines=_with_deadline(old, event))
     if isinstance(event, DeadlineWarned | DeadlineBreached):
-        return replace(new, deadlines=_signalled(old, event))
+        return with_changes(new, deadlines=_signalled(old, event))
     if kind in ("CaseClaimed", "CaseResolved") or isinstance(event, CaseVerified):
-        return replace(new, deadlines=_settle(old, met))
+        return with_changes(new, deadlines=_settle(old, met))
     if kind == "CaseReturned":
-        return replace(
+        return with_changes(
             new, department=None, returns=old.returns + 1, deadlines=_settle(old, cancelled)
         )
     if kind == "CaseSuspended":
-        return replace(new, suspended_at=event.envelope.event_time)
+        return with_changes(new, suspended_at=event.envelope.event_time)
     if kind == "CaseResumed":
-        return replace(new, suspended_at=None)
+        return with_changes(new, suspended_at=None)
     if kind == "CaseReopened":
-        return replace(
+        return with_changes(
             new, reworks=old.reworks + 1, evaluated=False, deadlines=_settle(old, cancelled)
         )
     if kind == "CaseEvaluated":
-        return replace(new, evaluated=True)
+        return with_changes(new, evaluated=True)
     return new

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from events.models import Actor, ActorRole, Envelope, Event
+from processors.rules.copies import model_with
 
 __all__ = [
     "BENIGN_SIGNAL_REJECTIONS",
@@ -111,8 +112,7 @@ Decision = Accepted | Rejected | Duplicate
 
 def stamp(event: E, sequence: int) -> E:
     """``event`` with its envelope's sequence set: the canonical form of a submission."""
-    envelope = event.envelope.model_copy(update={"sequence": sequence})
-    return event.model_copy(update={"envelope": envelope})
+    return model_with(event, envelope=model_with(event.envelope, sequence=sequence))
 
 
 def derived_envelope(cause: Envelope, kind: str, sequence: int) -> Envelope:

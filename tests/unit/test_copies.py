@@ -1,0 +1,44 @@
+"""The cheap copies of frozen values are the copies the general tools make."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from events.models import MODELS
+from processors.rules.case_state import CaseState, Status
+from processors.rules.copies import model_with, with_changes
+from tests.factories import example_event
+
+
+@pytest.mark.parametrize("event_type", sorted(MODELS))
+def test_model_with_is_model_copy_with_an_update(event_type: str) -> None:
+    event = example_event(event_type)
+    envelope = model_with(event.envelope, sequence=42)
+    ours = model_with(event, envelope=envelope)
+    theirs = event.model_copy(
+        update={"envelope": event.envelope.model_copy(update={"sequence": 42})}
+    )
+    assert ours == theirs
+    assert ours.model_dump() == theirs.model_dump()
+    assert ours.model_fields_set == theirs.model_fields_set
+    assert ours.envelope.model_fields_set == theirs.envelope.model_fields_set
+    assert event.envelope.sequence is None  # the original is untouched
+    with pytest.raises(Exception, match="frozen"):
+        ours.envelope.sequence = 1  # type: ignore[misc]
+
+
+def test_with_changes_is_dataclasses_replace() -> None:
+    state = CaseState(
+        case_id="c-1", status=Status.reported, sequence=1,
+        status_since=datetime(2025, 3, 3, tzinfo=UTC), category="fire", priority="normal",
+        grid_id="g-1",
+    )
+    changes = {"status": Status.accepted, "sequence": 2, "hand_offs": 3}
+    ours = with_changes(state, **changes)
+    assert ours == dataclasses.replace(state, **changes)
+    assert state.status is Status.reported
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ours.sequence = 9  # type: ignore[misc]
