@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -21,8 +22,24 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def settings_problems(exc: ValidationError) -> str | None:
+    """What is wrong with the environment, variable by variable, when ``exc`` is the refusal
+    of a settings class (``None`` for any other validation error)."""
+    if not exc.title.endswith("Settings"):
+        return None
+    prefix = _ENV_PREFIXES.get(exc.title, "FQ_")
+    return "; ".join(
+        f"{prefix}{'_'.join(map(str, e['loc'])).upper()}={e['input']!r}: {e['msg']}"
+        for e in exc.errors()
+    )
+
+
+_ENV_PREFIXES = {"SimulateSettings": "FQ_SIM_"}  # the others read FQ_*
+
+
 def reports_errors(func: F) -> F:
-    """Print a Fengqiao error to stderr and exit 1, instead of a traceback."""
+    """Print a Fengqiao error to stderr and exit 1, instead of a traceback; a setting the
+    environment gives wrong is named, with the rule it breaks, and exits 2."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,6 +49,12 @@ def reports_errors(func: F) -> F:
             message = escape(f"{type(exc).__name__}: {exc}")
             err_console.print(f"[bold red]error:[/] {message}", highlight=False)
             raise typer.Exit(1) from exc
+        except ValidationError as exc:
+            problems = settings_problems(exc)
+            if problems is None:
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(problems)}", highlight=False)
+            raise typer.Exit(2) from exc
 
     return wrapper  # type: ignore[return-value]
 
