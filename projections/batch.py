@@ -3,7 +3,8 @@
 ``ProjectionState`` holds what the folds need between batches: the reference view, the cases
 seen so far with their deadlines, and each grid's last visit sequence. ``fold_batch`` applies
 decoded records to it and collects a ``Changes``: the rows to upsert or append, the counters
-to add, and each partition's new position. Pure: the projector loads the cases a batch needs
+to add (one wide row per unit and day, as ``stats_daily`` stores them), and each partition's
+new position. Pure: the projector loads the cases a batch needs
 before calling it, and writes the ``Changes`` after, with the positions, in one transaction.
 """
 
@@ -19,7 +20,7 @@ from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
 from projections.case_fold import CaseRow, CorruptStream, DeadlineRow, TimelineRow, fold_case
 from projections.hotwords import words_of
-from projections.stats_fold import case_deltas, quarter_of, visit_deltas
+from projections.stats_fold import METRICS, Delta, case_deltas, quarter_of, visit_counts
 
 __all__ = [
     "Changes",
@@ -28,9 +29,14 @@ __all__ = [
     "Position",
     "ProjectionState",
     "ResolutionRow",
+    "StatsKey",
     "VisitRow",
     "fold_batch",
 ]
+
+StatsKey = tuple[str, str, date]
+"""(unit level, unit code, local day): one row of ``stats_daily``."""
+_METRIC = {m: i for i, m in enumerate(METRICS)}
 
 
 @dataclass(frozen=True)
@@ -127,12 +133,42 @@ class Changes:
     resolutions: list[ResolutionRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     visit_sequences: dict[str, int] = field(default_factory=dict)
-    stats: Counter[tuple[str, str, date, str]] = field(default_factory=Counter)
+    stats_rows: dict[StatsKey, list[int]] = field(default_factory=dict)  # amounts in METRICS order
     hot_words: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
     applied: int = 0
     duplicates: int = 0
+
+    @property
+    def stats(self) -> Counter[tuple[str, str, date, str]]:
+        """The counters moved, one per (level, code, day, metric), without the zeros."""
+        return Counter({
+            (*key, metric): amount
+            for key, row in self.stats_rows.items()
+            for metric, amount in zip(METRICS, row, strict=True)
+            if amount
+        })
+
+    def count(self, deltas: Iterable[Delta]) -> None:
+        """Add ``deltas`` to their units' rows."""
+        rows = self.stats_rows
+        for level, code, day, metric, amount in deltas:
+            row = rows.get((level, code, day))
+            if row is None:
+                row = rows[(level, code, day)] = [0] * len(METRICS)
+            row[_METRIC[metric]] += amount
+
+    def count_units(self, units: Iterable[tuple[str, str]], day: date, amounts: Iterable[tuple[str, int]]) -> None:
+        """Add the same ``amounts`` (metric, amount) to each unit's row of ``day``."""
+        rows = self.stats_rows
+        indexed = [(_METRIC[metric], amount) for metric, amount in amounts]
+        for level, code in units:
+            row = rows.get((level, code, day))
+            if row is None:
+                row = rows[(level, code, day)] = [0] * len(METRICS)
+            for i, amount in indexed:
+                row[i] += amount
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:
         """Record that ``offset`` of the partition is done."""
@@ -185,8 +221,7 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     for d in step.changed_deadlines:
         changes.deadlines[d.deadline_id] = d
     changes.timeline.append(step.timeline)
-    for level, code, day, metric, amount in case_deltas(rec.event_type, rec.datum, step):
-        changes.stats[(level, code, day, metric)] += amount
+    changes.count(case_deltas(rec.event_type, rec.datum, step))
     row = step.after
     if rec.event_type == "CaseResolved":
         changes.resolutions.append(
@@ -219,9 +254,8 @@ def _fold_visit(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.applied += 1
     if sequence is not None:
         state.visit_sequences[grid] = changes.visit_sequences[grid] = sequence
-    chain, deltas = visit_deltas(d, state.ref)
-    for level, code, day, metric, amount in deltas:
-        changes.stats[(level, code, day, metric)] += amount
+    chain, day, units, amounts = visit_counts(d, state.ref)
+    changes.count_units(units, day, amounts)
     changes.visits.append(
         VisitRow(
             visit_id=d["visit_id"],
@@ -233,7 +267,7 @@ def _fold_visit(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
             worker_id=d["worker_id"],
             started_at=d["started_at"],
             ended_at=d["ended_at"],
-            day=local_date(d["envelope"]["event_time"]),
+            day=day,
             households=d["households_visited"],
             items_checked=len(d["items_checked"]),
             findings=len(d["findings"]),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from processors.rules.calendar import WorkCalendar, working_hours_between
+from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
 from processors.rules.case_state import CorruptStream, Status, next_status
 from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
@@ -196,7 +196,8 @@ def fold_case(
         status = _status_after(row.status, event_type, datum, case_id)
         after, fresh = _apply(_with(row, status=status), deadlines, event_type, datum, ref)
     after = _with(after, last_sequence=sequence, last_event_time=when)
-    changed = tuple(d for d in fresh if all(d is not x for x in deadlines))  # new objects
+    kept = {id(x) for x in deadlines}  # alive in ``deadlines``, so no id is reused here
+    changed = tuple(d for d in fresh if id(d) not in kept)  # the new objects
     return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
 
 
@@ -209,7 +210,7 @@ def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> s
 
 def _reported(datum: Datum, ref: ReferenceView) -> CaseRow:
     env = datum["envelope"]
-    chain = ref.parent_chain(datum["grid_id"], env["event_time"])
+    chain = ref.parent_chain(datum["grid_id"], local_date(env["event_time"]))  # by date: cheaper
     return CaseRow(
         case_id=datum["case_id"],
         status=Status.reported,

@@ -32,6 +32,13 @@ place jieba logs ("Building prefix dict …"), is never called, so jieba stays q
 touching logging. A user word stays whole in most contexts, not all: jieba weighs it
 against its neighbours (with 路灯 known, 路灯不亮 still gives 路/灯不亮).
 
+Segments are remembered. jieba cuts a text block by block, a block being a run of
+ideographs, letters and digits (``jieba.re_han_default``), each on its own: the words of a
+text are the words of its blocks, in order. So each block's candidates are kept, per set of
+rules, and a phrase that recurs (路灯不亮, a title) is segmented once: 70 µs a report
+becomes a few µs once the phrases have been seen. The result is the same either way; the
+memory is bounded (``_MEMO_BLOCKS`` blocks per lexicon, then it starts afresh).
+
 HMM is off. With it, jieba guesses words from runs of characters its dictionary does not
 join; both modes are deterministic and cost about the same (49 µs either way for a
 28-character report, 64 against 68 µs over simulated reports of 34). But its guesses (号楼,
@@ -49,7 +56,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jieba  # type: ignore[import-untyped]
@@ -73,6 +80,7 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
 """Function words dropped whatever the lexicon says (part of the code's version)."""
 
 _HAN_WORD = re.compile("[\u4e00-\u9fff]{2,}")
+_MEMO_BLOCKS = 200_000
 
 
 def words_of(text: str, lexicon: Lexicon | None) -> tuple[str, ...]:
@@ -88,14 +96,27 @@ def words_of(text: str, lexicon: Lexicon | None) -> tuple[str, ...]:
     once per word.
     """
     rules = _rules(lexicon)
+    memo = rules.memo
+    words: dict[str, None] = {}
+    for block in jieba.re_han_default.split(text):
+        found = memo.get(block)
+        if found is None:
+            if len(memo) >= _MEMO_BLOCKS:
+                memo.clear()
+            found = memo[block] = _candidates(block, rules)
+        for word in found:
+            words[word] = None
+    return tuple(words)
+
+
+def _candidates(block: str, rules: _Rules) -> tuple[str, ...]:
+    """The hot-word candidates of one block, in order, repeats kept."""
     return tuple(
-        dict.fromkeys(
-            token
-            for token in _tokenizer(rules.user_word_key).cut(text, HMM=False)
-            if len(token) >= 2
-            and (_HAN_WORD.fullmatch(token) or token in rules.user_words)
-            and token not in rules.dropped
-        )
+        token
+        for token in _tokenizer(rules.user_word_key).cut(block, HMM=False)
+        if len(token) >= 2
+        and (_HAN_WORD.fullmatch(token) or token in rules.user_words)
+        and token not in rules.dropped
     )
 
 
@@ -118,6 +139,8 @@ class _Rules:
     user_word_key: tuple[str, ...]  # sorted and distinct: the tokenizer's cache key
     user_words: frozenset[str]
     dropped: frozenset[str]  # the lexicon's stop words and FUNCTION_WORDS
+    # block -> its candidates: a cache of _candidates, so it takes no part in equality
+    memo: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
 
 @lru_cache(maxsize=8)

@@ -7,13 +7,19 @@ crash anywhere resumes at the last committed batch, losing and double-counting n
 The reference log (one partition) is read from its start by every projector and folded into
 the reference view; before each batch it is read up to its end, so every case or visit event
 finds the definitions the workflow checked it against.
+
+``run`` writes on a thread of its own (``BatchWriter``): PostgreSQL commits batch n while
+batch n + 1 is decoded and folded, never further ahead. Anything that reads the schema back
+(cases to reload, a promotion to follow) first waits for the batch in flight.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +32,7 @@ from events.models import Event, PlaceDefined, PlaceRetired
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
+from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
 from projections.settings import ProjectorSettings
 from projections.store import (
@@ -61,6 +68,15 @@ class BatchReport:
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A folded batch on its way to PostgreSQL."""
+
+    changes: Changes
+    places: Sequence[Place]
+    report: BatchReport
+
+
 class Projector:
     """Projects the canonical case and visit logs into one projection schema.
 
@@ -70,7 +86,7 @@ class Projector:
         codec: the Avro codec (its registry client resolves writer schemas).
         until: skip events recorded after this instant (an as-of replay).
         stop_at: stop once every partition reaches these offsets (a replay's end).
-        on_batch: called after each committed batch.
+        on_batch: called after each batch has committed, in order, on the calling thread.
         follow: a projection name: when ``fengqiao projections promote`` makes another of
             its schemas active, carry on in that one from the positions it holds.
         share: ``(i, n)``: project only partitions ``p`` with ``p % n == i``, so that n
@@ -113,6 +129,7 @@ class Projector:
         self._pending_places: list[Place] = []
         self._conn = connect(settings.pg_dsn.get_secret_value())
         use_schema(self._conn, schema)
+        self._writer: BatchWriter[_Batch] = BatchWriter(self._write)
 
     # --- lifecycle -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -120,17 +137,28 @@ class Projector:
         self._stopping = True
 
     def run(self) -> None:
-        """Project until ``stop()`` or, for a replay, until ``stop_at`` is reached."""
+        """Project until ``stop()`` or, for a replay, until ``stop_at`` is reached; every
+        batch folded has committed when it returns.
+
+        Raises:
+            ProjectionStoreError: a batch could not be written (nothing of it was); the
+                projector stops there, and a restart resumes from the batch before.
+        """
         try:
             self._start()
-            while not self._stopping and not self._done():
-                self.step()
-                if self.follow is not None and time.monotonic() >= self._next_follow_check:
-                    self._follow_promotion()
+            with _quiet_collector():
+                while not self._stopping and not self._done():
+                    self._hand_over(self._fold_next())
+                    if self.follow is not None and time.monotonic() >= self._next_follow_check:
+                        self._follow_promotion()
+                self._settle()
         finally:
             self.close()
 
     def close(self) -> None:
+        failure = self._writer.close()
+        if failure is not None:
+            log.error("projector: the last batch did not commit: %s", failure)
         for consumer in (self._consumer, self._reference):
             if consumer is not None:
                 consumer.close()
@@ -173,6 +201,7 @@ class Projector:
     def _follow_promotion(self) -> None:
         assert self.follow is not None and self._consumer is not None
         self._next_follow_check = time.monotonic() + 5.0
+        self._settle()
         active = active_schema(self._conn, self.follow)
         self._conn.commit()
         if active is None or active == self.schema:
@@ -236,7 +265,34 @@ class Projector:
 
     # --- one batch -------------------------------------------------------------------------
     def step(self) -> BatchReport:
-        """Consume, fold and commit one batch (possibly empty)."""
+        """Consume, fold and commit one batch (possibly empty), waiting for the commit."""
+        batch = self._fold_next()
+        self._hand_over(batch)
+        self._settle()
+        return batch.report
+
+    def _hand_over(self, batch: _Batch) -> None:
+        """Start writing ``batch`` once the one before has committed; report what did."""
+        if batch.changes.positions or batch.places:
+            self._reported(self._writer.submit(batch))
+        else:
+            self._settle()
+            self._reported([batch])
+
+    def _settle(self) -> None:
+        """Wait for the batch in flight: after it, the connection is this thread's."""
+        self._reported(self._writer.drain())
+
+    def _reported(self, batches: Sequence[_Batch]) -> None:
+        if self.on_batch is not None:
+            for batch in batches:
+                self.on_batch(batch.report)
+
+    def _write(self, batch: _Batch) -> None:
+        write_batch(self._conn, batch.changes, batch.places)
+
+    def _fold_next(self) -> _Batch:
+        """Consume, decode and fold one batch; its dead letters are on their topics."""
         assert self._consumer is not None
         messages = self._consumer.consume(
             self.settings.projector_batch, self.settings.projector_max_wait_s
@@ -255,16 +311,12 @@ class Projector:
             mine.saw(pos.max_event_time)
         if changes.dead_letters:
             self._dead_letter(changes.dead_letters)
-        if changes.positions or places:
-            write_batch(self._conn, changes, places)
         self._trim_cache()
         report = BatchReport(
             len(messages), changes.applied, changes.duplicates, len(changes.dead_letters),
             changes.positions,
         )
-        if self.on_batch is not None:
-            self.on_batch(report)
-        return report
+        return _Batch(changes, places, report)
 
     def _decode(self, messages: Sequence[Message], changes: Changes) -> list[Decoded]:
         out = []
@@ -298,6 +350,7 @@ class Projector:
             if r.stream == "case" and r.datum["case_id"] not in self.state.cases
         }
         if missing:
+            self._settle()  # the batch in flight may hold these cases' latest rows
             cases, deadlines = load_cases(self._conn, sorted(missing))
             self._conn.commit()
             self.state.cases.update(cases)
@@ -358,6 +411,25 @@ class Projector:
             produce(self._producer, dlq(d.topic), d.raw, None, partition=d.partition, headers=headers)
         if self._producer.flush(30):
             raise BrokerUnavailable("dead letters could not be written to their .dlq topics")
+
+
+@contextmanager
+def _quiet_collector() -> Iterator[None]:
+    """Collect garbage less often while projecting, as before afterwards.
+
+    A batch is tens of thousands of decoded records and rows that die together, and the
+    cases held between batches are long-lived; with the default thresholds the collector
+    walks them over and over (a third of the fold's time). What is alive at the start (the
+    reference view above all) is frozen out of collection for the duration.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tuple[int, int]:

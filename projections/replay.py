@@ -46,11 +46,12 @@ def replay(
     if workers == 1:
         codec = AvroCodec(SchemaRegistry(settings.registry_url))
         projector = Projector(settings, schema, codec, until=until, stop_at=ends)
+        committed: dict[tuple[str, int], int] = {}
 
-        def on_batch(_: BatchReport) -> None:
+        def on_batch(report: BatchReport) -> None:
+            committed.update((tp, p.next_offset) for tp, p in report.positions.items())
             if on_progress is not None:
-                done = sum(min(p.next_offset, ends.get(tp, 0)) for tp, p in projector.positions.items())
-                on_progress(done, total)
+                on_progress(sum(min(n, ends.get(tp, 0)) for tp, n in committed.items()), total)
 
         projector.on_batch = on_batch
         try:

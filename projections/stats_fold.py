@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
 from projections.case_fold import CaseStep
 
-__all__ = ["METRICS", "PLACE_LEVELS", "Delta", "case_deltas", "quarter_of", "visit_deltas"]
+__all__ = [
+    "METRICS",
+    "PLACE_LEVELS",
+    "Delta",
+    "VisitCounts",
+    "case_deltas",
+    "quarter_of",
+    "visit_counts",
+    "visit_deltas",
+]
 
 METRICS = (
     "reported",
@@ -127,22 +136,32 @@ def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> li
     return out
 
 
+class VisitCounts(NamedTuple):
+    """What one visit adds: the same amounts to each of its units, on one day."""
+
+    chain: dict[str, str]  # the grid's parents when the visit started, the grid included
+    day: date
+    units: tuple[tuple[str, str], ...]  # (level, code): the places, then the worker
+    amounts: tuple[tuple[str, int], ...]  # (metric, amount), none of them zero
+
+
+def visit_counts(datum: Mapping[str, Any], ref: ReferenceView) -> VisitCounts:
+    """The counters one visit moves, by unit (``visit_deltas`` one by one)."""
+    started: datetime = datum["started_at"]
+    # The boundaries are by local date: asking with the date spares a conversion per level.
+    chain = ref.parent_chain(datum["grid_id"], local_date(started))
+    chain.setdefault("grid", datum["grid_id"])
+    households, findings = int(datum["households_visited"]), len(datum["findings"])
+    amounts = (("visits", 1), ("households", households), ("findings", findings))
+    return VisitCounts(
+        chain,
+        local_date(datum["envelope"]["event_time"]),
+        (*_places(chain), ("worker", datum["worker_id"])),
+        tuple((metric, amount) for metric, amount in amounts if amount),
+    )
+
+
 def visit_deltas(datum: Mapping[str, Any], ref: ReferenceView) -> tuple[dict[str, str], list[Delta]]:
     """The grid's parents at the visit's time, and the counters the visit moves."""
-    started: datetime = datum["started_at"]
-    day = local_date(datum["envelope"]["event_time"])
-    chain = ref.parent_chain(datum["grid_id"], started)
-    chain.setdefault("grid", datum["grid_id"])
-    amounts = {
-        "visits": 1,
-        "households": int(datum["households_visited"]),
-        "findings": len(datum["findings"]),
-    }
-    out: list[Delta] = []
-    for metric, amount in amounts.items():
-        if not amount:
-            continue
-        for level, code in _places(chain):
-            out.append((level, code, day, metric, amount))
-        out.append(("worker", datum["worker_id"], day, metric, amount))
-    return chain, out
+    chain, day, units, amounts = visit_counts(datum, ref)
+    return chain, [(level, code, day, metric, amount) for metric, amount in amounts for level, code in units]

@@ -18,7 +18,6 @@ from processors.rules.reference_view import Place
 from projections.batch import Changes, Position
 from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
-from projections.stats_fold import METRICS
 from projections.tables import READ_MODELS, Table, ddl
 
 __all__ = [
@@ -132,11 +131,7 @@ def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
 
 
 def _stats_rows(changes: Changes) -> list[tuple[Any, ...]]:
-    wide: dict[tuple[str, str, Any], list[int]] = {}
-    index = {m: i for i, m in enumerate(METRICS)}
-    for (level, code, day, metric), amount in changes.stats.items():
-        wide.setdefault((level, code, day), [0] * len(METRICS))[index[metric]] += amount
-    return [(*key, *values) for key, values in sorted(wide.items())]
+    return [(*key, *values) for key, values in sorted(changes.stats_rows.items())]
 
 
 def write_batch(
@@ -170,7 +165,7 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
             _copy(conn, name, READ_MODELS[name].column_names, _as_tuples(name, rows))
     if changes.visit_sequences:
         _merge(conn, READ_MODELS["visit_streams"], sorted(changes.visit_sequences.items()))
-    if changes.stats:
+    if changes.stats_rows:
         _merge(conn, READ_MODELS["stats_daily"], _stats_rows(changes))
     if changes.hot_words:
         words = [(*k, n) for k, n in sorted(changes.hot_words.items())]

@@ -17,8 +17,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench.canonical_log import canonical_events
 from events.topics import CASE_EVENTS, dlq
-from projections import queries
-from projections.errors import NotPromotable, UnknownProjection
+from projections import queries, store
+from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
 from projections.versions import live_schema, new_replay_schema, promote
 from simulate.city import CityShape
 from tests.integration.projection_helpers import (
@@ -285,3 +285,39 @@ def test_a_second_projector_on_the_same_schema_is_refused(
     finally:
         first.send_signal(signal.SIGTERM)
         assert first.wait(30) == 0, log.read_text()
+
+
+def test_a_batch_that_fails_to_commit_stops_the_projector_and_leaves_nothing_of_it(
+    world: ProjectionWorld, city_log: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = world.new_schema("clean")
+    world.project(clean)
+    expected = _sums(world, clean)
+
+    # The third batch writes its rows, then PostgreSQL refuses its offsets.
+    calls = {"n": 0}
+    real = store._write_positions
+
+    def refuse_third(conn: Any, positions: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            conn.execute("SELECT 1/0")
+        real(conn, positions)
+
+    monkeypatch.setattr(store, "_write_positions", refuse_third)
+    broken = world.new_schema("broken")
+    with pytest.raises(ProjectionStoreError, match="rolled back"):
+        world.project(broken)
+    with world.conn() as c:
+        committed = dict(c.execute(
+            f'SELECT topic, sum(next_offset) FROM "{broken}".checkpoints GROUP BY topic'
+        ).fetchall())
+        (timeline,) = c.execute(f'SELECT count(*) FROM "{broken}".case_timeline').fetchone()  # type: ignore[misc]
+    # Exactly the two batches before: every case record up to the offsets has its row, and
+    # no row of the failed batch (or of the one folded after it) is there.
+    assert calls["n"] == 3
+    assert timeline == committed.get(world.prefix + CASE_EVENTS, 0) < city_log["case"]
+
+    monkeypatch.setattr(store, "_write_positions", real)
+    world.project(broken)  # a restart resumes from the last commit
+    assert _sums(world, broken) == expected

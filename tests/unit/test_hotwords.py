@@ -6,7 +6,7 @@ import json
 import random
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.models import LexiconPublished
+from events.models.case import Channel
 from processors.rules.reference_view import Lexicon
-from projections.hotwords import FUNCTION_WORDS, _rules, _tokenizer, top_k, words_of
+from projections import hotwords
+from projections.hotwords import _HAN_WORD, FUNCTION_WORDS, _rules, _tokenizer, top_k, words_of
+from simulate.catalogue import CATEGORIES, DISTRICTS
 from simulate.lexicon import LEXICON_2025_1, LEXICON_2026_1, LEXICONS, lexicon_event, lexicon_events
+from simulate.texts import report_text
 from tests.factories import example_event
 
 REPORT = "小区东门外电动车楼道充电，存在较大安全隐患，居民多次反映"
@@ -89,6 +93,50 @@ def test_a_user_word_keeps_its_own_spelling_even_with_latin_letters() -> None:
     text = "5G基站信号差"
     assert words_of(text, lexicon(("5G基站",))) == ("5G基站", "信号")
     assert words_of(text, None) == ("基站", "信号")
+
+
+def _whole_text(text: str, lex: Lexicon | None) -> tuple[str, ...]:
+    """``words_of`` as jieba cuts the whole text at once, nothing remembered."""
+    rules = _rules(lex)
+    tokens = _tokenizer(rules.user_word_key).cut(text, HMM=False)
+    return tuple(dict.fromkeys(
+        t for t in tokens
+        if len(t) >= 2 and (_HAN_WORD.fullmatch(t) or t in rules.user_words) and t not in rules.dropped
+    ))
+
+
+def _reports(n: int) -> list[str]:
+    rng = random.Random(3)
+    texts = []
+    for i in range(n):
+        district = DISTRICTS[i % len(DISTRICTS)]
+        category = rng.choice(CATEGORIES).code
+        day = date(2025, 1, 1) + timedelta(days=rng.randrange(730))
+        title, description = report_text(rng, category, district, day, rng.choice(list(Channel)))
+        texts.append(f"{title}。{description}")
+    return texts
+
+
+@pytest.mark.parametrize("lex", [LEX_2025, LEX_2026, None], ids=["2025.1", "2026.1", "none"])
+def test_remembered_blocks_give_what_jieba_gives_for_the_whole_text(lex: Lexicon | None) -> None:
+    texts = _reports(400)
+    texts += [REPORT, "3号楼A座 WiFi 2025年，！！电动车(已)拍照 ok", "5G基站信号差\r\n路灯不亮 路灯不亮", ""]
+    for text in texts + texts:  # the second time from what was remembered
+        assert words_of(text, lex) == _whole_text(text, lex), text
+
+
+@given(st.text(alphabet="路灯不亮电动车楼道充电5GAb基站 ，。\r\n-_.%#&+", max_size=40))
+def test_any_text_gives_what_jieba_gives_for_it_whole(text: str) -> None:
+    assert words_of(text, LEX_2025) == _whole_text(text, LEX_2025)
+
+
+def test_what_is_remembered_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hotwords, "_MEMO_BLOCKS", 3)
+    lex = lexicon(("楼道充电",), version="bounded")
+    texts = ["路灯不亮，井盖缺失", "楼道充电；垃圾满溢", "噪声扰民 油烟扰民"]
+    for text in texts:
+        assert words_of(text, lex) == _whole_text(text, lex)
+        assert len(_rules(lex).memo) <= 3
 
 
 def test_the_same_text_gives_the_same_words_every_time() -> None:
