@@ -172,8 +172,11 @@ class Changes:
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:
         """Record that ``offset`` of the partition is done."""
-        pos = self.positions.setdefault((topic, partition), Position(offset + 1))
-        pos.next_offset = max(pos.next_offset, offset + 1)
+        pos = self.positions.get((topic, partition))
+        if pos is None:  # not setdefault, which built a Position per record to throw away
+            pos = self.positions[(topic, partition)] = Position(offset + 1)
+        elif offset >= pos.next_offset:
+            pos.next_offset = offset + 1
         pos.caught_up = False
         pos.saw(event_time)
 

@@ -42,6 +42,14 @@ def _with(row: T, **changes: Any) -> T:
     return new
 
 
+def _new(cls: type[T], **fields: Any) -> T:
+    """A frozen row from all of its fields, without ``__init__`` (as ``_with``): one per
+    case event."""
+    new = object.__new__(cls)
+    new.__dict__.update(fields)
+    return new
+
+
 _DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
 _CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
 
@@ -397,7 +405,8 @@ _SUMMARIES = {
 def _timeline(kind: str, d: Datum, row: CaseRow) -> TimelineRow:
     env = d["envelope"]
     summary = _SUMMARIES.get(kind, lambda _: kind)(d)
-    return TimelineRow(
+    return _new(
+        TimelineRow,
         case_id=row.case_id,
         sequence=env["sequence"],
         event_type=kind,
