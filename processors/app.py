@@ -54,6 +54,15 @@ def faust_options(settings: WorkflowSettings) -> dict[str, Any]:
     }
 
 
+class DeliveredDuringRecovery(RuntimeError):
+    """faust delivered a record before the worker's tables were restored."""
+
+
+def _where(event: Any) -> str:
+    message = event.message
+    return f"{message.topic}[{message.partition}]@{message.offset}"
+
+
 class WorkflowApp:
     """The faust app with the workflow's handlers and feed, for the worker and for tests."""
 
@@ -110,7 +119,7 @@ class WorkflowApp:
         )
         for name, logical, partitions, handle in handlers:
             app.agent(self._topic(logical, partitions), name=f"fengqiao.{name}")(
-                _consume(handle, name)
+                _consume(app, handle, name)
             )
         app.task(self.feed.run)
         if self.settings.trigger_interval_s > 0:
@@ -134,14 +143,22 @@ class WorkflowApp:
             fatal(f"a write of {what} has waited {waited:.0f}s", TimeoutError(what))
 
 
-def _consume(handle: Any, name: str) -> Any:
+def _consume(app: faust.App, handle: Any, name: str) -> Any:
     async def agent(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
+            if app.in_recovery:
+                # faust resumes its fetcher while it restores the tables, and under a rebalance
+                # it can hand over stream records then: decided against tables still being
+                # restored, a record gets a wrong answer (UNKNOWN_CASE for a case that exists)
+                # that commits. Exit uncommitted instead; the record is decided again, in
+                # order, by a worker whose tables are whole.
+                where = _where(event)
+                fatal(f"{where} was delivered while the tables were being restored",
+                      DeliveredDuringRecovery(where))
             try:
                 await handle(event)
             except Exception as exc:  # noqa: BLE001 (all that is not an outcome ends the worker)
-                message = event.message
-                fatal(f"processing {message.topic}[{message.partition}]@{message.offset}", exc)
+                fatal(f"processing {_where(event)}", exc)
 
     agent.__name__ = agent.__qualname__ = f"{name}_agent"  # how faust's logs name it
     return agent

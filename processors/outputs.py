@@ -17,6 +17,7 @@ record later, from a buffer, possibly after the offset commits.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from faust.types import EventT, TableT
 from events.errors import DecodeError
 from events.kafka_io import dead_letter_headers
 from events.models import Envelope, Event, SubmissionRejected
+from events.partitioning import partition_for
 from events.topics import dlq
 from processors.rules.decisions import DERIVED_ACTOR, derived_envelope
 
@@ -102,6 +104,19 @@ class Writer:
         self.app = app
         self._since: float | None = None
         self._current = ""
+        self._partitions: dict[str, int] = {}
+
+    def _partition_of(self, producer: Any, topic: str, key: bytes) -> int | None:
+        """The partition Kafka's default partitioner (murmur2, as every Fengqiao client) gives
+        ``key`` on ``topic``; ``None`` until the producer has the topic's metadata, when
+        aiokafka partitions the record itself, the same way."""
+        count = self._partitions.get(topic)
+        if count is None:
+            known = producer.client.cluster.partitions_for_topic(topic)
+            if not known:
+                return None
+            count = self._partitions[topic] = len(known)
+        return _key_partition(key, count)
 
     def waiting_for(self) -> tuple[float, str]:
         """Seconds the write in progress has taken so far (0 when none), and what it is."""
@@ -124,6 +139,8 @@ class Writer:
         try:
             async with producer._trn_locks[tid]:
                 for topic, key, value, partition, headers in src.outgoing:
+                    if partition is None and key is not None:
+                        partition = self._partition_of(transaction, topic, key)
                     await transaction.send(
                         topic, value, key=key, partition=partition, headers=headers
                     )
@@ -135,6 +152,10 @@ class Writer:
             partitions = getattr(store, "_key_partition", None)  # the memory store's bookkeeping
             if partitions is not None:
                 partitions[key] = src.partition
+
+
+# Cached: a case or a grid writes many records, and the hash is computed in Python.
+_key_partition = functools.lru_cache(maxsize=200_000)(partition_for)
 
 
 def rejection(submission: Event, code: str, message: str) -> SubmissionRejected:

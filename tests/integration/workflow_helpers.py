@@ -31,6 +31,7 @@ from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, ensure_topics
+from processors.workflow import FATAL_EXIT
 
 FENGQIAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fengqiao"
 START_TIMEOUT_S = 60.0
@@ -47,6 +48,9 @@ class Record:
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
     event: Event | None
+
+
+MAX_RESTARTS = 3
 
 
 class WorkflowRun:
@@ -67,6 +71,7 @@ class WorkflowRun:
         self.logs: list[Path] = []
         self._dead: set[str] = set()  # group members of killed workers, until they time out
         self._ended = False  # the test stopped or killed the worker
+        self.restarts = 0  # after a worker ended itself (FATAL_EXIT), as a supervisor would
         self._producer = Producer(
             {
                 "bootstrap.servers": connection.kafka_bootstrap,
@@ -132,7 +137,8 @@ class WorkflowRun:
         while time.monotonic() < deadline:
             assert self.worker is not None
             if self.worker.poll() is not None:
-                pytest.fail(f"worker exited with {self.worker.returncode}:\n{self.log_tail()}")
+                self.ensure_running()  # restarts it, or fails the test
+                return
             group = self.admin.describe_consumer_groups([self.app_id])[self.app_id].result()
             assigned = {
                 tp.topic
@@ -162,6 +168,25 @@ class WorkflowRun:
             self.worker.send_signal(signal.SIGTERM)
             self.worker.wait(60)
         return self.worker.returncode
+
+    def ensure_running(self) -> None:
+        """Start again a worker that ended by itself, as its supervisor would, at most
+        ``MAX_RESTARTS`` times (then fail, with its log). A worker ends itself on purpose
+        (``fatal``: a record it must not decide) or when faust's recovery crashes under a
+        rebalance; either way nothing it had not committed is kept, which is what the
+        exactly-once checks then prove."""
+        if not self._died():
+            return
+        assert self.worker is not None
+        code = self.worker.returncode
+        if self.restarts >= MAX_RESTARTS:
+            pytest.fail(f"the worker died ({code}) {self.restarts + 1} times:\n{self.log_tail(100)}")
+        print(f"worker ended by itself with {code}; restarting it. Its last lines:\n"
+              f"{self.log_tail(5)}")
+        group = self.admin.describe_consumer_groups([self.app_id])[self.app_id].result()
+        self._dead.update(member.member_id for member in group.members)
+        self.restarts += 1
+        self.start()
 
     def _died(self) -> bool:
         """The worker ended without being stopped or killed by the test."""
@@ -204,8 +229,7 @@ class WorkflowRun:
             )
             deadline = time.monotonic() + timeout_s
             while not until(records):
-                if self._died():
-                    pytest.fail(f"the worker died:\n{self.log_tail(100)}")
+                self.ensure_running()
                 if time.monotonic() > deadline:
                     pytest.fail(
                         f"outputs incomplete after {timeout_s}s ({len(records)} records)\n"
