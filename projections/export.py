@@ -37,6 +37,7 @@ from processors.rules.calendar import SHANGHAI
 from projections.errors import ProjectionError, ProjectionStoreError, UnknownProjection
 from projections.settings import ProjectorSettings
 from projections.queries import freshness
+from projections.read_progress import STALL_S, ReadProgress
 from projections.store import connect, schema_exists, use_schema
 from projections.tables import READ_MODELS, TABLES, Table
 
@@ -84,7 +85,6 @@ _ARROW_TYPES = {
 _METADATA_TIMEOUT_S = 10.0
 _BATCH = 10_000
 _POLL_S = 0.2
-_STALL_S = 120.0  # longer than a producer's transaction may stay open
 # Partitions are read one after the other: a fetch left waiting on one that is finished
 # (500 ms by default) would delay the next one by as much.
 _CONSUMER = {
@@ -520,9 +520,9 @@ def _records(
     if end <= low:
         return
     consumer.assign([TopicPartition(topic, partition, low)])
-    position, last_progress = low, time.monotonic()
-    while position < end:
-        before = position
+    progress = ReadProgress(low, end, time.monotonic(), stall_s=STALL_S)
+    while not progress.complete:
+        position = progress.position
         # Asking for no more than is left returns at once when no transaction marker is left.
         for msg in consumer.consume(min(_BATCH, end - position), _POLL_S):
             if msg.topic() != topic or msg.partition() != partition:
@@ -537,18 +537,18 @@ def _records(
             else:
                 yield msg
                 position = msg.offset() + 1
-        if position == before:  # perhaps only transaction markers were passed
+        if position == progress.position:  # perhaps only transaction markers were passed
             now_at = consumer.position([TopicPartition(topic, partition)])[0].offset
             position = max(position, now_at)
-        position = min(position, end)
-        if position > before:
-            last_progress = time.monotonic()
+        now = time.monotonic()
+        moved = progress.reached(min(position, end), now)
+        if moved:
             if on_read is not None:
-                on_read(position - before)
-        elif time.monotonic() - last_progress > _STALL_S:
+                on_read(moved)
+        elif progress.stalled(now):
             raise BrokerUnavailable(
-                f"Kafka delivered nothing of {topic}[{partition}] for {_STALL_S:.0f}s at offset "
-                f"{position} of {end} (a transaction left open, or the broker gone)"
+                f"Kafka delivered nothing of {topic}[{partition}] for {STALL_S:.0f}s at offset "
+                f"{progress.position} of {end} (a transaction left open, or the broker gone)"
             )
     consumer.unassign()
 

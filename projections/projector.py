@@ -6,7 +6,9 @@ crash anywhere resumes at the last committed batch, losing and double-counting n
 
 The reference log (one partition) is read from its start by every projector and folded into
 the reference view; before each batch it is read up to its end, so every case or visit event
-finds the definitions the workflow checked it against.
+finds the definitions the workflow checked it against. That read is never cut short: folding
+against part of the reference data would give a projection that depends on how fast the
+machine was. A slow read says how far it has got; one that stalls raises.
 
 ``run`` writes on a thread of its own (``BatchWriter``): PostgreSQL commits batch n while
 batch n + 1 is decoded and folded, never further ahead. Anything that reads the schema back
@@ -34,6 +36,7 @@ from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
+from projections.read_progress import STALL_S, ReadProgress
 from projections.settings import ProjectorSettings
 from projections.store import (
     connect,
@@ -48,7 +51,7 @@ from projections.versions import active_schema
 __all__ = ["BatchReport", "Projector"]
 
 log = logging.getLogger("fengqiao.projector")
-_REFERENCE_WAIT_S = 10.0
+_REFERENCE_WAIT_S = 10.0  # a reference read not complete after this long says how far it got
 # What a topic created a moment ago answers until its leader is known everywhere.
 _SETTLING = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
@@ -365,23 +368,55 @@ class Projector:
 
     # --- the reference log -----------------------------------------------------------------
     def _read_reference(self) -> list[Place]:
-        """Read the reference log up to its end; the places it (re)defined, for ``places``."""
+        """Read the reference log up to its end; the places it (re)defined, for ``places``.
+
+        However long that takes: every ``_REFERENCE_WAIT_S`` it logs how far it has got.
+
+        Raises:
+            BrokerUnavailable: the end cannot be asked for, or the read has not moved for
+                ``STALL_S`` (nothing of the batch is folded or written).
+        """
         assert self._reference is not None
+        tp = self._ref_tp
         try:
-            _, end = watermarks(self._reference, self._ref_tp)
+            _, end = watermarks(self._reference, tp)
         except KafkaException as exc:
-            raise BrokerUnavailable(f"cannot read {self._ref_tp.topic}: {exc}") from exc
+            raise BrokerUnavailable(f"cannot read {tp.topic}: {exc}") from exc
         events: list[Event] = []
-        deadline = time.monotonic() + _REFERENCE_WAIT_S
-        while self._ref_tp.offset < end and time.monotonic() < deadline:
+        progress = ReadProgress(
+            tp.offset, end, time.monotonic(), report_every_s=_REFERENCE_WAIT_S, stall_s=STALL_S
+        )
+        last_error: KafkaError | None = None
+        while not progress.complete:
+            now = time.monotonic()
+            why = f" (last error: {last_error})" if last_error is not None else ""
+            if progress.stalled(now):
+                raise BrokerUnavailable(
+                    f"Kafka delivered nothing of {tp.topic} for {STALL_S:.0f} s at offset "
+                    f"{tp.offset} of {end}{why}; the projector folds nothing against part of "
+                    "the reference data"
+                )
+            if progress.report_due(now):
+                log.warning(
+                    "projector: %s read to offset %d of %d in %.1f s, not complete yet; "
+                    "nothing is folded until it is%s", tp.topic, tp.offset, end,
+                    now - progress.started, why,
+                )
             for msg in self._reference.consume(10_000, 0.2):
                 if msg.error() is not None:
-                    continue  # end-of-partition notices; real errors surface as no progress
-                self._ref_tp.offset = msg.offset() + 1
+                    last_error = msg.error()  # retried by the client; reported if it stalls
+                    continue
+                tp.offset = msg.offset() + 1
                 events.extend(self._reference_event(msg))
-            position = self._reference.position([TopicPartition(self._ref_tp.topic, 0)])[0].offset
-            if position >= 0:
-                self._ref_tp.offset = max(self._ref_tp.offset, position)
+            position = self._reference.position([TopicPartition(tp.topic, 0)])[0].offset
+            if position >= 0:  # past transaction markers, which are never delivered
+                tp.offset = max(tp.offset, position)
+            progress.reached(tp.offset, time.monotonic())
+        if progress.reports:
+            log.warning(
+                "projector: %s read to its end (%d) in %.1f s", tp.topic, end,
+                time.monotonic() - progress.started,
+            )
         if self.until is not None:
             events = [e for e in events if e.envelope.recorded_time <= self.until]
         if not events:

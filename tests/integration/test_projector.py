@@ -3,6 +3,7 @@ projections, late posts, as-of replays, promotion, dead letters and freshness.""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -16,7 +17,9 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench.canonical_log import canonical_events
+from events.errors import BrokerUnavailable
 from events.topics import CASE_EVENTS, dlq
+from projections import projector as projector_loop
 from projections import queries, store
 from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
 from projections.versions import live_schema, new_replay_schema, promote
@@ -61,6 +64,42 @@ def test_projection_counts_match_the_log(world: ProjectionWorld, city_log: dict[
     assert reported == cases > 0
     assert places > 189  # every grid, village, street, district and the city
     assert projector.positions and all(p.caught_up or p.next_offset > 0 for p in projector.positions.values())
+
+
+def test_a_reference_read_slower_than_its_patience_is_waited_for_not_cut_short(
+    world: ProjectionWorld, city_log: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # However slow the machine, no case or visit is folded before the reference log is read
+    # to its end: a read that outlasts its patience (here: none at all) says so and goes on.
+    timely = world.new_schema("timely")
+    world.project(timely)
+    monkeypatch.setattr(projector_loop, "_REFERENCE_WAIT_S", 0.0)
+    slow = world.new_schema("slow")
+    with caplog.at_level(logging.WARNING, logger="fengqiao.projector"):
+        world.project(slow)
+    with world.conn() as c:
+        (no_district,) = c.execute(
+            f'SELECT count(*) FROM "{slow}".cases WHERE district_code IS NULL'
+        ).fetchone()  # type: ignore[misc]
+    assert no_district == 0
+    assert _sums(world, slow) == _sums(world, timely)
+    assert "not complete yet" in caplog.text
+
+
+def test_a_reference_read_that_stalls_raises_and_nothing_is_written(
+    world: ProjectionWorld, city_log: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projector_loop, "STALL_S", 0.0)  # no progress at all is allowed
+    schema = world.new_schema("stalled")
+    with pytest.raises(BrokerUnavailable, match=r"at offset 0 of \d+; the projector folds nothing"):
+        world.project(schema)
+    with world.conn() as c:
+        (written,) = c.execute(
+            f'SELECT (SELECT count(*) FROM "{schema}".checkpoints) + '
+            f'(SELECT count(*) FROM "{schema}".case_timeline)'
+        ).fetchone()  # type: ignore[misc]
+    assert written == 0
 
 
 def test_live_crashed_and_replayed_projections_are_identical(
