@@ -169,6 +169,9 @@ class AvroCodec:
             DecodeError: not Confluent-framed, unknown schema id, or a body that does not
                 match its writer schema or breaks the model's rules. Carries the raw bytes
                 and where they came from.
+            RegistryUnavailable, RegistryError: the registry could not say what the schema id
+                is (no answer, or an error other than "not found"); the record itself may be
+                fine, so it is not a DecodeError, which readers treat as final.
         """
         event_type, record = self.decode_datum(data, topic, partition, offset)
         try:
@@ -202,7 +205,11 @@ class AvroCodec:
             raise fail(f"magic byte is {magic}, expected {MAGIC} (Confluent wire format)")
         try:
             writer, reader, event_type = self._reader(schema_id)
-        except (RegistryError, KeyError, ValueError) as exc:
+        except RegistryError as exc:
+            if exc.status != 404:
+                raise  # the registry failed, not the record: it decodes once the registry answers
+            raise fail(f"schema id {schema_id}: {exc}") from exc
+        except (KeyError, ValueError) as exc:  # a record type outside the catalog
             raise fail(f"schema id {schema_id}: {exc}") from exc
         try:
             record = fastavro.schemaless_reader(io.BytesIO(data[_HEADER.size :]), writer, reader)
