@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
 from processors.rules.case_state import CorruptStream, Status, next_status
+from processors.rules.copies import built, with_changes
 from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
 
@@ -30,25 +31,6 @@ __all__ = [
 ]
 
 Datum = Mapping[str, Any]
-T = TypeVar("T")
-
-
-def _with(row: T, **changes: Any) -> T:
-    """A copy of a frozen row with ``changes``: ``dataclasses.replace`` runs ``__init__`` over
-    every field, which made it most of the projector's time; the copy is never mutated after."""
-    new = object.__new__(type(row))
-    new.__dict__.update(row.__dict__)
-    new.__dict__.update(changes)
-    return new
-
-
-def _new(cls: type[T], **fields: Any) -> T:
-    """A frozen row from all of its fields, without ``__init__`` (as ``_with``): one per
-    case event."""
-    new = object.__new__(cls)
-    new.__dict__.update(fields)
-    return new
-
 
 _DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
 _CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
@@ -202,8 +184,8 @@ def fold_case(
         fresh: tuple[DeadlineRow, ...] = ()
     else:
         status = _status_after(row.status, event_type, datum, case_id)
-        after, fresh = _apply(_with(row, status=status), deadlines, event_type, datum, ref)
-    after = _with(after, last_sequence=sequence, last_event_time=when)
+        after, fresh = _apply(with_changes(row, status=status), deadlines, event_type, datum, ref)
+    after = with_changes(after, last_sequence=sequence, last_event_time=when)
     kept = {id(x) for x in deadlines}  # alive in ``deadlines``, so no id is reused here
     changed = tuple(d for d in fresh if id(d) not in kept)  # the new objects
     return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
@@ -265,37 +247,37 @@ def _apply(
         deadlines = _settle(deadlines, when, ref, cancel=True)
     if kind == "CaseAccepted":
         category = d.get("category_code") or row.category_code
-        row = _with(row, accepted_at=when, category_code=category,
+        row = with_changes(row, accepted_at=when, category_code=category,
                       priority=d.get("priority") or row.priority)
     elif kind == "CaseRejected":
-        row = _with(row, rejected_at=when)
+        row = with_changes(row, rejected_at=when)
     elif kind == "CaseDispatched":
-        row = _with(row, department_code=d["department_code"], dispatched_at=when,
+        row = with_changes(row, department_code=d["department_code"], dispatched_at=when,
                       first_dispatched_at=row.first_dispatched_at or when)
     elif kind == "CaseClaimed":
-        row = _with(row, claimed_at=when)
+        row = with_changes(row, claimed_at=when)
     elif kind == "CaseTransferred":
-        row = _with(row, department_code=d["to_department"], transfers=row.transfers + 1,
+        row = with_changes(row, department_code=d["to_department"], transfers=row.transfers + 1,
                       dispatched_at=when)
     elif kind == "CaseReturned":
-        row = _with(row, department_code=None, returns=row.returns + 1)
+        row = with_changes(row, department_code=None, returns=row.returns + 1)
     elif kind == "CaseExtended":
-        row = _with(row, extensions=row.extensions + 1,
+        row = with_changes(row, extensions=row.extensions + 1,
                       extended_hours=row.extended_hours + d["extra_working_hours"])
     elif kind == "CaseSuspended":
-        row = _with(row, suspended_since=when)
-        deadlines = tuple(_with(x, paused=_is_open(x)) for x in deadlines)
+        row = with_changes(row, suspended_since=when)
+        deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
     elif kind == "CaseResumed":
         paused = _hours(deadlines, ref, row.suspended_since, when) if row.suspended_since else 0.0
-        row = _with(row, suspended_since=None, suspended_hours=row.suspended_hours + paused)
-        deadlines = tuple(_with(x, paused=False) for x in deadlines)
+        row = with_changes(row, suspended_since=None, suspended_hours=row.suspended_hours + paused)
+        deadlines = tuple(with_changes(x, paused=False) for x in deadlines)
     elif kind == "CaseEscalated":
-        row = _with(row, escalation_level=d["to_level"], escalations=row.escalations + 1)
+        row = with_changes(row, escalation_level=d["to_level"], escalations=row.escalations + 1)
     elif kind == "CaseResolved":
         row = _resolved(row, deadlines, when, ref)
     elif kind == "CaseVerified":
         passed = bool(d["passed"])
-        row = _with(
+        row = with_changes(
             row,
             verifications=row.verifications + 1,
             verifications_passed=row.verifications_passed + passed,
@@ -303,11 +285,11 @@ def _apply(
             reworks=row.reworks + (not passed),
         )
     elif kind == "CaseReopened":
-        row = _with(row, reopens=row.reopens + 1, reworks=row.reworks + 1)
+        row = with_changes(row, reopens=row.reopens + 1, reworks=row.reworks + 1)
     elif kind == "CaseClosed":
-        row = _with(row, closed_at=when)
+        row = with_changes(row, closed_at=when)
     elif kind == "CaseEvaluated":
-        row = _with(row, satisfaction=d["satisfaction"], evaluated_at=when)
+        row = with_changes(row, satisfaction=d["satisfaction"], evaluated_at=when)
     return row, deadlines
 
 
@@ -321,7 +303,7 @@ def _resolved(
         x.stage in ("claim", "handle") and (x.breached_at is not None or x.status == "breached")
         for x in deadlines
     )
-    return _with(row, resolved_at=when, handling_hours=round(handling, 4), on_time=not late)
+    return with_changes(row, resolved_at=when, handling_hours=round(handling, 4), on_time=not late)
 
 
 def _is_open(d: DeadlineRow) -> bool:
@@ -335,12 +317,12 @@ def _settle(
     for d in deadlines:
         if _is_open(d):
             if cancel:
-                d = _with(d, cancelled=True, paused=False)
+                d = with_changes(d, cancelled=True, paused=False)
             else:
                 late = _hours((d,), ref, d.due_time, when) if when > d.due_time else (
                     -_hours((d,), ref, when, d.due_time)
                 )
-                d = _with(d, done_at=when, paused=False, lateness_hours=round(late, 4))
+                d = with_changes(d, done_at=when, paused=False, lateness_hours=round(late, 4))
         out.append(d)
     return tuple(out)
 
@@ -365,14 +347,14 @@ def _deadline_event(
             return (*deadlines, fresh)
         # Moved by an extension or a pause: kept in its place, so the order stays the order of
         # scheduling, which is also the order a restarted projector loads them in.
-        moved = _with(found, **fields)  # type: ignore[arg-type]
+        moved = with_changes(found, **fields)  # type: ignore[arg-type]
         return tuple(moved if x is found else x for x in deadlines)
     if found is None:
         raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
     flagged = (
-        _with(found, warned_at=found.warned_at or when)
+        with_changes(found, warned_at=found.warned_at or when)
         if kind == "DeadlineWarned"
-        else _with(found, breached_at=found.breached_at or when)
+        else with_changes(found, breached_at=found.breached_at or when)
     )
     return tuple(flagged if x is found else x for x in deadlines)
 
@@ -405,7 +387,7 @@ _SUMMARIES = {
 def _timeline(kind: str, d: Datum, row: CaseRow) -> TimelineRow:
     env = d["envelope"]
     summary = _SUMMARIES.get(kind, lambda _: kind)(d)
-    return _new(
+    return built(
         TimelineRow,
         case_id=row.case_id,
         sequence=env["sequence"],

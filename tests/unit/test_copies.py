@@ -9,7 +9,7 @@ import pytest
 
 from events.models import MODELS
 from processors.rules.case_state import CaseState, Status
-from processors.rules.copies import model_with, with_changes
+from processors.rules.copies import built, model_with, with_changes
 from tests.factories import example_event
 
 
@@ -30,15 +30,23 @@ def test_model_with_is_model_copy_with_an_update(event_type: str) -> None:
         ours.envelope.sequence = 1  # type: ignore[misc]
 
 
+_STATE = CaseState(
+    case_id="c-1", status=Status.reported, sequence=1,
+    status_since=datetime(2025, 3, 3, tzinfo=UTC), category="fire", priority="normal",
+    grid_id="g-1",
+)
+
+
 def test_with_changes_is_dataclasses_replace() -> None:
-    state = CaseState(
-        case_id="c-1", status=Status.reported, sequence=1,
-        status_since=datetime(2025, 3, 3, tzinfo=UTC), category="fire", priority="normal",
-        grid_id="g-1",
-    )
+    state = _STATE
     changes = {"status": Status.accepted, "sequence": 2, "hand_offs": 3}
     ours = with_changes(state, **changes)
     assert ours == dataclasses.replace(state, **changes)
     assert state.status is Status.reported
     with pytest.raises(dataclasses.FrozenInstanceError):
         ours.sequence = 9  # type: ignore[misc]
+
+
+def test_built_is_the_constructor_given_every_field() -> None:
+    fields = {f.name: getattr(_STATE, f.name) for f in dataclasses.fields(CaseState)}
+    assert built(CaseState, **fields) == CaseState(**fields)
