@@ -33,8 +33,8 @@ from events.registry import SchemaRegistry
 from events.topics import INBOX
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.topics import TopicSpec
 from infra.stack.topics_admin import admin_client, ensure_topics
+from infra.topics import TopicSpec
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
 

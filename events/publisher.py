@@ -34,7 +34,6 @@ from events.registry import SchemaRegistry
 from events.topics import CANONICAL, INBOX, REJECTIONS
 from events.validation import parse_event
 
-
 # Delivery guarantees the SDK will not let a caller weaken; murmur2 so that every client
 # (Java, Faust, this SDK) puts a key in the same partition.
 _FIXED = {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}

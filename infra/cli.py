@@ -68,7 +68,15 @@ app = typer.Typer(
 
 
 def _mount() -> None:
-    from infra import cli_case, cli_demo, cli_events, cli_process, cli_project, cli_schemas, stack_cli
+    from infra import (
+        cli_case,
+        cli_demo,
+        cli_events,
+        cli_process,
+        cli_project,
+        cli_schemas,
+        stack_cli,
+    )
 
     app.add_typer(stack_cli.app, name="stack")
     app.add_typer(cli_schemas.app, name="schemas")

@@ -23,15 +23,14 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from confluent_kafka.admin import AdminClient
 
 from events.codec import AvroCodec
-from events.kafka_io import produce
 from events.errors import DecodeError
+from events.kafka_io import produce
 from events.models import Event, SubmissionRejected
 from events.registry import SchemaRegistry
 from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, ensure_topics
-from processors.workflow import FATAL_EXIT
 
 FENGQIAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fengqiao"
 START_TIMEOUT_S = 60.0
