@@ -48,7 +48,9 @@ def process() -> None:
     topic name, for tests), FQ_TRIGGER_INTERVAL_S (60; 0 turns the deadline trigger off),
     FQ_COMMIT_INTERVAL_S (1.0: how often transactions commit), FQ_SESSION_TIMEOUT_S (30: when
     a silent worker's partitions go to the others), FQ_PRODUCER_LINGER_MS (50),
-    FQ_PRODUCER_BATCH_BYTES (262144), FQ_STREAM_BUFFER (4096), FQ_REPLICATION_FACTOR (1),
+    FQ_PRODUCER_BATCH_BYTES (262144), FQ_STREAM_BUFFER (4096), FQ_COMMIT_STALL_S (60: decided
+    records left uncommitted that long end the worker, for its supervisor to restart),
+    FQ_REPLICATION_FACTOR (1),
     FQ_WEB_PORT (0: no web view), FQ_WORKFLOW_DATA_DIR (faust's files; a temporary directory),
     FQ_LOG_LEVEL (info).
     """

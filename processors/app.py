@@ -16,6 +16,7 @@ its offset become visible together or not at all.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import faust
@@ -24,6 +25,7 @@ from faust.types import TP, AppT, StreamT, TableT
 from events.codec import AvroCodec
 from events.registry import SchemaRegistry
 from events.topics import CASE_INBOX, REFERENCE_INBOX, VISIT_INBOX
+from processors.commit_watch import CommitWatch
 from processors.reference_feed import ReferenceFeed
 from processors.settings import WorkflowSettings
 from processors.trigger import DeadlineTrigger
@@ -86,6 +88,8 @@ class WorkflowApp:
             visits=self._table("visits", STREAM_PARTITIONS),
         )
         self.workflow = Workflow(self.faust, settings, self.codec, self.tables, self.feed)
+        self.handled: dict[TP, int] = {}  # the last offset the agents handled, per partition
+        self.commit_watch: CommitWatch[TP] = CommitWatch(settings.commit_stall_s)
         self.trigger = DeadlineTrigger(
             self.faust, settings, self.codec, self.tables.cases, self.feed
         )
@@ -119,7 +123,7 @@ class WorkflowApp:
         )
         for name, logical, partitions, handle in handlers:
             app.agent(self._topic(logical, partitions), name=f"fengqiao.{name}")(
-                _consume(app, handle, name)
+                _consume(app, handle, name, self.handled)
             )
         app.task(self.feed.run)
         if self.settings.trigger_interval_s > 0:
@@ -130,6 +134,8 @@ class WorkflowApp:
         @app.on_partitions_revoked.connect
         async def _revoked(sender: AppT, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             revoked: set[TP] = args[0]
+            for tp in revoked:
+                self.handled.pop(tp, None)
             if any(tp.topic == reference_inbox for tp in revoked):
                 workflow.forget_reference_writer()
 
@@ -141,9 +147,16 @@ class WorkflowApp:
         if waited > WRITE_STUCK_S:
             # The transaction never ended: let a restarted worker fence it and go on.
             fatal(f"a write of {what} has waited {waited:.0f}s", TimeoutError(what))
+        committed: Any = self.faust.consumer._committed_offset  # faust's record of its commits
+        stalled = self.commit_watch.stalled(self.handled, committed, time.monotonic())
+        if stalled:
+            # Decided but never committed: invisible to every reader, partitions held.
+            where = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stalled)
+            fatal(f"no transaction of {where} has committed for {self.settings.commit_stall_s:g}s",
+                  TimeoutError(where))
 
 
-def _consume(app: faust.App, handle: Any, name: str) -> Any:
+def _consume(app: faust.App, handle: Any, name: str, handled: dict[TP, int]) -> Any:
     async def agent(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             if app.in_recovery:
@@ -159,6 +172,7 @@ def _consume(app: faust.App, handle: Any, name: str) -> Any:
                 await handle(event)
             except Exception as exc:  # noqa: BLE001 (all that is not an outcome ends the worker)
                 fatal(f"processing {_where(event)}", exc)
+            handled[event.message.tp] = event.message.offset
 
     agent.__name__ = agent.__qualname__ = f"{name}_agent"  # how faust's logs name it
     return agent

@@ -34,6 +34,9 @@ class WorkflowSettings(BaseSettings):
             produce requests are what the producers' throughput depends on).
         ``FQ_PRODUCER_BATCH_BYTES``: the most bytes of one producer batch (262144).
         ``FQ_STREAM_BUFFER``: how many records an agent may have fetched ahead (4096).
+        ``FQ_COMMIT_STALL_S``: how long a handled record may wait for its transaction to
+            commit before the worker ends itself, uncommitted, for its supervisor to restart
+            (60).
         ``FQ_SESSION_TIMEOUT_S``: seconds after which the group gives a silent worker's
             partitions to the others (30).
         ``FQ_REPLICATION_FACTOR``: replication of the changelog topics faust creates (1).
@@ -52,6 +55,7 @@ class WorkflowSettings(BaseSettings):
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     trigger_interval_s: float = Field(default=60.0, ge=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+    commit_stall_s: float = Field(default=60.0, ge=5)
     session_timeout_s: float = Field(default=30.0, ge=6, le=90)
     producer_linger_ms: int = Field(default=50, ge=0, le=1000)
     producer_batch_bytes: int = Field(default=262_144, ge=1024, le=1_000_000)

@@ -115,6 +115,7 @@ class WorkflowRun:
             "FQ_TRIGGER_INTERVAL_S": str(self.trigger_interval_s),
             "FQ_COMMIT_INTERVAL_S": str(self.commit_interval_s),
             "FQ_SESSION_TIMEOUT_S": "6",  # a killed worker's partitions move on quickly
+            "FQ_COMMIT_STALL_S": "20",  # a worker whose commits stopped is restarted in time
             "FQ_WORKFLOW_DATA_DIR": str(self.workdir / "faust"),
         }
         log = self.workdir / f"worker-{len(self.logs) + 1}.log"

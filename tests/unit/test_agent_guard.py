@@ -21,12 +21,17 @@ class Ended(Exception):
 def _stream(*offsets: int) -> Any:
     async def events() -> AsyncIterator[Any]:
         for offset in offsets:
-            yield SimpleNamespace(message=SimpleNamespace(topic="fq.case.inbox", partition=3, offset=offset))
+            message = SimpleNamespace(
+                topic="fq.case.inbox", partition=3, offset=offset, tp=("fq.case.inbox", 3)
+            )
+            yield SimpleNamespace(message=message)
 
     return SimpleNamespace(events=events)
 
 
-def _run(in_recovery: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[tuple[str, BaseException]]]:
+def _run(
+    in_recovery: bool, monkeypatch: pytest.MonkeyPatch, positions: dict[Any, int] | None = None
+) -> tuple[list[int], list[tuple[str, BaseException]]]:
     handled: list[int] = []
     ended: list[tuple[str, BaseException]] = []
 
@@ -38,7 +43,9 @@ def _run(in_recovery: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int],
         handled.append(event.message.offset)
 
     monkeypatch.setattr(app_module, "fatal", fatal)
-    agent = app_module._consume(SimpleNamespace(in_recovery=in_recovery), handle, "cases")
+    agent = app_module._consume(
+        SimpleNamespace(in_recovery=in_recovery), handle, "cases", {} if positions is None else positions
+    )
     try:
         asyncio.run(agent(_stream(7, 8)))
     except Ended:
@@ -47,8 +54,10 @@ def _run(in_recovery: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int],
 
 
 def test_records_are_decided_when_no_table_is_being_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    handled, ended = _run(False, monkeypatch)
+    positions: dict[Any, int] = {}
+    handled, ended = _run(False, monkeypatch, positions)
     assert handled == [7, 8] and ended == []
+    assert positions == {("fq.case.inbox", 3): 8}  # what the commit watch compares
 
 
 def test_a_record_delivered_during_recovery_ends_the_worker_undecided(
