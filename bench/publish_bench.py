@@ -17,13 +17,12 @@ from datetime import date, timedelta
 from confluent_kafka import Producer
 
 from bench.common import fresh_topics, median_rate, report, timed
+from events.kafka_io import produce
 from events.models import Event
-from events.publisher import Publisher, PublisherSettings
+from events.publisher import POLL_EVERY, Publisher, PublisherSettings
 from events.registry import SchemaRegistry
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
-
-POLL_EVERY = 1000
 
 
 def mixed_events(n: int, seed: int = 7) -> list[Event]:
@@ -94,12 +93,7 @@ def raw_produce(settings: PublisherSettings, records: list[tuple[str, bytes, byt
 
     # The SDK's produce loop, without the SDK: serve deliveries every POLL_EVERY records.
     for sent, (topic, key, value) in enumerate(records, 1):
-        while True:
-            try:
-                producer.produce(topic, value, key, on_delivery=done)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce(producer, topic, value, key, done, serve=False)
         if not sent % POLL_EVERY:
             producer.poll(0)
     producer.flush(60)

@@ -3,7 +3,7 @@
 - ``reader``: a consumer that reads by assignment under a throw-away group, commits nothing,
   and by default sees only committed records (the workflow writes in transactions).
 - ``produce``: one record, waiting for room when librdkafka's local queue is full rather
-  than failing, then serving delivery callbacks.
+  than failing, then (unless told not to) serving delivery callbacks.
 - ``dead_letter_headers``: what a dead letter on ``<topic>.dlq`` says about where it came
   from and why it could not be used.
 """
@@ -40,23 +40,26 @@ def produce(
     *,
     partition: int | None = None,
     headers: list[tuple[str, bytes]] | None = None,
+    serve: bool = True,
 ) -> None:
     """Produce one record; when the local queue is full, let deliveries drain and retry.
-    ``partition``: a given partition instead of the partitioner's choice."""
-    extra: dict[str, Any] = {}
-    if on_delivery is not None:
-        extra["on_delivery"] = on_delivery
-    if partition is not None:
-        extra["partition"] = partition
-    if headers:
-        extra["headers"] = headers
+    ``partition``: a given partition instead of the partitioner's choice. ``serve``: serve
+    delivery callbacks right after (a caller producing many records may serve them itself,
+    every so many records, with ``producer.poll(0)``)."""
     while True:
         try:
-            producer.produce(topic, value, key, **extra)
+            producer.produce(
+                topic, value, key, partition=_UNASSIGNED if partition is None else partition,
+                on_delivery=on_delivery, headers=headers,
+            )
             break
         except BufferError:
             producer.poll(0.05)
-    producer.poll(0)
+    if serve:
+        producer.poll(0)
+
+
+_UNASSIGNED = -1  # librdkafka's RD_KAFKA_PARTITION_UA: the partitioner chooses
 
 
 def dead_letter_headers(reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:

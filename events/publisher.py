@@ -28,6 +28,7 @@ from events.errors import (
     InvalidEvent,
     PublishFailed,
 )
+from events.kafka_io import produce
 from events.models import Event
 from events.outcomes import Outcome, OutcomeWatcher
 from events.registry import SchemaRegistry
@@ -37,7 +38,8 @@ from events.validation import parse_event
 # Delivery guarantees the SDK will not let a caller weaken; murmur2 so that every client
 # (Java, Faust, this SDK) puts a key in the same partition.
 _FIXED = {"acks": "all", "enable.idempotence": True, "partitioner": "murmur2_random"}
-_POLL_EVERY = 1000
+POLL_EVERY = 1000
+"""How many records ``publish_batch`` produces between serving delivery reports."""
 
 
 class PublisherSettings(BaseSettings):
@@ -194,7 +196,6 @@ class Publisher:
         sent: list[tuple[int, str]] = []
         acknowledged = bytearray()  # by input index: 1 once Kafka has reported on it
         producer = self.producer
-        produce = producer.produce
 
         def delivered(index: int, event_id: str, err: KafkaError | None, msg: Message) -> None:
             acknowledged[index] = 1
@@ -224,16 +225,10 @@ class Publisher:
             event_id = event.envelope.event_id
             sent.append((index, event_id))
             # One C-made partial per record is the cheapest way to carry its index to its
-            # delivery report; deliveries are served every _POLL_EVERY records and at flush.
+            # delivery report; deliveries are served every POLL_EVERY records and at flush.
             callback = partial(delivered, index, event_id)
-            key = event.key().encode()
-            while True:
-                try:
-                    produce(topic, value, key, on_delivery=callback)
-                    break
-                except BufferError:  # the local queue is full: let deliveries drain
-                    producer.poll(0.05)
-            if not len(sent) % _POLL_EVERY:
+            produce(producer, topic, value, event.key().encode(), callback, serve=False)
+            if not len(sent) % POLL_EVERY:
                 producer.poll(0)
         remaining = producer.flush(self.settings.publish_timeout_s)
         if remaining:

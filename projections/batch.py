@@ -152,23 +152,23 @@ class Changes:
 
     def count(self, deltas: Iterable[Delta]) -> None:
         """Add ``deltas`` to their units' rows."""
-        rows = self.stats_rows
         for level, code, day, metric, amount in deltas:
-            row = rows.get((level, code, day))
-            if row is None:
-                row = rows[(level, code, day)] = [0] * len(METRICS)
-            row[_METRIC[metric]] += amount
+            self._row(level, code, day)[_METRIC[metric]] += amount
 
     def count_units(self, units: Iterable[tuple[str, str]], day: date, amounts: Iterable[tuple[str, int]]) -> None:
         """Add the same ``amounts`` (metric, amount) to each unit's row of ``day``."""
-        rows = self.stats_rows
         indexed = [(_METRIC[metric], amount) for metric, amount in amounts]
         for level, code in units:
-            row = rows.get((level, code, day))
-            if row is None:
-                row = rows[(level, code, day)] = [0] * len(METRICS)
+            row = self._row(level, code, day)
             for i, amount in indexed:
                 row[i] += amount
+
+    def _row(self, level: str, code: str, day: date) -> list[int]:
+        """The unit's counters of ``day`` in METRICS order, zeros when first moved."""
+        row = self.stats_rows.get((level, code, day))
+        if row is None:
+            row = self.stats_rows[(level, code, day)] = [0] * len(METRICS)
+        return row
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:
         """Record that ``offset`` of the partition is done."""
