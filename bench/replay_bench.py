@@ -86,7 +86,7 @@ def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
 def replay_into(settings: ProjectorSettings, schema: str, workers: int) -> int:
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-        create_schema(conn, schema)
+        create_schema(conn, schema, indexes=False)  # as `fengqiao replay` creates it
     return replay(settings, schema, workers=workers)
 
 
@@ -99,9 +99,7 @@ def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
     """Ceiling, replay in one process and replay in ``workers`` processes, ``repeats`` times
     on the same log; medians and the ratios to the ceiling."""
     base = ProjectorSettings()
-    settings = base.model_copy(update={
-        "topic_prefix": f"bench.replay.{SEED}.{days}.", "projector_batch": 20_000,
-    })
+    settings = base.model_copy(update={"topic_prefix": f"bench.replay.{SEED}.{days}."})
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     ends = whole_city_log(settings, codec, days)
     total = sum(ends.values())

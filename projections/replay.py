@@ -22,7 +22,7 @@ from events.registry import SchemaRegistry
 from projections.errors import ProjectionError
 from projections.projector import BatchReport, Projector, end_offsets
 from projections.settings import ProjectorSettings
-from projections.store import connect, use_schema
+from projections.store import connect, create_indexes, use_schema
 from schemas.errors import FengqiaoError
 
 __all__ = ["replay"]
@@ -37,10 +37,25 @@ def replay(
     workers: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Project the logs up to their ends as they are now into ``schema`` (already created);
-    ``on_progress(done, total)`` as records are committed. Returns the records read."""
+    """Project the logs up to their ends as they are now into ``schema`` (already created,
+    best without secondary indexes: they are built once it is loaded); ``on_progress(done,
+    total)`` as records are committed. Returns the records read."""
     if workers < 1:
         raise ProjectionError(f"workers must be at least 1, got {workers}")
+    settings = settings.model_copy(update={"projector_batch": settings.replay_batch})
+    total = _project(settings, schema, until, workers, on_progress)
+    with connect(settings.pg_dsn.get_secret_value()) as conn:
+        create_indexes(conn, schema)
+    return total
+
+
+def _project(
+    settings: ProjectorSettings,
+    schema: str,
+    until: datetime | None,
+    workers: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> int:
     ends = end_offsets(settings)
     total = sum(ends.values())
     if workers == 1:

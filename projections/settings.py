@@ -22,6 +22,8 @@ class ProjectorSettings(BaseSettings):
         ``FQ_PROJECTION``: the projection's name (``city``); its live schema is whichever
             ``fengqiao projections promote`` made active (``fq_city_live`` at first).
         ``FQ_PROJECTOR_BATCH``: records per batch and transaction (5000).
+        ``FQ_REPLAY_BATCH``: the same for ``fengqiao replay`` (100,000): larger batches
+            rewrite a case's row and a unit's daily counters less often.
         ``FQ_PROJECTOR_MAX_WAIT_S``: the longest a partly filled batch waits (0.5).
         ``FQ_PROJECTOR_CACHE_CASES``: cases kept in memory between batches (1,000,000);
             beyond it the projector reloads cases from PostgreSQL as they come back.
@@ -35,6 +37,7 @@ class ProjectorSettings(BaseSettings):
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
     projection: str = Field(default="city", pattern=r"^[a-z][a-z0-9_]{0,30}$")
     projector_batch: int = Field(default=5000, ge=1, le=1_000_000)
+    replay_batch: int = Field(default=100_000, ge=1, le=1_000_000)
     projector_max_wait_s: float = Field(default=0.5, gt=0, le=60)
     projector_cache_cases: int = Field(default=1_000_000, ge=1000)
 

@@ -18,10 +18,11 @@ from processors.rules.reference_view import Place
 from projections.batch import Changes, Position
 from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
-from projections.tables import READ_MODELS, Table, ddl
+from projections.tables import READ_MODELS, Table, ddl, index_ddl
 
 __all__ = [
     "connect",
+    "create_indexes",
     "create_schema",
     "load_cases",
     "load_checkpoints",
@@ -52,11 +53,21 @@ def schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     return row is not None
 
 
-def create_schema(conn: psycopg.Connection[Any], schema: str) -> None:
-    """Create ``schema`` with every read-model table (idempotent) and commit."""
+def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = True) -> None:
+    """Create ``schema`` with every read-model table (idempotent) and commit; without the
+    secondary indexes when ``indexes`` is false, for a replay, which bulk-loads and then
+    calls ``create_indexes``: one index build is cheaper than keeping indexes up to date
+    through millions of upserts."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     use_schema(conn, schema)
-    conn.execute(ddl())  # type: ignore[arg-type]
+    conn.execute(ddl(indexes))  # type: ignore[arg-type]
+    conn.commit()
+
+
+def create_indexes(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Build the secondary indexes ``schema`` lacks (none when it has them all) and commit."""
+    use_schema(conn, schema)
+    conn.execute(index_ddl())  # type: ignore[arg-type]
     conn.commit()
 
 

@@ -18,7 +18,7 @@ from projections.batch import ResolutionRow, VisitRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.stats_fold import METRICS
 
-__all__ = ["READ_MODELS", "TABLES", "Table", "ddl"]
+__all__ = ["READ_MODELS", "TABLES", "Table", "ddl", "index_ddl"]
 
 _SQL_TYPES = {
     str: "text",
@@ -125,14 +125,24 @@ CREATE TABLE IF NOT EXISTS places (
 """
 
 
-def ddl() -> str:
-    """CREATE statements for every table, in the current ``search_path`` schema."""
+def ddl(indexes: bool = True) -> str:
+    """CREATE statements for every table, in the current ``search_path`` schema; without the
+    secondary indexes when ``indexes`` is false (``index_ddl`` adds them later)."""
     parts = [_BOOKKEEPING]
     for t in TABLES:
         cols = ", ".join(
             f"{name} {sql}" + (" NOT NULL" if name in t.key else "") for name, sql in t.columns
         )
         parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} ({cols}, PRIMARY KEY ({', '.join(t.key)}));")
-        for i, expr in enumerate(t.indexes):
-            parts.append(f"CREATE INDEX IF NOT EXISTS {t.name}_i{i} ON {t.name} ({expr});")
+    if indexes:
+        parts.append(index_ddl())
     return "\n".join(parts)
+
+
+def index_ddl() -> str:
+    """CREATE INDEX statements for the tables' secondary indexes (idempotent)."""
+    return "\n".join(
+        f"CREATE INDEX IF NOT EXISTS {t.name}_i{i} ON {t.name} ({expr});"
+        for t in TABLES
+        for i, expr in enumerate(t.indexes)
+    )

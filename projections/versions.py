@@ -105,7 +105,8 @@ def live_schema(conn: psycopg.Connection[Any], projection: str) -> str:
 def new_replay_schema(
     conn: psycopg.Connection[Any], projection: str, until: datetime | None, name: str | None = None
 ) -> str:
-    """Register and create an empty schema for a replay: ``name`` or ``fq_<projection>_r<n>``."""
+    """Register and create an empty schema for a replay: ``name`` or ``fq_<projection>_r<n>``,
+    without its secondary indexes, which ``replay`` builds at the end."""
     ensure_meta(conn)
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(72002)")
@@ -121,7 +122,7 @@ def new_replay_schema(
         if exists:
             raise ProjectionError(f"schema {name} already exists; choose another name or drop it")
         _register(conn, name, projection, "replay", until)
-    create_schema(conn, name)
+    create_schema(conn, name, indexes=False)  # the replay builds them when it ends
     return name
 
 

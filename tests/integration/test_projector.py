@@ -22,6 +22,7 @@ from events.topics import CASE_EVENTS, dlq
 from projections import projector as projector_loop
 from projections import queries, store
 from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
+from projections.replay import replay
 from projections.versions import live_schema, new_replay_schema, promote
 from simulate.city import CityShape
 from tests.integration.projection_helpers import (
@@ -132,12 +133,35 @@ def test_live_crashed_and_replayed_projections_are_identical(
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0, log.read_text()
 
-    replayed = world.fengqiao("replay", "--into", f"{world.name}_replay"[:60], "--workers", "3")
+    # Small replay batches, so the replay cuts the log differently from the live run too.
+    replayed = world.fengqiao("replay", "--into", f"{world.name}_replay"[:60], "--workers", "3",
+                              FQ_REPLAY_BATCH="300")
     assert replayed.returncode == 0, replayed.stderr
     world.schemas.append(f"{world.name}_replay"[:60])
 
     assert _sums(world, crashed) == expected
     assert _sums(world, f"{world.name}_replay"[:60]) == expected
+
+
+def _indexes(world: ProjectionWorld, schema: str) -> set[str]:
+    with world.conn() as c:
+        rows = c.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,)).fetchall()
+    return {name for (name,) in rows}
+
+
+def test_a_replay_schema_is_loaded_without_secondary_indexes_and_has_them_all_when_it_ends(
+    world: ProjectionWorld, city_log: dict[str, int]
+) -> None:
+    full = world.new_schema("indexed")  # as the live projector's schema is created
+    with world.conn() as c:
+        schema = new_replay_schema(c, world.settings.projection, None, f"{world.name}_rx"[:60])
+    world.schemas.append(schema)
+    before = _indexes(world, schema)
+    assert before and all(name.endswith("_pkey") for name in before)  # keys only
+
+    assert replay(world.settings, schema, workers=2) == city_log["case"] + city_log["visit"]
+    assert _indexes(world, schema) == _indexes(world, full) > before
+    assert _sums(world, schema) == _sums(world, world.project(full).schema)
 
 
 def _start_projector(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
