@@ -103,11 +103,19 @@ def load_visit_sequences(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return dict(conn.execute("SELECT grid_id, last_sequence FROM visit_streams").fetchall())
 
 
-def _copy(conn: psycopg.Connection[Any], table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+def _copy(
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """COPY ``rows`` into ``table``'s ``columns`` ((name, SQL type) pairs) in binary: no
+    timestamps or numbers printed as text here and parsed again by PostgreSQL."""
+    cols = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
     with conn.cursor() as cur, cur.copy(
-        sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), cols)
+        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table), cols)
     ) as copy:
+        copy.set_types([kind for _, kind in columns])
         for row in rows:
             copy.write_row(row)
 
@@ -120,7 +128,7 @@ def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[tuple[Any
             sql.Identifier(temp), sql.Identifier(table.name)
         )
     )
-    _copy(conn, temp, table.column_names, rows)
+    _copy(conn, temp, table.columns, rows)
     others = [c for c in table.column_names if c not in table.key]
     if table.mode == "add":
         sets = [sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table.name)) for c in others]
@@ -173,7 +181,7 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         ("visits", changes.visits),
     ):
         if rows:
-            _copy(conn, name, READ_MODELS[name].column_names, _as_tuples(name, rows))
+            _copy(conn, name, READ_MODELS[name].columns, _as_tuples(name, rows))
     if changes.visit_sequences:
         _merge(conn, READ_MODELS["visit_streams"], sorted(changes.visit_sequences.items()))
     if changes.stats_rows:
@@ -185,11 +193,16 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         _upsert_places(conn, places)
     if changes.dead_letters:
         _copy(
-            conn, "dead_letters", ("topic", "partition", "offset", "reason", "raw"),
+            conn, "dead_letters", _DEAD_LETTER_COLUMNS,
             ((d.topic, d.partition, d.offset, d.reason, d.raw) for d in changes.dead_letters),
         )
     if changes.positions:
         _write_positions(conn, changes.positions)
+
+
+_DEAD_LETTER_COLUMNS = (
+    ("topic", "text"), ("partition", "integer"), ("offset", "bigint"), ("reason", "text"), ("raw", "bytea"),
+)
 
 
 def _upsert_places(conn: psycopg.Connection[Any], places: Sequence[Place]) -> None:
