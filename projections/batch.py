@@ -37,6 +37,7 @@ __all__ = [
 StatsKey = tuple[str, str, date]
 """(unit level, unit code, local day): one row of ``stats_daily``."""
 _METRIC = {m: i for i, m in enumerate(METRICS)}
+_WIDTH = len(METRICS)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,12 @@ class Changes:
 
     def count(self, deltas: Iterable[Delta]) -> None:
         """Add ``deltas`` to their units' rows."""
-        for level, code, day, metric, amount in deltas:
-            self._row(level, code, day)[_METRIC[metric]] += amount
+        rows = self.stats_rows
+        for level, code, day, metric, amount in deltas:  # ``_row`` inlined: a few per event
+            row = rows.get((level, code, day))
+            if row is None:
+                row = rows[(level, code, day)] = [0] * _WIDTH
+            row[_METRIC[metric]] += amount
 
     def count_units(self, units: Iterable[tuple[str, str]], day: date, amounts: Iterable[tuple[str, int]]) -> None:
         """Add the same ``amounts`` (metric, amount) to each unit's row of ``day``."""
@@ -167,7 +172,7 @@ class Changes:
         """The unit's counters of ``day`` in METRICS order, zeros when first moved."""
         row = self.stats_rows.get((level, code, day))
         if row is None:
-            row = self.stats_rows[(level, code, day)] = [0] * len(METRICS)
+            row = self.stats_rows[(level, code, day)] = [0] * _WIDTH
         return row
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:

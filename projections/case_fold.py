@@ -184,8 +184,9 @@ def fold_case(
         fresh: tuple[DeadlineRow, ...] = ()
     else:
         status = _status_after(row.status, event_type, datum, case_id)
-        after, fresh = _apply(with_changes(row, status=status), deadlines, event_type, datum, ref)
-    after = with_changes(after, last_sequence=sequence, last_event_time=when)
+        changes, fresh = _apply(row, deadlines, event_type, datum, ref)
+        # One copy with everything the event changed: a row has 40 fields.
+        after = with_changes(row, **changes, status=status, last_sequence=sequence, last_event_time=when)
     kept = {id(x) for x in deadlines}  # alive in ``deadlines``, so no id is reused here
     changed = tuple(d for d in fresh if id(d) not in kept)  # the new objects
     return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
@@ -216,6 +217,8 @@ def _reported(datum: Datum, ref: ReferenceView) -> CaseRow:
         reporter_role=env["actor"]["role"],
         visit_id=datum.get("visit_id"),
         reported_at=env["event_time"],
+        last_sequence=env["sequence"],
+        last_event_time=env["event_time"],
     )
 
 
@@ -237,65 +240,66 @@ def _apply(
     kind: str,
     d: Datum,
     ref: ReferenceView,
-) -> tuple[CaseRow, tuple[DeadlineRow, ...]]:
+) -> tuple[dict[str, Any], tuple[DeadlineRow, ...]]:
+    """The fields ``kind`` changes in the case's row (the caller makes one copy with all of
+    them), and the case's deadlines after it."""
     when: datetime = d["envelope"]["event_time"]
     if kind.startswith("Deadline"):
-        return row, _deadline_event(row, deadlines, kind, d)
+        return {}, _deadline_event(row, deadlines, kind, d)
     if kind in _DONE_BY:
         deadlines = _settle(deadlines, when, ref, cancel=False)
     elif kind in _CANCELLED_BY:
         deadlines = _settle(deadlines, when, ref, cancel=True)
+    changes: dict[str, Any] = {}
     if kind == "CaseAccepted":
-        category = d.get("category_code") or row.category_code
-        row = with_changes(row, accepted_at=when, category_code=category,
-                      priority=d.get("priority") or row.priority)
+        changes = {"accepted_at": when, "category_code": d.get("category_code") or row.category_code,
+                   "priority": d.get("priority") or row.priority}
     elif kind == "CaseRejected":
-        row = with_changes(row, rejected_at=when)
+        changes = {"rejected_at": when}
     elif kind == "CaseDispatched":
-        row = with_changes(row, department_code=d["department_code"], dispatched_at=when,
-                      first_dispatched_at=row.first_dispatched_at or when)
+        changes = {"department_code": d["department_code"], "dispatched_at": when,
+                   "first_dispatched_at": row.first_dispatched_at or when}
     elif kind == "CaseClaimed":
-        row = with_changes(row, claimed_at=when)
+        changes = {"claimed_at": when}
     elif kind == "CaseTransferred":
-        row = with_changes(row, department_code=d["to_department"], transfers=row.transfers + 1,
-                      dispatched_at=when)
+        changes = {"department_code": d["to_department"], "transfers": row.transfers + 1,
+                   "dispatched_at": when}
     elif kind == "CaseReturned":
-        row = with_changes(row, department_code=None, returns=row.returns + 1)
+        changes = {"department_code": None, "returns": row.returns + 1}
     elif kind == "CaseExtended":
-        row = with_changes(row, extensions=row.extensions + 1,
-                      extended_hours=row.extended_hours + d["extra_working_hours"])
+        changes = {"extensions": row.extensions + 1,
+                   "extended_hours": row.extended_hours + d["extra_working_hours"]}
     elif kind == "CaseSuspended":
-        row = with_changes(row, suspended_since=when)
+        changes = {"suspended_since": when}
         deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
     elif kind == "CaseResumed":
         paused = _hours(deadlines, ref, row.suspended_since, when) if row.suspended_since else 0.0
-        row = with_changes(row, suspended_since=None, suspended_hours=row.suspended_hours + paused)
+        changes = {"suspended_since": None, "suspended_hours": row.suspended_hours + paused}
         deadlines = tuple(with_changes(x, paused=False) for x in deadlines)
     elif kind == "CaseEscalated":
-        row = with_changes(row, escalation_level=d["to_level"], escalations=row.escalations + 1)
+        changes = {"escalation_level": d["to_level"], "escalations": row.escalations + 1}
     elif kind == "CaseResolved":
-        row = _resolved(row, deadlines, when, ref)
+        changes = _resolved(row, deadlines, when, ref)
     elif kind == "CaseVerified":
         passed = bool(d["passed"])
-        row = with_changes(
-            row,
-            verifications=row.verifications + 1,
-            verifications_passed=row.verifications_passed + passed,
-            verified_at=when if passed else row.verified_at,
-            reworks=row.reworks + (not passed),
-        )
+        changes = {
+            "verifications": row.verifications + 1,
+            "verifications_passed": row.verifications_passed + passed,
+            "verified_at": when if passed else row.verified_at,
+            "reworks": row.reworks + (not passed),
+        }
     elif kind == "CaseReopened":
-        row = with_changes(row, reopens=row.reopens + 1, reworks=row.reworks + 1)
+        changes = {"reopens": row.reopens + 1, "reworks": row.reworks + 1}
     elif kind == "CaseClosed":
-        row = with_changes(row, closed_at=when)
+        changes = {"closed_at": when}
     elif kind == "CaseEvaluated":
-        row = with_changes(row, satisfaction=d["satisfaction"], evaluated_at=when)
-    return row, deadlines
+        changes = {"satisfaction": d["satisfaction"], "evaluated_at": when}
+    return changes, deadlines
 
 
 def _resolved(
     row: CaseRow, deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView
-) -> CaseRow:
+) -> dict[str, Any]:
     start = row.first_dispatched_at or row.reported_at
     handling = max(0.0, _hours(deadlines, ref, start, when) - row.suspended_hours)
     # A breach counts even when a transfer later cancelled that deadline.
@@ -303,7 +307,7 @@ def _resolved(
         x.stage in ("claim", "handle") and (x.breached_at is not None or x.status == "breached")
         for x in deadlines
     )
-    return with_changes(row, resolved_at=when, handling_hours=round(handling, 4), on_time=not late)
+    return {"resolved_at": when, "handling_hours": round(handling, 4), "on_time": not late}
 
 
 def _is_open(d: DeadlineRow) -> bool:
