@@ -17,7 +17,9 @@ from processors.app import faust_options, run_worker
 from processors.settings import WorkflowSettings
 
 settings = WorkflowSettings()
-app = faust.App(settings.workflow_app_id, **faust_options(settings), web_enabled=False)
+# Its files where the workflow keeps its own (a temporary directory), not in the working one.
+app = faust.App(settings.workflow_app_id, **faust_options(settings), web_enabled=False,
+                datadir=settings.data_dir())
 
 
 def _topic(name: str) -> Any:
