@@ -112,6 +112,7 @@ def replay(
     """Rebuild every read model from the start of the canonical logs into a new PostgreSQL
     schema while the active one keeps serving; up to the logs' end as they are when the
     replay starts, or only what was recorded up to --until. Shows progress and an ETA.
+    Batches of FQ_REPLAY_BATCH records (100000); the secondary indexes are built at the end.
     Promote the result with `fengqiao projections promote SCHEMA` (or --promote).
     """
     from projections.replay import replay as run_replay
