@@ -49,12 +49,12 @@ def run(repeats: int = 3, events: int = 200_000) -> dict[str, object]:
         # Warm: schema ids, connections, producer id, and the leaders of all three fresh
         # topics (the raw side, run second, finds them warm too).
         publisher.publish_batch([next(e for e in batch if e.stream == s) for s in inbox])
-        sdk = timed(lambda: len(publisher.publish_batch(batch).receipts))
+        sdk = timed(lambda publisher=publisher: len(publisher.publish_batch(batch).receipts))
         encoded = [
             (inbox[e.stream], e.key().encode(), publisher.codec.encode(inbox[e.stream], e))
             for e in batch
         ]
-        raw_runs.append(timed(lambda: raw_produce(settings, encoded)))
+        raw_runs.append(timed(lambda encoded=encoded: raw_produce(settings, encoded)))
         sdk_runs.append(sdk)
         print(
             f"repeat {repeat + 1}: sdk {sdk[1] / sdk[0]:,.0f}/s, "

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-
 from confluent_kafka.admin import AdminClient
 
 from bench.common import report

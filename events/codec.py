@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from pydantic import ValidationError
@@ -81,7 +81,7 @@ class AvroCodec:
         named: dict[str, Any] = {}
         parsed = fastavro.parse_schema(version.schema, named)
         try:
-            compiled: Writer | None = compile_writer(parsed, named)
+            compiled: Writer | None = compile_writer(cast(dict[str, Any], parsed), named)
         except Unsupported as exc:
             log.info("%s is written by fastavro: %s", version.fullname, exc)
             compiled = None
@@ -119,7 +119,7 @@ class AvroCodec:
             return compiled(event, header)
         except UnicodeEncodeError as exc:
             raise _not_utf8(event.event_type, to_avro(event), exc) from exc
-        except Exception as exc:  # noqa: BLE001 - whatever the writer met, the event is at fault
+        except Exception as exc:
             raise InvalidEvent(event.event_type, "?", "avro", f"{exc!r}") from exc
 
     @staticmethod

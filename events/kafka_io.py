@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer
 
 
 def reader(bootstrap: str, purpose: str, **config: Any) -> Consumer:
@@ -50,7 +50,8 @@ def produce(
         try:
             producer.produce(
                 topic, value, key, partition=_UNASSIGNED if partition is None else partition,
-                on_delivery=on_delivery, headers=headers,
+                # The stub's list[tuple[str, str | bytes | None]] is invariant; bytes values are fine.
+                on_delivery=on_delivery, headers=headers,  # type: ignore[arg-type]
             )
             break
         except BufferError:
@@ -60,6 +61,12 @@ def produce(
 
 
 _UNASSIGNED = -1  # librdkafka's RD_KAFKA_PARTITION_UA: the partitioner chooses
+
+
+def where(msg: Message) -> tuple[str, int, int]:
+    """A consumed or delivered record's topic, partition and offset, which Kafka always sets
+    on one (confluent-kafka types them as optional, for messages built by hand)."""
+    return msg.topic(), msg.partition(), msg.offset()  # type: ignore[return-value]
 
 
 def dead_letter_headers(reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:

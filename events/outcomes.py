@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Self
 
 from confluent_kafka import TopicPartition
 
 from events.codec import AvroCodec
 from events.errors import DecodeError, InfrastructureError
-from events.kafka_io import reader
+from events.kafka_io import reader, where
 from events.models import SubmissionRejected
 from events.topics import CANONICAL, REJECTIONS
 
@@ -57,7 +58,7 @@ class OutcomeWatcher:
         self._consumer = reader(bootstrap, "outcomes")
         self._seen: dict[str, Outcome] = {}
 
-    def start(self, timeout_s: float = 10.0) -> OutcomeWatcher:
+    def start(self, timeout_s: float = 10.0) -> Self:
         """Mark the current end of every watched partition: outcomes are read from there."""
         assignment = []
         for topic in self.topics:
@@ -81,7 +82,7 @@ class OutcomeWatcher:
             if msg is None or msg.error() is not None:
                 continue
             try:
-                event = self.codec.decode(msg.value(), msg.topic(), msg.partition(), msg.offset())
+                event = self.codec.decode(msg.value() or b"", *where(msg))
             except DecodeError:
                 continue  # not ours to judge here; the workflow dead-letters poison records
             if isinstance(event, SubmissionRejected):
@@ -96,7 +97,7 @@ class OutcomeWatcher:
     def close(self) -> None:
         self._consumer.close()
 
-    def __enter__(self) -> OutcomeWatcher:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

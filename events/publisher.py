@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pydantic import Field, SecretStr
@@ -28,7 +28,7 @@ from events.errors import (
     InvalidEvent,
     PublishFailed,
 )
-from events.kafka_io import produce
+from events.kafka_io import produce, where
 from events.models import Event
 from events.outcomes import Outcome, OutcomeWatcher
 from events.registry import SchemaRegistry
@@ -151,7 +151,7 @@ class Publisher:
         )
         self._producer: Producer | None = None
 
-    def __enter__(self) -> Publisher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -200,7 +200,7 @@ class Publisher:
         def delivered(index: int, event_id: str, err: KafkaError | None, msg: Message) -> None:
             acknowledged[index] = 1
             if err is None:
-                receipts.append(Receipt(event_id, msg.topic(), msg.partition(), msg.offset()))
+                receipts.append(Receipt(event_id, *where(msg)))
             else:
                 failures.append(Failure(index, event_id, _delivery_error(err)))
             if progress is not None:

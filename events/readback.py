@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from confluent_kafka import TopicPartition
 
 from events.codec import AvroCodec
-from events.kafka_io import reader
+from events.kafka_io import reader, where
 from events.models import Event
 from events.publisher import Receipt
 
@@ -33,12 +33,12 @@ def read_receipts(
             if msg is None:
                 unread = {k: sorted(v)[:3] for k, v in wanted.items() if v}
                 raise TimeoutError(f"records not read back within {timeout_s:g}s: {unread}")
-            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            topic, partition, offset = where(msg)
             if msg.error() is not None or offset not in wanted[(topic, partition)]:
                 continue
             wanted[(topic, partition)].discard(offset)
             left -= 1
-            event = codec.decode(msg.value(), topic, partition, offset)
+            event = codec.decode(msg.value() or b"", topic, partition, offset)
             yield Receipt(event.envelope.event_id, topic, partition, offset), event
     finally:
         consumer.close()

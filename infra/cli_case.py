@@ -9,7 +9,7 @@ from rich.table import Table
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable
-from events.kafka_io import reader
+from events.kafka_io import reader, where
 from events.models import Event
 from events.partitioning import partition_for
 from events.registry import SchemaRegistry
@@ -45,10 +45,10 @@ def case_events(settings: ConnectionSettings, case_id: str, topic: str = CASE_EV
                 break
             if msg.error() is not None:
                 continue
-            position = msg.offset()
+            position = where(msg)[2]
             if msg.key() != case_id.encode():
                 continue
-            event = codec.decode(msg.value(), topic, partition, msg.offset())
+            event = codec.decode(msg.value() or b"", topic, partition, position)
             by_sequence.setdefault(event.envelope.sequence or 0, event)  # re-sends are equal
     finally:
         consumer.close()

@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from events.codec import AvroCodec
-from events.kafka_io import reader
 from events.errors import DecodeError
+from events.kafka_io import reader, where
 from events.ndjson import Line, count_lines, read_ndjson
 from events.publisher import Failure, Publisher, PublisherSettings
 from events.registry import SchemaRegistry
@@ -107,12 +107,13 @@ def tail(
                     break
                 continue
             idle = 0.0
-            if msg.error() is not None:
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    err_console.print(f"[red]kafka:[/] {escape(str(msg.error()))}")
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    err_console.print(f"[red]kafka:[/] {escape(str(err))}")
                 continue
             try:
-                event = codec.decode(msg.value(), msg.topic(), msg.partition(), msg.offset())
+                event = codec.decode(msg.value() or b"", *where(msg))
             except DecodeError as exc:
                 bad += 1
                 err_console.print(f"[red]undecodable:[/] {escape(str(exc))}", highlight=False)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -197,7 +198,7 @@ class _Meter:
         self.bar, self.sent, self.began = bar, 0, time.perf_counter()
         self.task = bar.add_task(label, total=total, events=0, rate=0.0)
 
-    def sent_more(self, n: int, completed: float, **update: str) -> None:
+    def sent_more(self, n: int, completed: float, **update: Any) -> None:
         self.sent += n
         rate = self.sent / max(time.perf_counter() - self.began, 1e-9)
         self.bar.update(self.task, completed=completed, events=self.sent, rate=rate, **update)

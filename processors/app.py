@@ -149,7 +149,7 @@ class WorkflowApp:
         if waited > WRITE_STUCK_S:
             # The transaction never ended: let a restarted worker fence it and go on.
             fatal(f"a write of {what} has waited {waited:.0f}s", TimeoutError(what))
-        committed: Any = self.faust.consumer._committed_offset  # faust's record of its commits
+        committed: Any = self.faust.consumer._committed_offset  # type: ignore[attr-defined]  # faust's own
         stalled = self.commit_watch.stalled(self.handled, committed, time.monotonic())
         if stalled:
             # Decided but never committed: invisible to every reader, partitions held.

@@ -9,7 +9,7 @@ Working hours come from the calendar versions recorded on the case's deadlines, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -337,21 +337,21 @@ def _deadline_event(
     when: datetime = d["envelope"]["event_time"]
     found = next((x for x in deadlines if x.deadline_id == d["deadline_id"]), None)
     if kind == "DeadlineScheduled":
-        fields = dict(
-            stage=d["stage"], started_at=d["started_at"], due_time=d["due_time"],
-            working_hours=d["working_hours"], policy_id=d["policy_id"],
-            policy_version=d["policy_version"], calendar_version=d["calendar_version"],
-        )
+        fields = {
+            "stage": d["stage"], "started_at": d["started_at"], "due_time": d["due_time"],
+            "working_hours": d["working_hours"], "policy_id": d["policy_id"],
+            "policy_version": d["policy_version"], "calendar_version": d["calendar_version"],
+        }
         if found is None:
             fresh = DeadlineRow(
                 deadline_id=d["deadline_id"], case_id=row.case_id,
                 department_code=row.department_code, district_code=row.district_code,
-                paused=row.suspended_since is not None, **fields,  # type: ignore[arg-type]
+                paused=row.suspended_since is not None, **fields,
             )
             return (*deadlines, fresh)
         # Moved by an extension or a pause: kept in its place, so the order stays the order of
         # scheduling, which is also the order a restarted projector loads them in.
-        moved = with_changes(found, **fields)  # type: ignore[arg-type]
+        moved = with_changes(found, **fields)
         return tuple(moved if x is found else x for x in deadlines)
     if found is None:
         raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
@@ -363,7 +363,7 @@ def _deadline_event(
     return tuple(flagged if x is found else x for x in deadlines)
 
 
-_SUMMARIES = {
+_SUMMARIES: dict[str, Callable[[Datum], str]] = {
     "CaseReported": lambda d: f"reported via {d['channel']}: {d['title']}",
     "CaseAccepted": lambda d: "accepted" + (f" as {d['category_code']}" if d.get("category_code") else ""),
     "CaseRejected": lambda d: f"rejected ({d['reason']}): {d['comment']}",
@@ -390,7 +390,8 @@ _SUMMARIES = {
 
 def _timeline(kind: str, d: Datum, row: CaseRow) -> TimelineRow:
     env = d["envelope"]
-    summary = _SUMMARIES.get(kind, lambda _: kind)(d)
+    summarize = _SUMMARIES.get(kind)
+    summary = summarize(d) if summarize is not None else kind
     return built(
         TimelineRow,
         case_id=row.case_id,

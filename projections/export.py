@@ -20,24 +20,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import psycopg
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from psycopg import IsolationLevel, sql
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
-from events.kafka_io import reader
+from events.kafka_io import reader, where
 from events.models import model_for
 from events.topics import CANONICAL
 from processors.rules.calendar import SHANGHAI
 from projections.errors import ProjectionError, ProjectionStoreError, UnknownProjection
-from projections.settings import ProjectorSettings
 from projections.queries import freshness
 from projections.read_progress import STALL_S, ReadProgress
+from projections.settings import ProjectorSettings
 from projections.store import connect, schema_exists, use_schema
 from projections.tables import READ_MODELS, TABLES, Table
 
@@ -364,10 +364,10 @@ class ExportFiles:
             reason = "it is not a directory" if out.exists() and not out.is_dir() else exc.strerror
             raise OutputNotWritable(f"cannot write the export to {out}: {reason or exc}") from exc
 
-    def __enter__(self) -> ExportFiles:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, *_: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is not None:
             self._discard()
 
@@ -397,7 +397,7 @@ class ExportFiles:
         for sink in self._sinks:
             try:
                 sink.close()
-            except Exception:  # noqa: BLE001 - the export's own error is the one to report
+            except Exception:  # noqa: BLE001, S110 - the export's own error is the one to report
                 pass
         partials = [s.partial for s in self._sinks] + [p for p, _ in self._json]
         for partial in partials:
@@ -455,7 +455,7 @@ def export_events(
                 for partition, low, end in ends[stream]:
                     for msg in _records(consumer, topic, partition, low, end, on_read):
                         read += 1
-                        offset = msg.offset()
+                        offset = where(msg)[2]
                         try:
                             event_type, datum = codec.decode_datum(
                                 msg.value() or b"", topic, partition, offset
@@ -525,18 +525,19 @@ def _records(
         position = progress.position
         # Asking for no more than is left returns at once when no transaction marker is left.
         for msg in consumer.consume(min(_BATCH, end - position), _POLL_S):
-            if msg.topic() != topic or msg.partition() != partition:
+            at_topic, at_partition, offset = where(msg)
+            if at_topic != topic or at_partition != partition:
                 continue  # fetched before this partition was assigned
             err = msg.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF:
                     raise BrokerUnavailable(f"reading {topic}[{partition}] at {position}: {err}")
-                position = max(position, msg.offset())
-            elif msg.offset() >= end:
+                position = max(position, offset)
+            elif offset >= end:
                 position = end
             else:
                 yield msg
-                position = msg.offset() + 1
+                position = offset + 1
         if position == progress.position:  # perhaps only transaction markers were passed
             now_at = consumer.position([TopicPartition(topic, partition)])[0].offset
             position = max(position, now_at)

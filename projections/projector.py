@@ -29,7 +29,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
-from events.kafka_io import dead_letter_headers, produce, reader
+from events.kafka_io import dead_letter_headers, produce, reader, where
 from events.models import Event, PlaceDefined, PlaceRetired
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
@@ -330,7 +330,7 @@ class Projector:
     def _decode(self, messages: Sequence[Message], changes: Changes) -> list[Decoded]:
         out = []
         for msg in messages:
-            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            topic, partition, offset = where(msg)
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
@@ -412,7 +412,7 @@ class Projector:
                 if msg.error() is not None:
                     last_error = msg.error()  # retried by the client; reported if it stalls
                     continue
-                tp.offset = msg.offset() + 1
+                tp.offset = where(msg)[2] + 1
                 events.extend(self._reference_event(msg))
             position = self._reference.position([TopicPartition(tp.topic, 0)])[0].offset
             if position >= 0:  # past transaction markers, which are never delivered

@@ -9,6 +9,7 @@ boundaries that were in force when each case was reported or each visit made.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -101,7 +102,8 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
     if row is None:
         return None
     behind, latest = row
-    return behind if behind is not None else latest
+    found: datetime | None = behind if behind is not None else latest
+    return found
 
 
 def _answer(
@@ -172,7 +174,7 @@ def overdue_distribution(conn: psycopg.Connection[Any], projection: str) -> Answ
     past due."""
     edges = LATENESS_BUCKETS
     cases = " ".join(
-        f"WHEN lateness_hours <= {hi} THEN '({lo},{hi}]'" for lo, hi in zip(edges, edges[1:])
+        f"WHEN lateness_hours <= {hi} THEN '({lo},{hi}]'" for lo, hi in itertools.pairwise(edges)
     )
     query = (
         f"SELECT CASE {cases} ELSE '>{edges[-1]}' END AS bucket, count(*) AS deadlines "

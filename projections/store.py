@@ -60,14 +60,14 @@ def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = Tr
     through millions of upserts."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     use_schema(conn, schema)
-    conn.execute(ddl(indexes))  # type: ignore[arg-type]
+    conn.execute(ddl(indexes))
     conn.commit()
 
 
 def create_indexes(conn: psycopg.Connection[Any], schema: str) -> None:
     """Build the secondary indexes ``schema`` lacks (none when it has them all) and commit."""
     use_schema(conn, schema)
-    conn.execute(index_ddl())  # type: ignore[arg-type]
+    conn.execute(index_ddl())
     conn.commit()
 
 

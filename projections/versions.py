@@ -61,7 +61,7 @@ def ensure_meta(conn: psycopg.Connection[Any]) -> None:
     """Create the meta tables if missing (safe when several processes start at once)."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(72001)")
-        conn.execute(_META)  # type: ignore[arg-type]
+        conn.execute(_META)
 
 
 def active_schema(conn: psycopg.Connection[Any], projection: str) -> str | None:

@@ -96,14 +96,14 @@ class _Case:
         self.department = report.category.department
         self.out = Lifecycle()
 
-    def post(self, model: type[Event], actor: Actor, late_h: float = 0.0,
+    def post(self, model: Any, actor: Actor, late_h: float = 0.0,
              **fields: Any) -> Event:
         """Submit a step at the case's clock; the next step follows its recording."""
         role, actor_id, source = actor
         recorded = self.t + timedelta(hours=late_h)
         env = envelope(self.rng, self.t, source, actor_id, role, recorded_time=recorded,
                        correlation_id=self.report.case_id)
-        event = model(envelope=env, case_id=self.report.case_id, **fields)
+        event: Event = model(envelope=env, case_id=self.report.case_id, **fields)
         self.out.events.append(event)
         self.recorded = max(self.recorded, recorded)
         self.t = max(self.t, self.recorded)

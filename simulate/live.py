@@ -100,7 +100,7 @@ def paced(
         if due > CATCH_UP_S * rate:  # too far behind to catch up: skip the slots missed
             origin += (due - CATCH_UP_S * rate) / rate
             due = int(CATCH_UP_S * rate)
-        batch = []
+        batch: list[Event] = []
         for _ in range(max(due, 0)):
             event = next(source, None)
             if event is None:

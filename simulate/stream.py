@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import count
@@ -131,7 +131,7 @@ class Simulation:
             yield from batch.events
 
 
-def prefetched(items: Iterable[T], depth: int = 1) -> Iterator[T]:
+def prefetched(items: Iterable[T], depth: int = 1) -> Generator[T, None, None]:
     """``items`` made in a background thread, up to ``depth`` ahead of the consumer, so that
     generating the next day overlaps publishing this one. An error in the thread is raised
     here. A consumer that stops early should close this generator (``contextlib.closing``):

@@ -72,20 +72,19 @@ from events.models.registry import (
     model_for,
     to_avro,
 )
-from events.models.workflow import WORKFLOW_EVENTS, SubmissionRejected
 from events.models.visit import (
     VISIT_EVENTS,
     VisitRecorded,
 )
+from events.models.workflow import WORKFLOW_EVENTS, SubmissionRejected
 
 __all__ = [
-    "WORKFLOW_EVENTS",
-    "SubmissionRejected",
     "CASE_EVENTS",
     "DERIVED_EVENT_TYPES",
     "MODELS",
     "REFERENCE_EVENTS",
     "VISIT_EVENTS",
+    "WORKFLOW_EVENTS",
     "Actor",
     "ActorRole",
     "CalendarDefined",
@@ -127,6 +126,7 @@ __all__ = [
     "SlaLimit",
     "SlaPolicyDefined",
     "Stage",
+    "SubmissionRejected",
     "TrackPoint",
     "VisitRecorded",
     "WorkerAssigned",

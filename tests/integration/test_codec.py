@@ -121,7 +121,7 @@ def test_undecodable_record_raises_decode_error_keeping_raw_bytes_and_position(
 class _FailingRegistry(http.server.BaseHTTPRequestHandler):
     """A registry that is up but failing: every request gets HTTP 503."""
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         body = b'{"error_code": 50003, "message": "storage unavailable"}'
         self.send_response(503)
         self.send_header("Content-Type", "application/json")

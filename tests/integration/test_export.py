@@ -36,11 +36,11 @@ from events.topics import CANONICAL
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
-from tests.integration.helpers import delete_prefixed_topics, registry_fixture  # noqa: F401 (a fixture)
 from projections.store import create_schema
 from projections.tables import READ_MODELS
 from projections.versions import mark_ready, new_replay_schema, promote
 from simulate.city import CityShape
+from tests.integration.helpers import delete_prefixed_topics, registry_fixture  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -121,7 +121,8 @@ def test_live_crashed_and_replayed_projections_are_identical(
     for kill in range(3):
         worker = _start_projector(env, log)
         floor = (kill + 1) * total // 5
-        wait_for(lambda: _progress(world, crashed) >= floor or worker.poll() is not None, 120,
+        wait_for(lambda floor=floor, worker=worker: _progress(world, crashed) >= floor
+                 or worker.poll() is not None, 120,
                  f"the projector to pass {floor} records")
         assert worker.poll() is None, log.read_text()
         os.kill(worker.pid, signal.SIGKILL)
@@ -243,9 +244,8 @@ def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_f
         assert result.returncode == 0, result.stderr
         assert "replayed" in result.stdout
         replay_schema = f"fq_{world.settings.projection}_r2"
-        with world.conn() as c:
-            with pytest.raises(UnknownProjection, match="has no schema nope"):
-                promote(c, world.settings.projection, "nope")
+        with world.conn() as c, pytest.raises(UnknownProjection, match="has no schema nope"):
+            promote(c, world.settings.projection, "nope")
         promoted = world.fengqiao("projections", "promote", replay_schema)
         assert promoted.returncode == 0, promoted.stderr
         before = _sums(world, replay_schema)

@@ -464,9 +464,9 @@ def test_the_folds_read_no_clock_and_no_environment() -> None:
         path = _path_of(module)
         assert path is not None
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr in CLOCK_CALLS:
-                    found.append(f"{module} line {node.lineno}: .{node.func.attr}()")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in CLOCK_CALLS):
+                found.append(f"{module} line {node.lineno}: .{node.func.attr}()")
             if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
                 found.append(f"{module} line {node.lineno}: reads the environment")
     assert found == []

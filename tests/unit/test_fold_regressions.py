@@ -4,7 +4,6 @@ reports credited, a broken stream's dead letter keeping its bytes."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from projections.batch import Decoded, ProjectionState, fold_batch
 from projections.stats_fold import case_deltas, visit_deltas

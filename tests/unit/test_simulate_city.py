@@ -17,7 +17,7 @@ from simulate.city import CityShape, reference_events
 
 
 def _levels(shape: CityShape) -> tuple[Counter[str], Counter[str], list[object]]:
-    city, events = reference_events(shape, seed=1)
+    _, events = reference_events(shape, seed=1)
     places = Counter(str(e.level) for e in events if isinstance(e, PlaceDefined))
     roles = Counter(str(e.role) for e in events if isinstance(e, WorkerAssigned))
     return places, roles, events
