@@ -6,13 +6,15 @@ topics (the ceiling: what any reader must pay before folding or writing anything
 
 The log is the simulated whole city (``bench.canonical_log``), written once to
 ``bench.replay.<seed>.<days>.*`` topics and reused by later runs. Each repeat runs the
-ceiling, then the replay in one process and in ``--workers`` processes (each into a fresh
-PostgreSQL schema, dropped afterwards); the figures are medians over repeats.
+ceiling in one reader and in ``--workers`` readers side by side (the ceiling of as many
+replay workers), then the replay in one process and in ``--workers`` processes (each into a
+fresh PostgreSQL schema, dropped afterwards); the figures are medians over repeats.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
 import sys
 import time
@@ -83,6 +85,31 @@ def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
     return n
 
 
+def _decode_share(settings: ProjectorSettings, ends: dict[tuple[str, int], int],
+                  share: tuple[int, int]) -> None:
+    codec = AvroCodec(SchemaRegistry(settings.registry_url))
+    mine = {tp: end for tp, end in ends.items() if tp[1] % share[1] == share[0]}
+    consume_and_decode(settings, codec, mine)
+    codec.registry.close()
+
+
+def consume_and_decode_shared(settings: ProjectorSettings, ends: dict[tuple[str, int], int],
+                              workers: int) -> int:
+    """The ceiling of ``workers`` replay processes: as many readers side by side, each with
+    the share of partitions a replay worker gets, process start-up included as in replay."""
+    context = multiprocessing.get_context("spawn")
+    procs = [context.Process(target=_decode_share, args=(settings, ends, (i, workers)))
+             for i in range(workers)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    failed = [proc.exitcode for proc in procs if proc.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"a ceiling reader failed (exit {failed[0]})")
+    return sum(ends.values())
+
+
 def replay_into(settings: ProjectorSettings, schema: str, workers: int) -> int:
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
@@ -104,24 +131,29 @@ def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
     ends = whole_city_log(settings, codec, days)
     total = sum(ends.values())
     ceiling: list[tuple[float, int]] = []
+    shared_ceiling: list[tuple[float, int]] = []
     replays: list[tuple[float, int]] = []
     shared: list[tuple[float, int]] = []
     for repeat in range(repeats):
         started = time.perf_counter()
         n = consume_and_decode(settings, codec, ends)
         ceiling.append((time.perf_counter() - started, n))
+        started = time.perf_counter()
+        m = consume_and_decode_shared(settings, ends, workers)
+        shared_ceiling.append((time.perf_counter() - started, m))
         for count, samples in ((1, replays), (workers, shared)):
             schema = f"bench_replay_{repeat}_{count}"
             started = time.perf_counter()
             m = replay_into(settings, schema, count)
             samples.append((time.perf_counter() - started, m))
             _drop(settings, schema)
-        print(f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s, replay "
+        print(f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s "
+              f"({workers} readers {m / shared_ceiling[-1][0]:,.0f}/s), replay "
               f"{replays[-1][1] / replays[-1][0]:,.0f}/s, with {workers} workers "
               f"{shared[-1][1] / shared[-1][0]:,.0f}/s", file=sys.stderr, flush=True)
     codec.registry.close()
     replay_rate, ceiling_rate = median_rate(replays), median_rate(ceiling)
-    shared_rate = median_rate(shared)
+    shared_rate, shared_ceiling_rate = median_rate(shared), median_rate(shared_ceiling)
     return {
         "events": total,
         "repeats": repeats,
@@ -131,9 +163,12 @@ def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
         "workers": workers,
         f"replay_{workers}_workers_per_s": round(shared_rate),
         f"ratio_{workers}_workers": round(shared_rate / ceiling_rate, 3),
+        f"consume_decode_{workers}_readers_per_s": round(shared_ceiling_rate),
+        f"ratio_{workers}_workers_to_{workers}_readers": round(shared_rate / shared_ceiling_rate, 3),
         "replay_seconds": [round(s, 1) for s, _ in replays],
         f"replay_{workers}_workers_seconds": [round(s, 1) for s, _ in shared],
         "ceiling_seconds": [round(s, 1) for s, _ in ceiling],
+        f"ceiling_{workers}_readers_seconds": [round(s, 1) for s, _ in shared_ceiling],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 

@@ -81,7 +81,8 @@ BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
               "bench.replay_bench",
               targets=(Target("replay_per_s", ">=", 30_000, "/s"), Target("ratio", ">=", 0.4)),
               shown=("events", "replay_per_s", "consume_decode_per_s", "replay_2_workers_per_s",
-                     "ratio_2_workers", "peak_rss_mib")),
+                     "ratio_2_workers", "consume_decode_2_readers_per_s",
+                     "ratio_2_workers_to_2_readers", "peak_rss_mib")),
     Benchmark("freshness", "submission → visible in the read model, p50 and p99, at 1,000 "
               "submissions/s sustained for 60 s", "bench.freshness_bench", ratio=None,
               shown=("achieved_per_s", "p50_ms", "p99_ms", "workflow_per_s", "low_rate",
