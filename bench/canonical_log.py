@@ -67,8 +67,9 @@ def canonical_events(
             yield from _signals(states, case_id, last + timedelta(days=30), view)
 
 
-def _decide(states: dict[str, CaseState], case_id: str, submission: Event,
-            view: ReferenceView) -> Iterator[tuple[str, Event]]:
+def _decide(
+    states: dict[str, CaseState], case_id: str, submission: Event, view: ReferenceView
+) -> Iterator[tuple[str, Event]]:
     decision = decide(states.get(case_id), submission, view)
     if isinstance(decision, Accepted):
         for event in decision.events:
@@ -76,8 +77,9 @@ def _decide(states: dict[str, CaseState], case_id: str, submission: Event,
             yield "case", event
 
 
-def _signals(states: dict[str, CaseState], case_id: str, now: datetime,
-             view: ReferenceView) -> Iterator[tuple[str, Event]]:
+def _signals(
+    states: dict[str, CaseState], case_id: str, now: datetime, view: ReferenceView
+) -> Iterator[tuple[str, Event]]:
     state = states.get(case_id)
     if state is None:
         return
@@ -94,11 +96,16 @@ def write_canonical_log(
 ) -> dict[str, int]:
     """Produce canonical events to ``<prefix>fq.*.events``; counts per stream."""
     topics = {"case": CASE_EVENTS, "visit": VISIT_EVENTS, "reference": REFERENCE_EVENTS}
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20,
-        "batch.size": 1_000_000, "compression.type": "lz4",
-        "partitioner": "murmur2_random",
-    })
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "partitioner": "murmur2_random",
+        }
+    )
     counts: dict[str, int] = {}
     for stream, event in events:
         topic = prefix + topics[stream]

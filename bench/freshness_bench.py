@@ -141,8 +141,9 @@ class Timings:
             self.failed[index] = err.str()
 
 
-def workload(codec: AvroCodec, shape: CityShape, seed: int,
-             n: int) -> tuple[list[tuple[bytes, bytes]], list[Submission]]:
+def workload(
+    codec: AvroCodec, shape: CityShape, seed: int, n: int
+) -> tuple[list[tuple[bytes, bytes]], list[Submission]]:
     """The city's reference records and its first ``n`` case and visit submissions, encoded."""
     city, reference = reference_events(shape, seed)
     inbox = INBOX["reference"]
@@ -157,8 +158,16 @@ def workload(codec: AvroCodec, shape: CityShape, seed: int,
                 table, row_id = "case_timeline", event.envelope.event_id
             else:
                 raise ValueError(f"unexpected {event.event_type} in the simulated stream")
-            subs.append(Submission(topic, event.key().encode(), codec.encode(topic, event),
-                                   event.envelope.event_id, table, row_id))
+            subs.append(
+                Submission(
+                    topic,
+                    event.key().encode(),
+                    codec.encode(topic, event),
+                    event.envelope.event_id,
+                    table,
+                    row_id,
+                )
+            )
     if len(subs) < n:
         raise ValueError(f"the simulation gave {len(subs)} submissions, {n} wanted")
     return ref, subs
@@ -183,19 +192,38 @@ class Pipeline:
         return f"{self.prefix}{logical}"
 
     def start(self) -> None:
-        env = {**os.environ, "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap,
-               "FQ_REGISTRY_URL": self.conn.registry_url, "FQ_PG_DSN": self.dsn,
-               "FQ_TOPIC_PREFIX": self.prefix, "FQ_LOG_LEVEL": "warning"}
-        self._spawn("process", {**env, "FQ_WORKFLOW_APP_ID": self.app_id,
-                                "FQ_TRIGGER_INTERVAL_S": "0",
-                                "FQ_WORKFLOW_DATA_DIR": str(self.logs / "faust")})
-        self._spawn("project", {**env, "FQ_PROJECTION": self.projection,
-                                "FQ_PROJECTOR_MAX_WAIT_S": "0.05", "FQ_PROJECTOR_BATCH": "2000"})
+        env = {
+            **os.environ,
+            "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap,
+            "FQ_REGISTRY_URL": self.conn.registry_url,
+            "FQ_PG_DSN": self.dsn,
+            "FQ_TOPIC_PREFIX": self.prefix,
+            "FQ_LOG_LEVEL": "warning",
+        }
+        self._spawn(
+            "process",
+            {
+                **env,
+                "FQ_WORKFLOW_APP_ID": self.app_id,
+                "FQ_TRIGGER_INTERVAL_S": "0",
+                "FQ_WORKFLOW_DATA_DIR": str(self.logs / "faust"),
+            },
+        )
+        self._spawn(
+            "project",
+            {
+                **env,
+                "FQ_PROJECTION": self.projection,
+                "FQ_PROJECTOR_MAX_WAIT_S": "0.05",
+                "FQ_PROJECTOR_BATCH": "2000",
+            },
+        )
 
     def _spawn(self, command: str, env: dict[str, str]) -> None:
         with (self.logs / f"{command}.log").open("wb") as log:
-            self.procs[command] = subprocess.Popen([str(FENGQIAO), command], env=env, cwd=ROOT,
-                                                   stdout=log, stderr=subprocess.STDOUT)
+            self.procs[command] = subprocess.Popen(
+                [str(FENGQIAO), command], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def check(self) -> None:
         """Raise, with the log's tail, when either subprocess has exited."""
@@ -207,9 +235,10 @@ class Pipeline:
     def wait_for_reference(self, expected: int) -> None:
         """Until the workflow has accepted every reference record (read back, committed)."""
         consumer = reader(self.conn.kafka_bootstrap, "bench-fresh-ref")
-        consumer.assign([TopicPartition(self.topic(REFERENCE_EVENTS), 0, 0)]
-                        + [TopicPartition(self.topic(REJECTIONS), p, 0)
-                           for p in range(STREAM_PARTITIONS)])
+        consumer.assign(
+            [TopicPartition(self.topic(REFERENCE_EVENTS), 0, 0)]
+            + [TopicPartition(self.topic(REJECTIONS), p, 0) for p in range(STREAM_PARTITIONS)]
+        )
         counts = {self.topic(REFERENCE_EVENTS): 0, self.topic(REJECTIONS): 0}
         try:
             for _ in self._until(lambda: sum(counts.values()) >= expected, "reference data"):
@@ -219,8 +248,10 @@ class Pipeline:
         finally:
             consumer.close()
         if counts[self.topic(REJECTIONS)]:
-            raise RuntimeError(f"the workflow rejected {counts[self.topic(REJECTIONS)]} "
-                               "reference records; see the run's fq.rejections")
+            raise RuntimeError(
+                f"the workflow rejected {counts[self.topic(REJECTIONS)]} "
+                "reference records; see the run's fq.rejections"
+            )
 
     def wait_for_projector(self) -> None:
         """Until the projector has made its live schema and checkpointed every partition."""
@@ -230,7 +261,8 @@ class Pipeline:
                 self.schema = active_schema(c, self.projection) or ""
                 time.sleep(0.2)
             query = sql.SQL("SELECT count(*) FROM {}.checkpoints").format(
-                sql.Identifier(self.schema))
+                sql.Identifier(self.schema)
+            )
 
             def checkpointed() -> bool:
                 row = c.execute(query).fetchone()
@@ -269,16 +301,23 @@ class Pipeline:
                 proc.wait(10)
         with psycopg.connect(self.dsn, autocommit=True) as c:
             ensure_meta(c)
-            c.execute("DELETE FROM fq_meta.active_projection WHERE projection = %s",
-                      (self.projection,))
-            rows = c.execute("DELETE FROM fq_meta.projection_schemas WHERE projection = %s "
-                             "RETURNING schema_name", (self.projection,)).fetchall()
+            c.execute(
+                "DELETE FROM fq_meta.active_projection WHERE projection = %s", (self.projection,)
+            )
+            rows = c.execute(
+                "DELETE FROM fq_meta.projection_schemas WHERE projection = %s "
+                "RETURNING schema_name",
+                (self.projection,),
+            ).fetchall()
             for (schema,) in rows:
                 drop = sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
                 c.execute(drop.format(sql.Identifier(schema)))
         admin = admin_client(self.conn.kafka_bootstrap)
-        ours = [t for t in admin.list_topics(timeout=10).topics
-                if t.startswith((self.prefix, f"{self.app_id}-"))]
+        ours = [
+            t
+            for t in admin.list_topics(timeout=10).topics
+            if t.startswith((self.prefix, f"{self.app_id}-"))
+        ]
         if ours:
             for future in admin.delete_topics(ours).values():
                 future.result(30)
@@ -327,10 +366,18 @@ class ReadModelWatcher(_Background):
 
     def loop(self) -> None:
         p = self.pipeline
-        group = Consumer({"bootstrap.servers": p.conn.kafka_bootstrap, "group.id": p.app_id,
-                          "enable.auto.commit": False})
-        inboxes = [TopicPartition(p.topic(INBOX[s]), n) for s in ("case", "visit")
-                   for n in range(STREAM_PARTITIONS)]
+        group = Consumer(
+            {
+                "bootstrap.servers": p.conn.kafka_bootstrap,
+                "group.id": p.app_id,
+                "enable.auto.commit": False,
+            }
+        )
+        inboxes = [
+            TopicPartition(p.topic(INBOX[s]), n)
+            for s in ("case", "visit")
+            for n in range(STREAM_PARTITIONS)
+        ]
         try:
             with psycopg.connect(p.dsn, autocommit=True) as c:
                 next_poll = next_sweep = next_sample = time.monotonic()
@@ -392,9 +439,13 @@ class LogWatcher(_Background):
         p = self.pipeline
         codec = AvroCodec(SchemaRegistry(p.conn.registry_url))
         consumer = reader(p.conn.kafka_bootstrap, "bench-fresh-log")
-        consumer.assign([TopicPartition(p.topic(t), n, 0) for t in (CASE_EVENTS, VISIT_EVENTS,
-                                                                    REJECTIONS)
-                         for n in range(STREAM_PARTITIONS)])
+        consumer.assign(
+            [
+                TopicPartition(p.topic(t), n, 0)
+                for t in (CASE_EVENTS, VISIT_EVENTS, REJECTIONS)
+                for n in range(STREAM_PARTITIONS)
+            ]
+        )
         try:
             while not self._halt.is_set():
                 for msg in consumer.consume(1000, POLL_S):
@@ -419,8 +470,15 @@ class LogWatcher(_Background):
             self.timings.canonical[i] = now
 
 
-def pace(producer: Producer, pipeline: Pipeline, subs: list[Submission], timings: Timings,
-         first: int, count: int, rate: float) -> None:
+def pace(
+    producer: Producer,
+    pipeline: Pipeline,
+    subs: list[Submission],
+    timings: Timings,
+    first: int,
+    count: int,
+    rate: float,
+) -> None:
     """Produce ``subs[first:first + count]``, submission k due at k / ``rate`` s from now."""
     began = time.monotonic()
     sent = 0
@@ -429,8 +487,9 @@ def pace(producer: Producer, pipeline: Pipeline, subs: list[Submission], timings
         for i in range(first + sent, first + due):
             s = subs[i]
             timings.produced[i] = time.monotonic()
-            produce(producer, pipeline.topic(s.inbox), s.value, s.key,
-                    partial(timings.on_delivery, i))
+            produce(
+                producer, pipeline.topic(s.inbox), s.value, s.key, partial(timings.on_delivery, i)
+            )
         sent = due
         producer.poll(0)
         time.sleep(0.002)
@@ -467,8 +526,9 @@ class Bench:
         return i in t.failed or i in t.rejected or not math.isnan(t.seen[i])
 
 
-def run_phase(bench: Bench, first: int, rate: float, seconds: float,
-              drain_s: float) -> dict[str, Any]:
+def run_phase(
+    bench: Bench, first: int, rate: float, seconds: float, drain_s: float
+) -> dict[str, Any]:
     """One sustained phase and its drain; its figures."""
     count = int(rate * seconds)
     span = range(first, first + count)
@@ -507,8 +567,10 @@ def latency_figures(bench: Bench, span: range) -> dict[str, Any]:
         return since(t.seen, t.produced, [i for i in kept if lo <= t.produced[i] - t_first < hi])
 
     def pcts(name: str, values: list[float]) -> dict[str, float | None]:
-        return {f"{name}p50_ms": percentile_ms(values, 0.5),
-                f"{name}p99_ms": percentile_ms(values, 0.99)}
+        return {
+            f"{name}p50_ms": percentile_ms(values, 0.5),
+            f"{name}p99_ms": percentile_ms(values, 0.99),
+        }
 
     def settled_by(i: int, when: float) -> bool:
         return t.seen[i] <= when or t.rejected.get(i, math.inf) <= when  # NaN: not seen
@@ -532,11 +594,13 @@ def latency_figures(bench: Bench, span: range) -> dict[str, Any]:
         "rejected": sum(1 for i in span if i in t.rejected),
         "not_visible": len(kept) - len(seen),
         "backlog_at_last_submission": sum(1 for i in by_last if not settled_by(i, t_last)),
-        "workflow_backlog_at_last_submission": first + len(by_last) - max(
-            (n for when, n in committed if when <= t_last), default=0),
+        "workflow_backlog_at_last_submission": first
+        + len(by_last)
+        - max((n for when, n in committed if when <= t_last), default=0),
         "drained_s": round(seen[-1] - t_last, 2) if seen and len(seen) == len(kept) else None,
         "workflow_per_s": _middle_rate(
-            [(when, n - first) for when, n in committed if when >= t_first], count),
+            [(when, n - first) for when, n in committed if when >= t_first], count
+        ),
         "projector_per_s": _middle_rate([(when, k + 1) for k, when in enumerate(seen)], count),
     }
 
@@ -550,8 +614,15 @@ def _middle_rate(samples: list[tuple[float, int]], total: int) -> float | None:
     return round((hi[1] - lo[1]) / (hi[0] - lo[0]), 1)
 
 
-def run(repeats: int = 1, rate: float = 1000, seconds: float = 60, low_rate: float = 300,
-        drain_s: float = 60, shape: str = "zhuangshi", seed: int = 11) -> dict[str, Any]:
+def run(
+    repeats: int = 1,
+    rate: float = 1000,
+    seconds: float = 60,
+    low_rate: float = 300,
+    drain_s: float = 60,
+    shape: str = "zhuangshi",
+    seed: int = 11,
+) -> dict[str, Any]:
     """The low-rate phase, then the high-rate one, on one pipeline; their figures (the high
     rate's unprefixed, the low rate's prefixed ``low_``). ``repeats`` is not used."""
     del repeats
@@ -568,12 +639,19 @@ def run(repeats: int = 1, rate: float = 1000, seconds: float = 60, low_rate: flo
     pipeline = Pipeline(conn)
     print(f"logs in {pipeline.logs}", file=sys.stderr)
     # Uncompressed: the SDK's lz4 batches crash the faust workflow (aiokafka has no lz4 here).
-    publisher = PublisherSettings(kafka_bootstrap=conn.kafka_bootstrap,
-                                  kafka_overrides={"compression.type": "none"})
+    publisher = PublisherSettings(
+        kafka_bootstrap=conn.kafka_bootstrap, kafka_overrides={"compression.type": "none"}
+    )
     producer = Producer(publisher.producer_config())
-    figures: dict[str, Any] = {"shape": shape, "reference_records": len(reference),
-                               "rate": rate, "low_rate": low_rate, "seconds": seconds,
-                               "drain_s": drain_s, "poll_ms": POLL_S * 1000}
+    figures: dict[str, Any] = {
+        "shape": shape,
+        "reference_records": len(reference),
+        "rate": rate,
+        "low_rate": low_rate,
+        "seconds": seconds,
+        "drain_s": drain_s,
+        "poll_ms": POLL_S * 1000,
+    }
     watchers: list[_Background] = []
     try:
         pipeline.create_topics()
@@ -584,8 +662,14 @@ def run(repeats: int = 1, rate: float = 1000, seconds: float = 60, low_rate: flo
         pipeline.start()
         pipeline.wait_for_reference(len(reference))
         pipeline.wait_for_projector()
-        bench = Bench(pipeline, producer, subs, timings, ReadModelWatcher(pipeline, subs, timings),
-                      LogWatcher(pipeline, subs, timings))
+        bench = Bench(
+            pipeline,
+            producer,
+            subs,
+            timings,
+            ReadModelWatcher(pipeline, subs, timings),
+            LogWatcher(pipeline, subs, timings),
+        )
         watchers = [bench.read_model, bench.log]
         for watcher in watchers:
             watcher.start()
@@ -593,8 +677,11 @@ def run(repeats: int = 1, rate: float = 1000, seconds: float = 60, low_rate: flo
         for (phase_rate, label), count in zip(phases, counts, strict=True):
             print(f"{phase_rate:g}/s for {seconds:g} s…", file=sys.stderr, flush=True)
             got = run_phase(bench, first, phase_rate, seconds, drain_s)
-            print(f"  p50 {got['p50_ms']} ms, p99 {got['p99_ms']} ms, backlog at the last "
-                  f"submission {got['backlog_at_last_submission']}", file=sys.stderr)
+            print(
+                f"  p50 {got['p50_ms']} ms, p99 {got['p99_ms']} ms, backlog at the last "
+                f"submission {got['backlog_at_last_submission']}",
+                file=sys.stderr,
+            )
             figures.update({f"{label}{k}": v for k, v in got.items()})
             first += count
         for watcher in watchers:
@@ -616,15 +703,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=1000, help="submissions/s (1000)")
     parser.add_argument("--seconds", type=float, default=60, help="length of each phase (60)")
-    parser.add_argument("--low-rate", type=float, default=300,
-                        help="the second point, submissions/s; 0 for none (300)")
-    parser.add_argument("--drain", type=float, default=60,
-                        help="seconds to wait after each phase's last submission (60)")
+    parser.add_argument(
+        "--low-rate",
+        type=float,
+        default=300,
+        help="the second point, submissions/s; 0 for none (300)",
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=60,
+        help="seconds to wait after each phase's last submission (60)",
+    )
     parser.add_argument("--shape", default="zhuangshi", help="zhuangshi | ningbo")
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    report("freshness", run(1, args.rate, args.seconds, args.low_rate, args.drain, args.shape,
-                            args.seed))
+    report(
+        "freshness",
+        run(1, args.rate, args.seconds, args.low_rate, args.drain, args.shape, args.seed),
+    )
 
 
 if __name__ == "__main__":

@@ -18,14 +18,23 @@ from processors.settings import WorkflowSettings
 
 settings = WorkflowSettings()
 # Its files where the workflow keeps its own (a temporary directory), not in the working one.
-app = faust.App(settings.workflow_app_id, **faust_options(settings), web_enabled=False,
-                datadir=settings.data_dir())
+app = faust.App(
+    settings.workflow_app_id,
+    **faust_options(settings),
+    web_enabled=False,
+    datadir=settings.data_dir(),
+)
 
 
 def _topic(name: str) -> Any:
     return app.topic(
-        settings.topic(name), key_type=bytes, value_type=bytes, key_serializer="raw",
-        value_serializer="raw", partitions=STREAM_PARTITIONS, internal=False,
+        settings.topic(name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=STREAM_PARTITIONS,
+        internal=False,
     )
 
 

@@ -38,7 +38,10 @@ def _projection(settings: ProjectorSettings, days: int) -> None:
         schema = live_schema(conn, PROJECTION)
     started = time.perf_counter()
     Projector(settings, schema, codec, stop_at=ends).run()
-    print(f"  projection {schema} up to date in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"  projection {schema} up to date in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
     codec.registry.close()
 
 
@@ -49,25 +52,40 @@ def _percentile(samples: list[float], q: float) -> float:
 
 def run(repeats: int = 20, days: int = 33) -> dict[str, Any]:
     """Each query ``repeats`` times; p50 and p95 in milliseconds."""
-    settings = ProjectorSettings().model_copy(update={
-        "topic_prefix": f"bench.replay.{SEED}.{days}.", "projector_batch": 20_000,
-    })
+    settings = ProjectorSettings().model_copy(
+        update={
+            "topic_prefix": f"bench.replay.{SEED}.{days}.",
+            "projector_batch": 20_000,
+        }
+    )
     _projection(settings, days)
     quarter = (START, START + timedelta(days=days))
     month = (START, START + timedelta(days=28))
     day = (START, START + timedelta(days=1))
     calls: dict[str, Callable[[Any], Any]] = {
         "baseline SELECT 1": lambda c: c.execute("SELECT 1").fetchall(),
-        "statistics grid × quarter (12,216 grids)": lambda c: queries.statistics(c, PROJECTION, "grid", "quarter", *quarter),
+        "statistics grid × quarter (12,216 grids)": lambda c: queries.statistics(
+            c, PROJECTION, "grid", "quarter", *quarter
+        ),
         "statistics grid × day": lambda c: queries.statistics(c, PROJECTION, "grid", "day", *day),
-        "ranking grids by discovery rate": lambda c: queries.ranking(c, PROJECTION, "grid", "discovery_rate", *quarter),
-        "statistics district × month": lambda c: queries.statistics(c, PROJECTION, "district", "month", *month),
-        "statistics department × quarter": lambda c: queries.statistics(c, PROJECTION, "department", "quarter", *quarter),
+        "ranking grids by discovery rate": lambda c: queries.ranking(
+            c, PROJECTION, "grid", "discovery_rate", *quarter
+        ),
+        "statistics district × month": lambda c: queries.statistics(
+            c, PROJECTION, "district", "month", *month
+        ),
+        "statistics department × quarter": lambda c: queries.statistics(
+            c, PROJECTION, "department", "quarter", *quarter
+        ),
         "case pipeline by district": lambda c: queries.case_pipeline(c, PROJECTION, "district"),
         "overdue by department": lambda c: queries.overdue(c, PROJECTION, "department"),
         "overdue distribution": lambda c: queries.overdue_distribution(c, PROJECTION),
-        "hot words city × quarter": lambda c: queries.hot_words(c, PROJECTION, f"{START.year}-Q{(START.month - 1) // 3 + 1}"),
-        "worker assessment (40k workers)": lambda c: queries.worker_assessment(c, PROJECTION, *quarter),
+        "hot words city × quarter": lambda c: queries.hot_words(
+            c, PROJECTION, f"{START.year}-Q{(START.month - 1) // 3 + 1}"
+        ),
+        "worker assessment (40k workers)": lambda c: queries.worker_assessment(
+            c, PROJECTION, *quarter
+        ),
     }
     figures: dict[str, Any] = {"calls": repeats, "grids": None}
     with connect(settings.pg_dsn.get_secret_value()) as conn:
@@ -86,8 +104,9 @@ def run(repeats: int = 20, days: int = 33) -> dict[str, Any]:
     }
     dashboard = [v for name, v in latencies.items() if not name.startswith("baseline")]
     figures["p95_ms_all_queries"] = round(_percentile([x for v in dashboard for x in v], 0.95), 1)
-    figures["p95_ms_worst_query"] = max(q["p95"] for n, q in figures["queries_ms"].items()
-                                        if not n.startswith("baseline"))
+    figures["p95_ms_worst_query"] = max(
+        q["p95"] for n, q in figures["queries_ms"].items() if not n.startswith("baseline")
+    )
     return figures
 
 

@@ -43,7 +43,9 @@ START = date(2025, 3, 3)
 SEED = 17
 
 
-def whole_city_log(settings: ProjectorSettings, codec: AvroCodec, days: int) -> dict[tuple[str, int], int]:
+def whole_city_log(
+    settings: ProjectorSettings, codec: AvroCodec, days: int
+) -> dict[tuple[str, int], int]:
     """The benchmark's log, written unless a previous run left it complete."""
     connection = ConnectionSettings(kafka_bootstrap=settings.kafka_bootstrap)
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
@@ -54,19 +56,24 @@ def whole_city_log(settings: ProjectorSettings, codec: AvroCodec, days: int) -> 
 
         def progress(n: int) -> None:
             if n % 100_000 == 0:
-                print(f"  writing the log: {n:,} events, {time.perf_counter() - started:.0f} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  writing the log: {n:,} events, {time.perf_counter() - started:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         events = canonical_events(CityShape(), SEED, START, days)
-        counts = write_canonical_log(settings.kafka_bootstrap, codec, events,
-                                     settings.topic_prefix, progress)
+        counts = write_canonical_log(
+            settings.kafka_bootstrap, codec, events, settings.topic_prefix, progress
+        )
         print(f"  wrote {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         ends = end_offsets(settings)
     return ends
 
 
-def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
-                       ends: dict[tuple[str, int], int]) -> int:
+def consume_and_decode(
+    settings: ProjectorSettings, codec: AvroCodec, ends: dict[tuple[str, int], int]
+) -> int:
     """Read every case and visit record up to ``ends`` and decode it; nothing else."""
     consumer = reader(settings.kafka_bootstrap, "bench-ceiling", **{"fetch.max.bytes": 52428800})
     consumer.assign([TopicPartition(t, p, 0) for (t, p), end in ends.items() if end > 0])
@@ -85,21 +92,25 @@ def consume_and_decode(settings: ProjectorSettings, codec: AvroCodec,
     return n
 
 
-def _decode_share(settings: ProjectorSettings, ends: dict[tuple[str, int], int],
-                  share: tuple[int, int]) -> None:
+def _decode_share(
+    settings: ProjectorSettings, ends: dict[tuple[str, int], int], share: tuple[int, int]
+) -> None:
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     mine = {tp: end for tp, end in ends.items() if tp[1] % share[1] == share[0]}
     consume_and_decode(settings, codec, mine)
     codec.registry.close()
 
 
-def consume_and_decode_shared(settings: ProjectorSettings, ends: dict[tuple[str, int], int],
-                              workers: int) -> int:
+def consume_and_decode_shared(
+    settings: ProjectorSettings, ends: dict[tuple[str, int], int], workers: int
+) -> int:
     """The ceiling of ``workers`` replay processes: as many readers side by side, each with
     the share of partitions a replay worker gets, process start-up included as in replay."""
     context = multiprocessing.get_context("spawn")
-    procs = [context.Process(target=_decode_share, args=(settings, ends, (i, workers)))
-             for i in range(workers)]
+    procs = [
+        context.Process(target=_decode_share, args=(settings, ends, (i, workers)))
+        for i in range(workers)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:
@@ -147,10 +158,14 @@ def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
             m = replay_into(settings, schema, count)
             samples.append((time.perf_counter() - started, m))
             _drop(settings, schema)
-        print(f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s "
-              f"({workers} readers {m / shared_ceiling[-1][0]:,.0f}/s), replay "
-              f"{replays[-1][1] / replays[-1][0]:,.0f}/s, with {workers} workers "
-              f"{shared[-1][1] / shared[-1][0]:,.0f}/s", file=sys.stderr, flush=True)
+        print(
+            f"  repeat {repeat + 1}: ceiling {n / ceiling[-1][0]:,.0f}/s "
+            f"({workers} readers {m / shared_ceiling[-1][0]:,.0f}/s), replay "
+            f"{replays[-1][1] / replays[-1][0]:,.0f}/s, with {workers} workers "
+            f"{shared[-1][1] / shared[-1][0]:,.0f}/s",
+            file=sys.stderr,
+            flush=True,
+        )
     codec.registry.close()
     replay_rate, ceiling_rate = median_rate(replays), median_rate(ceiling)
     shared_rate, shared_ceiling_rate = median_rate(shared), median_rate(shared_ceiling)
@@ -164,7 +179,9 @@ def run(repeats: int = 3, days: int = 33, workers: int = 2) -> dict[str, Any]:
         f"replay_{workers}_workers_per_s": round(shared_rate),
         f"ratio_{workers}_workers": round(shared_rate / ceiling_rate, 3),
         f"consume_decode_{workers}_readers_per_s": round(shared_ceiling_rate),
-        f"ratio_{workers}_workers_to_{workers}_readers": round(shared_rate / shared_ceiling_rate, 3),
+        f"ratio_{workers}_workers_to_{workers}_readers": round(
+            shared_rate / shared_ceiling_rate, 3
+        ),
         "replay_seconds": [round(s, 1) for s, _ in replays],
         f"replay_{workers}_workers_seconds": [round(s, 1) for s, _ in shared],
         "ceiling_seconds": [round(s, 1) for s, _ in ceiling],

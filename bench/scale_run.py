@@ -60,7 +60,9 @@ def _committed(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> 
     return sum(max(tp.offset, 0) for tp in tps)
 
 
-def _stage(args: list[str], env: dict[str, str], log: Path, done: Any = None) -> tuple[float, float]:
+def _stage(
+    args: list[str], env: dict[str, str], log: Path, done: Any = None
+) -> tuple[float, float]:
     """Run ``fengqiao <args>`` until ``done()`` (then stop it), or until it exits when there
     is no ``done``; the seconds it took and the process's peak RSS in MiB."""
     started = time.monotonic()
@@ -92,8 +94,13 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     bootstrap = settings.kafka_bootstrap
     tag = uuid.uuid4().hex[:6]
     prefix = f"scale.{tag}."
-    env = {**os.environ, "FQ_TRIGGER_INTERVAL_S": "0", "FQ_WORKFLOW_APP_ID": f"scale-{tag}",
-           "FQ_PROJECTION": f"scale{tag}", "FQ_TOPIC_PREFIX": prefix}
+    env = {
+        **os.environ,
+        "FQ_TRIGGER_INTERVAL_S": "0",
+        "FQ_WORKFLOW_APP_ID": f"scale-{tag}",
+        "FQ_PROJECTION": f"scale{tag}",
+        "FQ_TOPIC_PREFIX": prefix,
+    }
     inbox = [prefix + t for t in INBOX.values()]
     canonical = [prefix + t for t in CANONICAL.values()]
     figures: dict[str, Any] = {"days": days, "start": start, "shape": "ningbo", "topics": prefix}
@@ -109,34 +116,70 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     reference_ends = topic_ends(bootstrap, inbox)
     group = env["FQ_WORKFLOW_APP_ID"]
     goal = sum(reference_ends.values())
-    seconds, _ = _stage(["process"], env, workdir / "process-reference.log",
-                        lambda: _committed(bootstrap, group, reference_ends) >= goal)
+    seconds, _ = _stage(
+        ["process"],
+        env,
+        workdir / "process-reference.log",
+        lambda: _committed(bootstrap, group, reference_ends) >= goal,
+    )
     figures["reference"] = {"events": len(reference), "decided_in_seconds": round(seconds)}
     print(f"reference: {figures['reference']}", file=sys.stderr, flush=True)
 
     # Stage 1: backfill through the SDK.
     before = sum(topic_ends(bootstrap, inbox).values())
     stats = workdir / "simulate.json"
-    seconds, peak = _stage(["simulate", "--shape", "ningbo", "--days", str(days), "--start", start,
-                            "--seed", str(SEED), "--no-reference", "--stats", str(stats)],
-                           env, workdir / "simulate.log")
+    seconds, peak = _stage(
+        [
+            "simulate",
+            "--shape",
+            "ningbo",
+            "--days",
+            str(days),
+            "--start",
+            start,
+            "--seed",
+            str(SEED),
+            "--no-reference",
+            "--stats",
+            str(stats),
+        ],
+        env,
+        workdir / "simulate.log",
+    )
     inbox_ends = topic_ends(bootstrap, inbox)
     submitted = sum(inbox_ends.values()) - before
-    figures["backfill"] = {"events": submitted, "seconds": round(seconds), "per_s": round(submitted / seconds),
-                           "peak_rss_mib": round(peak)}
+    figures["backfill"] = {
+        "events": submitted,
+        "seconds": round(seconds),
+        "per_s": round(submitted / seconds),
+        "peak_rss_mib": round(peak),
+    }
     print(f"backfill: {figures['backfill']}", file=sys.stderr, flush=True)
 
     # Stage 2: the workflow decides everything in the inboxes.
-    canonical_before = sum(n for (t, _), n in topic_ends(bootstrap, canonical).items() if "reference" not in t)
+    canonical_before = sum(
+        n for (t, _), n in topic_ends(bootstrap, canonical).items() if "reference" not in t
+    )
     total = sum(inbox_ends.values())
-    seconds, peak = _stage(["process"], env, workdir / "process.log",
-                           lambda: _committed(bootstrap, group, inbox_ends) >= total)
+    seconds, peak = _stage(
+        ["process"],
+        env,
+        workdir / "process.log",
+        lambda: _committed(bootstrap, group, inbox_ends) >= total,
+    )
     canonical_ends = topic_ends(bootstrap, canonical)
-    appended = sum(n for (t, _), n in canonical_ends.items() if "reference" not in t) - canonical_before
+    appended = (
+        sum(n for (t, _), n in canonical_ends.items() if "reference" not in t) - canonical_before
+    )
     rejections = sum(topic_ends(bootstrap, [prefix + REJECTIONS]).values())
-    figures["workflow"] = {"submissions": submitted, "canonical_events": appended, "rejected": rejections,
-                           "seconds": round(seconds), "per_s": round(submitted / seconds),
-                           "peak_rss_mib": round(peak)}
+    figures["workflow"] = {
+        "submissions": submitted,
+        "canonical_events": appended,
+        "rejected": rejections,
+        "seconds": round(seconds),
+        "per_s": round(submitted / seconds),
+        "peak_rss_mib": round(peak),
+    }
     print(f"workflow: {figures['workflow']}", file=sys.stderr, flush=True)
 
     # Stage 3: the projector reads the canonical logs into a projection of its own.
@@ -145,19 +188,32 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
 
     def caught_up() -> bool:
         with connect(settings.pg_dsn.get_secret_value()) as conn:
-            row = conn.execute(f'SELECT coalesce(sum(next_offset), 0) FROM "fq_scale{tag}_live".checkpoints '
-                               "WHERE topic NOT LIKE '%reference%'").fetchone() if _exists(conn, tag) else (0,)
+            row = (
+                conn.execute(
+                    f'SELECT coalesce(sum(next_offset), 0) FROM "fq_scale{tag}_live".checkpoints '
+                    "WHERE topic NOT LIKE '%reference%'"
+                ).fetchone()
+                if _exists(conn, tag)
+                else (0,)
+            )
         return bool(row) and int(row[0]) >= goal
 
-    seconds, peak = _stage(["project"], {**env, "FQ_PROJECTOR_BATCH": "20000"},
-                           workdir / "project.log", caught_up)
-    figures["projector"] = {"events": goal, "seconds": round(seconds), "per_s": round(goal / seconds),
-                            "peak_rss_mib": round(peak), "schema": f"fq_scale{tag}_live"}
+    seconds, peak = _stage(
+        ["project"], {**env, "FQ_PROJECTOR_BATCH": "20000"}, workdir / "project.log", caught_up
+    )
+    figures["projector"] = {
+        "events": goal,
+        "seconds": round(seconds),
+        "per_s": round(goal / seconds),
+        "peak_rss_mib": round(peak),
+        "schema": f"fq_scale{tag}_live",
+    }
     print(f"projector: {figures['projector']}", file=sys.stderr, flush=True)
 
     figures["extrapolated_to"] = target
     figures["extrapolated_hours"] = {
-        stage: round(target / figures[stage]["per_s"] / 3600, 1) for stage in ("backfill", "workflow", "projector")
+        stage: round(target / figures[stage]["per_s"] / 3600, 1)
+        for stage in ("backfill", "workflow", "projector")
     }
     if stats.exists():
         figures["simulated"] = json.loads(stats.read_text())

@@ -66,31 +66,72 @@ class Benchmark:
     shown: tuple[str, ...] = ()  # the figures the markdown table shows (all of them in JSON)
 
 
-BENCHMARKS: dict[str, Benchmark] = {b.name: b for b in (
-    Benchmark("publish", "SDK publish vs the raw confluent-kafka producer", "bench.publish_bench",
-              targets=(Target("ratio", ">=", 0.5),),
-              shown=("events", "sdk_events_per_s", "raw_events_per_s")),
-    Benchmark("workflow", "workflow (fengqiao process) vs a faust pass-through agent",
-              "bench.workflow_bench",
-              targets=(Target("workflow_best_per_s", ">=", 10_000, "/s"),
-                       Target("ratio", ">=", 0.5)),
-              shown=("submissions", "workflow_per_s", "passthrough_per_s",
-                     "workflow_2_workers_per_s", "passthrough_2_workers_per_s",
-                     "ratio_2_workers")),
-    Benchmark("replay", "projector replay vs raw consume+decode of the same log",
-              "bench.replay_bench",
-              targets=(Target("replay_per_s", ">=", 30_000, "/s"), Target("ratio", ">=", 0.4)),
-              shown=("events", "replay_per_s", "consume_decode_per_s", "replay_2_workers_per_s",
-                     "ratio_2_workers", "consume_decode_2_readers_per_s",
-                     "ratio_2_workers_to_2_readers", "peak_rss_mib")),
-    Benchmark("freshness", "submission → visible in the read model, p50 and p99, at 1,000 "
-              "submissions/s sustained for 60 s", "bench.freshness_bench", ratio=None,
-              shown=("achieved_per_s", "p50_ms", "p99_ms", "workflow_per_s", "low_rate",
-                     "low_p50_ms", "low_p99_ms")),
-    Benchmark("queries", "p95 latency of the read-model queries over all 12,216 grids",
-              "bench.queries_bench", ratio=None, min_repeats=20,
-              shown=("grids", "calls", "p95_ms_all_queries", "p95_ms_worst_query")),
-)}
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark(
+            "publish",
+            "SDK publish vs the raw confluent-kafka producer",
+            "bench.publish_bench",
+            targets=(Target("ratio", ">=", 0.5),),
+            shown=("events", "sdk_events_per_s", "raw_events_per_s"),
+        ),
+        Benchmark(
+            "workflow",
+            "workflow (fengqiao process) vs a faust pass-through agent",
+            "bench.workflow_bench",
+            targets=(Target("workflow_best_per_s", ">=", 10_000, "/s"), Target("ratio", ">=", 0.5)),
+            shown=(
+                "submissions",
+                "workflow_per_s",
+                "passthrough_per_s",
+                "workflow_2_workers_per_s",
+                "passthrough_2_workers_per_s",
+                "ratio_2_workers",
+            ),
+        ),
+        Benchmark(
+            "replay",
+            "projector replay vs raw consume+decode of the same log",
+            "bench.replay_bench",
+            targets=(Target("replay_per_s", ">=", 30_000, "/s"), Target("ratio", ">=", 0.4)),
+            shown=(
+                "events",
+                "replay_per_s",
+                "consume_decode_per_s",
+                "replay_2_workers_per_s",
+                "ratio_2_workers",
+                "consume_decode_2_readers_per_s",
+                "ratio_2_workers_to_2_readers",
+                "peak_rss_mib",
+            ),
+        ),
+        Benchmark(
+            "freshness",
+            "submission → visible in the read model, p50 and p99, at 1,000 "
+            "submissions/s sustained for 60 s",
+            "bench.freshness_bench",
+            ratio=None,
+            shown=(
+                "achieved_per_s",
+                "p50_ms",
+                "p99_ms",
+                "workflow_per_s",
+                "low_rate",
+                "low_p50_ms",
+                "low_p99_ms",
+            ),
+        ),
+        Benchmark(
+            "queries",
+            "p95 latency of the read-model queries over all 12,216 grids",
+            "bench.queries_bench",
+            ratio=None,
+            min_repeats=20,
+            shown=("grids", "calls", "p95_ms_all_queries", "p95_ms_worst_query"),
+        ),
+    )
+}
 
 
 class NotAvailable(Exception):
@@ -133,14 +174,20 @@ def run_one(bench: Benchmark, repeats: int) -> Outcome:
     except NotAvailable as exc:
         return Outcome(bench.name, "not available yet", targets=unjudged, detail=str(exc))
     except Exception as exc:  # noqa: BLE001 (a failed benchmark is reported, the others run)
-        return Outcome(bench.name, "failed", targets=unjudged,
-                       seconds=time.perf_counter() - began, detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return Outcome(
+            bench.name,
+            "failed",
+            targets=unjudged,
+            seconds=time.perf_counter() - began,
+            detail=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+        )
     judged = [{"target": str(t), "met": t.met(figures)} for t in bench.targets]
     return Outcome(bench.name, "ok", figures, judged, time.perf_counter() - began)
 
 
-def run_suite(names: Iterable[str], repeats: int,
-              started: Callable[[Benchmark], None] | None = None) -> list[Outcome]:
+def run_suite(
+    names: Iterable[str], repeats: int, started: Callable[[Benchmark], None] | None = None
+) -> list[Outcome]:
     """Run the named benchmarks in order (``KeyError`` for an unknown name)."""
     chosen = [BENCHMARKS[name] for name in names]
     outcomes = []
@@ -163,40 +210,61 @@ def _cell(value: Any) -> str:
 
 def markdown(outcomes: list[Outcome], repeats: int, when: datetime) -> str:
     """A table: each benchmark's figures, its ratio, its targets and whether they are met."""
-    lines = [f"# Benchmark suite, {when:%Y-%m-%d %H:%M} UTC", "",
-             f"Medians over {repeats} repeat(s); each ratio measured side by side in one run.",
-             "", "| benchmark | compares | figures | ratio | target | met |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Benchmark suite, {when:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Medians over {repeats} repeat(s); each ratio measured side by side in one run.",
+        "",
+        "| benchmark | compares | figures | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
     for outcome in outcomes:
         bench = BENCHMARKS[outcome.name]
-        figures = "<br>".join(f"{k}: {_cell(v)}" for k, v in outcome.figures.items()
-                              if k != bench.ratio and (not bench.shown or k in bench.shown))
+        figures = "<br>".join(
+            f"{k}: {_cell(v)}"
+            for k, v in outcome.figures.items()
+            if k != bench.ratio and (not bench.shown or k in bench.shown)
+        )
         figures = figures or outcome.status
         ratio = _cell(outcome.figures.get(bench.ratio, "")) if bench.ratio else "—"
         targets = "<br>".join(t["target"] for t in outcome.targets) or "—"
-        met = "<br>".join({True: "yes", False: "**no**", None: "?"}[t["met"]]
-                          for t in outcome.targets) or "—"
+        met = (
+            "<br>".join(
+                {True: "yes", False: "**no**", None: "?"}[t["met"]] for t in outcome.targets
+            )
+            or "—"
+        )
         if not outcome.ok:
             met = outcome.status
-        lines.append(f"| {bench.name} | {bench.compares} | {figures} | {ratio} | {targets} "
-                     f"| {met} |")
+        lines.append(
+            f"| {bench.name} | {bench.compares} | {figures} | {ratio} | {targets} | {met} |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def write(outcomes: list[Outcome], repeats: int, when: datetime,
-          folder: Path = RESULTS) -> tuple[Path, Path]:
+def write(
+    outcomes: list[Outcome], repeats: int, when: datetime, folder: Path = RESULTS
+) -> tuple[Path, Path]:
     """``suite-<timestamp>.json`` and ``.md`` in ``folder``; their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"suite-{when:%Y%m%dT%H%M%SZ}"
     document = {
         "started": when.isoformat(),
         "repeats": repeats,
-        "host": {"python": platform.python_version(), "machine": platform.machine(),
-                 "cpus": os.cpu_count()},
+        "host": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
         "benchmarks": {
-            o.name: {"status": o.status, "compares": BENCHMARKS[o.name].compares,
-                     "figures": o.figures, "targets": o.targets, "seconds": round(o.seconds, 1),
-                     **({"detail": o.detail} if o.detail else {})}
+            o.name: {
+                "status": o.status,
+                "compares": BENCHMARKS[o.name].compares,
+                "figures": o.figures,
+                "targets": o.targets,
+                "seconds": round(o.seconds, 1),
+                **({"detail": o.detail} if o.detail else {}),
+            }
             for o in outcomes
         },
     }

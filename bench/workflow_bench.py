@@ -56,17 +56,25 @@ def workload(n: int, seed: int = 5) -> tuple[list[Event], list[Event]]:
 class Side:
     """One measured processor on its own topics."""
 
-    def __init__(self, conn: ConnectionSettings, name: str, command: list[str],
-                 workers: int = 1) -> None:
+    def __init__(
+        self, conn: ConnectionSettings, name: str, command: list[str], workers: int = 1
+    ) -> None:
         self.conn, self.prefix = conn, f"bench.{name}.{uuid.uuid4().hex[:6]}."
         self.workers = workers
         self.app_id = f"{self.prefix}app"
         self.command = command
         specs = [*prefixed(self.prefix), TopicSpec(f"{self.prefix}passthrough.out", 12)]
         ensure_topics(admin_client(conn.kafka_bootstrap), conn, specs)
-        self.producer = Producer({"bootstrap.servers": conn.kafka_bootstrap, "acks": "all",
-                                  "enable.idempotence": True, "partitioner": "murmur2_random",
-                                  "linger.ms": 5, "queue.buffering.max.messages": 2_000_000})
+        self.producer = Producer(
+            {
+                "bootstrap.servers": conn.kafka_bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "partitioner": "murmur2_random",
+                "linger.ms": 5,
+                "queue.buffering.max.messages": 2_000_000,
+            }
+        )
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def produce(self, records: list[tuple[str, bytes, bytes]]) -> None:
@@ -76,13 +84,21 @@ class Side:
 
     def start(self) -> None:
         for n in range(self.workers):
-            env = {**os.environ, "FQ_TOPIC_PREFIX": self.prefix, "FQ_WORKFLOW_APP_ID": self.app_id,
-                   "FQ_TRIGGER_INTERVAL_S": "0", "FQ_LOG_LEVEL": "warning",
-                   "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap,
-                   "FQ_WORKFLOW_DATA_DIR": tempfile.mkdtemp(prefix=f"{self.app_id}-{n}-")}
+            env = {
+                **os.environ,
+                "FQ_TOPIC_PREFIX": self.prefix,
+                "FQ_WORKFLOW_APP_ID": self.app_id,
+                "FQ_TRIGGER_INTERVAL_S": "0",
+                "FQ_LOG_LEVEL": "warning",
+                "FQ_KAFKA_BOOTSTRAP": self.conn.kafka_bootstrap,
+                "FQ_WORKFLOW_DATA_DIR": tempfile.mkdtemp(prefix=f"{self.app_id}-{n}-"),
+            }
             log = open(ROOT / ".data" / "logs" / f"{self.app_id}-{n}.log", "wb")  # noqa: SIM115
-            self.procs.append(subprocess.Popen(self.command, env=env, cwd=ROOT, stdout=log,
-                                               stderr=subprocess.STDOUT))
+            self.procs.append(
+                subprocess.Popen(
+                    self.command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+                )
+            )
 
     def wait_until_stable(self, timeout_s: float = 120) -> None:
         """Until every worker has joined the group and its partitions are assigned, so that
@@ -97,16 +113,26 @@ class Side:
         raise TimeoutError(f"{self.app_id}: {self.workers} workers not stable in {timeout_s}s")
 
     def committed(self, topics: list[str]) -> int:
-        consumer = Consumer({"bootstrap.servers": self.conn.kafka_bootstrap,
-                             "group.id": self.app_id, "enable.auto.commit": False})
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.conn.kafka_bootstrap,
+                "group.id": self.app_id,
+                "enable.auto.commit": False,
+            }
+        )
         try:
-            tps = [TopicPartition(f"{self.prefix}{t}", p) for t in topics
-                   for p in range(1 if t == INBOX["reference"] else 12)]
+            tps = [
+                TopicPartition(f"{self.prefix}{t}", p)
+                for t in topics
+                for p in range(1 if t == INBOX["reference"] else 12)
+            ]
             return sum(max(tp.offset, 0) for tp in consumer.committed(tps, timeout=10))
         finally:
             consumer.close()
 
-    def wait_for(self, topics: list[str], target: int, timeout_s: float = 600) -> list[tuple[float, int]]:
+    def wait_for(
+        self, topics: list[str], target: int, timeout_s: float = 600
+    ) -> list[tuple[float, int]]:
         """Poll committed offsets until ``target``; the (time, count) samples seen."""
         samples = []
         deadline = time.monotonic() + timeout_s
@@ -136,8 +162,9 @@ def rate_between(samples: list[tuple[float, int]], base: int, n: int) -> tuple[f
     return max(hi[0] - lo[0], 1e-6), hi[1] - lo[1]
 
 
-def measure(side: Side, reference: list[tuple[str, bytes, bytes]],
-            burst: list[tuple[str, bytes, bytes]]) -> tuple[float, int]:
+def measure(
+    side: Side, reference: list[tuple[str, bytes, bytes]], burst: list[tuple[str, bytes, bytes]]
+) -> tuple[float, int]:
     topics = [INBOX["case"], INBOX["visit"]]
     try:
         side.produce(reference)
@@ -159,7 +186,9 @@ def run(repeats: int = 2, submissions: int = 60_000, workers: int = 2) -> dict[s
     reference, burst = workload(submissions)
 
     def encode(events: list[Event]) -> list[tuple[str, bytes, bytes]]:
-        return [(INBOX[e.stream], e.key().encode(), codec.encode(INBOX[e.stream], e)) for e in events]
+        return [
+            (INBOX[e.stream], e.key().encode(), codec.encode(INBOX[e.stream], e)) for e in events
+        ]
 
     ref_bytes, burst_bytes = encode(reference), encode(burst)
     print(f"{len(ref_bytes)} reference events, burst of {len(burst_bytes)}", file=sys.stderr)
@@ -167,21 +196,30 @@ def run(repeats: int = 2, submissions: int = 60_000, workers: int = 2) -> dict[s
     runs: dict[tuple[str, int], list[tuple[float, int]]] = {}
     for repeat in range(repeats):
         for n in counts:
-            wf = measure(Side(conn, "workflow", [str(FENGQIAO), "process"], n),
-                         ref_bytes, burst_bytes)
-            pt = measure(Side(conn, "passthrough", [sys.executable, "-m", "bench.passthrough"], n),
-                         [], burst_bytes)
+            wf = measure(
+                Side(conn, "workflow", [str(FENGQIAO), "process"], n), ref_bytes, burst_bytes
+            )
+            pt = measure(
+                Side(conn, "passthrough", [sys.executable, "-m", "bench.passthrough"], n),
+                [],
+                burst_bytes,
+            )
             runs.setdefault(("workflow", n), []).append(wf)
             runs.setdefault(("passthrough", n), []).append(pt)
-            print(f"repeat {repeat + 1}, {n} worker(s) each: workflow {wf[1] / wf[0]:,.0f}/s, "
-                  f"pass-through {pt[1] / pt[0]:,.0f}/s", file=sys.stderr)
+            print(
+                f"repeat {repeat + 1}, {n} worker(s) each: workflow {wf[1] / wf[0]:,.0f}/s, "
+                f"pass-through {pt[1] / pt[0]:,.0f}/s",
+                file=sys.stderr,
+            )
     figures: dict[str, object] = {"submissions": len(burst_bytes), "repeats": repeats}
     for n in counts:
         wf_rate, pt_rate = median_rate(runs[("workflow", n)]), median_rate(runs[("passthrough", n)])
         suffix = "" if n == 1 else f"_{n}_workers"
-        figures |= {f"workflow{suffix}_per_s": round(wf_rate),
-                    f"passthrough{suffix}_per_s": round(pt_rate),
-                    f"ratio{suffix}": round(wf_rate / pt_rate, 3)}
+        figures |= {
+            f"workflow{suffix}_per_s": round(wf_rate),
+            f"passthrough{suffix}_per_s": round(pt_rate),
+            f"ratio{suffix}": round(wf_rate / pt_rate, 3),
+        }
     best = max(v for k, v in figures.items() if k.startswith("workflow"))
     return figures | {"workflow_best_per_s": best, "target_per_s": 10_000, "target_ratio": 0.5}
 
@@ -190,8 +228,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=60_000)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="worker processes per side, "
-                        "measured beside one each (default 2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes per side, measured beside one each (default 2)",
+    )
     args = parser.parse_args()
     report("workflow", run(args.repeats, args.submissions, args.workers))
 

@@ -49,9 +49,13 @@ def produce(
     while True:
         try:
             producer.produce(
-                topic, value, key, partition=_UNASSIGNED if partition is None else partition,
+                topic,
+                value,
+                key,
+                partition=_UNASSIGNED if partition is None else partition,
                 # The stub's list[tuple[str, str | bytes | None]] is invariant; bytes values are fine.
-                on_delivery=on_delivery, headers=headers,  # type: ignore[arg-type]
+                on_delivery=on_delivery,
+                headers=headers,  # type: ignore[arg-type]
             )
             break
         except BufferError:
@@ -69,7 +73,9 @@ def where(msg: Message) -> tuple[str, int, int]:
     return msg.topic(), msg.partition(), msg.offset()  # type: ignore[return-value]
 
 
-def dead_letter_headers(reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+def dead_letter_headers(
+    reason: str, topic: str, partition: int, offset: int
+) -> list[tuple[str, bytes]]:
     """The headers of a dead letter: the reason, and the record's original position."""
     return [
         ("fq.dlq.reason", reason.encode()),

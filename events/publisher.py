@@ -213,7 +213,9 @@ class Publisher:
                 topic = self.inbox.get(event.stream)
                 if topic is None:
                     raise InvalidEvent(
-                        event.event_type, "event_type", "not_a_submission",
+                        event.event_type,
+                        "event_type",
+                        "not_a_submission",
                         f"{event.event_type} is written by the workflow, never submitted",
                     )
                 value = self.codec.encode(self._subject_topic.get(event.stream, topic), event)
@@ -260,7 +262,9 @@ class Publisher:
         """
         batch = list(events)
         if watch_topics is None and self.settings.topic_prefix:
-            watch_topics = [self.settings.topic_prefix + t for t in (*CANONICAL.values(), REJECTIONS)]
+            watch_topics = [
+                self.settings.topic_prefix + t for t in (*CANONICAL.values(), REJECTIONS)
+            ]
         watcher = OutcomeWatcher(self.settings.kafka_bootstrap, self.codec, watch_topics)
         with watcher:
             result = self.publish_batch(batch)
@@ -286,6 +290,10 @@ def _unreachable(settings: PublisherSettings) -> str:
 
 
 def _delivery_error(err: KafkaError) -> FengqiaoError:
-    if err.code() in (KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+    if err.code() in (
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+    ):
         return BrokerUnavailable(f"record not acknowledged: {err.str()}")
     return PublishFailed(f"Kafka refused the record: {err.name()}: {err.str()}")

@@ -20,9 +20,7 @@ def invalid_event_from(event_type: str, exc: ValidationError) -> InvalidEvent:
     if first.get("input") is not None and first["type"] != "missing":
         detail += f" (got {_short(first['input'])})"
     if len(errors) > 1:
-        others = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[1:5]
-        )
+        others = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[1:5])
         detail += f"; also {others}" + (" …" if len(errors) > 5 else "")
     return InvalidEvent(event_type, field, first["type"], detail)
 

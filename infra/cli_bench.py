@@ -49,8 +49,9 @@ def bench(
         return
     unknown = [n for n in names or () if n not in BENCHMARKS]
     if unknown:
-        raise typer.BadParameter(f"unknown {unknown}; known: {', '.join(BENCHMARKS)}",
-                                 param_hint="NAMES")
+        raise typer.BadParameter(
+            f"unknown {unknown}; known: {', '.join(BENCHMARKS)}", param_hint="NAMES"
+        )
     chosen = list(names or BENCHMARKS)
     registry = SchemaRegistry(ConnectionSettings().registry_url)
     try:

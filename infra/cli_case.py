@@ -23,7 +23,9 @@ console = Console()
 _ENVELOPE_AND_KEY = {"envelope", "case_id"}
 
 
-def case_events(settings: ConnectionSettings, case_id: str, topic: str = CASE_EVENTS) -> list[Event]:
+def case_events(
+    settings: ConnectionSettings, case_id: str, topic: str = CASE_EVENTS
+) -> list[Event]:
     """Every canonical event of ``case_id``, in log order, deduplicated by sequence.
 
     Reads only the case's partition (murmur2 of the case id), up to its current end.
@@ -65,14 +67,26 @@ def history(case_id: str = typer.Argument(..., help="the case id")) -> None:
     if not events:
         err_console.print(f"[red]error:[/] no events for case {case_id!r} in {CASE_EVENTS}")
         raise typer.Exit(1)
-    table = Table("seq", "event time", "recorded", "event", "actor", "source", "details",
-                  title=f"case {case_id}")
+    table = Table(
+        "seq",
+        "event time",
+        "recorded",
+        "event",
+        "actor",
+        "source",
+        "details",
+        title=f"case {case_id}",
+    )
     for event in events:
         env = event.envelope
         details = event.model_dump(mode="json", exclude=_ENVELOPE_AND_KEY, exclude_none=True)
         table.add_row(
-            str(env.sequence), f"{env.event_time:%Y-%m-%d %H:%M}", f"{env.recorded_time:%m-%d %H:%M}",
-            event.event_type, f"{env.actor.id} ({env.actor.role})", env.source_system,
+            str(env.sequence),
+            f"{env.event_time:%Y-%m-%d %H:%M}",
+            f"{env.recorded_time:%m-%d %H:%M}",
+            event.event_type,
+            f"{env.actor.id} ({env.actor.role})",
+            env.source_system,
             ", ".join(f"{k}={v}" for k, v in details.items()),
         )
     console.print(table)

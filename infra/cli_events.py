@@ -26,7 +26,9 @@ CHUNK = 5000
 
 
 def publish(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="NDJSON: one event per line"),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="NDJSON: one event per line"
+    ),
 ) -> None:
     """Publish an NDJSON file of events to the inbox topics.
 
@@ -48,9 +50,10 @@ def _publish_file(file: Path) -> tuple[int, list[tuple[int, str]]]:
     failures: list[tuple[int, str]] = []
     published = 0
     columns = (TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Publisher(PublisherSettings()) as publisher, Progress(
-        *columns, console=err_console, transient=False
-    ) as bar:
+    with (
+        Publisher(PublisherSettings()) as publisher,
+        Progress(*columns, console=err_console, transient=False) as bar,
+    ):
         task = bar.add_task("publish", total=total)
         lines = read_ndjson(file)
         while chunk := list(islice(lines, CHUNK)):
@@ -77,9 +80,13 @@ def _line_failure(lines: list[Line], failure: Failure) -> tuple[int, str]:
 @reports_errors
 def tail(
     topic: str = typer.Argument(..., help="topic to read, e.g. fq.case.events"),
-    from_beginning: bool = typer.Option(False, "--from-beginning", help="start at the oldest record"),
+    from_beginning: bool = typer.Option(
+        False, "--from-beginning", help="start at the oldest record"
+    ),
     max_records: int = typer.Option(0, "--max", help="stop after this many records (0: no limit)"),
-    idle_s: float = typer.Option(0.0, "--idle", help="stop after this many idle seconds (0: follow)"),
+    idle_s: float = typer.Option(
+        0.0, "--idle", help="stop after this many idle seconds (0: follow)"
+    ),
 ) -> None:
     """Print the records of TOPIC decoded, one JSON object per line.
 
@@ -119,7 +126,11 @@ def tail(
                 err_console.print(f"[red]undecodable:[/] {escape(str(exc))}", highlight=False)
                 continue
             shown += 1
-            record = {"partition": msg.partition(), "offset": msg.offset(), "event_type": event.event_type}
+            record = {
+                "partition": msg.partition(),
+                "offset": msg.offset(),
+                "event_type": event.event_type,
+            }
             record.update(json.loads(event.model_dump_json()))
             print(json.dumps(record, ensure_ascii=False), flush=True)
     finally:

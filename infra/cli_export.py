@@ -78,14 +78,20 @@ def events(
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     began = time.monotonic()
     columns = (
-        TextColumn("exporting events"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("exporting events"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     try:
         with Progress(*columns, console=err_console) as bar:
             task = bar.add_task("read", total=None)
             report = export_events(
-                settings, codec, out, period,
+                settings,
+                codec,
+                out,
+                period,
                 [s.value for s in stream] if stream else STREAMS,
                 skip_undecodable=skip_undecodable,
                 on_total=lambda n: bar.update(task, total=n),
@@ -104,7 +110,8 @@ def events(
         f"read {report.read:,} records in {seconds:.1f}s "
         f"({report.read / max(seconds, 1e-9):,.0f}/s), "
         f"{report.undecodable} undecodable skipped",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -155,7 +162,8 @@ def models(
     console.print(
         f"schema {report.schema}, {sum(f.rows for f in report.files):,} rows in {seconds:.1f}s, "
         f"freshness.json beside them{note}",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -79,14 +79,19 @@ def project() -> None:
                 f"projected {totals['records']} records ({rate:,.0f}/s): applied "
                 f"{totals['applied']}, re-sent duplicates {totals['duplicates']}, "
                 f"dead letters {totals['dead_letters']}",
-                file=sys.stderr, flush=True,
+                file=sys.stderr,
+                flush=True,
             )
             last_log[:] = [now, totals["records"]]
 
     projector = Projector(settings, schema, codec, on_batch=on_batch, follow=settings.projection)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: projector.stop())
-    print(f"projecting into schema {schema} (projection {settings.projection})", file=sys.stderr, flush=True)
+    print(
+        f"projecting into schema {schema} (projection {settings.projection})",
+        file=sys.stderr,
+        flush=True,
+    )
     projector.run()
 
 
@@ -96,7 +101,9 @@ def _parse_time(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO-8601 time, e.g. 2025-06-30T23:59:59+08:00") from None
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO-8601 time, e.g. 2025-06-30T23:59:59+08:00"
+        ) from None
     if parsed.tzinfo is None:
         raise typer.BadParameter(f"{value!r} has no time zone; add one, e.g. +08:00")
     return parsed
@@ -104,10 +111,24 @@ def _parse_time(value: str | None) -> datetime | None:
 
 @reports_errors
 def replay(
-    until: Annotated[str | None, typer.Option(help="Only events recorded up to this time (ISO-8601 with zone): the city as known then.")] = None,
-    into: Annotated[str | None, typer.Option(help="Name of the new schema (default fq_<projection>_r<n>).")] = None,
-    workers: Annotated[int, typer.Option(min=1, max=12, help="Processes side by side, each with a share of the partitions.")] = 1,
-    promote_after: Annotated[bool, typer.Option("--promote", help="Promote the new schema when the replay ends.")] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Only events recorded up to this time (ISO-8601 with zone): the city as known then."
+        ),
+    ] = None,
+    into: Annotated[
+        str | None, typer.Option(help="Name of the new schema (default fq_<projection>_r<n>).")
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=12, help="Processes side by side, each with a share of the partitions."
+        ),
+    ] = 1,
+    promote_after: Annotated[
+        bool, typer.Option("--promote", help="Promote the new schema when the replay ends.")
+    ] = False,
 ) -> None:
     """Rebuild every read model from the start of the canonical logs into a new PostgreSQL
     schema while the active one keeps serving; up to the logs' end as they are when the
@@ -124,8 +145,12 @@ def replay(
     schema = new_replay_schema(conn, settings.projection, as_of, into)
     started = time.monotonic()
     with Progress(
-        TextColumn(f"replay into {schema}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=console,
+        TextColumn(f"replay into {schema}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
     ) as bar:
         task = bar.add_task("replay", total=None, rate="")
 
@@ -136,7 +161,9 @@ def replay(
         total = run_replay(settings, schema, as_of, workers, on_progress)
     mark_ready(conn, schema)
     seconds = time.monotonic() - started
-    print(f"replayed {total} records into {schema} in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f}/s)")
+    print(
+        f"replayed {total} records into {schema} in {seconds:.1f} s ({total / max(seconds, 1e-9):,.0f}/s)"
+    )
     if promote_after:
         previous = promote(conn, settings.projection, schema)
         print(f"promoted {schema} (was {previous})")
@@ -153,14 +180,22 @@ def list_() -> None:
     conn = _connect(settings)
     table = Table("schema", "kind", "as known at", "state", "active")
     for s in list_schemas(conn, settings.projection):
-        table.add_row(s.schema_name, s.kind, s.until.isoformat() if s.until else "", s.state, "*" if s.active else "")
+        table.add_row(
+            s.schema_name,
+            s.kind,
+            s.until.isoformat() if s.until else "",
+            s.state,
+            "*" if s.active else "",
+        )
     Console().print(table)
     conn.close()
 
 
 @projections_app.command("promote")
 @reports_errors
-def promote_(schema: Annotated[str, typer.Argument(help="The schema a finished replay built.")]) -> None:
+def promote_(
+    schema: Annotated[str, typer.Argument(help="The schema a finished replay built.")],
+) -> None:
     """Make SCHEMA the one queries read, atomically; a running `fengqiao project` moves on
     to it within seconds, from the positions the replay reached."""
     from projections.versions import promote

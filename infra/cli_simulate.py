@@ -68,11 +68,13 @@ def simulate(
     live: bool = typer.Option(False, "--live", help="stream live at --rate instead"),
     rate: float | None = typer.Option(None, help="live: events/s  [FQ_SIM_RATE: 1000]"),
     duration: float | None = typer.Option(None, help="live: stop after this many seconds"),
-    reference: bool = typer.Option(True, "--reference/--no-reference",
-                                   help="publish the city's reference data first"),
+    reference: bool = typer.Option(
+        True, "--reference/--no-reference", help="publish the city's reference data first"
+    ),
     out: Path | None = typer.Option(None, help="write NDJSON here instead of publishing"),
     invalid_share: float | None = typer.Option(
-        None, help="share of cases with a submission meant to be refused  [FQ_SIM_INVALID_SHARE]"),
+        None, help="share of cases with a submission meant to be refused  [FQ_SIM_INVALID_SHARE]"
+    ),
     stats: Path | None = typer.Option(None, help="also write the run's figures as JSON here"),
 ) -> None:
     """Simulate a city: reference data, then each day's visits and cases with their lifecycles.
@@ -120,8 +122,12 @@ def simulate(
             err_console.print("interrupted: stopping after what was sent")
     _summary(sim.stats, tally, time.perf_counter() - began, sent_reference, out)
     if stats is not None:
-        figures = {**sim.stats.as_dict(), "written": tally.written,
-                   "failed": len(tally.failures), "write_s": round(tally.write_s, 3)}
+        figures = {
+            **sim.stats.as_dict(),
+            "written": tally.written,
+            "failed": len(tally.failures),
+            "write_s": round(tally.write_s, 3),
+        }
         stats.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     if tally.failures:
         raise typer.Exit(1)
@@ -157,7 +163,8 @@ def _first_day(start: str | None, default: date) -> date:
     if first < EPOCH:
         raise typer.BadParameter(
             f"{first} is before {EPOCH}, the first day the shipped working calendars cover",
-            param_hint="--start")
+            param_hint="--start",
+        )
     return first
 
 
@@ -167,7 +174,8 @@ def _warn_outside_calendars(first: date, last: date) -> None:
     if missing:
         err_console.print(
             f"[yellow]warning:[/] no working calendar for {missing}: the workflow will refuse "
-            "cases then (CALENDAR_GAP) until a CalendarDefined for those years is published")
+            "cases then (CALENDAR_GAP) until a CalendarDefined for those years is published"
+        )
 
 
 def _sink(out: Path | None, stack: ExitStack) -> Sink:
@@ -179,16 +187,20 @@ def _sink(out: Path | None, stack: ExitStack) -> Sink:
     if not kafka_answers(settings.kafka_bootstrap):
         raise BrokerUnavailable(
             f"Kafka at {settings.kafka_bootstrap} does not answer; is the stack up? "
-            "try `fengqiao stack status`")
+            "try `fengqiao stack status`"
+        )
     return PublishSink(stack.enter_context(Publisher(settings)))
 
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
         TextColumn("{task.fields[events]:>10,} events"),
         TextColumn("{task.fields[rate]:>8,.0f} events/s"),
-        TimeRemainingColumn(), console=err_console)
+        TimeRemainingColumn(),
+        console=err_console,
+    )
 
 
 class _Meter:
@@ -207,28 +219,33 @@ class _Meter:
 def _in_chunks(sink: Sink, tally: _Tally, events: list[Event], chunk: int) -> Iterator[int]:
     """Send ``events`` a chunk at a time; after each, how many of them have gone."""
     for i in range(0, len(events), chunk):
-        part = events[i:i + chunk]
+        part = events[i : i + chunk]
         tally.send(sink, part)
         yield i + len(part)
 
 
-def _send_all(sink: Sink, tally: _Tally, events: list[Event], bar: Progress, label: str,
-              chunk: int) -> None:
+def _send_all(
+    sink: Sink, tally: _Tally, events: list[Event], bar: Progress, label: str, chunk: int
+) -> None:
     meter, done = _Meter(bar, label, len(events)), 0
     for now_done in _in_chunks(sink, tally, events, chunk):
         meter.sent_more(now_done - done, now_done)
         done = now_done
 
 
-def _run_backfill(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, days: int,
-                  chunk: int) -> None:
+def _run_backfill(
+    sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, days: int, chunk: int
+) -> None:
     meter = _Meter(bar, f"{days} days from {sim.start}", days)
     with closing(prefetched(sim.days(days))) as batches:
         for n, batch in enumerate(batches):
             done = 0
             for now_done in _in_chunks(sink, tally, batch.events, chunk):
-                meter.sent_more(now_done - done, n + now_done / len(batch.events),
-                                description=f"day {batch.day}")
+                meter.sent_more(
+                    now_done - done,
+                    n + now_done / len(batch.events),
+                    description=f"day {batch.day}",
+                )
                 done = now_done
 
 
@@ -237,8 +254,9 @@ def _flatten(batches: Iterable[DayBatch]) -> Iterator[Event]:
         yield from batch.events
 
 
-def _run_live(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, rate: float,
-              duration: float | None) -> None:
+def _run_live(
+    sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, rate: float, duration: float | None
+) -> None:
     meter = _Meter(bar, f"live at {rate:,.0f}/s", duration)
     first = last = 0.0
     try:
@@ -250,12 +268,13 @@ def _run_live(sink: Sink, tally: _Tally, sim: Simulation, bar: Progress, rate: f
                 meter.sent_more(len(batch), last - meter.began)
     finally:
         if last > first:
-            console.print(f"live: {meter.sent:,} events in {last - first:.1f}s "
-                          f"({meter.sent / (last - first):,.0f}/s of {rate:,.0f}/s asked)")
+            console.print(
+                f"live: {meter.sent:,} events in {last - first:.1f}s "
+                f"({meter.sent / (last - first):,.0f}/s of {rate:,.0f}/s asked)"
+            )
 
 
-def _summary(stats: Stats, tally: _Tally, seconds: float, reference: int,
-             out: Path | None) -> None:
+def _summary(stats: Stats, tally: _Tally, seconds: float, reference: int, out: Path | None) -> None:
     table = Table("event type", "events", title="events sent")
     for kind, n in tally.by_type.most_common():
         table.add_row(kind, f"{n:,}")
@@ -264,36 +283,48 @@ def _summary(stats: Stats, tally: _Tally, seconds: float, reference: int,
     console.print(f"cases by channel: {channels or 'none'}")
     per_day = [n for n in stats.by_day.values()]
     if len(per_day) <= 14:
-        console.print("events per day: " + ", ".join(
-            f"{d} {n:,}" for d, n in sorted(stats.by_day.items())))
+        console.print(
+            "events per day: " + ", ".join(f"{d} {n:,}" for d, n in sorted(stats.by_day.items()))
+        )
     elif per_day:
-        console.print(f"events per day: min {min(per_day):,}, median {median(per_day):,.0f}, "
-                      f"max {max(per_day):,} over {len(per_day)} days")
+        console.print(
+            f"events per day: min {min(per_day):,}, median {median(per_day):,.0f}, "
+            f"max {max(per_day):,} over {len(per_day)} days"
+        )
     intended = stats.invalid_by_code()
     if intended:
         codes = ", ".join(f"{c} {n}" for c, n in intended.most_common())
         console.print(f"meant to be refused by the workflow: {sum(intended.values())} ({codes})")
     if stats.beyond_window:
-        console.print(f"steps after the last day, left out (cases still open): "
-                      f"{stats.beyond_window:,}")
+        console.print(
+            f"steps after the last day, left out (cases still open): {stats.beyond_window:,}"
+        )
     gen_rate = stats.events / max(stats.generation_s, 1e-9)
-    console.print(f"generated {stats.events:,} events in {stats.generation_s:.1f}s "
-                  f"({gen_rate:,.0f}/s); reference events {reference:,}")
+    console.print(
+        f"generated {stats.events:,} events in {stats.generation_s:.1f}s "
+        f"({gen_rate:,.0f}/s); reference events {reference:,}"
+    )
     where = f"written to {escape(str(out))}" if out else "published"
     ok = tally.written - len(tally.failures)
-    console.print(f"{where} {ok:,}, failed {len(tally.failures):,} in {seconds:.1f}s "
-                  f"({tally.written / max(tally.write_s, 1e-9):,.0f}/s while writing)")
+    console.print(
+        f"{where} {ok:,}, failed {len(tally.failures):,} in {seconds:.1f}s "
+        f"({tally.written / max(tally.write_s, 1e-9):,.0f}/s while writing)"
+    )
     _report_failures(tally.failures)
 
 
 def _report_failures(failures: list[Failed], examples: int = 20) -> None:
     for failure in failures[:examples]:
-        err_console.print(f"[red]{failure.event_type} {failure.event_id}:[/] "
-                          f"{escape(failure.reason)}", highlight=False)
+        err_console.print(
+            f"[red]{failure.event_type} {failure.event_id}:[/] {escape(failure.reason)}",
+            highlight=False,
+        )
     if len(failures) > examples:
         reasons = Counter(f.reason.split(":")[0] for f in failures)
-        err_console.print(f"… and {len(failures) - examples} more; by kind: "
-                          + ", ".join(f"{r} {n}" for r, n in reasons.most_common()))
+        err_console.print(
+            f"… and {len(failures) - examples} more; by kind: "
+            + ", ".join(f"{r} {n}" for r, n in reasons.most_common())
+        )
 
 
 def register(app: typer.Typer) -> None:

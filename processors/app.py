@@ -154,8 +154,10 @@ class WorkflowApp:
         if stalled:
             # Decided but never committed: invisible to every reader, partitions held.
             where = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stalled)
-            fatal(f"no transaction of {where} has committed for {self.settings.commit_stall_s:g}s",
-                  TimeoutError(where))
+            fatal(
+                f"no transaction of {where} has committed for {self.settings.commit_stall_s:g}s",
+                TimeoutError(where),
+            )
 
 
 def _consume(app: faust.App, handle: Any, name: str, handled: dict[TP, int]) -> Any:
@@ -168,8 +170,10 @@ def _consume(app: faust.App, handle: Any, name: str, handled: dict[TP, int]) -> 
                 # that commits. Exit uncommitted instead; the record is decided again, in
                 # order, by a worker whose tables are whole.
                 where = _where(event)
-                fatal(f"{where} was delivered while the tables were being restored",
-                      DeliveredDuringRecovery(where))
+                fatal(
+                    f"{where} was delivered while the tables were being restored",
+                    DeliveredDuringRecovery(where),
+                )
             try:
                 await handle(event)
             except Exception as exc:  # noqa: BLE001 (all that is not an outcome ends the worker)

@@ -110,7 +110,9 @@ class Position:
 
     def saw(self, event_time: datetime | None) -> None:
         """Keep the latest event time read."""
-        if event_time is not None and (self.max_event_time is None or event_time > self.max_event_time):
+        if event_time is not None and (
+            self.max_event_time is None or event_time > self.max_event_time
+        ):
             self.max_event_time = event_time
 
 
@@ -144,12 +146,14 @@ class Changes:
     @property
     def stats(self) -> Counter[tuple[str, str, date, str]]:
         """The counters moved, one per (level, code, day, metric), without the zeros."""
-        return Counter({
-            (*key, metric): amount
-            for key, row in self.stats_rows.items()
-            for metric, amount in zip(METRICS, row, strict=True)
-            if amount
-        })
+        return Counter(
+            {
+                (*key, metric): amount
+                for key, row in self.stats_rows.items()
+                for metric, amount in zip(METRICS, row, strict=True)
+                if amount
+            }
+        )
 
     def count(self, deltas: Iterable[Delta]) -> None:
         """Add ``deltas`` to their units' rows."""
@@ -160,7 +164,9 @@ class Changes:
                 row = rows[(level, code, day)] = [0] * _WIDTH
             row[_METRIC[metric]] += amount
 
-    def count_units(self, units: Iterable[tuple[str, str]], day: date, amounts: Iterable[tuple[str, int]]) -> None:
+    def count_units(
+        self, units: Iterable[tuple[str, str]], day: date, amounts: Iterable[tuple[str, int]]
+    ) -> None:
         """Add the same ``amounts`` (metric, amount) to each unit's row of ``day``."""
         indexed = [(_METRIC[metric], amount) for metric, amount in amounts]
         for level, code in units:
@@ -218,7 +224,11 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
         return
     case_id = rec.datum["case_id"]
     step = fold_case(
-        state.cases.get(case_id), state.deadlines.get(case_id, ()), rec.event_type, rec.datum, state.ref
+        state.cases.get(case_id),
+        state.deadlines.get(case_id, ()),
+        rec.event_type,
+        rec.datum,
+        state.ref,
     )
     if step is None:
         changes.duplicates += 1
@@ -234,17 +244,25 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     if rec.event_type == "CaseResolved":
         changes.resolutions.append(
             ResolutionRow(
-                row.case_id, step.timeline.sequence, local_date(step.timeline.event_time),
-                row.district_code, row.street_code,
-                row.village_code, row.grid_id, rec.datum["department_code"],
-                row.handling_hours or 0.0, bool(row.on_time),
+                row.case_id,
+                step.timeline.sequence,
+                local_date(step.timeline.event_time),
+                row.district_code,
+                row.street_code,
+                row.village_code,
+                row.grid_id,
+                rec.datum["department_code"],
+                row.handling_hours or 0.0,
+                bool(row.on_time),
             )
         )
     elif rec.event_type == "CaseReported":
         _count_words(state, rec.datum, row, changes)
 
 
-def _count_words(state: ProjectionState, datum: Mapping[str, Any], row: CaseRow, changes: Changes) -> None:
+def _count_words(
+    state: ProjectionState, datum: Mapping[str, Any], row: CaseRow, changes: Changes
+) -> None:
     when = datum["envelope"]["event_time"]
     lexicon = state.ref.lexicon(when)
     quarter = quarter_of(local_date(when))

@@ -186,7 +186,9 @@ def fold_case(
         status = _status_after(row.status, event_type, datum, case_id)
         changes, fresh = _apply(row, deadlines, event_type, datum, ref)
         # One copy with everything the event changed: a row has 40 fields.
-        after = with_changes(row, **changes, status=status, last_sequence=sequence, last_event_time=when)
+        after = with_changes(
+            row, **changes, status=status, last_sequence=sequence, last_event_time=when
+        )
     kept = {id(x) for x in deadlines}  # alive in ``deadlines``, so no id is reused here
     changed = tuple(d for d in fresh if id(d) not in kept)  # the new objects
     return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
@@ -227,7 +229,9 @@ def _calendar(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView) -> WorkCal
     return ref.calendar_recorded(d.calendar_version for d in deadlines)
 
 
-def _hours(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime) -> float:
+def _hours(
+    deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime
+) -> float:
     try:
         return working_hours_between(_calendar(deadlines, ref), a, b)
     except (CalendarGap, UnknownReference):
@@ -252,23 +256,34 @@ def _apply(
         deadlines = _settle(deadlines, when, ref, cancel=True)
     changes: dict[str, Any] = {}
     if kind == "CaseAccepted":
-        changes = {"accepted_at": when, "category_code": d.get("category_code") or row.category_code,
-                   "priority": d.get("priority") or row.priority}
+        changes = {
+            "accepted_at": when,
+            "category_code": d.get("category_code") or row.category_code,
+            "priority": d.get("priority") or row.priority,
+        }
     elif kind == "CaseRejected":
         changes = {"rejected_at": when}
     elif kind == "CaseDispatched":
-        changes = {"department_code": d["department_code"], "dispatched_at": when,
-                   "first_dispatched_at": row.first_dispatched_at or when}
+        changes = {
+            "department_code": d["department_code"],
+            "dispatched_at": when,
+            "first_dispatched_at": row.first_dispatched_at or when,
+        }
     elif kind == "CaseClaimed":
         changes = {"claimed_at": when}
     elif kind == "CaseTransferred":
-        changes = {"department_code": d["to_department"], "transfers": row.transfers + 1,
-                   "dispatched_at": when}
+        changes = {
+            "department_code": d["to_department"],
+            "transfers": row.transfers + 1,
+            "dispatched_at": when,
+        }
     elif kind == "CaseReturned":
         changes = {"department_code": None, "returns": row.returns + 1}
     elif kind == "CaseExtended":
-        changes = {"extensions": row.extensions + 1,
-                   "extended_hours": row.extended_hours + d["extra_working_hours"]}
+        changes = {
+            "extensions": row.extensions + 1,
+            "extended_hours": row.extended_hours + d["extra_working_hours"],
+        }
     elif kind == "CaseSuspended":
         changes = {"suspended_since": when}
         deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
@@ -323,8 +338,10 @@ def _settle(
             if cancel:
                 d = with_changes(d, cancelled=True, paused=False)
             else:
-                late = _hours((d,), ref, d.due_time, when) if when > d.due_time else (
-                    -_hours((d,), ref, when, d.due_time)
+                late = (
+                    _hours((d,), ref, d.due_time, when)
+                    if when > d.due_time
+                    else (-_hours((d,), ref, when, d.due_time))
                 )
                 d = with_changes(d, done_at=when, paused=False, lateness_hours=round(late, 4))
         out.append(d)
@@ -338,15 +355,22 @@ def _deadline_event(
     found = next((x for x in deadlines if x.deadline_id == d["deadline_id"]), None)
     if kind == "DeadlineScheduled":
         fields = {
-            "stage": d["stage"], "started_at": d["started_at"], "due_time": d["due_time"],
-            "working_hours": d["working_hours"], "policy_id": d["policy_id"],
-            "policy_version": d["policy_version"], "calendar_version": d["calendar_version"],
+            "stage": d["stage"],
+            "started_at": d["started_at"],
+            "due_time": d["due_time"],
+            "working_hours": d["working_hours"],
+            "policy_id": d["policy_id"],
+            "policy_version": d["policy_version"],
+            "calendar_version": d["calendar_version"],
         }
         if found is None:
             fresh = DeadlineRow(
-                deadline_id=d["deadline_id"], case_id=row.case_id,
-                department_code=row.department_code, district_code=row.district_code,
-                paused=row.suspended_since is not None, **fields,
+                deadline_id=d["deadline_id"],
+                case_id=row.case_id,
+                department_code=row.department_code,
+                district_code=row.district_code,
+                paused=row.suspended_since is not None,
+                **fields,
             )
             return (*deadlines, fresh)
         # Moved by an extension or a pause: kept in its place, so the order stays the order of
@@ -365,24 +389,31 @@ def _deadline_event(
 
 _SUMMARIES: dict[str, Callable[[Datum], str]] = {
     "CaseReported": lambda d: f"reported via {d['channel']}: {d['title']}",
-    "CaseAccepted": lambda d: "accepted" + (f" as {d['category_code']}" if d.get("category_code") else ""),
+    "CaseAccepted": lambda d: (
+        "accepted" + (f" as {d['category_code']}" if d.get("category_code") else "")
+    ),
     "CaseRejected": lambda d: f"rejected ({d['reason']}): {d['comment']}",
     "CaseDispatched": lambda d: f"dispatched to {d['department_code']}",
     "CaseClaimed": lambda d: f"claimed by {d['department_code']}",
-    "CaseTransferred": lambda d: f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}",
+    "CaseTransferred": lambda d: (
+        f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}"
+    ),
     "CaseReturned": lambda d: f"returned by {d['department_code']}: {d['reason']}",
     "CaseExtended": lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
     "CaseSuspended": lambda d: f"suspended: {d['reason']}",
     "CaseResumed": lambda d: "resumed",
     "CaseEscalated": lambda d: f"escalated {d['from_level']} → {d['to_level']}: {d['reason']}",
     "CaseResolved": lambda d: f"resolved by {d['department_code']}: {d['resolution']}",
-    "CaseVerified": lambda d: ("verified on site" if d["passed"] else "failed verification")
-    + f" by {d['worker_id']}",
+    "CaseVerified": lambda d: (
+        ("verified on site" if d["passed"] else "failed verification") + f" by {d['worker_id']}"
+    ),
     "CaseReopened": lambda d: f"reopened ({d['reason']})",
     "CaseClosed": lambda d: "closed",
     "CaseEvaluated": lambda d: f"evaluated {d['satisfaction']}/5",
-    "DeadlineScheduled": lambda d: f"{d['stage']} due {d['due_time']:%Y-%m-%d %H:%M} UTC "
-    f"({d['working_hours']} working hours, policy {d['policy_id']} v{d['policy_version']})",
+    "DeadlineScheduled": lambda d: (
+        f"{d['stage']} due {d['due_time']:%Y-%m-%d %H:%M} UTC "
+        f"({d['working_hours']} working hours, policy {d['policy_id']} v{d['policy_version']})"
+    ),
     "DeadlineWarned": lambda d: f"{d['stage']} deadline warning",
     "DeadlineBreached": lambda d: f"{d['stage']} deadline breached",
 }

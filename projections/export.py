@@ -71,7 +71,10 @@ STREAMS = ("case", "visit", "reference")
 KEY_COLUMN = {"case": "case_id", "visit": "grid_id", "reference": "entity_id"}
 # The column a table's period filter applies to: a local date, or an instant (its local date).
 PERIOD_COLUMNS = {
-    "cases": "reported_at", "resolutions": "day", "visits": "day", "stats_daily": "day",
+    "cases": "reported_at",
+    "resolutions": "day",
+    "visits": "day",
+    "stats_daily": "day",
 }
 _MS_UTC = pa.timestamp("ms", tz="UTC")
 _ARROW_TYPES = {
@@ -88,7 +91,9 @@ _POLL_S = 0.2
 # Partitions are read one after the other: a fetch left waiting on one that is finished
 # (500 ms by default) would delay the next one by as much.
 _CONSUMER = {
-    "enable.partition.eof": True, "fetch.wait.max.ms": 10, "log_level": 2,
+    "enable.partition.eof": True,
+    "fetch.wait.max.ms": 10,
+    "log_level": 2,
     "queued.max.messages.kbytes": 16384,  # prefetch of the one partition read: 16 MiB, not 64
 }
 _LISTED = 20  # undecodable records and schemas named in a message
@@ -187,10 +192,16 @@ class Period:
 def event_schema(stream: str) -> pa.Schema:
     """The columns of ``<stream>-events.parquet``; the same for every event type."""
     required = [
-        ("topic", pa.string()), ("partition", pa.int32()), ("offset", pa.int64()),
-        ("event_type", pa.string()), ("event_id", pa.string()),
-        ("event_time", _MS_UTC), ("recorded_time", _MS_UTC), ("source_system", pa.string()),
-        ("actor_id", pa.string()), ("actor_role", pa.string()),
+        ("topic", pa.string()),
+        ("partition", pa.int32()),
+        ("offset", pa.int64()),
+        ("event_type", pa.string()),
+        ("event_id", pa.string()),
+        ("event_time", _MS_UTC),
+        ("recorded_time", _MS_UTC),
+        ("source_system", pa.string()),
+        ("actor_id", pa.string()),
+        ("actor_role", pa.string()),
     ]
     optional = [("sequence", pa.int64())]
     after = [(KEY_COLUMN[stream], pa.string())]
@@ -256,8 +267,10 @@ def arrow_schema(table: Table) -> pa.Schema:
     """The Parquet columns of a read-model table: its SQL types mapped one to one, the key
     columns not nullable (they are NOT NULL in PostgreSQL)."""
     return pa.schema(
-        [pa.field(name, _ARROW_TYPES[sql_type], nullable=name not in table.key)
-         for name, sql_type in table.columns]
+        [
+            pa.field(name, _ARROW_TYPES[sql_type], nullable=name not in table.key)
+            for name, sql_type in table.columns
+        ]
     )
 
 
@@ -512,7 +525,11 @@ def _extents(
 
 
 def _records(
-    consumer: Consumer, topic: str, partition: int, low: int, end: int,
+    consumer: Consumer,
+    topic: str,
+    partition: int,
+    low: int,
+    end: int,
     on_read: Callable[[int], None] | None,
 ) -> Iterator[Message]:
     """The committed records of one partition from ``low`` up to ``end``, in offset order;
@@ -599,19 +616,29 @@ def export_models(
             tables_json: dict[str, dict[str, Any]] = {}
             for table in chosen:
                 sink = outputs.parquet(f"{table.name}.parquet", arrow_schema(table))
-                _copy_table(conn, name, table, period if table.name in filtered else None,
-                            sink, row_group, on_rows)
+                _copy_table(
+                    conn,
+                    name,
+                    table,
+                    period if table.name in filtered else None,
+                    sink,
+                    row_group,
+                    on_rows,
+                )
                 tables_json[table.name] = {
                     **_freshness(conn, name, table),
                     "period_column": PERIOD_COLUMNS[table.name] if table.name in filtered else None,
                     "rows": sink.rows,
                 }
-            outputs.json("freshness.json", {
-                "projection": settings.projection,
-                "schema": name,
-                "period": None if period is None else period.as_json(),
-                "tables": tables_json,
-            })
+            outputs.json(
+                "freshness.json",
+                {
+                    "projection": settings.projection,
+                    "schema": name,
+                    "period": None if period is None else period.as_json(),
+                    "tables": tables_json,
+                },
+            )
             files = outputs.commit()
         conn.rollback()
         return ModelsExport(name, files, filtered)
@@ -624,8 +651,13 @@ def export_models(
 
 
 def _copy_table(
-    conn: psycopg.Connection[Any], schema: str, table: Table, period: Period | None,
-    sink: _Sink, batch: int, on_rows: Callable[[str, int], None] | None,
+    conn: psycopg.Connection[Any],
+    schema: str,
+    table: Table,
+    period: Period | None,
+    sink: _Sink,
+    batch: int,
+    on_rows: Callable[[str, int], None] | None,
 ) -> None:
     query: sql.Composable = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(map(sql.Identifier, table.column_names)),
@@ -680,7 +712,8 @@ def _resolve_schema(conn: psycopg.Connection[Any], projection: str, schema: str 
 
 def _check_tables(conn: psycopg.Connection[Any], schema: str, tables: Sequence[Table]) -> None:
     present = {
-        r[0] for r in conn.execute(
+        r[0]
+        for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
         ).fetchall()
     }

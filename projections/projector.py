@@ -228,7 +228,8 @@ class Projector:
         self._claim(self.schema)
         self._load_schema_state()
         self._consumer = reader(
-            bootstrap, f"projector-{self.schema}",
+            bootstrap,
+            f"projector-{self.schema}",
             **{"enable.partition.eof": True, "fetch.max.bytes": 52428800, "fetch.wait.max.ms": 50},
         )
         self._consumer.assign(self._assignment())
@@ -322,7 +323,10 @@ class Projector:
             self._dead_letter(changes.dead_letters)
         self._trim_cache()
         report = BatchReport(
-            len(messages), changes.applied, changes.duplicates, len(changes.dead_letters),
+            len(messages),
+            changes.applied,
+            changes.duplicates,
+            len(changes.dead_letters),
             changes.positions,
         )
         return _Batch(changes, places, report)
@@ -348,14 +352,17 @@ class Projector:
                 changes.dead_letters.append(DeadLetter(topic, partition, offset, exc.reason, value))
                 changes.advance(topic, partition, offset, None)
                 continue
-            out.append(Decoded(self.streams[topic], topic, partition, offset, event_type, datum, value))
+            out.append(
+                Decoded(self.streams[topic], topic, partition, offset, event_type, datum, value)
+            )
         return out
 
     def _preload(self, records: Sequence[Decoded]) -> None:
         if self._fresh:
             return
         missing = {
-            r.datum["case_id"] for r in records
+            r.datum["case_id"]
+            for r in records
             if r.stream == "case" and r.datum["case_id"] not in self.state.cases
         }
         if missing:
@@ -405,8 +412,12 @@ class Projector:
             if progress.report_due(now):
                 log.warning(
                     "projector: %s read to offset %d of %d in %.1f s, not complete yet; "
-                    "nothing is folded until it is%s", tp.topic, tp.offset, end,
-                    now - progress.started, why,
+                    "nothing is folded until it is%s",
+                    tp.topic,
+                    tp.offset,
+                    end,
+                    now - progress.started,
+                    why,
                 )
             for msg in self._reference.consume(10_000, 0.2):
                 if msg.error() is not None:
@@ -420,7 +431,9 @@ class Projector:
             progress.reached(tp.offset, time.monotonic())
         if progress.reports:
             log.warning(
-                "projector: %s read to its end (%d) in %.1f s", tp.topic, end,
+                "projector: %s read to its end (%d) in %.1f s",
+                tp.topic,
+                end,
                 time.monotonic() - progress.started,
             )
         if self.until is not None:
@@ -443,13 +456,22 @@ class Projector:
         """Copy each unprojectable record to ``<topic>.dlq`` before its batch commits
         (at least once there; exactly once in the schema's ``dead_letters`` table)."""
         if self._producer is None:
-            self._producer = Producer({"bootstrap.servers": self.settings.kafka_bootstrap,
-                                       "enable.idempotence": True})
+            self._producer = Producer(
+                {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
+            )
         for d in letters:
-            log.error("projector: %s[%d]@%d cannot be projected: %s", d.topic, d.partition, d.offset, d.reason)
+            log.error(
+                "projector: %s[%d]@%d cannot be projected: %s",
+                d.topic,
+                d.partition,
+                d.offset,
+                d.reason,
+            )
             headers = dead_letter_headers(d.reason, d.topic, d.partition, d.offset)
             # The same partition as the original, so its stream's order is kept.
-            produce(self._producer, dlq(d.topic), d.raw, None, partition=d.partition, headers=headers)
+            produce(
+                self._producer, dlq(d.topic), d.raw, None, partition=d.partition, headers=headers
+            )
         if self._producer.flush(30):
             raise BrokerUnavailable("dead letters could not be written to their .dlq topics")
 
@@ -502,7 +524,9 @@ def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tu
 
 def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
     """Where each case and visit partition ends now: a replay's target."""
-    return topic_ends(settings.kafka_bootstrap, [settings.topic(CASE_EVENTS), settings.topic(VISIT_EVENTS)])
+    return topic_ends(
+        settings.kafka_bootstrap, [settings.topic(CASE_EVENTS), settings.topic(VISIT_EVENTS)]
+    )
 
 
 def topic_ends(bootstrap: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:

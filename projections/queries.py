@@ -40,8 +40,11 @@ __all__ = [
 Level = Literal["district", "street", "village", "grid", "department", "worker"]
 Period = Literal["day", "month", "quarter"]
 _RESOLUTION_COLUMN = {
-    "district": "district_code", "street": "street_code", "village": "village_code",
-    "grid": "grid_id", "department": "department_code",
+    "district": "district_code",
+    "street": "street_code",
+    "village": "village_code",
+    "grid": "grid_id",
+    "department": "department_code",
 }
 _PERIOD_LABEL = {
     "day": "to_char(day, 'YYYY-MM-DD')",
@@ -54,20 +57,24 @@ _RATES = {
     "on_time_rate": ("resolved_on_time::float / NULLIF(resolved, 0)", "resolved"),
     "mean_handling_hours": ("handling_minutes::float / 60 / NULLIF(resolved, 0)", "resolved"),
     "verification_pass_rate": (
-        "verifications_passed::float / NULLIF(verifications, 0)", "verifications"
+        "verifications_passed::float / NULLIF(verifications, 0)",
+        "verifications",
     ),
     "rework_rate": ("reworks::float / NULLIF(resolved, 0)", "resolved"),
     "mean_satisfaction": ("satisfaction_sum::float / NULLIF(evaluations, 0)", "evaluations"),
     "discovery_rate": ("discovered::float / NULLIF(visits, 0)", "visits"),
     "discoveries_per_100_households": (
-        "discovered::float * 100 / NULLIF(households, 0)", "households"
+        "discovered::float * 100 / NULLIF(households, 0)",
+        "households",
     ),
 }
 _LOWER_IS_BETTER = {"mean_handling_hours", "rework_rate", "hand_offs"}
 
 
 def _rates(*names: str) -> str:
-    return ", ".join(f"{_RATES[n][0]} AS {n}" for n in names or _RATES)  # working hours: (0,4], (4,8], (8,16], (16,40], > 40
+    return ", ".join(
+        f"{_RATES[n][0]} AS {n}" for n in names or _RATES
+    )  # working hours: (0,4], (4,8], (8,16], (16,40], > 40
 
 
 @dataclass(frozen=True)
@@ -107,8 +114,11 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
 
 
 def _answer(
-    conn: psycopg.Connection[Any], projection: str, tables: Sequence[str],
-    query: str | sql.Composable, params: Sequence[Any] | dict[str, Any] = (),
+    conn: psycopg.Connection[Any],
+    projection: str,
+    tables: Sequence[str],
+    query: str | sql.Composable,
+    params: Sequence[Any] | dict[str, Any] = (),
 ) -> Answer:
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.commit()  # a snapshot of our own below; the caller's reads end here
@@ -133,7 +143,9 @@ def _check_level(level: str, allowed: Sequence[str]) -> None:
 
 # --- case pipeline --------------------------------------------------------------------------
 def case_pipeline(
-    conn: psycopg.Connection[Any], projection: str, by: Literal["department", "district"] | None = None
+    conn: psycopg.Connection[Any],
+    projection: str,
+    by: Literal["department", "district"] | None = None,
 ) -> Answer:
     """Open and finished cases by status, overall or per department or district."""
     group = {"department": "department_code", "district": "district_code", None: "NULL"}[by]
@@ -147,7 +159,9 @@ def case_pipeline(
 def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> Answer:
     """One case's full trace (全程留痕): every event, who, when, from which system."""
     return _answer(
-        conn, projection, ["case_timeline"],
+        conn,
+        projection,
+        ["case_timeline"],
         "SELECT sequence, event_type, event_time, recorded_time, actor_id, actor_role, "
         "source_system, summary FROM case_timeline WHERE case_id = %s ORDER BY sequence",
         (case_id,),
@@ -156,12 +170,16 @@ def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> 
 
 # --- SLA ------------------------------------------------------------------------------------
 def overdue(
-    conn: psycopg.Connection[Any], projection: str, by: Literal["department", "district"] = "department"
+    conn: psycopg.Connection[Any],
+    projection: str,
+    by: Literal["department", "district"] = "department",
 ) -> Answer:
     """Deadlines breached and not yet met, worst first, with the unit they count against."""
     column = "department_code" if by == "department" else "district_code"
     return _answer(
-        conn, projection, ["deadlines"],
+        conn,
+        projection,
+        ["deadlines"],
         f"SELECT {column} AS unit, case_id, stage, due_time, breached_at, working_hours, "
         "policy_id, policy_version, calendar_version FROM deadlines "
         "WHERE breached_at IS NOT NULL AND done_at IS NULL AND NOT cancelled "
@@ -194,9 +212,7 @@ def _stats_query(level: str, period: str, unit: str | None) -> sql.Composable:
     if level in _RESOLUTION_COLUMN:
         col = _RESOLUTION_COLUMN[level]
         unit_filter = f"AND {col} = %(unit)s" if unit else ""
-        percentiles = (
-            ", p.median_handling_hours, p.p90_handling_hours"
-        )
+        percentiles = ", p.median_handling_hours, p.p90_handling_hours"
         join = (
             f"LEFT JOIN (SELECT {col} AS code, {label} AS period, "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY handling_hours) AS median_handling_hours, "
@@ -205,19 +221,30 @@ def _stats_query(level: str, period: str, unit: str | None) -> sql.Composable:
             "GROUP BY 1, 2) p ON p.code = t.code AND p.period = t.period"
         )
     return sql.SQL(
-        "SELECT t.*, " + _rates()
+        "SELECT t.*, "
+        + _rates()
         + percentiles
-        + " FROM (SELECT s.code, " + label + " AS period, "
+        + " FROM (SELECT s.code, "
+        + label
+        + " AS period, "
         + ", ".join(f"sum({m})::bigint AS {m}" for m in METRICS)
         + " FROM stats_daily s WHERE s.level = %(level)s AND s.day >= %(start)s "
-        "AND s.day < %(end)s " + filter_unit + " GROUP BY 1, 2) t " + join
+        "AND s.day < %(end)s "
+        + filter_unit
+        + " GROUP BY 1, 2) t "
+        + join
         + " ORDER BY t.period, t.code"
     )
 
 
 def statistics(
-    conn: psycopg.Connection[Any], projection: str, level: Level, period: Period,
-    start: date, end: date, unit: str | None = None,
+    conn: psycopg.Connection[Any],
+    projection: str,
+    level: Level,
+    period: Period,
+    start: date,
+    end: date,
+    unit: str | None = None,
 ) -> Answer:
     """Counters, rates and handling-time mean, median and p90 (working hours) per unit of
     ``level`` and per day, month or quarter; one unit when ``unit`` is given."""
@@ -226,7 +253,9 @@ def statistics(
         raise ProjectionError(f"period {period!r} is not one of day, month, quarter")
     _check_period(start, end)
     params = {"level": level, "start": start, "end": end, "unit": unit}
-    return _answer(conn, projection, ["stats_daily", "resolutions"], _stats_query(level, period, unit), params)
+    return _answer(
+        conn, projection, ["stats_daily", "resolutions"], _stats_query(level, period, unit), params
+    )
 
 
 _RANKABLE = {
@@ -238,14 +267,21 @@ _RANKABLE = {
 
 
 def ranking(
-    conn: psycopg.Connection[Any], projection: str, level: Level, metric: str,
-    start: date, end: date, min_count: int = 20,
+    conn: psycopg.Connection[Any],
+    projection: str,
+    level: Level,
+    metric: str,
+    start: date,
+    end: date,
+    min_count: int = 20,
 ) -> Answer:
     """Units ranked by ``metric`` over the period. A unit whose sample (the metric's
     denominator) is below ``min_count`` is listed with its value and sample but no rank, so a
     grid with two cases cannot top the table."""
     if metric not in _RANKABLE:
-        raise ProjectionError(f"metric {metric!r} cannot be ranked; choose one of {', '.join(_RANKABLE)}")
+        raise ProjectionError(
+            f"metric {metric!r} cannot be ranked; choose one of {', '.join(_RANKABLE)}"
+        )
     _check_level(level, ("district", "street", "village", "grid", "department", "worker"))
     _check_period(start, end)
     expr, sample = _RANKABLE[metric]
@@ -287,8 +323,12 @@ def worker_assessment(
 
 
 def hot_words(
-    conn: psycopg.Connection[Any], projection: str, quarter: str, district: str | None = None,
-    k: int = 20, lexicon_version: str | None = None,
+    conn: psycopg.Connection[Any],
+    projection: str,
+    quarter: str,
+    district: str | None = None,
+    k: int = 20,
+    lexicon_version: str | None = None,
 ) -> Answer:
     """The top ``k`` words of the quarter's report texts (热词排行), city-wide or for one
     district; ties broken by the word, so the same log and lexicon give the same list."""
@@ -299,7 +339,7 @@ def hot_words(
         "FROM hot_words WHERE quarter = %(q)s "
         "AND (%(d)s::text IS NULL OR district_code = %(d)s) "
         "AND (%(v)s::text IS NULL OR lexicon_version = %(v)s) "
-        "GROUP BY word ORDER BY count DESC, word COLLATE \"C\" LIMIT %(k)s"
+        'GROUP BY word ORDER BY count DESC, word COLLATE "C" LIMIT %(k)s'
     )
     params = {"q": quarter, "d": district, "v": lexicon_version, "k": k}
     return _answer(conn, projection, ["hot_words"], query, params)

@@ -76,7 +76,9 @@ def _project(
         return total
     context = multiprocessing.get_context("spawn")
     procs = [
-        context.Process(target=_worker, args=(settings, schema, until, ends, (i, workers)), daemon=True)
+        context.Process(
+            target=_worker, args=(settings, schema, until, ends, (i, workers)), daemon=True
+        )
         for i in range(workers)
     ]
     for proc in procs:
@@ -115,7 +117,11 @@ def _committed(settings: ProjectorSettings, schema: str, ends: Ends) -> int:
 
 
 def _worker(
-    settings: ProjectorSettings, schema: str, until: datetime | None, ends: Ends, share: tuple[int, int]
+    settings: ProjectorSettings,
+    schema: str,
+    until: datetime | None,
+    ends: Ends,
+    share: tuple[int, int],
 ) -> None:
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     try:

@@ -82,7 +82,9 @@ def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> li
     }
     out: list[Delta] = []
 
-    def add(metric: str, amount: int = 1, *, dept: str | None = None, worker: str | None = None) -> None:
+    def add(
+        metric: str, amount: int = 1, *, dept: str | None = None, worker: str | None = None
+    ) -> None:
         if not amount:
             return
         for level, code in _places(chain):
@@ -122,7 +124,9 @@ def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> li
         verify = [d for d in step.changed_deadlines if d.stage == "verify" and d.done_at]
         add("verifications", worker=worker)
         add("verifications_passed", int(bool(datum["passed"])), worker=worker)
-        add("verifications_on_time", int(bool(verify) and verify[-1].status == "met"), worker=worker)
+        add(
+            "verifications_on_time", int(bool(verify) and verify[-1].status == "met"), worker=worker
+        )
         add("reworks", int(not datum["passed"]), dept=dept_before)
     elif event_type == "CaseReopened":
         add("reworks", dept=dept_before)
@@ -161,7 +165,11 @@ def visit_counts(datum: Mapping[str, Any], ref: ReferenceView) -> VisitCounts:
     )
 
 
-def visit_deltas(datum: Mapping[str, Any], ref: ReferenceView) -> tuple[dict[str, str], list[Delta]]:
+def visit_deltas(
+    datum: Mapping[str, Any], ref: ReferenceView
+) -> tuple[dict[str, str], list[Delta]]:
     """The grid's parents at the visit's time, and the counters the visit moves."""
     chain, day, units, amounts = visit_counts(datum, ref)
-    return chain, [(level, code, day, metric, amount) for metric, amount in amounts for level, code in units]
+    return chain, [
+        (level, code, day, metric, amount) for metric, amount in amounts for level, code in units
+    ]

@@ -95,7 +95,10 @@ def load_cases(
     for r in _rows(conn, READ_MODELS["deadlines"], "case_id", case_ids):
         d = DeadlineRow(*r)
         deadlines.setdefault(d.case_id, []).append(d)
-    ordered = {k: tuple(sorted(v, key=lambda d: (d.started_at, d.deadline_id))) for k, v in deadlines.items()}
+    ordered = {
+        k: tuple(sorted(v, key=lambda d: (d.started_at, d.deadline_id)))
+        for k, v in deadlines.items()
+    }
     return cases, ordered
 
 
@@ -112,9 +115,12 @@ def _copy(
     """COPY ``rows`` into ``table``'s ``columns`` ((name, SQL type) pairs) in binary: no
     timestamps or numbers printed as text here and parsed again by PostgreSQL."""
     cols = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
-    with conn.cursor() as cur, cur.copy(
-        sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table), cols)
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table), cols)
+        ) as copy,
+    ):
         copy.set_types([kind for _, kind in columns])
         for row in rows:
             copy.write_row(row)
@@ -137,11 +143,18 @@ def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[tuple[Any
     others = [c for c in table.column_names if c not in table.key]
     key = sql.SQL(", ").join(map(sql.Identifier, table.key))
     if table.mode == "add":
-        sets = [sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(sql.Identifier(c), sql.Identifier(table.name)) for c in others]
+        sets = [
+            sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(
+                sql.Identifier(c), sql.Identifier(table.name)
+            )
+            for c in others
+        ]
     else:
         sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others]
     conn.execute(
-        sql.SQL("INSERT INTO {} SELECT * FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}").format(
+        sql.SQL(
+            "INSERT INTO {} SELECT * FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}"
+        ).format(
             sql.Identifier(table.name),
             sql.Identifier(temp),
             key,
@@ -200,7 +213,9 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         _upsert_places(conn, places)
     if changes.dead_letters:
         _copy(
-            conn, "dead_letters", _DEAD_LETTER_COLUMNS,
+            conn,
+            "dead_letters",
+            _DEAD_LETTER_COLUMNS,
             ((d.topic, d.partition, d.offset, d.reason, d.raw) for d in changes.dead_letters),
         )
     if changes.positions:
@@ -208,7 +223,11 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
 
 
 _DEAD_LETTER_COLUMNS = (
-    ("topic", "text"), ("partition", "integer"), ("offset", "bigint"), ("reason", "text"), ("raw", "bytea"),
+    ("topic", "text"),
+    ("partition", "integer"),
+    ("offset", "bigint"),
+    ("reason", "text"),
+    ("raw", "bytea"),
 )
 
 
@@ -219,11 +238,16 @@ def _upsert_places(conn: psycopg.Connection[Any], places: Sequence[Place]) -> No
             "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (code, effective_from) DO UPDATE SET "
             "level = EXCLUDED.level, name = EXCLUDED.name, parent_code = EXCLUDED.parent_code, "
             "retired = EXCLUDED.retired",
-            [(p.code, p.effective_from, str(p.level), p.name, p.parent_code, p.retired) for p in places],
+            [
+                (p.code, p.effective_from, str(p.level), p.name, p.parent_code, p.retired)
+                for p in places
+            ],
         )
 
 
-def _write_positions(conn: psycopg.Connection[Any], positions: dict[tuple[str, int], Position]) -> None:
+def _write_positions(
+    conn: psycopg.Connection[Any], positions: dict[tuple[str, int], Position]
+) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO checkpoints (topic, partition, next_offset, max_event_time, caught_up) "
@@ -236,4 +260,3 @@ def _write_positions(conn: psycopg.Connection[Any], positions: dict[tuple[str, i
                 for (t, p), pos in sorted(positions.items())
             ],
         )
-

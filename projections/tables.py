@@ -59,38 +59,62 @@ def _from_row(name: str, row: type, key: tuple[str, ...], mode: Any, **kw: Any) 
 
 TABLES: tuple[Table, ...] = (
     _from_row(
-        "cases", CaseRow, ("case_id",), "upsert",
+        "cases",
+        CaseRow,
+        ("case_id",),
+        "upsert",
         indexes=("status", "district_code, reported_at", "department_code, status"),
     ),
     _from_row(
-        "deadlines", DeadlineRow, ("deadline_id",), "upsert",
+        "deadlines",
+        DeadlineRow,
+        ("deadline_id",),
+        "upsert",
         indexes=("case_id", "department_code", "district_code"),
     ),
     _from_row("case_timeline", TimelineRow, ("case_id", "sequence"), "append"),
     _from_row(
-        "resolutions", ResolutionRow, ("case_id", "sequence"), "append",
+        "resolutions",
+        ResolutionRow,
+        ("case_id", "sequence"),
+        "append",
         indexes=("day", "department_code, day", "district_code, day"),
     ),
     _from_row(
-        "visits", VisitRow, ("visit_id",), "append",
-        indexes=("worker_id, day", "grid_id, day"), sources=("visit",),
+        "visits",
+        VisitRow,
+        ("visit_id",),
+        "append",
+        indexes=("worker_id, day", "grid_id, day"),
+        sources=("visit",),
     ),
     Table(
-        "visit_streams", (("grid_id", "text"), ("last_sequence", "bigint")),
-        ("grid_id",), "upsert", sources=("visit",),
+        "visit_streams",
+        (("grid_id", "text"), ("last_sequence", "bigint")),
+        ("grid_id",),
+        "upsert",
+        sources=("visit",),
     ),
     Table(
         "stats_daily",
         (("level", "text"), ("code", "text"), ("day", "date"))
         + tuple((m, "bigint") for m in METRICS),
-        ("level", "code", "day"), "add",
-        indexes=("level, day",), sources=("case", "visit"),
+        ("level", "code", "day"),
+        "add",
+        indexes=("level, day",),
+        sources=("case", "visit"),
     ),
     Table(
         "hot_words",
-        (("quarter", "text"), ("district_code", "text"), ("lexicon_version", "text"),
-         ("word", "text"), ("count", "bigint")),
-        ("quarter", "district_code", "lexicon_version", "word"), "add",
+        (
+            ("quarter", "text"),
+            ("district_code", "text"),
+            ("lexicon_version", "text"),
+            ("word", "text"),
+            ("count", "bigint"),
+        ),
+        ("quarter", "district_code", "lexicon_version", "word"),
+        "add",
     ),
 )
 
@@ -133,7 +157,9 @@ def ddl(indexes: bool = True) -> str:
         cols = ", ".join(
             f"{name} {sql}" + (" NOT NULL" if name in t.key else "") for name, sql in t.columns
         )
-        parts.append(f"CREATE TABLE IF NOT EXISTS {t.name} ({cols}, PRIMARY KEY ({', '.join(t.key)}));")
+        parts.append(
+            f"CREATE TABLE IF NOT EXISTS {t.name} ({cols}, PRIMARY KEY ({', '.join(t.key)}));"
+        )
     if indexes:
         parts.append(index_ddl())
     return "\n".join(parts)

@@ -72,8 +72,9 @@ def active_schema(conn: psycopg.Connection[Any], projection: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _register(conn: psycopg.Connection[Any], schema: str, projection: str, kind: str,
-              until: datetime | None) -> None:
+def _register(
+    conn: psycopg.Connection[Any], schema: str, projection: str, kind: str, until: datetime | None
+) -> None:
     conn.execute(
         "INSERT INTO fq_meta.projection_schemas (schema_name, projection, kind, until) "
         "VALUES (%s, %s, %s, %s) ON CONFLICT (schema_name) DO NOTHING",

@@ -113,25 +113,41 @@ def _priority(rng: random.Random, category: CategorySpec) -> Priority:
     return Priority.critical if rng.random() < 0.1 else Priority.urgent
 
 
-def visit(grid: str, worker: str, day: date, rng: random.Random,
-          findings: tuple[str, ...]) -> VisitRecorded:
+def visit(
+    grid: str, worker: str, day: date, rng: random.Random, findings: tuple[str, ...]
+) -> VisitRecorded:
     """One visit of ``worker`` in ``grid``: households, items checked, a six-point track."""
     start = at(day, rng.uniform(8.5, 15.5))
     minutes = rng.randint(20, 120)
     lat, lon = _near(rng, grid)
     track = tuple(
-        TrackPoint(t=start + timedelta(minutes=minutes * i / 5),
-                   lat=lat + rng.uniform(-0.002, 0.002), lon=lon + rng.uniform(-0.002, 0.002))
+        TrackPoint(
+            t=start + timedelta(minutes=minutes * i / 5),
+            lat=lat + rng.uniform(-0.002, 0.002),
+            lon=lon + rng.uniform(-0.002, 0.002),
+        )
         for i in range(6)
     )
     items = tuple(sorted(rng.sample(ITEM_CODES, rng.randint(2, 6))))
     end = start + timedelta(minutes=minutes)
     return VisitRecorded(
-        envelope=envelope(rng, end, "gridapp", worker, ActorRole.grid_worker,
-                          recorded_time=end + timedelta(minutes=rng.randint(0, 30))),
-        visit_id=f"v-{rng.getrandbits(48):012x}", grid_id=grid, worker_id=worker,
-        started_at=start, ended_at=end, households_visited=rng.randint(3, 40),
-        items_checked=items, findings=findings, track=track,
+        envelope=envelope(
+            rng,
+            end,
+            "gridapp",
+            worker,
+            ActorRole.grid_worker,
+            recorded_time=end + timedelta(minutes=rng.randint(0, 30)),
+        ),
+        visit_id=f"v-{rng.getrandbits(48):012x}",
+        grid_id=grid,
+        worker_id=worker,
+        started_at=start,
+        ended_at=end,
+        households_visited=rng.randint(3, 40),
+        items_checked=items,
+        findings=findings,
+        track=track,
         notes=rng.choice([None, "走访正常", "住户不在家，已留联系卡", "宣传垃圾分类", "反诈宣传"]),
     )
 
@@ -139,8 +155,9 @@ def visit(grid: str, worker: str, day: date, rng: random.Random,
 class _Day:
     """The day being generated: its RNG, office hours and what it has produced so far."""
 
-    def __init__(self, city: City, day: date, rng: random.Random, office: OfficeHours,
-                 invalid_share: float) -> None:
+    def __init__(
+        self, city: City, day: date, rng: random.Random, office: OfficeHours, invalid_share: float
+    ) -> None:
         self.city, self.day, self.rng, self.office = city, day, rng, office
         self.invalid_share = invalid_share
         self.out = DayActivity(day)
@@ -149,23 +166,47 @@ class _Day:
     def case_id(self) -> str:
         return f"c-{self.day:%Y%m%d}-{self.rng.getrandbits(40):010x}"
 
-    def report(self, case_id: str, grid: str, channel: Channel, when: datetime,
-               actor: tuple[ActorRole, str, str], verifier: str, visit_id: str | None = None,
-               reporter_ref: str | None = None, category: CategorySpec | None = None,
-               department: str | None = None) -> None:
+    def report(
+        self,
+        case_id: str,
+        grid: str,
+        channel: Channel,
+        when: datetime,
+        actor: tuple[ActorRole, str, str],
+        verifier: str,
+        visit_id: str | None = None,
+        reporter_ref: str | None = None,
+        category: CategorySpec | None = None,
+        department: str | None = None,
+    ) -> None:
         rng, district = self.rng, self.city.grid_district[grid]
         category = category or _category(rng, district, self.day)
-        title, description = report_text(rng, category.code, district, self.day, channel,
-                                         department)
+        title, description = report_text(
+            rng, category.code, district, self.day, channel, department
+        )
         earlier = [c for t, c in self.reported.get(grid, ()) if t <= when]
         lat, lon = _near(rng, grid)
         lifecycle = case_lifecycle(
-            Report(case_id=case_id, grid=grid, verifier=verifier, category=category,
-                   priority=_priority(rng, category), channel=channel, at=when, actor=actor,
-                   title=title, description=description, location=GeoPoint(lat=lat, lon=lon),
-                   visit_id=visit_id, reporter_ref=reporter_ref,
-                   duplicate_of=rng.choice(earlier) if earlier else None),
-            rng, self.office, self.invalid_share)
+            Report(
+                case_id=case_id,
+                grid=grid,
+                verifier=verifier,
+                category=category,
+                priority=_priority(rng, category),
+                channel=channel,
+                at=when,
+                actor=actor,
+                title=title,
+                description=description,
+                location=GeoPoint(lat=lat, lon=lon),
+                visit_id=visit_id,
+                reporter_ref=reporter_ref,
+                duplicate_of=rng.choice(earlier) if earlier else None,
+            ),
+            rng,
+            self.office,
+            self.invalid_share,
+        )
         self._keep(lifecycle)
         self.reported.setdefault(grid, []).append((when, case_id))
         self.out.cases[channel.value] = self.out.cases.get(channel.value, 0) + 1
@@ -175,8 +216,14 @@ class _Day:
         self.out.invalid.update(lifecycle.invalid)
 
 
-def simulate_day(city: City, day: date, rng: random.Random, office: OfficeHours | None = None,
-                 rates: Rates = Rates(), invalid_share: float = 0.0) -> DayActivity:
+def simulate_day(
+    city: City,
+    day: date,
+    rng: random.Random,
+    office: OfficeHours | None = None,
+    rates: Rates = Rates(),
+    invalid_share: float = 0.0,
+) -> DayActivity:
     """Every visit and case that starts on ``day``, unordered (see ``DayActivity``)."""
     office = office or OfficeHours()
     gen = _Day(city, day, rng, office, invalid_share)
@@ -189,32 +236,63 @@ def simulate_day(city: City, day: date, rng: random.Random, office: OfficeHours 
                 v = visit(grid, worker, day, rng, found)
                 gen.out.events.append(v)
                 for case_id in found:
-                    gen.report(case_id, grid, Channel.grid_visit, v.ended_at,
-                               (ActorRole.grid_worker, worker, "gridapp"), worker, v.visit_id)
+                    gen.report(
+                        case_id,
+                        grid,
+                        Channel.grid_visit,
+                        v.ended_at,
+                        (ActorRole.grid_worker, worker, "gridapp"),
+                        worker,
+                        v.visit_id,
+                    )
     grids = len(city.grids)
     for _ in range(_count(rng, rates.resident_per_grid * grids)):
         grid, ref = rng.choice(city.grids), f"r-{rng.getrandbits(64):016x}"
-        gen.report(gen.case_id(), grid, Channel.resident, at(day, rng.uniform(7, 22)),
-                   (ActorRole.resident, ref, "residentapp"), rng.choice(city.workers[grid]),
-                   reporter_ref=ref)
+        gen.report(
+            gen.case_id(),
+            grid,
+            Channel.resident,
+            at(day, rng.uniform(7, 22)),
+            (ActorRole.resident, ref, "residentapp"),
+            rng.choice(city.workers[grid]),
+            reporter_ref=ref,
+        )
     for _ in range(_count(rng, rates.hotline_per_grid * grids)):
         grid, ref = rng.choice(city.grids), f"r-{rng.getrandbits(64):016x}"
-        gen.report(gen.case_id(), grid, Channel.hotline, at(day, rng.triangular(0, 24, 10)),
-                   (ActorRole.command_centre, "hotline-12345", "hotline.12345"),
-                   rng.choice(city.workers[grid]), reporter_ref=ref)
+        gen.report(
+            gen.case_id(),
+            grid,
+            Channel.hotline,
+            at(day, rng.triangular(0, 24, 10)),
+            (ActorRole.command_centre, "hotline-12345", "hotline.12345"),
+            rng.choice(city.workers[grid]),
+            reporter_ref=ref,
+        )
     department_mean = rates.department_per_grid * grids * (1.0 if working else 0.2)
     for _ in range(_count(rng, department_mean)):
         grid = rng.choice(city.grids)
         category = _category(rng, city.grid_district[grid], day)
         dept = category.department
-        gen.report(gen.case_id(), grid, Channel.department, at(day, rng.uniform(9, 17)),
-                   (ActorRole.department, f"{dept}-desk", f"dept.{dept}"),
-                   rng.choice(city.workers[grid]), category=category, department=dept)
+        gen.report(
+            gen.case_id(),
+            grid,
+            Channel.department,
+            at(day, rng.uniform(9, 17)),
+            (ActorRole.department, f"{dept}-desk", f"dept.{dept}"),
+            rng.choice(city.workers[grid]),
+            category=category,
+            department=dept,
+        )
     return gen.out
 
 
-def day_events(city: City, day: date, rng: random.Random, visits_per_worker: float = 1.0,
-               discovery_rate: float = 0.08) -> Iterator[Event]:
+def day_events(
+    city: City,
+    day: date,
+    rng: random.Random,
+    visits_per_worker: float = 1.0,
+    discovery_rate: float = 0.08,
+) -> Iterator[Event]:
     """The events of ``simulate_day`` in the order the platform records them (each case's
     own events stay in order)."""
     rates = Rates(visits_per_worker=visits_per_worker, discovery_rate=discovery_rate)

@@ -68,8 +68,15 @@ class CityShape:
     @classmethod
     def zhuangshi(cls) -> CityShape:
         """One pilot street: Zhuangshi (庄市街道, Zhenhai), 14 communities, 189 grids."""
-        return cls(districts=1, streets=1, grids=189, grids_per_village=14, name="zhuangshi",
-                   first_district=2, street_name="庄市街道")
+        return cls(
+            districts=1,
+            streets=1,
+            grids=189,
+            grids_per_village=14,
+            name="zhuangshi",
+            first_district=2,
+            street_name="庄市街道",
+        )
 
     @classmethod
     def named(cls, name: str) -> CityShape:
@@ -101,14 +108,21 @@ def _admin(rng: random.Random, since: date) -> Envelope:
     return envelope(rng, datetime.combine(since, time(0), UTC), SOURCE, "admin", ActorRole.system)
 
 
-def build_city(shape: CityShape, rng: random.Random,
-               since: date = EPOCH) -> tuple[City, list[PlaceDefined]]:
+def build_city(
+    shape: CityShape, rng: random.Random, since: date = EPOCH
+) -> tuple[City, list[PlaceDefined]]:
     """The jurisdiction tree as PlaceDefined events, and the City index over it."""
     city = City(effective_from=since)
 
     def place(code: str, level: PlaceLevel, name: str, parent: str | None) -> PlaceDefined:
-        return PlaceDefined(envelope=_admin(rng, since), code=code, level=level, name=name,
-                            parent_code=parent, effective_from=since)
+        return PlaceDefined(
+            envelope=_admin(rng, since),
+            code=code,
+            level=level,
+            name=name,
+            parent_code=parent,
+            effective_from=since,
+        )
 
     places = [place("nb", PlaceLevel.city, "宁波市", None)]
     street_no = 0
@@ -146,9 +160,15 @@ def staff(city: City, shape: CityShape, rng: random.Random) -> list[WorkerAssign
         for worker, role in [(city.leaders[grid], WorkerRole.grid_leader)] + [
             (w, WorkerRole.grid_worker) for w in city.workers[grid]
         ]:
-            events.append(WorkerAssigned(envelope=_admin(rng, city.effective_from),
-                                         worker_id=worker, role=role, grid_id=grid,
-                                         effective_from=city.effective_from))
+            events.append(
+                WorkerAssigned(
+                    envelope=_admin(rng, city.effective_from),
+                    worker_id=worker,
+                    role=role,
+                    grid_id=grid,
+                    effective_from=city.effective_from,
+                )
+            )
     return events
 
 
@@ -172,20 +192,33 @@ def definitions(rng: random.Random, since: date) -> list[Event]:
         for stage, by_prio in SLA_HOURS.items()
         for prio, h in by_prio.items()
     )
-    events.append(SlaPolicyDefined(envelope=_admin(rng, since), policy_id="standard", version=1,
-                                   limits=limits, effective_from=since))
+    events.append(
+        SlaPolicyDefined(
+            envelope=_admin(rng, since),
+            policy_id="standard",
+            version=1,
+            limits=limits,
+            effective_from=since,
+        )
+    )
     events += [
-        CategoryDefined(envelope=_admin(rng, since), code=c.code, name=c.name,
-                        default_department_code=c.department, sla_policy_id="standard",
-                        effective_from=since)
+        CategoryDefined(
+            envelope=_admin(rng, since),
+            code=c.code,
+            name=c.name,
+            default_department_code=c.department,
+            sla_policy_id="standard",
+            effective_from=since,
+        )
         for c in CATEGORIES
     ]
     events += lexicon_events(lambda: _admin(rng, since))
     return events
 
 
-def reference_events(shape: CityShape, seed: int,
-                     effective_from: date = EPOCH) -> tuple[City, list[Event]]:
+def reference_events(
+    shape: CityShape, seed: int, effective_from: date = EPOCH
+) -> tuple[City, list[Event]]:
     """Everything a city needs defined before its first visit, in a valid order.
 
     The same ``(shape, seed, effective_from)`` always gives the same events and ids.

@@ -96,13 +96,19 @@ class _Case:
         self.department = report.category.department
         self.out = Lifecycle()
 
-    def post(self, model: Any, actor: Actor, late_h: float = 0.0,
-             **fields: Any) -> Event:
+    def post(self, model: Any, actor: Actor, late_h: float = 0.0, **fields: Any) -> Event:
         """Submit a step at the case's clock; the next step follows its recording."""
         role, actor_id, source = actor
         recorded = self.t + timedelta(hours=late_h)
-        env = envelope(self.rng, self.t, source, actor_id, role, recorded_time=recorded,
-                       correlation_id=self.report.case_id)
+        env = envelope(
+            self.rng,
+            self.t,
+            source,
+            actor_id,
+            role,
+            recorded_time=recorded,
+            correlation_id=self.report.case_id,
+        )
         event: Event = model(envelope=env, case_id=self.report.case_id, **fields)
         self.out.events.append(event)
         self.recorded = max(self.recorded, recorded)
@@ -136,16 +142,26 @@ class _Case:
         return self.rng.choice([code for code, _ in DEPARTMENTS if code != self.department])
 
 
-def case_lifecycle(report: Report, rng: random.Random, office: OfficeHours,
-                   invalid_share: float = 0.0) -> Lifecycle:
+def case_lifecycle(
+    report: Report, rng: random.Random, office: OfficeHours, invalid_share: float = 0.0
+) -> Lifecycle:
     """Every submission of one case, in order (see the module docstring)."""
     case = _Case(report, rng, office)
     invalid = rng.random() < invalid_share
-    case.post(CaseReported, report.actor, grid_id=report.grid,
-              category_code=report.category.code, priority=report.priority, title=report.title,
-              description=report.description, location=report.location, channel=report.channel,
-              visit_id=report.visit_id, reporter_ref=report.reporter_ref,
-              attachments_count=rng.randint(0, 4))
+    case.post(
+        CaseReported,
+        report.actor,
+        grid_id=report.grid,
+        category_code=report.category.code,
+        priority=report.priority,
+        title=report.title,
+        description=report.description,
+        location=report.location,
+        channel=report.channel,
+        visit_id=report.visit_id,
+        reporter_ref=report.reporter_ref,
+        attachments_count=rng.randint(0, 4),
+    )
     if invalid and rng.random() < 0.4:
         case.refused(CaseClosed, CENTRE, "INVALID_TRANSITION")  # closed before any triage
         invalid = False
@@ -168,8 +184,12 @@ def case_lifecycle(report: Report, rng: random.Random, office: OfficeHours,
     case.post(CaseClosed, CENTRE)
     if _evaluate(case) and rng.random() < 0.3:  # an unhappy resident has it reopened
         case.later(2, 48)
-        case.post(CaseReopened, CENTRE, reason=ReopenReason.resident_complaint,
-                  comment=rng.choice(words.COMPLAINTS))
+        case.post(
+            CaseReopened,
+            CENTRE,
+            reason=ReopenReason.resident_complaint,
+            comment=rng.choice(words.COMPLAINTS),
+        )
         _work_until_verified(case)
         case.later(0.1, 2)
         case.post(CaseClosed, CENTRE)
@@ -183,12 +203,20 @@ def _triage(case: _Case) -> bool:
     from_public = report.channel in (Channel.resident, Channel.hotline)
     if rng.random() < (0.09 if from_public else 0.03):
         if report.duplicate_of is not None and rng.random() < 0.5:
-            case.post(CaseRejected, CENTRE, reason=RejectionReason.duplicate,
-                      duplicate_of=report.duplicate_of, comment="重复上报")
+            case.post(
+                CaseRejected,
+                CENTRE,
+                reason=RejectionReason.duplicate,
+                duplicate_of=report.duplicate_of,
+                comment="重复上报",
+            )
         else:
-            reason = rng.choice([RejectionReason.out_of_scope,
-                                 RejectionReason.insufficient_information])
-            comment = "不属于网格事项" if reason is RejectionReason.out_of_scope else "信息不全，无法核实"
+            reason = rng.choice(
+                [RejectionReason.out_of_scope, RejectionReason.insufficient_information]
+            )
+            comment = (
+                "不属于网格事项" if reason is RejectionReason.out_of_scope else "信息不全，无法核实"
+            )
             case.post(CaseRejected, CENTRE, reason=reason, comment=comment)
         return True
     if from_public and rng.random() < 0.05:  # residents pick the wrong category now and then
@@ -205,16 +233,26 @@ def _hand_offs(case: _Case) -> None:
     rng = case.rng
     if rng.random() < 0.05:
         case.later(1, 4)
-        case.post(CaseReturned, case.dept(), case.dept_late(), department_code=case.department,
-                  reason=rng.choice(words.RETURN_REASONS))
+        case.post(
+            CaseReturned,
+            case.dept(),
+            case.dept_late(),
+            department_code=case.department,
+            reason=rng.choice(words.RETURN_REASONS),
+        )
         case.department = case.other_department()
         case.later(0.2, 1)
         case.post(CaseDispatched, CENTRE, department_code=case.department)
     if rng.random() < 0.06:
         case.later(0.5, 3)
         new = case.other_department()
-        case.post(CaseTransferred, case.dept(), from_department=case.department,
-                  to_department=new, reason=rng.choice(words.TRANSFER_REASONS))
+        case.post(
+            CaseTransferred,
+            case.dept(),
+            from_department=case.department,
+            to_department=new,
+            reason=rng.choice(words.TRANSFER_REASONS),
+        )
         case.department = new
 
 
@@ -223,17 +261,28 @@ def _detours(case: _Case) -> None:
     rng = case.rng
     if rng.random() < 0.03:
         case.later(1, 8)
-        case.post(CaseEscalated, CENTRE, from_level=EscalationLevel.street,
-                  to_level=EscalationLevel.district, reason=rng.choice(words.ESCALATE_REASONS))
+        case.post(
+            CaseEscalated,
+            CENTRE,
+            from_level=EscalationLevel.street,
+            to_level=EscalationLevel.district,
+            reason=rng.choice(words.ESCALATE_REASONS),
+        )
     if rng.random() < 0.06:
         case.later(2, 20)
-        case.post(CaseExtended, CENTRE, stage=Stage.handle,
-                  extra_working_hours=rng.choice([8, 16, 24]), approved_by="centre-chief",
-                  reason=rng.choice(words.EXTEND_REASONS))
+        case.post(
+            CaseExtended,
+            CENTRE,
+            stage=Stage.handle,
+            extra_working_hours=rng.choice([8, 16, 24]),
+            approved_by="centre-chief",
+            reason=rng.choice(words.EXTEND_REASONS),
+        )
     if rng.random() < 0.04:
         case.later(1, 10)
-        case.post(CaseSuspended, case.dept(), case.dept_late(),
-                  reason=rng.choice(words.SUSPEND_REASONS))
+        case.post(
+            CaseSuspended, case.dept(), case.dept_late(), reason=rng.choice(words.SUSPEND_REASONS)
+        )
         case.later(24, 120)
         case.post(CaseResumed, case.dept(), case.dept_late())
 
@@ -243,17 +292,32 @@ def _work_until_verified(case: _Case, wrong_verifier: bool = False) -> None:
     rng = case.rng
     for attempt in range(3):
         case.later(2, 60 if rng.random() < 0.1 else 30)  # a tenth run well past the deadline
-        case.post(CaseResolved, case.dept(), case.dept_late(), department_code=case.department,
-                  resolution=rng.choice(words.RESOLUTIONS))
+        case.post(
+            CaseResolved,
+            case.dept(),
+            case.dept_late(),
+            department_code=case.department,
+            resolution=rng.choice(words.RESOLUTIONS),
+        )
         case.later(1, 16)
         if wrong_verifier:
             stranger = f"w-unassigned-{rng.getrandbits(24):06x}"
-            case.refused(CaseVerified, (ActorRole.grid_worker, stranger, "gridapp"),
-                         "WORKER_NOT_ASSIGNED", passed=True, worker_id=stranger)
+            case.refused(
+                CaseVerified,
+                (ActorRole.grid_worker, stranger, "gridapp"),
+                "WORKER_NOT_ASSIGNED",
+                passed=True,
+                worker_id=stranger,
+            )
             wrong_verifier = False
         passed = attempt == 2 or rng.random() > 0.08
-        case.post(CaseVerified, case.worker(), passed=passed, worker_id=case.report.verifier,
-                  comment=None if passed else rng.choice(words.FAILED_VERIFICATION))
+        case.post(
+            CaseVerified,
+            case.worker(),
+            passed=passed,
+            worker_id=case.report.verifier,
+            comment=None if passed else rng.choice(words.FAILED_VERIFICATION),
+        )
         if passed:
             return
 
@@ -265,6 +329,7 @@ def _evaluate(case: _Case) -> bool:
         return False
     case.later(1, 48, office=False)
     satisfaction = rng.choices([5, 4, 3, 2, 1], weights=[60, 25, 8, 4, 3])[0]
-    case.post(CaseEvaluated, (ActorRole.resident, "resident", "residentapp"),
-              satisfaction=satisfaction)
+    case.post(
+        CaseEvaluated, (ActorRole.resident, "resident", "residentapp"), satisfaction=satisfaction
+    )
     return satisfaction <= 2

@@ -60,10 +60,14 @@ class LiveClock:
 def retime(event: Event, clock: LiveClock) -> Event:
     """``event`` with every instant it carries moved onto the wall clock."""
     env = event.envelope
-    update: dict[str, object] = {"envelope": env.model_copy(update={
-        "event_time": clock.wall(env.event_time),
-        "recorded_time": clock.wall(env.recorded_time),
-    })}
+    update: dict[str, object] = {
+        "envelope": env.model_copy(
+            update={
+                "event_time": clock.wall(env.event_time),
+                "recorded_time": clock.wall(env.recorded_time),
+            }
+        )
+    }
     if isinstance(event, VisitRecorded):
         update["started_at"] = clock.wall(event.started_at)
         update["ended_at"] = clock.wall(event.ended_at)
@@ -108,8 +112,9 @@ def paced(
                     yield batch
                 return
             sent += 1
-            clock.mark(event.envelope.recorded_time,
-                       datetime.fromtimestamp(origin + sent / rate, UTC))
+            clock.mark(
+                event.envelope.recorded_time, datetime.fromtimestamp(origin + sent / rate, UTC)
+            )
             batch.append(retime(event, clock))
         if batch:
             yield batch

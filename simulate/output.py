@@ -30,8 +30,9 @@ class Sink(Protocol):
 
 def event_line(event: Event) -> str:
     """One NDJSON line (no newline): ``{"event_type": ..., ...the event's fields}``."""
-    return json.dumps({"event_type": event.event_type, **event.model_dump(mode="json")},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"event_type": event.event_type, **event.model_dump(mode="json")}, ensure_ascii=False
+    )
 
 
 class NdjsonSink:
@@ -70,7 +71,10 @@ class PublishSink:
             if isinstance(failure.error, InfrastructureError):
                 raise failure.error
         return [
-            Failed(f.event_id or "?", events[f.index].event_type,
-                   f"{type(f.error).__name__}: {f.reason}")
+            Failed(
+                f.event_id or "?",
+                events[f.index].event_type,
+                f"{type(f.error).__name__}: {f.reason}",
+            )
             for f in result.failures
         ]

@@ -83,8 +83,9 @@ class Simulation:
         invalid_share: the share of cases that also carry one submission meant to be refused.
     """
 
-    def __init__(self, city: City, seed: int, start: date, rates: Rates = Rates(),
-                 invalid_share: float = 0.0) -> None:
+    def __init__(
+        self, city: City, seed: int, start: date, rates: Rates = Rates(), invalid_share: float = 0.0
+    ) -> None:
         if start < city.effective_from:
             raise ValueError(f"start {start} is before the city exists ({city.effective_from})")
         self.city, self.seed, self.start = city, seed, start
@@ -103,11 +104,13 @@ class Simulation:
         day = self.start
         while days is None or (day - self.start).days < days:
             began = time.perf_counter()
-            activity = simulate_day(self.city, day, self.day_rng(day), self.office, self.rates,
-                                    self.invalid_share)
+            activity = simulate_day(
+                self.city, day, self.day_rng(day), self.office, self.rates, self.invalid_share
+            )
             for event in activity.events:
-                heapq.heappush(self._queue, (event.envelope.recorded_time, next(self._order),
-                                             event))
+                heapq.heappush(
+                    self._queue, (event.envelope.recorded_time, next(self._order), event)
+                )
             self._invalid.update(activity.invalid)
             self.stats.cases_by_channel.update(activity.cases)
             end = day_start(day + timedelta(days=1))

@@ -34,7 +34,8 @@ def quarter_of(day: date) -> int:
 @cache
 def _issues(category: str, quarter: int, year: int) -> tuple[Issue, ...]:
     found = tuple(
-        issue for issue in ISSUES[category]
+        issue
+        for issue in ISSUES[category]
         if str(quarter) in issue.quarters and issue.from_year <= year
     )
     return found or ISSUES[category]
@@ -55,7 +56,11 @@ def _detail(rng: random.Random, category: str) -> str:
 
 
 def report_text(
-    rng: random.Random, category: str, district: DistrictSpec, day: date, channel: str,
+    rng: random.Random,
+    category: str,
+    district: DistrictSpec,
+    day: date,
+    channel: str,
     department: str | None = None,
 ) -> tuple[str, str]:
     """``(title, description)`` of one report of ``category`` in ``district`` on ``day``.

@@ -61,7 +61,9 @@ class ProjectionWorld:
         )
 
     def write(self, events: Iterable[tuple[str, Event]]) -> dict[str, int]:
-        return write_canonical_log(self.connection.kafka_bootstrap, self.codec, iter(events), self.prefix)
+        return write_canonical_log(
+            self.connection.kafka_bootstrap, self.codec, iter(events), self.prefix
+        )
 
     def conn(self) -> psycopg.Connection[Any]:
         return connect(self.connection.pg_dsn.get_secret_value())
@@ -75,7 +77,9 @@ class ProjectionWorld:
 
     def project(self, schema: str, **kw: Any) -> Projector:
         """Project everything written so far into ``schema``, in this process."""
-        projector = Projector(self.settings, schema, self.codec, stop_at=end_offsets(self.settings), **kw)
+        projector = Projector(
+            self.settings, schema, self.codec, stop_at=end_offsets(self.settings), **kw
+        )
         projector.run()
         return projector
 
@@ -93,8 +97,12 @@ class ProjectionWorld:
 
     def fengqiao(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "infra.cli", *args], env=self.env(**extra_env),
-            capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+            [sys.executable, "-m", "infra.cli", *args],
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=PROJECT_ROOT,
             check=False,  # the tests assert on the exit code and the output
         )
 
@@ -105,7 +113,9 @@ class ProjectionWorld:
         with self.conn() as c:
             names = list(self.schemas)
             if _has_meta(c):
-                c.execute("DELETE FROM fq_meta.active_projection WHERE projection = %s", (projection,))
+                c.execute(
+                    "DELETE FROM fq_meta.active_projection WHERE projection = %s", (projection,)
+                )
                 rows = c.execute(
                     "DELETE FROM fq_meta.projection_schemas WHERE projection = %s "
                     "RETURNING schema_name",
@@ -113,7 +123,9 @@ class ProjectionWorld:
                 ).fetchall()
                 names += [r[0] for r in rows]
             for schema in names:
-                c.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+                c.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
 
 
 def _has_meta(c: psycopg.Connection[Any]) -> bool:

@@ -65,7 +65,12 @@ def export(
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "infra.cli", "export", *map(str, args)],
-        capture_output=True, text=True, env=clean, timeout=300, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
     )
 
 
@@ -137,8 +142,16 @@ def _events_export(
     connection: ConnectionSettings, log: Log, out: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
     return export(
-        connection, "events", "--from", FROM.isoformat(), "--to", TO.isoformat(), "--out", out,
-        *args, FQ_TOPIC_PREFIX=log.prefix,
+        connection,
+        "events",
+        "--from",
+        FROM.isoformat(),
+        "--to",
+        TO.isoformat(),
+        "--out",
+        out,
+        *args,
+        FQ_TOPIC_PREFIX=log.prefix,
     )
 
 
@@ -151,7 +164,9 @@ def test_events_are_exported_per_stream_for_the_period_in_log_order(
     expected = log.in_period(FROM, TO)
     assert set(expected) == {"case", "visit", "reference"}
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "case-events.parquet", "reference-events.parquet", "visit-events.parquet"
+        "case-events.parquet",
+        "reference-events.parquet",
+        "visit-events.parquet",
     ]
     for stream, key in (("case", "case_id"), ("visit", "grid_id"), ("reference", "entity_id")):
         path = tmp_path / "out" / f"{stream}-events.parquet"
@@ -192,8 +207,17 @@ def test_only_the_streams_asked_for_are_exported(
     connection_settings: ConnectionSettings, log: Log, tmp_path: Path
 ) -> None:
     done = export(
-        connection_settings, "events", "--from", DAY.isoformat(), "--to", "2025-06-03",
-        "--out", tmp_path / "out", "--stream", "visit", FQ_TOPIC_PREFIX=log.prefix,
+        connection_settings,
+        "events",
+        "--from",
+        DAY.isoformat(),
+        "--to",
+        "2025-06-03",
+        "--out",
+        tmp_path / "out",
+        "--stream",
+        "visit",
+        FQ_TOPIC_PREFIX=log.prefix,
     )
 
     assert done.returncode == 0, done.stderr
@@ -222,12 +246,19 @@ def test_an_undecodable_record_fails_the_export_unless_skipping_is_asked_for(
 
     failed = export(connection_settings, *args, "--out", tmp_path / "out", FQ_TOPIC_PREFIX=prefix)
 
-    _fails(failed, "UndecodableRecords: 1 record(s) could not be decoded, so nothing was written",
-           f"{topic}[0]@2: magic byte is 7")
+    _fails(
+        failed,
+        "UndecodableRecords: 1 record(s) could not be decoded, so nothing was written",
+        f"{topic}[0]@2: magic byte is 7",
+    )
     assert not (tmp_path / "out").exists()
 
     skipped = export(
-        connection_settings, *args, "--out", tmp_path / "out", "--skip-undecodable",
+        connection_settings,
+        *args,
+        "--out",
+        tmp_path / "out",
+        "--skip-undecodable",
         FQ_TOPIC_PREFIX=prefix,
     )
 
@@ -247,10 +278,12 @@ def test_only_committed_records_are_exported_as_the_workflow_writes_them(
     events = [e for _, e in canonical_events(CityShape.zhuangshi(), 5, DAY, 0)][:4]
     codec = AvroCodec(registry, auto_register=True)
     topic = prefix + CANONICAL["reference"]
-    producer = Producer({
-        "bootstrap.servers": connection_settings.kafka_bootstrap,
-        "transactional.id": f"fqx-export-{uuid.uuid4().hex}",
-    })
+    producer = Producer(
+        {
+            "bootstrap.servers": connection_settings.kafka_bootstrap,
+            "transactional.id": f"fqx-export-{uuid.uuid4().hex}",
+        }
+    )
     producer.init_transactions(30)
     for batch, commit in ((events[:2], True), (events[2:3], False), (events[3:], True)):
         producer.begin_transaction()
@@ -264,8 +297,17 @@ def test_only_committed_records_are_exported_as_the_workflow_writes_them(
             producer.abort_transaction(30)
 
     done = export(
-        connection_settings, "events", "--from", "2024-01-01", "--to", "2026-01-01",
-        "--out", tmp_path / "out", "--stream", "reference", FQ_TOPIC_PREFIX=prefix,
+        connection_settings,
+        "events",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2026-01-01",
+        "--out",
+        tmp_path / "out",
+        "--stream",
+        "reference",
+        FQ_TOPIC_PREFIX=prefix,
     )
 
     assert done.returncode == 0, done.stderr
@@ -286,14 +328,29 @@ def test_events_export_failures_exit_1_naming_the_cause_and_write_nothing(
 
     missing = f"fqx{uuid.uuid4().hex[:8]}."
     no_topic = export(
-        connection_settings, "events", "--from", "2025-06-02", "--to", "2025-06-03", "--out", out,
+        connection_settings,
+        "events",
+        "--from",
+        "2025-06-02",
+        "--to",
+        "2025-06-03",
+        "--out",
+        out,
         FQ_TOPIC_PREFIX=missing,
     )
     _fails(no_topic, f"topic {missing}fq.case.events does not exist on Kafka")
 
     no_kafka = export(
-        connection_settings, "events", "--from", "2025-06-02", "--to", "2025-06-03", "--out", out,
-        FQ_TOPIC_PREFIX=log.prefix, FQ_KAFKA_BOOTSTRAP="127.0.0.1:1",
+        connection_settings,
+        "events",
+        "--from",
+        "2025-06-02",
+        "--to",
+        "2025-06-03",
+        "--out",
+        out,
+        FQ_TOPIC_PREFIX=log.prefix,
+        FQ_KAFKA_BOOTSTRAP="127.0.0.1:1",
     )
     _fails(no_kafka, "BrokerUnavailable: cannot reach Kafka at 127.0.0.1:1 (FQ_KAFKA_BOOTSTRAP)")
 
@@ -317,8 +374,12 @@ CASES = [  # (case_id, reported_at UTC, satisfaction, on_time, handling_hours)
     ("c-4", _utc("2025-04-01T16:00:00"), 1, False, 40.25),  # 2025-04-02 00:00 local
     ("c-2", _utc("2025-04-01T15:59:00"), 3, True, 0.5),  # 2025-04-01 23:59 local
 ]
-STATS = [("grid", "g-1", date(2025, 4, 1)), ("district", "d-1", date(2025, 3, 31)),
-         ("district", "d-1", date(2025, 4, 1)), ("grid", "g-1", date(2025, 4, 2))]
+STATS = [
+    ("grid", "g-1", date(2025, 4, 1)),
+    ("district", "d-1", date(2025, 3, 31)),
+    ("district", "d-1", date(2025, 4, 1)),
+    ("grid", "g-1", date(2025, 4, 2)),
+]
 CHECKPOINTS = [  # (topic, partition, max_event_time, caught_up)
     ("x.fq.case.events", 0, _utc("2025-04-01T08:00:00"), True),
     ("x.fq.case.events", 1, _utc("2025-04-01T09:30:00"), True),
@@ -392,13 +453,26 @@ def test_models_are_exported_typed_in_key_order_for_the_period(
     out = tmp_path / "out"
 
     done = export(
-        connection_settings, "models", "--out", out, "--schema", schema,
-        "--tables", "cases,stats_daily,deadlines", "--from", "2025-04-01", "--to", "2025-04-02",
+        connection_settings,
+        "models",
+        "--out",
+        out,
+        "--schema",
+        schema,
+        "--tables",
+        "cases,stats_daily,deadlines",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-04-02",
     )
 
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "cases.parquet", "deadlines.parquet", "freshness.json", "stats_daily.parquet"
+        "cases.parquet",
+        "deadlines.parquet",
+        "freshness.json",
+        "stats_daily.parquet",
     ]
     cases = pq.read_table(out / "cases.parquet")
     types = {f.name: f.type for f in cases.schema}
@@ -416,17 +490,23 @@ def test_models_are_exported_typed_in_key_order_for_the_period(
     assert stats.schema.field("day").type == pa.date32()
     assert stats.select(["level", "code", "day"]).to_pylist() == [
         {"level": level, "code": code, "day": day}
-        for level, code, day in sorted(STATS) if day == date(2025, 4, 1)
+        for level, code, day in sorted(STATS)
+        if day == date(2025, 4, 1)
     ]
     assert pq.read_table(out / "deadlines.parquet").num_rows == 0  # whole table, empty
     assert "whole tables (no period column): deadlines\n" in done.stdout
     freshness = json.loads((out / "freshness.json").read_text())
     assert (freshness["schema"], freshness["period"]) == (
-        schema, {"from": "2025-04-01", "to": "2025-04-02"}
+        schema,
+        {"from": "2025-04-01", "to": "2025-04-02"},
     )
     assert freshness["tables"]["cases"] == {
-        "sources": ["case"], "max_event_time": "2025-04-01T09:30:00.000Z", "caught_up": True,
-        "complete_to": "2025-04-01T09:30:00.000Z", "period_column": "reported_at", "rows": 2,
+        "sources": ["case"],
+        "max_event_time": "2025-04-01T09:30:00.000Z",
+        "caught_up": True,
+        "complete_to": "2025-04-01T09:30:00.000Z",
+        "period_column": "reported_at",
+        "rows": 2,
     }
     daily = freshness["tables"]["stats_daily"]
     assert (daily["max_event_time"], daily["caught_up"]) == ("2025-04-01T09:30:00.000Z", False)
@@ -435,8 +515,11 @@ def test_models_are_exported_typed_in_key_order_for_the_period(
 
 
 def test_the_active_schema_is_exported_whole_by_default_and_identically_twice(
-    connection_settings: ConnectionSettings, db: psycopg.Connection[Any],
-    schemas: Callable[[], str], unique_name: Callable[[str], str], tmp_path: Path
+    connection_settings: ConnectionSettings,
+    db: psycopg.Connection[Any],
+    schemas: Callable[[], str],
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
 ) -> None:
     schema = schemas()
     projection = unique_name("p")[:31]
@@ -464,8 +547,10 @@ def test_the_active_schema_is_exported_whole_by_default_and_identically_twice(
 
 
 def test_models_export_failures_exit_1_naming_the_cause_and_write_nothing(
-    connection_settings: ConnectionSettings, schemas: Callable[[], str],
-    unique_name: Callable[[str], str], tmp_path: Path
+    connection_settings: ConnectionSettings,
+    schemas: Callable[[], str],
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
 ) -> None:
     schema = schemas()
     out = tmp_path / "out"
@@ -473,24 +558,38 @@ def test_models_export_failures_exit_1_naming_the_cause_and_write_nothing(
     def models(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return export(connection_settings, "models", "--out", out, *args, **env)
 
-    _fails(models("--schema", schema, "--from", "2025-04-02", "--to", "2025-04-01"),
-           "BadPeriod: --from 2025-04-02 is not before --to 2025-04-01")
-    _fails(models("--schema", schema, "--from", "2025-04-02"),
-           "BadPeriod: give --from and --to together")
-    _fails(models("--schema", schema, "--tables", "cases,casez"),
-           f"UnknownTable: unknown table(s) casez; the read models are: {', '.join(READ_MODELS)}")
-    _fails(models("--schema", "fqx_no_such_schema"),
-           "UnknownProjection: schema fqx_no_such_schema does not exist; existing projection "
-           "schemas:")
+    _fails(
+        models("--schema", schema, "--from", "2025-04-02", "--to", "2025-04-01"),
+        "BadPeriod: --from 2025-04-02 is not before --to 2025-04-01",
+    )
+    _fails(
+        models("--schema", schema, "--from", "2025-04-02"),
+        "BadPeriod: give --from and --to together",
+    )
+    _fails(
+        models("--schema", schema, "--tables", "cases,casez"),
+        f"UnknownTable: unknown table(s) casez; the read models are: {', '.join(READ_MODELS)}",
+    )
+    _fails(
+        models("--schema", "fqx_no_such_schema"),
+        "UnknownProjection: schema fqx_no_such_schema does not exist; existing projection schemas:",
+    )
     _fails(models("--schema", "public"), "schema public is not a projection schema")
     projection = unique_name("p")[:31]
-    _fails(models(FQ_PROJECTION=projection),
-           f"projection {projection} (FQ_PROJECTION) has no active schema")
-    _fails(models("--schema", schema, FQ_PG_DSN=UNREACHABLE_PG),
-           "ProjectionStoreError: cannot connect to PostgreSQL", "port 1")
+    _fails(
+        models(FQ_PROJECTION=projection),
+        f"projection {projection} (FQ_PROJECTION) has no active schema",
+    )
+    _fails(
+        models("--schema", schema, FQ_PG_DSN=UNREACHABLE_PG),
+        "ProjectionStoreError: cannot connect to PostgreSQL",
+        "port 1",
+    )
     assert not out.exists()
     a_file = tmp_path / "a-file"
     a_file.write_text("not a directory")
-    _fails(export(connection_settings, "models", "--out", a_file / "sub", "--schema", schema),
-           f"OutputNotWritable: cannot write the export to {a_file / 'sub'}")
+    _fails(
+        export(connection_settings, "models", "--out", a_file / "sub", "--schema", schema),
+        f"OutputNotWritable: cannot write the export to {a_file / 'sub'}",
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["a-file"]

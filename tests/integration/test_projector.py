@@ -64,11 +64,15 @@ def test_projection_counts_match_the_log(world: ProjectionWorld, city_log: dict[
     assert visits == city_log["visit"]
     assert reported == cases > 0
     assert places > 189  # every grid, village, street, district and the city
-    assert projector.positions and all(p.caught_up or p.next_offset > 0 for p in projector.positions.values())
+    assert projector.positions and all(
+        p.caught_up or p.next_offset > 0 for p in projector.positions.values()
+    )
 
 
 def test_a_reference_read_slower_than_its_patience_is_waited_for_not_cut_short(
-    world: ProjectionWorld, city_log: dict[str, int], monkeypatch: pytest.MonkeyPatch,
+    world: ProjectionWorld,
+    city_log: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # However slow the machine, no case or visit is folded before the reference log is read
@@ -121,22 +125,29 @@ def test_live_crashed_and_replayed_projections_are_identical(
     for kill in range(3):
         worker = _start_projector(env, log)
         floor = (kill + 1) * total // 5
-        wait_for(lambda floor=floor, worker=worker: _progress(world, crashed) >= floor
-                 or worker.poll() is not None, 120,
-                 f"the projector to pass {floor} records")
+        wait_for(
+            lambda floor=floor, worker=worker: (
+                _progress(world, crashed) >= floor or worker.poll() is not None
+            ),
+            120,
+            f"the projector to pass {floor} records",
+        )
         assert worker.poll() is None, log.read_text()
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
     worker = _start_projector(env, log)
     try:
-        wait_for(lambda: _progress(world, crashed) >= total, 180, "the restarted projector to catch up")
+        wait_for(
+            lambda: _progress(world, crashed) >= total, 180, "the restarted projector to catch up"
+        )
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0, log.read_text()
 
     # Small replay batches, so the replay cuts the log differently from the live run too.
-    replayed = world.fengqiao("replay", "--into", f"{world.name}_replay"[:60], "--workers", "3",
-                              FQ_REPLAY_BATCH="300")
+    replayed = world.fengqiao(
+        "replay", "--into", f"{world.name}_replay"[:60], "--workers", "3", FQ_REPLAY_BATCH="300"
+    )
     assert replayed.returncode == 0, replayed.stderr
     world.schemas.append(f"{world.name}_replay"[:60])
 
@@ -146,7 +157,9 @@ def test_live_crashed_and_replayed_projections_are_identical(
 
 def _indexes(world: ProjectionWorld, schema: str) -> set[str]:
     with world.conn() as c:
-        rows = c.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,)).fetchall()
+        rows = c.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema,)
+        ).fetchall()
     return {name for (name,) in rows}
 
 
@@ -168,8 +181,11 @@ def test_a_replay_schema_is_loaded_without_secondary_indexes_and_has_them_all_wh
 def _start_projector(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "project"], env=env, cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL, stderr=out,
+            [sys.executable, "-m", "infra.cli", "project"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
         )
 
 
@@ -180,7 +196,9 @@ def _sums(world: ProjectionWorld, schema: str) -> dict[str, tuple[int, str]]:
 
 def _progress(world: ProjectionWorld, schema: str) -> int:
     with world.conn() as c:
-        row = c.execute(f'SELECT coalesce(sum(next_offset), 0) FROM "{schema}".checkpoints').fetchone()
+        row = c.execute(
+            f'SELECT coalesce(sum(next_offset), 0) FROM "{schema}".checkpoints'
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -209,10 +227,13 @@ def test_a_late_post_lands_in_the_period_of_its_event_time(world: ProjectionWorl
     world.schemas.append(live)
     world.project(live)
     with world.conn() as c:
-        q1 = queries.statistics(c, world.settings.projection, "district", "quarter",
-                                date(2025, 1, 1), date(2025, 7, 1))
+        q1 = queries.statistics(
+            c, world.settings.projection, "district", "quarter", date(2025, 1, 1), date(2025, 7, 1)
+        )
     resolved = {row["period"]: row["resolved"] for row in q1.rows}
-    assert resolved.get("2025-Q1") == 1 and "2025-Q2" not in resolved or resolved.get("2025-Q2") == 0
+    assert (
+        resolved.get("2025-Q1") == 1 and "2025-Q2" not in resolved or resolved.get("2025-Q2") == 0
+    )
     assert q1.complete_to is not None and q1.complete_to >= resolved_at
 
     # The city as known on 1 April did not know of the resolution yet.
@@ -221,7 +242,9 @@ def test_a_late_post_lands_in_the_period_of_its_event_time(world: ProjectionWorl
     world.schemas.append(as_of)
     world.project(as_of, until=datetime(2025, 4, 1, tzinfo=UTC))
     with world.conn() as c:
-        row = c.execute(f'SELECT status, resolved_at FROM "{as_of}".cases WHERE case_id = %s', (case_id,)).fetchone()
+        row = c.execute(
+            f'SELECT status, resolved_at FROM "{as_of}".cases WHERE case_id = %s', (case_id,)
+        ).fetchone()
         assert row is not None and row[0] == "in_progress" and row[1] is None
         with pytest.raises(NotPromotable, match="cannot follow the live log"):
             promote(c, world.settings.projection, as_of)
@@ -252,7 +275,11 @@ def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_f
 
         # The workflow re-sends the whole log (as after a crash): the live projector has moved
         # to the promoted schema, reads it all, and changes nothing.
-        resent = [(s, e) for s, e in canonical_events(CityShape.zhuangshi(), 5, START, 3) if s != "reference"]
+        resent = [
+            (s, e)
+            for s, e in canonical_events(CityShape.zhuangshi(), 5, START, 3)
+            if s != "reference"
+        ]
         world.write(resent)
         target = sum(city_log[s] for s in ("case", "visit")) * 2
         wait_for(lambda: _progress(world, replay_schema) >= target, 120, "the projector to follow")
@@ -273,7 +300,9 @@ def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_f
     assert trace.rows[0]["event_type"] == "CaseReported"
 
     missing = world.fengqiao("projections", "promote", "no_such_schema")
-    assert missing.returncode == 1 and "has no schema no_such_schema" in " ".join(missing.stderr.split())
+    assert missing.returncode == 1 and "has no schema no_such_schema" in " ".join(
+        missing.stderr.split()
+    )
 
 
 def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
@@ -286,13 +315,20 @@ def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
     schema = world.new_schema("dlq")
     world.project(schema)
     with world.conn() as c:
-        letters = c.execute(f'SELECT partition, reason, raw FROM "{schema}".dead_letters').fetchall()
+        letters = c.execute(
+            f'SELECT partition, reason, raw FROM "{schema}".dead_letters'
+        ).fetchall()
         (timeline,) = c.execute(f'SELECT count(*) FROM "{schema}".case_timeline').fetchone()  # type: ignore[misc]
     assert len(letters) == 1 and letters[0][0] == 0
     assert "schema id 99" in letters[0][1] and bytes(letters[0][2]).endswith(b"not avro")
     assert timeline == city_log["case"]
-    consumer = Consumer({"bootstrap.servers": world.connection.kafka_bootstrap, "group.id": world.name,
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": world.connection.kafka_bootstrap,
+            "group.id": world.name,
+            "auto.offset.reset": "earliest",
+        }
+    )
     consumer.assign([TopicPartition(dlq(topic), 0, 0)])
     msg = consumer.poll(15)
     consumer.close()
@@ -320,8 +356,10 @@ def test_statistics_rankings_hot_words_and_sla_answer_with_freshness(
     for answer in (grids, depts, rank, words, workers, overdue):
         assert answer.complete_to is not None and answer.schema == live
     assert sum(r["visits"] for r in grids.rows) == city_log["visit"]
-    assert all(r["median_handling_hours"] is None or r["median_handling_hours"] <= r["p90_handling_hours"]
-               for r in depts.rows)
+    assert all(
+        r["median_handling_hours"] is None or r["median_handling_hours"] <= r["p90_handling_hours"]
+        for r in depts.rows
+    )
     ranked = [r for r in rank.rows if r["ranked"]]
     assert ranked and all(r["sample"] >= 5 for r in ranked)
     assert all(r["rank"] is None for r in rank.rows if not r["ranked"])
@@ -372,9 +410,11 @@ def test_a_batch_that_fails_to_commit_stops_the_projector_and_leaves_nothing_of_
     with pytest.raises(ProjectionStoreError, match="rolled back"):
         world.project(broken)
     with world.conn() as c:
-        committed = dict(c.execute(
-            f'SELECT topic, sum(next_offset) FROM "{broken}".checkpoints GROUP BY topic'
-        ).fetchall())
+        committed = dict(
+            c.execute(
+                f'SELECT topic, sum(next_offset) FROM "{broken}".checkpoints GROUP BY topic'
+            ).fetchall()
+        )
         (timeline,) = c.execute(f'SELECT count(*) FROM "{broken}".case_timeline').fetchone()  # type: ignore[misc]
     # Exactly the two batches before: every case record up to the offsets has its row, and
     # no row of the failed batch (or of the one folded after it) is there.

@@ -21,10 +21,16 @@ def test_a_prefixed_publisher_writes_its_own_inboxes_framed_for_the_real_subject
     connection_settings: ConnectionSettings, unique_name: Callable[[str], str]
 ) -> None:
     prefix = f"{unique_name('pp')}."
-    ensure_topics(AdminClient({"bootstrap.servers": connection_settings.kafka_bootstrap}),
-                  connection_settings, prefixed(prefix))
-    settings = PublisherSettings(kafka_bootstrap=connection_settings.kafka_bootstrap,
-                                 registry_url=connection_settings.registry_url, topic_prefix=prefix)
+    ensure_topics(
+        AdminClient({"bootstrap.servers": connection_settings.kafka_bootstrap}),
+        connection_settings,
+        prefixed(prefix),
+    )
+    settings = PublisherSettings(
+        kafka_bootstrap=connection_settings.kafka_bootstrap,
+        registry_url=connection_settings.registry_url,
+        topic_prefix=prefix,
+    )
     report, visit = example_event("CaseReported"), example_event("VisitRecorded")
     with Publisher(settings) as publisher:
         receipts = [publisher.publish(report), publisher.publish(visit)]
@@ -34,7 +40,9 @@ def test_a_prefixed_publisher_writes_its_own_inboxes_framed_for_the_real_subject
     try:
         (record,) = read_topic(connection_settings.kafka_bootstrap, prefix + CASE_INBOX)
         assert codec.decode(record.value) == report
-        assert codec.schema_id(CASE_INBOX, "CaseReported") == int.from_bytes(record.value[1:5], "big")
+        assert codec.schema_id(CASE_INBOX, "CaseReported") == int.from_bytes(
+            record.value[1:5], "big"
+        )
     finally:
         registry.close()
         delete_prefixed_topics(connection_settings.kafka_bootstrap, prefix)

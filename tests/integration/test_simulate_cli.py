@@ -39,8 +39,11 @@ def test_a_simulated_street_day_is_published_and_summarised(
     args = ("simulate", "--shape", "zhuangshi", "--days", "1", "--start", DAY, "--seed", seed)
     written = run(connection_settings, *args, "--out", str(tmp_path / "day.ndjson"))
     assert written.returncode == 0, written.stderr
-    expected = {line.event.envelope.event_id: line.event
-                for line in read_ndjson(tmp_path / "day.ndjson") if line.event is not None}
+    expected = {
+        line.event.envelope.event_id: line.event
+        for line in read_ndjson(tmp_path / "day.ndjson")
+        if line.event is not None
+    }
     since = {t: ends(connection_settings.kafka_bootstrap, t) for t in INBOX.values()}
 
     done = run(connection_settings, *args)
@@ -75,12 +78,15 @@ def test_an_unreachable_broker_is_a_clear_error_and_exit_1(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize(("args", "reason"), [
-    (("--start", "2024-12-31"), "2024-12-31 is before 2025-01-01"),
-    (("--start", "3 March"), "'3 March' is not a date"),
-    (("--days", "0"), "--days: 0 is not positive"),
-    (("--shape", "hangzhou"), "unknown city shape 'hangzhou'; known: ningbo, zhuangshi"),
-])
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--start", "2024-12-31"), "2024-12-31 is before 2025-01-01"),
+        (("--start", "3 March"), "'3 March' is not a date"),
+        (("--days", "0"), "--days: 0 is not positive"),
+        (("--shape", "hangzhou"), "unknown city shape 'hangzhou'; known: ningbo, zhuangshi"),
+    ],
+)
 def test_bad_options_are_refused_with_their_reason(
     connection_settings: ConnectionSettings, tmp_path: Path, args: tuple[str, ...], reason: str
 ) -> None:
@@ -97,8 +103,20 @@ def test_live_mode_publishes_at_its_rate_with_times_on_the_wall_clock(
     before = datetime.now(UTC)
 
     seed = str(random.randrange(1, 2**31))
-    done = run(connection_settings, "simulate", "--shape", "zhuangshi", "--live", "--rate",
-               "400", "--duration", "3", "--no-reference", "--seed", seed)
+    done = run(
+        connection_settings,
+        "simulate",
+        "--shape",
+        "zhuangshi",
+        "--live",
+        "--rate",
+        "400",
+        "--duration",
+        "3",
+        "--no-reference",
+        "--seed",
+        seed,
+    )
 
     after = datetime.now(UTC)
     assert done.returncode == 0, done.stderr

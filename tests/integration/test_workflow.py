@@ -279,11 +279,13 @@ def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
     run.start()
     load_reference(run, city()[1])
     report = lifecycle("case-lz4-1")[0]
-    sdk_like = Producer({
-        "bootstrap.servers": run.connection.kafka_bootstrap,
-        "compression.type": PublisherSettings().producer_config()["compression.type"],
-        "partitioner": "murmur2_random",
-    })
+    sdk_like = Producer(
+        {
+            "bootstrap.servers": run.connection.kafka_bootstrap,
+            "compression.type": PublisherSettings().producer_config()["compression.type"],
+            "partitioner": "murmur2_random",
+        }
+    )
     sdk_like.produce(run.topic(CASE_INBOX), run.codec.encode(CASE_INBOX, report), b"case-lz4-1")
     assert sdk_like.flush(30) == 0
     records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for([report.envelope.event_id]))
@@ -301,14 +303,17 @@ def test_the_worker_starts_with_its_default_data_directory_in_a_fresh_temp_dir(
     import time
 
     name = unique_name("wfdir")
-    env = {
-        k: v for k, v in os.environ.items() if k != "FQ_WORKFLOW_DATA_DIR"
-    } | {"TMPDIR": str(tmp_path), "FQ_WORKFLOW_APP_ID": name, "FQ_TOPIC_PREFIX": f"{name}.",
-         "FQ_TRIGGER_INTERVAL_S": "0"}
+    env = {k: v for k, v in os.environ.items() if k != "FQ_WORKFLOW_DATA_DIR"} | {
+        "TMPDIR": str(tmp_path),
+        "FQ_WORKFLOW_APP_ID": name,
+        "FQ_TOPIC_PREFIX": f"{name}.",
+        "FQ_TRIGGER_INTERVAL_S": "0",
+    }
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "infra.cli", "process"], env=env,
-                                  stdout=out, stderr=out)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "process"], env=env, stdout=out, stderr=out
+        )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and "Ready" not in log.read_text(errors="replace"):

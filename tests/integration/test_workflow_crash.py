@@ -167,8 +167,10 @@ def test_a_kill_9_mid_burst_loses_and_doubles_nothing(
     records = crashed.read(OUTPUTS, outcomes_for(ids), timeout_s=120)
 
     resent = len(records) - len({(r.topic, r.value) for r in records})
-    print(f"restarted run: {len(records)} records, {resent} of them byte-identical re-sends, "
-          f"{crashed.restarts} restarts of a worker that ended itself")
+    print(
+        f"restarted run: {len(records)} records, {resent} of them byte-identical re-sends, "
+        f"{crashed.restarts} restarts of a worker that ended itself"
+    )
     check_exactly_once(calm_records, ids)
     check_exactly_once(records, ids)
     assert deadlines(records) == deadlines(calm_records)

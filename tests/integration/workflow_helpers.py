@@ -180,9 +180,13 @@ class WorkflowRun:
         assert self.worker is not None
         code = self.worker.returncode
         if self.restarts >= MAX_RESTARTS:
-            pytest.fail(f"the worker died ({code}) {self.restarts + 1} times:\n{self.log_tail(100)}")
-        print(f"worker ended by itself with {code}; restarting it. Its last lines:\n"
-              f"{self.log_tail(5)}")
+            pytest.fail(
+                f"the worker died ({code}) {self.restarts + 1} times:\n{self.log_tail(100)}"
+            )
+        print(
+            f"worker ended by itself with {code}; restarting it. Its last lines:\n"
+            f"{self.log_tail(5)}"
+        )
         group = self.admin.describe_consumer_groups([self.app_id])[self.app_id].result()
         self._dead.update(member.member_id for member in group.members)
         self.restarts += 1

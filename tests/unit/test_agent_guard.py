@@ -44,7 +44,10 @@ def _run(
 
     monkeypatch.setattr(app_module, "fatal", fatal)
     agent = app_module._consume(
-        SimpleNamespace(in_recovery=in_recovery), handle, "cases", {} if positions is None else positions
+        SimpleNamespace(in_recovery=in_recovery),
+        handle,
+        "cases",
+        {} if positions is None else positions,
     )
     try:
         asyncio.run(agent(_stream(7, 8)))
@@ -53,7 +56,9 @@ def _run(
     return handled, ended
 
 
-def test_records_are_decided_when_no_table_is_being_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_records_are_decided_when_no_table_is_being_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     positions: dict[Any, int] = {}
     handled, ended = _run(False, monkeypatch, positions)
     assert handled == [7, 8] and ended == []
@@ -65,6 +70,6 @@ def test_a_record_delivered_during_recovery_ends_the_worker_undecided(
 ) -> None:
     handled, ended = _run(True, monkeypatch)
     assert handled == []
-    (what, exc), = ended
+    ((what, exc),) = ended
     assert isinstance(exc, app_module.DeliveredDuringRecovery)
     assert "fq.case.inbox[3]@7" in what and "being restored" in what

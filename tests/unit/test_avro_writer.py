@@ -222,9 +222,7 @@ def test_the_codec_writes_with_the_compiled_writer() -> None:
 def test_text_that_is_not_utf8_names_the_nested_field() -> None:
     event = example_event("CaseReported")
     actor = event.envelope.actor.model_copy(update={"id": "w-\ud800"})
-    bad = event.model_copy(
-        update={"envelope": event.envelope.model_copy(update={"actor": actor})}
-    )
+    bad = event.model_copy(update={"envelope": event.envelope.model_copy(update={"actor": actor})})
     with pytest.raises(InvalidEvent) as caught:
         _encode(bad)
     assert (caught.value.field, caught.value.rule) == ("envelope.actor.id", "utf8")
@@ -240,8 +238,12 @@ def test_text_that_is_not_utf8_in_an_array_names_its_index() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("priority", "whenever"), ("location", SimpleNamespace(lat="north", lon=1.0)),
-     ("attachments_count", 2**40), ("title", 7)],
+    [
+        ("priority", "whenever"),
+        ("location", SimpleNamespace(lat="north", lon=1.0)),
+        ("attachments_count", 2**40),
+        ("title", 7),
+    ],
     ids=["unknown symbol", "text for a double", "int beyond 32 bits", "int for a string"],
 )
 def test_a_value_that_cannot_be_written_is_invalid_event(field: str, value: Any) -> None:

@@ -54,8 +54,12 @@ def _stream() -> dict[str, Case]:
     c.do("CaseReported", sh(*MON, 9, 15))
     c.do("CaseRejected", sh(*MON, 9, 40))
     d = Case("case-d")
-    d.do("CaseReported", sh(*MON, 10, 0), title="楼道堆放杂物",
-         description="楼道门口堆放大量杂物，存在消防隐患。")
+    d.do(
+        "CaseReported",
+        sh(*MON, 10, 0),
+        title="楼道堆放杂物",
+        description="楼道门口堆放大量杂物，存在消防隐患。",
+    )
     d.do("CaseAccepted", sh(*MON, 10, 30))
     d.do("CaseDispatched", sh(*MON, 11, 0))
     d.signal(sh(*TUE, 10, 0))  # warned
@@ -105,9 +109,9 @@ def fresh() -> ProjectionState:
     return ProjectionState(ref=WORLD)
 
 
-def fold_in(batches: Iterable[list[Decoded]], state: ProjectionState | None = None) -> tuple[
-    ProjectionState, list[Changes]
-]:
+def fold_in(
+    batches: Iterable[list[Decoded]], state: ProjectionState | None = None
+) -> tuple[ProjectionState, list[Changes]]:
     state = state or fresh()
     return state, [fold_batch(state, batch) for batch in batches]
 
@@ -132,9 +136,15 @@ def summed(changes: list[Changes]) -> dict[str, object]:
         times = [c.positions[tp].max_event_time for c in changes if tp in c.positions]
         pos.max_event_time = max((t for t in times if t is not None), default=None)
     return {
-        "stats": stats, "hot_words": words, "cases": cases, "deadlines": deadlines,
-        "positions": positions, "timeline": timeline, "resolutions": resolutions,
-        "visits": visits, "dead_letters": dead,
+        "stats": stats,
+        "hot_words": words,
+        "cases": cases,
+        "deadlines": deadlines,
+        "positions": positions,
+        "timeline": timeline,
+        "resolutions": resolutions,
+        "visits": visits,
+        "dead_letters": dead,
         "applied": sum(c.applied for c in changes),
         "duplicates": sum(c.duplicates for c in changes),
     }
@@ -147,15 +157,24 @@ WHOLE_STATE, (WHOLE,) = fold_in([RECORDS])
 def test_the_log_is_realistic_and_folds_cleanly() -> None:
     assert len(RECORDS) == 56
     assert {r.event_type for r in RECORDS} >= {
-        "CaseReported", "CaseTransferred", "CaseSuspended", "DeadlineWarned",
-        "DeadlineBreached", "CaseRejected", "CaseEvaluated", "VisitRecorded",
+        "CaseReported",
+        "CaseTransferred",
+        "CaseSuspended",
+        "DeadlineWarned",
+        "DeadlineBreached",
+        "CaseRejected",
+        "CaseEvaluated",
+        "VisitRecorded",
     }
     assert WHOLE.dead_letters == [] and WHOLE.duplicates == 0
     assert WHOLE.applied == len(RECORDS)
     assert len(WHOLE.timeline) == len(RECORDS) - len(VISIT_DATUMS)
     assert {c: row.status for c, row in WHOLE.cases.items()} == {
-        "case-a": "closed", "case-b": "in_progress", "case-c": "rejected",
-        "case-d": "in_progress", "case-e": "dispatched",
+        "case-a": "closed",
+        "case-b": "in_progress",
+        "case-c": "rejected",
+        "case-d": "in_progress",
+        "case-e": "dispatched",
     }
     assert WHOLE_STATE.cases == WHOLE.cases
 
@@ -196,11 +215,13 @@ def test_resolutions_carry_the_facts_behind_the_percentiles() -> None:
         c.case_id: [e.envelope.sequence for e in c.log if e.event_type == "CaseResolved"]
         for c in (a, b)
     }
-    assert sorted(rows) == sorted([
-        ("case-a", seq["case-a"][0], date(*TUE), "dept.law-enforcement", True),
-        ("case-b", seq["case-b"][0], date(*TUE), MARKET, True),
-        ("case-b", seq["case-b"][1], date(*TUE), MARKET, True),
-    ])
+    assert sorted(rows) == sorted(
+        [
+            ("case-a", seq["case-a"][0], date(*TUE), "dept.law-enforcement", True),
+            ("case-b", seq["case-b"][0], date(*TUE), MARKET, True),
+            ("case-b", seq["case-b"][1], date(*TUE), MARKET, True),
+        ]
+    )
     first = next(r for r in WHOLE.resolutions if r.case_id == "case-a")
     assert (first.handling_hours, first.grid_id, first.village_code) == (7.5, GRID, VILLAGE)
     assert (first.street_code, first.district_code) == (STREET, DISTRICT)
@@ -212,10 +233,16 @@ def test_visits_become_rows_with_the_parents_of_their_time() -> None:
     first = rows[(GRID, 1)]
     assert isinstance(first, VisitRow)
     assert (first.worker_id, first.village_code, first.street_code, first.district_code) == (
-        WORKER, VILLAGE, STREET, DISTRICT
+        WORKER,
+        VILLAGE,
+        STREET,
+        DISTRICT,
     )
     assert (first.day, first.households, first.items_checked, first.findings) == (
-        date(*MON), 12, 1, 1
+        date(*MON),
+        12,
+        1,
+        1,
     )
     assert first.track_points == 2
     assert rows[(GRID_2, 1)].village_code == VILLAGE
@@ -229,7 +256,8 @@ def test_hot_words_count_each_report_once_per_word_by_quarter_district_and_lexic
     assert q1["占道经营"] == q1["小区"] == q1["摊贩"] == 3 and q1["门口"] == 4
     assert q1["杂物"] == q1["消防"] == 1 and "经营" not in q1
     assert {(q, dist, lex) for q, dist, lex, _ in WHOLE.hot_words} == {
-        ("2025-Q1", DISTRICT, "2025Q1"), ("2025-Q2", DISTRICT, "2025Q1")  # case-e: 30 June
+        ("2025-Q1", DISTRICT, "2025Q1"),
+        ("2025-Q2", DISTRICT, "2025Q1"),  # case-e: 30 June
     }
 
 
@@ -318,9 +346,7 @@ def test_until_skips_a_late_post_of_an_earlier_event() -> None:
     case.do("CaseAccepted", sh(*MON, 9, 30))
     # the dispatch was posted two weeks late
     case.do("CaseDispatched", sh(*MON, 10, 0), recorded=sh(2025, 3, 20, 9, 0))
-    records = [
-        Decoded("case", CASES, 0, n, t, d) for n, (t, d) in enumerate(case.records())
-    ]
+    records = [Decoded("case", CASES, 0, n, t, d) for n, (t, d) in enumerate(case.records())]
     changes = fold_batch(fresh(), records, until=sh(2025, 3, 10, 0, 0))
     assert changes.cases["case-late"].status == "accepted"
     assert changes.applied == 2
@@ -393,12 +419,24 @@ def test_an_empty_batch_changes_nothing() -> None:
 # --- purity ----------------------------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]
 FOLDS = (
-    "projections.case_fold", "projections.stats_fold", "projections.batch", "projections.hotwords"
+    "projections.case_fold",
+    "projections.stats_fold",
+    "projections.batch",
+    "projections.hotwords",
 )
 OURS = {"events", "processors", "projections", "schemas", "infra", "simulate", "bench"}
 FORBIDDEN = {
-    "confluent_kafka", "faust", "psycopg", "psycopg2", "psycopg_pool", "httpx", "fastapi",
-    "requests", "aiokafka", "socket", "subprocess",
+    "confluent_kafka",
+    "faust",
+    "psycopg",
+    "psycopg2",
+    "psycopg_pool",
+    "httpx",
+    "fastapi",
+    "requests",
+    "aiokafka",
+    "socket",
+    "subprocess",
 }
 CLOCK_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
 
@@ -464,8 +502,11 @@ def test_the_folds_read_no_clock_and_no_environment() -> None:
         path = _path_of(module)
         assert path is not None
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in CLOCK_CALLS):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in CLOCK_CALLS
+            ):
                 found.append(f"{module} line {node.lineno}: .{node.func.attr}()")
             if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}:
                 found.append(f"{module} line {node.lineno}: reads the environment")

@@ -94,7 +94,11 @@ def resequenced(d: Datum, sequence: int | None) -> Datum:
 
 # --- one case driven through the pure workflow ------------------------------------------------
 DEPARTMENT_EVENTS = {
-    "CaseClaimed", "CaseTransferred", "CaseReturned", "CaseResolved", "CaseSuspended",
+    "CaseClaimed",
+    "CaseTransferred",
+    "CaseReturned",
+    "CaseResolved",
+    "CaseSuspended",
     "CaseResumed",
 }
 
@@ -126,8 +130,10 @@ class Case:
                 actor = (WORKER, "grid_worker")
             elif event_type in DEPARTMENT_EVENTS:
                 dept = fields.get("department_code") or fields.get("from_department")
-                actor = (dept or (self.state.department if self.state else None) or LAW,
-                         "department")
+                actor = (
+                    dept or (self.state.department if self.state else None) or LAW,
+                    "department",
+                )
             elif event_type == "CaseVerified":
                 actor = (fields.get("worker_id", WORKER), "grid_worker")
         envelope = {
@@ -248,7 +254,10 @@ def test_the_closed_loop_gives_every_stage_time_and_the_summary_fields() -> None
     assert (row.case_id, row.status, row.department_code) == (case.case_id, "closed", LAW)
     assert (row.category_code, row.priority, row.channel) == (CATEGORY, "normal", "grid_visit")
     assert (row.grid_id, row.village_code, row.street_code, row.district_code) == (
-        GRID, VILLAGE, STREET, DISTRICT
+        GRID,
+        VILLAGE,
+        STREET,
+        DISTRICT,
     )
     assert (row.reporter_id, row.reporter_role) == (WORKER, "grid_worker")
     assert row.visit_id == "visit-001"
@@ -294,7 +303,9 @@ def test_the_status_follows_the_lifecycle_and_derived_events_keep_it() -> None:
 def test_each_stage_deadline_is_met_when_its_work_is_done_in_time() -> None:
     f = fold(closed_case().records())
     assert [(d.stage, d.status) for d in f.deadlines] == [
-        ("claim", "met"), ("handle", "met"), ("verify", "met")
+        ("claim", "met"),
+        ("handle", "met"),
+        ("verify", "met"),
     ]
     claim = f.deadline("claim")
     # 8 working hours from Mon 10:00: 2 + 4 on Monday, 2 on Tuesday from 08:30
@@ -358,8 +369,13 @@ def test_a_transfer_while_dispatched_cancels_the_claim_deadline() -> None:
     case.do("CaseAccepted", sh(*MON, 9, 30))
     case.do("CaseDispatched", sh(*MON, 10, 0))
     case.do("CaseTransferred", sh(*MON, 10, 30))
-    case.do("CaseTransferred", sh(*MON, 11, 0), from_department=MARKET, to_department=LAW,
-            actor=(MARKET, "department"))
+    case.do(
+        "CaseTransferred",
+        sh(*MON, 11, 0),
+        from_department=MARKET,
+        to_department=LAW,
+        actor=(MARKET, "department"),
+    )
     f = fold(case.records())
     assert (f.r.department_code, f.r.transfers) == (LAW, 2)
     assert [d.status for d in f.deadlines] == ["cancelled", "cancelled", "open"]
@@ -585,9 +601,17 @@ def test_a_handle_deadline_done_late_without_signals_is_breached_and_the_case_la
 
 def test_deadline_status_of_each_state() -> None:
     d = DeadlineRow(
-        deadline_id="d", case_id="c", stage="handle", started_at=sh(*MON, 9, 0),
-        due_time=sh(*TUE, 9, 0), working_hours=8, policy_id="p", policy_version=1,
-        calendar_version="2025.1", department_code=LAW, district_code=DISTRICT,
+        deadline_id="d",
+        case_id="c",
+        stage="handle",
+        started_at=sh(*MON, 9, 0),
+        due_time=sh(*TUE, 9, 0),
+        working_hours=8,
+        policy_id="p",
+        policy_version=1,
+        calendar_version="2025.1",
+        department_code=LAW,
+        district_code=DISTRICT,
     )
     warned = replace(d, warned_at=sh(*MON, 17, 0))
     breached = replace(warned, breached_at=sh(*TUE, 9, 0))
@@ -617,7 +641,9 @@ def test_the_timeline_says_who_did_what_when_and_from_which_system() -> None:
     reported, scheduled = f.steps[0].timeline, f.steps[3].timeline
     assert reported.summary == f"reported via grid_visit: {TITLE}"
     assert (reported.actor_id, reported.actor_role, reported.source_system) == (
-        WORKER, "grid_worker", "gridapp"
+        WORKER,
+        "grid_worker",
+        "gridapp",
     )
     assert (scheduled.actor_role, scheduled.source_system) == ("system", "fengqiao-workflow")
     assert scheduled.recorded_time == sh(*MON, 10, 5)  # the cause's
@@ -629,7 +655,8 @@ def test_the_timeline_says_who_did_what_when_and_from_which_system() -> None:
 def test_every_event_type_has_a_readable_summary() -> None:
     case = busy_case()
     summaries = [
-        s.timeline.summary for s in fold(case.records()).steps
+        s.timeline.summary
+        for s in fold(case.records()).steps
         if s.timeline.event_type != "DeadlineScheduled"
     ]
     assert summaries == [
@@ -694,7 +721,10 @@ def test_a_grid_unknown_to_the_view_leaves_the_parents_empty() -> None:
     case = closed_case()
     f = fold(case.records()[:1], ref=CALENDARS_ONLY)
     assert (f.r.grid_id, f.r.village_code, f.r.street_code, f.r.district_code) == (
-        GRID, None, None, None
+        GRID,
+        None,
+        None,
+        None,
     )
 
 

@@ -18,14 +18,22 @@ def runner() -> CliRunner:
 @pytest.mark.parametrize(
     ("argv", "env", "expected"),
     [
-        (["process"], {"FQ_PRODUCER_BATCH_BYTES": "10"},
-         "FQ_PRODUCER_BATCH_BYTES='10': Input should be greater than or equal to 1024"),
-        (["process"], {"FQ_LOG_LEVEL": "loud"},
-         "FQ_LOG_LEVEL='loud': String should match pattern"),
-        (["project"], {"FQ_PROJECTOR_BATCH": "many"},
-         "FQ_PROJECTOR_BATCH='many': Input should be a valid integer"),
-        (["simulate", "--days", "1", "--out", "/dev/null"], {"FQ_SIM_SEED": "x"},
-         "FQ_SIM_SEED='x': Input should be a valid integer"),
+        (
+            ["process"],
+            {"FQ_PRODUCER_BATCH_BYTES": "10"},
+            "FQ_PRODUCER_BATCH_BYTES='10': Input should be greater than or equal to 1024",
+        ),
+        (["process"], {"FQ_LOG_LEVEL": "loud"}, "FQ_LOG_LEVEL='loud': String should match pattern"),
+        (
+            ["project"],
+            {"FQ_PROJECTOR_BATCH": "many"},
+            "FQ_PROJECTOR_BATCH='many': Input should be a valid integer",
+        ),
+        (
+            ["simulate", "--days", "1", "--out", "/dev/null"],
+            {"FQ_SIM_SEED": "x"},
+            "FQ_SIM_SEED='x': Input should be a valid integer",
+        ),
     ],
 )
 def test_a_wrong_setting_is_named_and_exits_2(

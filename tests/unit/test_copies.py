@@ -31,8 +31,12 @@ def test_model_with_is_model_copy_with_an_update(event_type: str) -> None:
 
 
 _STATE = CaseState(
-    case_id="c-1", status=Status.reported, sequence=1,
-    status_since=datetime(2025, 3, 3, tzinfo=UTC), category="fire", priority="normal",
+    case_id="c-1",
+    status=Status.reported,
+    sequence=1,
+    status_since=datetime(2025, 3, 3, tzinfo=UTC),
+    category="fire",
+    priority="normal",
     grid_id="g-1",
 )
 

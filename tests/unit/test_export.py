@@ -53,7 +53,9 @@ def test_a_datum_becomes_a_row_of_its_streams_columns(event_type: str) -> None:
     assert row["topic"] == f"fq.{event.stream}.events"
     assert (row["partition"], row["offset"], row["event_type"]) == (3, 41, event_type)
     assert (row["event_id"], row["event_time"], row["recorded_time"]) == (
-        env.event_id, env.event_time, env.recorded_time
+        env.event_id,
+        env.event_time,
+        env.recorded_time,
     )
     assert (row["actor_id"], row["actor_role"]) == (env.actor.id, env.actor.role.value)
     assert (row["source_system"], row["sequence"]) == (env.source_system, env.sequence)
@@ -154,8 +156,12 @@ def test_an_unknown_table_is_named_with_the_known_ones() -> None:
 
 def test_every_read_model_column_has_its_arrow_type() -> None:
     expected = {
-        "text": pa.string(), "bigint": pa.int64(), "double precision": pa.float64(),
-        "boolean": pa.bool_(), "timestamptz": pa.timestamp("ms", tz="UTC"), "date": pa.date32(),
+        "text": pa.string(),
+        "bigint": pa.int64(),
+        "double precision": pa.float64(),
+        "boolean": pa.bool_(),
+        "timestamptz": pa.timestamp("ms", tz="UTC"),
+        "date": pa.date32(),
     }
     for table in TABLES:
         schema = arrow_schema(table)

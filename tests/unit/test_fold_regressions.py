@@ -77,13 +77,16 @@ def test_a_grid_leaders_report_from_a_visit_counts_for_the_leader() -> None:
     case = Case("case-leader", ref=WITH_LEADER)
     case.do("CaseReported", sh(2025, 3, 3, 9, 0), actor=(LEADER, "grid_leader"))
     f = Folded()
-    (event_type, d), = case.records()
+    ((event_type, d),) = case.records()
     step = f.feed(event_type, d, WITH_LEADER)
     assert step is not None
     mine = Counter(m for level, code, _, m, _ in case_deltas(event_type, d, step) if code == LEADER)
     visits = Counter(
-        m for level, code, _, m, _ in visit_deltas(visit(sh(2025, 3, 3, 8, 45), worker=LEADER),
-                                                    WITH_LEADER)[1] if code == LEADER
+        m
+        for level, code, _, m, _ in visit_deltas(
+            visit(sh(2025, 3, 3, 8, 45), worker=LEADER), WITH_LEADER
+        )[1]
+        if code == LEADER
     )
     assert visits["visits"] == 1  # the leader's visits count for the leader ...
     assert mine == {"reported": 1, "discovered": 1}

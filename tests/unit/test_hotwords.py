@@ -99,10 +99,15 @@ def _whole_text(text: str, lex: Lexicon | None) -> tuple[str, ...]:
     """``words_of`` as jieba cuts the whole text at once, nothing remembered."""
     rules = _rules(lex)
     tokens = _tokenizer(rules.user_word_key).cut(text, HMM=False)
-    return tuple(dict.fromkeys(
-        t for t in tokens
-        if len(t) >= 2 and (_HAN_WORD.fullmatch(t) or t in rules.user_words) and t not in rules.dropped
-    ))
+    return tuple(
+        dict.fromkeys(
+            t
+            for t in tokens
+            if len(t) >= 2
+            and (_HAN_WORD.fullmatch(t) or t in rules.user_words)
+            and t not in rules.dropped
+        )
+    )
 
 
 def _reports(n: int) -> list[str]:
@@ -120,7 +125,12 @@ def _reports(n: int) -> list[str]:
 @pytest.mark.parametrize("lex", [LEX_2025, LEX_2026, None], ids=["2025.1", "2026.1", "none"])
 def test_remembered_blocks_give_what_jieba_gives_for_the_whole_text(lex: Lexicon | None) -> None:
     texts = _reports(400)
-    texts += [REPORT, "3号楼A座 WiFi 2025年，！！电动车(已)拍照 ok", "5G基站信号差\r\n路灯不亮 路灯不亮", ""]
+    texts += [
+        REPORT,
+        "3号楼A座 WiFi 2025年，！！电动车(已)拍照 ok",
+        "5G基站信号差\r\n路灯不亮 路灯不亮",
+        "",
+    ]
     for text in texts + texts:  # the second time from what was remembered
         assert words_of(text, lex) == _whole_text(text, lex), text
 

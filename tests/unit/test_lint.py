@@ -1,5 +1,6 @@
-"""The code as STYLE.md asks for it: ruff's lint clean over the tree and mypy strict over the
-packages (both configured in pyproject.toml), run with the tools the test extras install."""
+"""The code as STYLE.md asks for it: ruff's lint clean and its format kept over the tree, and
+mypy strict over the packages (all configured in pyproject.toml), run with the tools the test
+extras install."""
 
 from __future__ import annotations
 
@@ -12,11 +13,18 @@ BIN = Path(sys.executable).parent
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_ruff_finds_nothing() -> None:
     result = _run(str(BIN / "ruff"), "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_tree_is_as_ruff_formats_it() -> None:
+    result = _run(str(BIN / "ruff"), "format", "--check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -31,23 +31,39 @@ def fake_benchmarks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     bad.run = explode  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fq_fake_good", good)
     monkeypatch.setitem(sys.modules, "fq_fake_bad", bad)
-    monkeypatch.setattr(suite, "BENCHMARKS", {
-        "good": Benchmark("good", "fast vs raw", "fq_fake_good",
-                          targets=(Target("ratio", ">=", 0.5), Target("fast_per_s", ">=", 500))),
-        "bad": Benchmark("bad", "x vs y", "fq_fake_bad"),
-        "sampled": Benchmark("sampled", "p95 of calls", "fq_fake_good", ratio=None,
-                             min_repeats=20),
-        "later": Benchmark("later", "p99 freshness", "fq_fake_not_written_yet", ratio=None,
-                           targets=(Target("p99_s", "<=", 2.0, "s"),)),
-    })
+    monkeypatch.setattr(
+        suite,
+        "BENCHMARKS",
+        {
+            "good": Benchmark(
+                "good",
+                "fast vs raw",
+                "fq_fake_good",
+                targets=(Target("ratio", ">=", 0.5), Target("fast_per_s", ">=", 500)),
+            ),
+            "bad": Benchmark("bad", "x vs y", "fq_fake_bad"),
+            "sampled": Benchmark(
+                "sampled", "p95 of calls", "fq_fake_good", ratio=None, min_repeats=20
+            ),
+            "later": Benchmark(
+                "later",
+                "p99 freshness",
+                "fq_fake_not_written_yet",
+                ratio=None,
+                targets=(Target("p99_s", "<=", 2.0, "s"),),
+            ),
+        },
+    )
     yield
 
 
 def test_figures_are_judged_against_targets(fake_benchmarks: None) -> None:
     [good] = suite.run_suite(["good"], repeats=3)
     assert good.ok and good.figures["repeats"] == 3
-    assert good.targets == [{"target": "ratio >= 0.5", "met": False},
-                            {"target": "fast_per_s >= 500", "met": True}]
+    assert good.targets == [
+        {"target": "ratio >= 0.5", "met": False},
+        {"target": "fast_per_s >= 500", "met": True},
+    ]
 
 
 def test_a_benchmark_that_needs_samples_gets_at_least_its_minimum(fake_benchmarks: None) -> None:
@@ -86,9 +102,14 @@ def test_results_are_written_as_json_and_a_markdown_table(
     assert document["benchmarks"]["good"]["figures"]["ratio"] == 0.45
     assert document["benchmarks"]["later"]["status"] == "not available yet"
     table = md_path.read_text()
-    assert "| good | fast vs raw | repeats: 2<br>fast_per_s: 900 | 0.450 | ratio >= 0.5<br>" \
-           "fast_per_s >= 500 | **no**<br>yes |" in table
-    assert "| later | p99 freshness | not available yet | — | p99_s <= 2s | not available yet |" in table
+    assert (
+        "| good | fast vs raw | repeats: 2<br>fast_per_s: 900 | 0.450 | ratio >= 0.5<br>"
+        "fast_per_s >= 500 | **no**<br>yes |" in table
+    )
+    assert (
+        "| later | p99 freshness | not available yet | — | p99_s <= 2s | not available yet |"
+        in table
+    )
 
 
 def test_the_registered_names_include_those_still_being_built() -> None:

@@ -39,15 +39,22 @@ def test_ningbo_has_its_districts_streets_grids_and_people() -> None:
 def test_zhuangshi_is_one_street_of_zhenhai_with_14_communities_and_189_grids() -> None:
     places, _, events = _levels(CityShape.zhuangshi())
     assert (places["district"], places["street"], places["village"], places["grid"]) == (
-        1, 1, 14, 189)
+        1,
+        1,
+        14,
+        189,
+    )
     names = {e.name for e in events if isinstance(e, PlaceDefined)}
     assert {"镇海区", "庄市街道"} <= names
 
 
 def test_both_lexicon_versions_are_published_from_their_own_dates() -> None:
     _, events = reference_events(CityShape.zhuangshi(), seed=1)
-    lexicons = {e.lexicon_version: e.effective_from.isoformat()
-                for e in events if isinstance(e, LexiconPublished)}
+    lexicons = {
+        e.lexicon_version: e.effective_from.isoformat()
+        for e in events
+        if isinstance(e, LexiconPublished)
+    }
     assert lexicons == {"lex-2025.1": "2025-01-01", "lex-2026.1": "2026-01-01"}
 
 

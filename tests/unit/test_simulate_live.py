@@ -35,8 +35,7 @@ def _live(rate: float, seconds: float) -> list[Event]:
     city, _ = _reference()
     sim = Simulation(city, 21, date(2026, 7, 13), invalid_share=0.0)
     clock = FakeTime(WALL)
-    batches = paced(sim.events(None), rate, day_start(sim.start), seconds, clock.now,
-                    clock.sleep)
+    batches = paced(sim.events(None), rate, day_start(sim.start), seconds, clock.now, clock.sleep)
     return [e for batch in batches for e in batch]
 
 
@@ -64,8 +63,10 @@ def test_rate_must_be_positive() -> None:
         next(paced(iter(()), 0, WALL))
 
 
-@given(st.lists(st.tuples(st.floats(0, 1e5), st.floats(0, 10)), min_size=1, max_size=50),
-       st.lists(st.floats(-10, 2e5), min_size=2, max_size=20))
+@given(
+    st.lists(st.tuples(st.floats(0, 1e5), st.floats(0, 10)), min_size=1, max_size=50),
+    st.lists(st.floats(-10, 2e5), min_size=2, max_size=20),
+)
 def test_the_clock_is_monotone(steps: list[tuple[float, float]], probes: list[float]) -> None:
     clock = LiveClock(WALL, WALL)
     sim, wall = WALL, WALL

@@ -34,8 +34,11 @@ def test_each_category_has_hundreds_of_distinct_texts(category: str) -> None:
 def test_seasonal_and_new_issues_come_only_in_their_time() -> None:
     def texts(day: date) -> str:
         rng = random.Random(1)
-        return "".join(report_text(rng, c.code, COAST, day, "grid_visit")[1]
-                       for c in CATEGORIES for _ in range(200))
+        return "".join(
+            report_text(rng, c.code, COAST, day, "grid_visit")[1]
+            for c in CATEGORIES
+            for _ in range(200)
+        )
 
     winter_2025, summer_2026 = texts(date(2025, 1, 10)), texts(date(2026, 7, 10))
     assert "台风" in summer_2026 and "台风" not in winter_2025
@@ -64,7 +67,8 @@ def _hot_words() -> dict[tuple[str, int], Counter[str]]:
                 if isinstance(e, CaseReported):
                     key = (city.grid_district[e.grid_id].code, quarter)
                     counts.setdefault(key, Counter()).update(
-                        words_of(f"{e.title}。{e.description}", view.lexicon(day)))
+                        words_of(f"{e.title}。{e.description}", view.lexicon(day))
+                    )
     return counts
 
 
@@ -85,7 +89,9 @@ def test_hot_words_differ_between_city_and_county() -> None:
     counts = _hot_words()
     rural = {"村口", "村委会", "农田", "农家乐", "祠堂", "田间", "秸秆", "畜禽养殖", "宅基地"}
     urban = {"老旧小区", "商业街", "地铁站", "写字楼", "物业", "乱停车", "电梯故障", "步行街"}
-    city, county = counts[(CITY.code, 3)] + counts[(CITY.code, 1)], (
-        counts[(COUNTY.code, 3)] + counts[(COUNTY.code, 1)])
+    city, county = (
+        counts[(CITY.code, 3)] + counts[(CITY.code, 1)],
+        (counts[(COUNTY.code, 3)] + counts[(COUNTY.code, 1)]),
+    )
     assert _share(county, rural) > 3 * _share(city, rural)
     assert _share(city, urban) > 3 * _share(county, urban)

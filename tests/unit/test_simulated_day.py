@@ -67,8 +67,11 @@ def test_every_simulated_submission_is_accepted_but_those_meant_to_be_refused() 
     states, refused = fold(events, _reference()[1])
     assert sim.stats.invalid, "an invalid share of 5% gives some"
     assert refused == sim.stats.invalid
-    assert set(refused.values()) <= {"INVALID_TRANSITION", "WRONG_DEPARTMENT",
-                                     "WORKER_NOT_ASSIGNED"}
+    assert set(refused.values()) <= {
+        "INVALID_TRANSITION",
+        "WRONG_DEPARTMENT",
+        "WORKER_NOT_ASSIGNED",
+    }
     assert len(states) > 200 and len(events) > 2500
 
 
@@ -87,15 +90,23 @@ def test_cases_run_whole_lifecycles_with_detours() -> None:
     assert sum(s.returns for s in states.values()) > 0
     assert sum(s.reworks for s in states.values()) > 0
     kinds = Counter(e.event_type for e in activity)
-    for kind in ("CaseEscalated", "CaseExtended", "CaseSuspended", "CaseResumed",
-                 "CaseEvaluated", "CaseTransferred", "CaseReturned"):
+    for kind in (
+        "CaseEscalated",
+        "CaseExtended",
+        "CaseSuspended",
+        "CaseResumed",
+        "CaseEvaluated",
+        "CaseTransferred",
+        "CaseReturned",
+    ):
         assert kinds[kind] > 0, kind
 
 
 def test_departments_post_late_and_cases_stay_in_order_by_both_times() -> None:
     events, _ = _run(seed=7, days=3)
-    late = [e for e in events if e.envelope.recorded_time - e.envelope.event_time
-            > timedelta(hours=2)]
+    late = [
+        e for e in events if e.envelope.recorded_time - e.envelope.event_time > timedelta(hours=2)
+    ]
     assert late and all(e.envelope.actor.role == "department" for e in late)
     recorded = [e.envelope.recorded_time for e in events]
     assert recorded == sorted(recorded), "the stream is in recording order"
@@ -132,8 +143,10 @@ def test_a_working_day_has_a_visit_per_worker_and_a_rest_day_fewer() -> None:
     workers = sum(len(w) for w in city.workers.values())
     saturday = START + timedelta(days=5)
     visits = Counter(
-        day for day in (START, saturday)
-        for e in day_events(city, day, random.Random(1)) if isinstance(e, VisitRecorded)
+        day
+        for day in (START, saturday)
+        for e in day_events(city, day, random.Random(1))
+        if isinstance(e, VisitRecorded)
     )
     assert 0.9 * workers < visits[START] < 1.1 * workers
     assert visits[saturday] < 0.4 * workers

@@ -53,7 +53,9 @@ def test_every_state_of_a_simulated_log_survives_the_round_trip() -> None:
     states = _states_of_a_simulated_day()
     assert len({s.status for s in states}) >= 6  # the log reaches most of the lifecycle
     for n, state in enumerate(states):
-        recent = tuple(StoredEvent(i, f"sub-{i}", bytes([i % 256]) * (i + 1)) for i in range(n % 20))
+        recent = tuple(
+            StoredEvent(i, f"sub-{i}", bytes([i % 256]) * (i + 1)) for i in range(n % 20)
+        )
         record = CaseRecord(state=state, partition=n % 12, recent=recent[-RECENT:])
         assert loads(dumps(record)) == record
 

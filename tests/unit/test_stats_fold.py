@@ -99,8 +99,13 @@ def test_a_grid_workers_report_from_a_visit_is_reported_and_discovered() -> None
 
 def test_a_residents_report_counts_for_the_places_only() -> None:
     case = Case()
-    case.do("CaseReported", sh(*MON, 9, 0), channel="resident", visit_id=None,
-            actor=("resident-1", "resident"))
+    case.do(
+        "CaseReported",
+        sh(*MON, 9, 0),
+        channel="resident",
+        visit_id=None,
+        actor=("resident-1", "resident"),
+    )
     assert Counter(last(case, "CaseReported")) == expect(MONDAY, {"reported": 1})
 
 
@@ -144,15 +149,14 @@ def test_a_transfer_is_a_hand_off_of_the_giver_and_a_dispatch_to_the_taker() -> 
 def test_a_return_is_a_hand_off_of_the_department() -> None:
     case = in_progress()
     case.do("CaseReturned", sh(*MON, 14, 0))
-    assert Counter(last(case, "CaseReturned")) == expect(
-        MONDAY, {"hand_offs": 1}, department=LAW
-    )
+    assert Counter(last(case, "CaseReturned")) == expect(MONDAY, {"hand_offs": 1}, department=LAW)
 
 
 def test_a_resolution_in_time_counts_resolved_on_time_and_the_handling_minutes() -> None:
     got = Counter(last(closed_case(), "CaseResolved"))
     assert got == expect(
-        date(*TUE), {"resolved": 1, "resolved_on_time": 1, "handling_minutes": 450},
+        date(*TUE),
+        {"resolved": 1, "resolved_on_time": 1, "handling_minutes": 450},
         department=LAW,
     )
 
@@ -163,7 +167,8 @@ def test_a_late_resolution_is_not_on_time() -> None:
     got = Counter(last(case, "CaseResolved"))
     handling = 6 + 4 * 7.5 + 7  # from the dispatch, Mon 3 March 10:00, to Mon 10 March 17:00
     assert got == expect(
-        date(2025, 3, 10), {"resolved": 1, "handling_minutes": round(handling * 60)},
+        date(2025, 3, 10),
+        {"resolved": 1, "handling_minutes": round(handling * 60)},
         department=LAW,
     )
 
@@ -199,9 +204,7 @@ def test_a_late_verification_is_not_on_time() -> None:
 def test_a_reopen_is_a_rework_of_the_department_that_held_the_case() -> None:
     case = closed_case()
     case.do("CaseReopened", sh(*TUE, 15, 0))
-    assert Counter(last(case, "CaseReopened")) == expect(
-        date(*TUE), {"reworks": 1}, department=LAW
-    )
+    assert Counter(last(case, "CaseReopened")) == expect(date(*TUE), {"reworks": 1}, department=LAW)
 
 
 def test_an_evaluation_adds_its_satisfaction_for_the_places_and_the_department() -> None:
@@ -214,9 +217,7 @@ def test_extensions_and_escalations_count() -> None:
     case = in_progress()
     case.do("CaseExtended", sh(*MON, 15, 0))
     case.do("CaseEscalated", sh(*MON, 16, 0))
-    assert Counter(last(case, "CaseExtended")) == expect(
-        MONDAY, {"extensions": 1}, department=LAW
-    )
+    assert Counter(last(case, "CaseExtended")) == expect(MONDAY, {"extensions": 1}, department=LAW)
     assert Counter(last(case, "CaseEscalated")) == expect(MONDAY, {"escalations": 1})
 
 
@@ -250,9 +251,18 @@ def test_a_whole_closed_loop_adds_up_for_its_district() -> None:
             if (level, code) == ("district", DISTRICT):
                 total[metric] += amount
     assert total == {
-        "reported": 1, "discovered": 1, "accepted": 1, "dispatched": 1, "resolved": 1,
-        "resolved_on_time": 1, "handling_minutes": 450, "verifications": 1,
-        "verifications_passed": 1, "verifications_on_time": 1, "closed": 1, "evaluations": 1,
+        "reported": 1,
+        "discovered": 1,
+        "accepted": 1,
+        "dispatched": 1,
+        "resolved": 1,
+        "resolved_on_time": 1,
+        "handling_minutes": 450,
+        "verifications": 1,
+        "verifications_passed": 1,
+        "verifications_on_time": 1,
+        "closed": 1,
+        "evaluations": 1,
         "satisfaction_sum": 4,
     }
 
@@ -287,10 +297,14 @@ def test_a_late_post_counts_on_the_day_it_happened() -> None:
 @pytest.mark.parametrize(
     ("day", "quarter"),
     [
-        (date(2025, 1, 1), "2025-Q1"), (date(2025, 3, 31), "2025-Q1"),
-        (date(2025, 4, 1), "2025-Q2"), (date(2025, 6, 30), "2025-Q2"),
-        (date(2025, 7, 1), "2025-Q3"), (date(2025, 9, 30), "2025-Q3"),
-        (date(2025, 10, 1), "2025-Q4"), (date(2025, 12, 31), "2025-Q4"),
+        (date(2025, 1, 1), "2025-Q1"),
+        (date(2025, 3, 31), "2025-Q1"),
+        (date(2025, 4, 1), "2025-Q2"),
+        (date(2025, 6, 30), "2025-Q2"),
+        (date(2025, 7, 1), "2025-Q3"),
+        (date(2025, 9, 30), "2025-Q3"),
+        (date(2025, 10, 1), "2025-Q4"),
+        (date(2025, 12, 31), "2025-Q4"),
         (date(2026, 1, 1), "2026-Q1"),
     ],
 )
@@ -336,36 +350,41 @@ def visit(
     """The Avro datum of a canonical visit that ended at ``at``."""
     started = started or at - timedelta(hours=2)
     n = next(_visit_ids)
-    event = model_for("VisitRecorded").model_validate({
-        "envelope": {
-            "event_id": f"visit-ev-{n}",
-            "event_time": at,
-            "recorded_time": recorded or at + timedelta(minutes=1),
-            "source_system": "gridapp",
-            "actor": {"id": worker, "role": "grid_worker"},
-            "sequence": sequence,
-        },
-        "visit_id": f"visit-{n}",
-        "grid_id": grid,
-        "worker_id": worker,
-        "started_at": started,
-        "ended_at": at,
-        "households_visited": households,
-        "items_checked": ["city_appearance"],
-        "findings": list(findings),
-        "track": [
-            {"t": started, "lat": 29.94, "lon": 121.59},
-            {"t": at, "lat": 29.95, "lon": 121.6},
-        ],
-        "notes": None,
-    })
+    event = model_for("VisitRecorded").model_validate(
+        {
+            "envelope": {
+                "event_id": f"visit-ev-{n}",
+                "event_time": at,
+                "recorded_time": recorded or at + timedelta(minutes=1),
+                "source_system": "gridapp",
+                "actor": {"id": worker, "role": "grid_worker"},
+                "sequence": sequence,
+            },
+            "visit_id": f"visit-{n}",
+            "grid_id": grid,
+            "worker_id": worker,
+            "started_at": started,
+            "ended_at": at,
+            "households_visited": households,
+            "items_checked": ["city_appearance"],
+            "findings": list(findings),
+            "track": [
+                {"t": started, "lat": 29.94, "lon": 121.59},
+                {"t": at, "lat": 29.95, "lon": 121.6},
+            ],
+            "notes": None,
+        }
+    )
     return datum(event)
 
 
 def test_a_visit_counts_visits_households_and_findings_for_places_and_worker() -> None:
     chain, got = visit_deltas(visit(sh(*MON, 11, 0)), WORLD)
     assert {k: chain[k] for k in PLACE_LEVELS} == {
-        "district": DISTRICT, "street": STREET, "village": VILLAGE, "grid": GRID
+        "district": DISTRICT,
+        "street": STREET,
+        "village": VILLAGE,
+        "grid": GRID,
     }
     assert Counter(got) == expect(
         MONDAY, {"visits": 1, "households": 12, "findings": 1}, worker=WORKER
@@ -395,8 +414,10 @@ def test_a_visit_on_an_unknown_grid_counts_for_the_grid_and_the_worker() -> None
     chain, got = visit_deltas(visit(sh(*MON, 11, 0), grid="330211004009009"), WORLD)
     assert chain == {"grid": "330211004009009"}
     assert Counter(got) == expect(
-        MONDAY, {"visits": 1, "households": 12, "findings": 1},
-        places=(("grid", "330211004009009"),), worker=WORKER,
+        MONDAY,
+        {"visits": 1, "households": 12, "findings": 1},
+        places=(("grid", "330211004009009"),),
+        worker=WORKER,
     )
 
 
@@ -409,4 +430,3 @@ def test_every_counter_is_a_positive_integer_of_a_known_metric() -> None:
         assert level in (*PLACE_LEVELS, "department", "worker") and code
         assert isinstance(day, date) and metric in METRICS
         assert type(amount) is int and amount > 0
-
