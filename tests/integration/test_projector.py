@@ -282,7 +282,17 @@ def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_f
         ]
         world.write(resent)
         target = sum(city_log[s] for s in ("case", "visit")) * 2
-        wait_for(lambda: _progress(world, replay_schema) >= target, 120, "the projector to follow")
+        try:
+            wait_for(
+                lambda: _progress(world, replay_schema) >= target or worker.poll() is not None,
+                120,
+                "the projector to follow",
+            )
+        except AssertionError as exc:  # the projector's own account of where it stood
+            raise AssertionError(
+                f"{exc} (at {_progress(world, replay_schema)} of {target}); "
+                f"projector log:\n{log.read_text()}"
+            ) from exc
         assert worker.poll() is None, log.read_text()
         assert _sums(world, replay_schema) == before
         assert "was promoted" in log.read_text()
