@@ -326,29 +326,14 @@ def test_events_export_failures_exit_1_naming_the_cause_and_write_nothing(
     backwards = export(connection_settings, "events", *period, "--out", out)
     _fails(backwards, "BadPeriod: --from 2025-06-03 is not before --to 2025-06-02")
 
+    june = ("events", "--from", "2025-06-02", "--to", "2025-06-03", "--out", out)
     missing = f"fqx{uuid.uuid4().hex[:8]}."
-    no_topic = export(
-        connection_settings,
-        "events",
-        "--from",
-        "2025-06-02",
-        "--to",
-        "2025-06-03",
-        "--out",
-        out,
-        FQ_TOPIC_PREFIX=missing,
-    )
+    no_topic = export(connection_settings, *june, FQ_TOPIC_PREFIX=missing)
     _fails(no_topic, f"topic {missing}fq.case.events does not exist on Kafka")
 
     no_kafka = export(
         connection_settings,
-        "events",
-        "--from",
-        "2025-06-02",
-        "--to",
-        "2025-06-03",
-        "--out",
-        out,
+        *june,
         FQ_TOPIC_PREFIX=log.prefix,
         FQ_KAFKA_BOOTSTRAP="127.0.0.1:1",
     )
