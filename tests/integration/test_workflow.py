@@ -139,6 +139,13 @@ def test_a_case_runs_its_whole_loop(workflow_run: Callable[..., WorkflowRun]) ->
     assert {r.key for r in log} == {b"case-loop-1"}
     assert len({r.partition for r in log}) == 1
 
+    # What a timed-out read reports: a reader that has seen only the first record is behind
+    # the committed end of the case's partition, and the diagnosis says by how much.
+    (partition,) = {r.partition for r in log}
+    physical = run.topic(CASE_EVENTS)
+    diagnosis = run.diagnose({physical: CASE_EVENTS}, log[:1])
+    assert f"{physical}[{partition}]: read to offset {log[0].offset + 1}, last stable" in diagnosis
+
 
 def test_an_illegal_step_is_rejected_with_its_code(
     workflow_run: Callable[..., WorkflowRun],

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,7 +237,7 @@ class WorkflowRun:
                 if time.monotonic() > deadline:
                     pytest.fail(
                         f"outputs incomplete after {timeout_s}s ({len(records)} records)\n"
-                        f"{self.diagnose(names)}"
+                        f"{self.diagnose(names, records)}"
                     )
                 for msg in consumer.consume(10_000, 0.5):
                     error = msg.error()
@@ -249,10 +249,16 @@ class WorkflowRun:
             consumer.close()
         return records
 
-    def diagnose(self, outputs: Iterable[str]) -> str:
+    def diagnose(self, outputs: Mapping[str, str], read: Sequence[Record] = ()) -> str:
         """Where the worker stands: its unconsumed inbox records, output partitions whose
-        last stable offset lags (an open transaction), and its tasks' stacks (SIGUSR1)."""
+        last stable offset lags (an open transaction), output partitions the reader has not
+        read to their last stable offset (``read``: what it has), and its tasks' stacks
+        (SIGUSR1)."""
         lines = []
+        read_to: dict[tuple[str, int], int] = {}
+        for r in read:
+            key = (r.topic, r.partition)
+            read_to[key] = max(read_to.get(key, 0), r.offset + 1)
         plain = Consumer(
             {"bootstrap.servers": self.connection.kafka_bootstrap, "group.id": self.app_id}
         )
@@ -278,6 +284,9 @@ class WorkflowRun:
                     lso = stable.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
                     if lso != high:
                         lines.append(f"{name}[{p}]: last stable offset {lso}, high {high}")
+                    got = read_to.get((outputs[name], p), 0)
+                    if read and got < lso:  # markers aside, the reader is behind what is stable
+                        lines.append(f"{name}[{p}]: read to offset {got}, last stable {lso}")
         finally:
             plain.close()
             stable.close()
