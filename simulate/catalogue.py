@@ -68,6 +68,8 @@ def _c(
     return CategorySpec(code, name, dept, urgent, weight, season, settings)
 
 
+# A table: one category per line reads better than the formatter's layout.
+# fmt: off
 CATEGORIES: tuple[CategorySpec, ...] = (
     _c("relief", "民政救助", "civil-affairs", 0.05, 3, (1.4, 0.9, 0.8, 1.2), rural=1.4),
     _c("food-drug", "食品药品", "market-supervision", 0.15, 3, (1.0, 1.0, 1.3, 1.0), urban=1.3),
@@ -87,44 +89,21 @@ CATEGORIES: tuple[CategorySpec, ...] = (
     _c("flood", "防汛防台", "water", 0.3, 3, (0.2, 1.6, 3.5, 0.4), coastal=1.8),
     _c("rental", "出租房管理", "public-security", 0.05, 4, industrial=1.6, urban=1.3, rural=0.6),
     _c("education", "教育管理", "education", 0.05, 1.5, (1.0, 1.0, 1.4, 1.0), urban=1.2),
-    _c(
-        "agriculture",
-        "农业农村",
-        "agriculture",
-        0.05,
-        2,
-        (0.7, 1.5, 1.0, 1.4),
-        rural=3.0,
-        urban=0.1,
-    ),
+    _c("agriculture", "农业农村", "agriculture", 0.05, 2, (0.7, 1.5, 1.0, 1.4), rural=3.0,
+       urban=0.1),
     _c("tourism", "文化旅游", "culture-tourism", 0.02, 1, (0.7, 1.4, 1.5, 0.9), coastal=1.5),
-    _c(
-        "emergency",
-        "应急管理",
-        "emergency",
-        0.4,
-        1.5,
-        (0.8, 1.2, 1.6, 0.8),
-        industrial=1.5,
-        coastal=1.3,
-    ),
+    _c("emergency", "应急管理", "emergency", 0.4, 1.5, (0.8, 1.2, 1.6, 0.8), industrial=1.5,
+       coastal=1.3),
     _c("petition", "信访诉求", "petitions", 0.05, 2, urban=1.2),
     _c("greening", "园林绿化", "law-enforcement", 0.02, 3, (0.8, 1.2, 1.6, 0.9), urban=1.3),
     _c("parking", "停车管理", "law-enforcement", 0.02, 7, urban=1.8, rural=0.4),
     _c("elderly", "养老服务", "civil-affairs", 0.05, 2.5, (1.3, 1.0, 0.9, 1.1), rural=1.4),
     _c("special-groups", "特殊人群", "justice", 0.1, 1),
-    _c(
-        "property",
-        "物业管理",
-        "community-affairs",
-        0.02,
-        5,
-        (1.0, 1.0, 1.2, 1.0),
-        urban=1.8,
-        rural=0.3,
-    ),
+    _c("property", "物业管理", "community-affairs", 0.02, 5, (1.0, 1.0, 1.2, 1.0), urban=1.8,
+       rural=0.3),
     _c("stray-animals", "流浪动物", "community-affairs", 0.02, 2, (0.9, 1.3, 1.1, 0.9)),
 )
+# fmt: on
 CATEGORY_BY_CODE: dict[str, CategorySpec] = {c.code: c for c in CATEGORIES}
 
 
