@@ -21,12 +21,14 @@ import time
 from typing import Any
 
 import faust
-from faust.types import TP, AppT, StreamT, TableT
+from faust.streams import Stream
+from faust.types import TP, AppT, TableT
 
 from events.codec import AvroCodec
 from events.registry import SchemaRegistry
 from events.topics import CASE_INBOX, REFERENCE_INBOX, VISIT_INBOX
 from processors.commit_watch import CommitWatch
+from processors.outputs import Writer
 from processors.reference_feed import ReferenceFeed
 from processors.settings import WorkflowSettings
 from processors.trigger import DeadlineTrigger
@@ -125,7 +127,7 @@ class WorkflowApp:
         )
         for name, logical, partitions, handle in handlers:
             app.agent(self._topic(logical, partitions), name=f"fengqiao.{name}")(
-                _consume(app, handle, name, self.handled)
+                _consume(app, self.settings, handle, workflow.writer, name, self.handled)
             )
         app.task(self.feed.run)
         if self.settings.trigger_interval_s > 0:
@@ -160,25 +162,41 @@ class WorkflowApp:
             )
 
 
-def _consume(app: faust.App, handle: Any, name: str, handled: dict[TP, int]) -> Any:
-    async def agent(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            if app.in_recovery:
-                # faust resumes its fetcher while it restores the tables, and under a rebalance
-                # it can hand over stream records then: decided against tables still being
-                # restored, a record gets a wrong answer (UNKNOWN_CASE for a case that exists)
-                # that commits. Exit uncommitted instead; the record is decided again, in
-                # order, by a worker whose tables are whole.
-                where = _where(event)
-                fatal(
-                    f"{where} was delivered while the tables were being restored",
-                    DeliveredDuringRecovery(where),
-                )
+def _consume(
+    app: faust.App,
+    settings: WorkflowSettings,
+    handle: Any,
+    writer: Writer,
+    name: str,
+    handled: dict[TP, int],
+) -> Any:
+    async def agent(stream: Stream[bytes]) -> None:
+        # faust acks the records of a batch when the next batch is asked for, after the write.
+        batches = stream.take_events(settings.batch_records, within=settings.batch_wait_ms / 1000)
+        async for events in batches:
+            sources = []
+            for event in events:
+                if app.in_recovery:
+                    # faust resumes its fetcher while it restores the tables, and under a
+                    # rebalance it can hand over stream records then: decided against tables
+                    # still being restored, a record gets a wrong answer (UNKNOWN_CASE for a
+                    # case that exists) that commits. Exit uncommitted instead; the record is
+                    # decided again, in order, by a worker whose tables are whole.
+                    where = _where(event)
+                    fatal(
+                        f"{where} was delivered while the tables were being restored",
+                        DeliveredDuringRecovery(where),
+                    )
+                try:
+                    sources.append(await handle(event))
+                except Exception as exc:  # noqa: BLE001 (all that is not an outcome ends the worker)
+                    fatal(f"processing {_where(event)}", exc)
             try:
-                await handle(event)
-            except Exception as exc:  # noqa: BLE001 (all that is not an outcome ends the worker)
-                fatal(f"processing {_where(event)}", exc)
-            handled[event.message.tp] = event.message.offset
+                await writer.write(sources)
+            except Exception as exc:  # noqa: BLE001 (its table updates are applied: end now)
+                fatal(f"writing {len(sources)} records from {_where(events[0])}", exc)
+            for event in events:
+                handled[event.message.tp] = event.message.offset
 
     agent.__name__ = agent.__qualname__ = f"{name}_agent"  # how faust's logs name it
     return agent

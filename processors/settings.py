@@ -29,11 +29,14 @@ class WorkflowSettings(BaseSettings):
         ``FQ_TOPIC_PREFIX``: prepended to every topic name (empty).
         ``FQ_TRIGGER_INTERVAL_S``: seconds between deadline-trigger runs (60; 0 disables it).
         ``FQ_COMMIT_INTERVAL_S``: seconds between transaction commits (1.0).
-        ``FQ_PRODUCER_LINGER_MS``: how long the producers wait to fill a batch (50; the
-            transactions commit every ``FQ_COMMIT_INTERVAL_S`` anyway, and fewer, fuller
-            produce requests are what the producers' throughput depends on).
+        ``FQ_PRODUCER_LINGER_MS``: how long faust's producers wait to fill a batch of records
+            sent one at a time, as the deadline trigger sends its signals (50; the agents'
+            outputs go in batches they close themselves, sent at once).
         ``FQ_PRODUCER_BATCH_BYTES``: the most bytes of one producer batch (262144).
         ``FQ_STREAM_BUFFER``: how many records an agent may have fetched ahead (4096).
+        ``FQ_BATCH_RECORDS``: the most records an agent decides before it writes them (256).
+        ``FQ_BATCH_WAIT_MS``: how long an agent waits for more records before it decides and
+            writes those it has (10; it adds at most that to an outcome's latency).
         ``FQ_COMMIT_STALL_S``: how long a handled record may wait for its transaction to
             commit before the worker ends itself, uncommitted, for its supervisor to restart
             (60).
@@ -60,6 +63,8 @@ class WorkflowSettings(BaseSettings):
     producer_linger_ms: int = Field(default=50, ge=0, le=1000)
     producer_batch_bytes: int = Field(default=262_144, ge=1024, le=1_000_000)
     stream_buffer: int = Field(default=4096, ge=1, le=1_000_000)
+    batch_records: int = Field(default=256, ge=1, le=10_000)
+    batch_wait_ms: int = Field(default=10, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1)
     web_port: int = Field(default=0, ge=0, le=65535)
     workflow_data_dir: Path | None = None

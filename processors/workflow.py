@@ -1,11 +1,11 @@
 """The workflow's agents: decode a submission, ask the pure core, write what it answered.
 
 One handler per inbox. Each takes the raw record faust consumed (bytes, never a faust record),
-decodes it with our Avro codec, calls the pure ``decide`` of its stream and writes the
+decodes it with our Avro codec, calls the pure ``decide`` of its stream and collects the
 outcome: the canonical events, a ``SubmissionRejected``, or for a duplicate the bytes that were
-written the first time. All a record writes, outputs and table changelog alike, goes to the
-transaction of its own input partition in one piece (``outputs.Writer``), so its outputs, its
-state change and its offset commit together.
+written the first time. The agent writes a batch of records at a time; all a record writes,
+outputs and table changelog alike, goes to the transaction of its own input partition in one
+piece (``outputs.Writer``), so its outputs, its state change and its offset commit together.
 
 Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason
 and a ``POISON_RECORD`` rejection; a submission whose key is not its stream key is rejected
@@ -117,24 +117,28 @@ class Workflow:
         self.feed = feed
         self.counts: Counter[str] = Counter()
         self.writer = Writer(app)
+        self._app_id = app.conf.id  # read once: faust's settings are slow to read per record
         self._writer_view: ReferenceView | None = None
         self._written_reference: dict[int, bytes] = {}
         self._records: dict[bytes, tuple[bytes, CaseRecord]] = {}
 
     # --- the three inboxes -----------------------------------------------------------------
-    async def on_case(self, event: Submission) -> None:
+    # Each decides one record and applies its table changes at once (the next record of the
+    # same case or grid must see them); what it writes is collected in the returned Source,
+    # which the agent hands to ``writer.write`` with the rest of its batch.
+    async def on_case(self, event: Submission) -> Source:
         src, submission = await self._received(event, CASE_INBOX)
         if submission is not None:
             self._case(src, submission)
-        await self.writer.write(src)
+        return src
 
-    async def on_visit(self, event: Submission) -> None:
+    async def on_visit(self, event: Submission) -> Source:
         src, submission = await self._received(event, VISIT_INBOX)
         if submission is not None:
             self._visit(src, submission)
-        await self.writer.write(src)
+        return src
 
-    async def on_reference(self, event: Submission) -> None:
+    async def on_reference(self, event: Submission) -> Source:
         src, submission = await self._received(event, REFERENCE_INBOX)
         if submission is not None:
             if self._writer_view is None:
@@ -143,7 +147,7 @@ class Workflow:
                 # accepted events, which the feed only sees once their transaction commits.
                 self._writer_view = await self.feed.caught_up()
             self._reference(src, submission, self._writer_view)
-        await self.writer.write(src)
+        return src
 
     def forget_reference_writer(self) -> None:
         """The reference inbox was revoked: catch up again before the next decision."""
@@ -228,7 +232,7 @@ class Workflow:
     async def _received(self, event: Submission, inbox: str) -> tuple[Source, Event | None]:
         """The record and its submission, once the reference view is ready; no submission
         when the record has been answered already (poison, wrong key)."""
-        src = Source.of(self.app, event, inbox)
+        src = Source.of(self.app, self._app_id, event, inbox)
         try:
             submission = self.codec.decode(src.value, src.inbox, src.partition, src.offset)
         except DecodeError as exc:

@@ -1,6 +1,7 @@
 """The workflow worker (``fengqiao process``) on the real stack, each test on its own topics.
 
-A case through its whole loop; an illegal step rejected with its code; a duplicate answered
+A case through its whole loop; records that overfill the producer's batches written whole
+and in order; an illegal step rejected with its code; a duplicate answered
 by a byte-identical re-send; a poison record dead-lettered and a wrongly keyed submission
 rejected while the agent goes on; the deadline trigger breaching an overdue deadline once;
 SIGTERM stopping the worker cleanly.
@@ -145,6 +146,39 @@ def test_a_case_runs_its_whole_loop(workflow_run: Callable[..., WorkflowRun]) ->
     physical = run.topic(CASE_EVENTS)
     diagnosis = run.diagnose({physical: CASE_EVENTS}, log[:1])
     assert f"{physical}[{partition}]: read to offset {log[0].offset + 1}, last stable" in diagnosis
+    # And where a submission still without an outcome would be: its inbox partition and offset.
+    located = run.locate([ids[1]])
+    assert located.startswith("1 submissions without an outcome")
+    assert f"{ids[1]} at {run.topic(CASE_INBOX)}[{partition}]@1: group offset" in located
+
+
+def test_records_that_overfill_the_producer_batches_are_written_whole_and_in_order(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    # Batches of 1 KiB, smaller than one case record of the table: every append after the
+    # first fills its batch, and one record alone is bigger than a batch. Many records are
+    # decided before each write (up to 1,000, within 200 ms).
+    settings = {
+        "FQ_PRODUCER_BATCH_BYTES": "1024",
+        "FQ_BATCH_RECORDS": "1000",
+        "FQ_BATCH_WAIT_MS": "200",
+    }
+    run = workflow_run(settings=settings)
+    run.start()
+    load_reference(run, city()[1])
+    cases = [f"case-batch-{n}" for n in range(12)]
+    submissions = [s for case in cases for s in lifecycle(case)]
+
+    ids = run.submit(submissions)
+    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+
+    assert [r for r in records if r.topic == REJECTIONS] == []
+    for case, first in zip(cases, range(0, len(ids), 8), strict=True):
+        log = sorted(case_log(records, case), key=lambda r: r.offset)
+        events = [r.event for r in log if r.event is not None]
+        assert [e.envelope.sequence for e in events] == list(range(1, len(events) + 1))
+        own = ids[first : first + 8]
+        assert [e.envelope.event_id for e in events if e.envelope.event_id in own] == own
 
 
 def test_an_illegal_step_is_rejected_with_its_code(

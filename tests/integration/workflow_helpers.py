@@ -56,9 +56,15 @@ class WorkflowRun:
     """One isolated workflow: unique topics and app id, a worker subprocess, its outputs."""
 
     def __init__(
-        self, connection: ConnectionSettings, name: str, workdir: Path, trigger_interval_s: float
+        self,
+        connection: ConnectionSettings,
+        name: str,
+        workdir: Path,
+        trigger_interval_s: float,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.connection = connection
+        self.settings = dict(settings or {})  # more FQ_ variables for the worker
         self.prefix = f"{name}."
         self.app_id = name
         self.workdir = workdir
@@ -117,6 +123,7 @@ class WorkflowRun:
             "FQ_SESSION_TIMEOUT_S": "6",  # a killed worker's partitions move on quickly
             "FQ_COMMIT_STALL_S": "20",  # a worker whose commits stopped is restarted in time
             "FQ_WORKFLOW_DATA_DIR": str(self.workdir / "faust"),
+            **self.settings,
         }
         log = self.workdir / f"worker-{len(self.logs) + 1}.log"
         self.logs.append(log)
@@ -235,9 +242,10 @@ class WorkflowRun:
             while not until(records):
                 self.ensure_running()
                 if time.monotonic() > deadline:
+                    missing = until.missing() if isinstance(until, Outcomes) else []
                     pytest.fail(
                         f"outputs incomplete after {timeout_s}s ({len(records)} records)\n"
-                        f"{self.diagnose(names, records)}"
+                        f"{self.locate(missing)}{self.diagnose(names, records)}"
                     )
                 for msg in consumer.consume(10_000, 0.5):
                     error = msg.error()
@@ -248,6 +256,64 @@ class WorkflowRun:
         finally:
             consumer.close()
         return records
+
+    def locate(self, missing: Sequence[str], shown: int = 10) -> str:
+        """Where the first ``shown`` of the ``missing`` submissions are in their inboxes, and
+        whether the group's committed offset has passed them (an input consumed for good
+        whose outcome is not in the log), as lines; empty when none is missing."""
+        if not missing:
+            return ""
+        wanted = set(missing[:shown])
+        reader = Consumer(
+            {
+                "bootstrap.servers": self.connection.kafka_bootstrap,
+                "group.id": f"fqt-locate-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+            }
+        )
+        group = Consumer(
+            {"bootstrap.servers": self.connection.kafka_bootstrap, "group.id": self.app_id}
+        )
+        found = []
+        try:
+            for logical in (INBOX["case"], INBOX["visit"]):
+                name = self.topic(logical)
+                parts = reader.list_topics(name, timeout=10).topics[name].partitions
+                committed = {
+                    tp.partition: tp.offset
+                    for tp in group.committed([TopicPartition(name, p) for p in parts], timeout=10)
+                }
+                ends = {
+                    p: reader.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+                    for p in parts
+                }
+                reader.assign([TopicPartition(name, p, 0) for p in parts])
+                left = {p for p, end in ends.items() if end > 0}
+                deadline = time.monotonic() + 30
+                while left and time.monotonic() < deadline:
+                    for msg in reader.consume(10_000, 1.0):
+                        if msg.error() is not None:
+                            continue
+                        p, offset = msg.partition() or 0, msg.offset() or 0
+                        if offset + 1 >= ends[p]:
+                            left.discard(p)
+                        try:
+                            event_id = self.codec.decode(
+                                msg.value() or b"", logical
+                            ).envelope.event_id
+                        except DecodeError:
+                            continue
+                        if event_id in wanted:
+                            done = "committed past it" if committed[p] > offset else "not committed"
+                            found.append(
+                                f"{event_id} at {name}[{p}]@{offset}: group offset {committed[p]}, {done}"
+                            )
+                reader.unassign()
+        finally:
+            reader.close()
+            group.close()
+        head = f"{len(missing)} submissions without an outcome, e.g.:"
+        return "\n".join([head, *found, ""]) + "\n"
 
     def diagnose(self, outputs: Mapping[str, str], read: Sequence[Record] = ()) -> str:
         """Where the worker stands: its unconsumed inbox records, output partitions whose
@@ -340,19 +406,27 @@ def outcome_id(record: Record) -> str | None:
     return record.event.envelope.event_id if record.event is not None else None
 
 
-def outcomes_for(ids: Iterable[str]) -> Callable[[list[Record]], bool]:
+class Outcomes:
+    """``until`` for ``WorkflowRun.read``: every id has a canonical event or a rejection;
+    ``missing()`` names those that have neither yet."""
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.wanted = list(dict.fromkeys(ids))
+        self.found: set[str | None] = set()
+        self.looked_at = 0
+
+    def __call__(self, records: list[Record]) -> bool:
+        self.found.update(outcome_id(r) for r in records[self.looked_at :])
+        self.looked_at = len(records)
+        return set(self.wanted) <= self.found
+
+    def missing(self) -> list[str]:
+        return [i for i in self.wanted if i not in self.found]
+
+
+def outcomes_for(ids: Iterable[str]) -> Outcomes:
     """``until`` for ``WorkflowRun.read``: every id has a canonical event or a rejection."""
-    wanted = set(ids)
-    found: set[str | None] = set()
-    looked_at = 0
-
-    def done(records: list[Record]) -> bool:
-        nonlocal looked_at
-        found.update(outcome_id(r) for r in records[looked_at:])
-        looked_at = len(records)
-        return wanted <= found
-
-    return done
+    return Outcomes(ids)
 
 
 def load_reference(run: WorkflowRun, events: Iterable[Event]) -> None:
@@ -370,11 +444,13 @@ def workflow_run_fixture(
     """A factory of isolated workflow runs; every run is stopped and its topics removed."""
     runs: list[WorkflowRun] = []
 
-    def make(trigger_interval_s: float = 0.0) -> WorkflowRun:
+    def make(
+        trigger_interval_s: float = 0.0, settings: Mapping[str, str] | None = None
+    ) -> WorkflowRun:
         name = unique_name("wf")
         workdir = tmp_path / name
         workdir.mkdir()
-        run = WorkflowRun(connection_settings, name, workdir, trigger_interval_s)
+        run = WorkflowRun(connection_settings, name, workdir, trigger_interval_s, settings)
         runs.append(run)
         return run
 
@@ -384,6 +460,7 @@ def workflow_run_fixture(
 
 
 __all__ = [
+    "Outcomes",
     "Record",
     "WorkflowRun",
     "load_reference",
