@@ -72,7 +72,7 @@ from events.registry import SchemaRegistry
 from events.topics import CASE_EVENTS, INBOX, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import STREAM_PARTITIONS
 from projections.versions import active_schema, ensure_meta
 from simulate.city import CityShape, reference_events
@@ -313,14 +313,7 @@ class Pipeline:
                 drop = sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
                 c.execute(drop.format(sql.Identifier(schema)))
         admin = admin_client(self.conn.kafka_bootstrap)
-        ours = [
-            t
-            for t in admin.list_topics(timeout=10).topics
-            if t.startswith((self.prefix, f"{self.app_id}-"))
-        ]
-        if ours:
-            for future in admin.delete_topics(ours).values():
-                future.result(30)
+        delete_topics_starting(admin, (self.prefix, f"{self.app_id}-"))
 
 
 class _Background(threading.Thread):

@@ -33,7 +33,7 @@ from events.registry import SchemaRegistry
 from events.topics import INBOX
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
@@ -146,6 +146,8 @@ class Side:
         raise TimeoutError(f"{self.app_id}: {samples[-1][1]} of {target} after {timeout_s}s")
 
     def stop(self) -> None:
+        """Stop the workers and delete the side's topics (a run would otherwise leave some
+        200 partitions behind on the broker, and later runs measure a busier one)."""
         for proc in self.procs:
             proc.terminate()
         for proc in self.procs:
@@ -153,6 +155,8 @@ class Side:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        self.producer.flush(10)
+        delete_topics_starting(admin_client(self.conn.kafka_bootstrap), (self.prefix,))
 
 
 def rate_between(samples: list[tuple[float, int]], base: int, n: int) -> tuple[float, int]:

@@ -33,6 +33,16 @@ def admin_client(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, "log_level": 2})
 
 
+def delete_topics_starting(admin: AdminClient, prefixes: tuple[str, ...]) -> list[str]:
+    """Delete every topic whose name starts with one of ``prefixes`` (a test's or a
+    benchmark's own topics, faust's internal ones included); the names deleted."""
+    ours = [t for t in admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics if t.startswith(prefixes)]
+    if ours:
+        for future in admin.delete_topics(ours).values():
+            future.result(ADMIN_TIMEOUT_S)
+    return ours
+
+
 def ensure_topics(
     admin_or_bootstrap: AdminClient | str,
     settings: ConnectionSettings,

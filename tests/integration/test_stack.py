@@ -25,7 +25,7 @@ from events.errors import TopicMismatch
 from infra.settings import ConnectionSettings, StackSettings
 from infra.stack import down, ensure_topics, status, up
 from infra.stack.registry import COMPATIBILITY
-from infra.stack.topics_admin import admin_client
+from infra.stack.topics_admin import admin_client, delete_topics_starting
 from infra.stack_cli import app
 from infra.topics import KEEP_FOREVER, TOPICS, TopicSpec
 
@@ -123,6 +123,23 @@ def test_ensure_topics_creates_a_missing_topic_once(
     assert ensure_topics(admin, connection_settings, [spec]) == []
     configs = _topic_configs(admin, [spec.name])[spec.name]
     assert {k: configs[k] for k in KEEP_FOREVER} == KEEP_FOREVER
+
+
+def test_deleting_topics_by_prefix_deletes_those_and_no_other(
+    admin: AdminClient, unique_name: Callable[[str], str], scratch_topics: list[str]
+) -> None:
+    prefix, other = unique_name("gone"), unique_name("kept")
+    ours = [f"{prefix}.a", f"{prefix}-app-changelog"]
+    for name in [*ours, other]:
+        _create_topic(admin, name, 1, {})
+    scratch_topics.append(other)
+
+    assert sorted(delete_topics_starting(admin, (f"{prefix}.", f"{prefix}-"))) == sorted(ours)
+    deadline = time.monotonic() + 30
+    while set(ours) & set(admin.list_topics(timeout=10).topics):
+        assert time.monotonic() < deadline, "deleted topics still listed after 30 s"
+        time.sleep(0.2)
+    assert other in admin.list_topics(timeout=10).topics
 
 
 def test_mismatched_topics_raise_naming_every_difference_and_stay_unaltered(

@@ -30,7 +30,7 @@ from events.registry import SchemaRegistry
 from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 
 FENGQIAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fengqiao"
 START_TIMEOUT_S = 60.0
@@ -383,14 +383,7 @@ class WorkflowRun:
         self.kill()
         self._producer.flush(10)
         self.codec.registry.close()
-        ours = [
-            t
-            for t in self.admin.list_topics(timeout=10).topics
-            if t.startswith((self.prefix, f"{self.app_id}-"))
-        ]
-        if ours:
-            for future in self.admin.delete_topics(ours).values():
-                future.result()
+        delete_topics_starting(self.admin, (self.prefix, f"{self.app_id}-"))
 
 
 def _headers(msg: Message) -> tuple[tuple[str, bytes], ...]:
