@@ -21,6 +21,7 @@ from events.kafka_io import produce
 from events.models import Event
 from events.publisher import POLL_EVERY, Publisher, PublisherSettings
 from events.registry import SchemaRegistry
+from infra.stack.topics_admin import admin_client, delete_topics_starting
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
 
@@ -56,6 +57,7 @@ def run(repeats: int = 3, events: int = 200_000) -> dict[str, object]:
         ]
         raw_runs.append(timed(lambda encoded=encoded: raw_produce(settings, encoded)))
         sdk_runs.append(sdk)
+        delete_topics_starting(admin_client(settings.kafka_bootstrap), tuple(inbox.values()))
         print(
             f"repeat {repeat + 1}: sdk {sdk[1] / sdk[0]:,.0f}/s, "
             f"raw {raw_runs[-1][1] / raw_runs[-1][0]:,.0f}/s",

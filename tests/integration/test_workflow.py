@@ -38,6 +38,8 @@ from events.models import (
     SubmissionRejected,
 )
 from events.topics import CASE_EVENTS, CASE_INBOX, REJECTIONS, dlq
+from infra.settings import ConnectionSettings
+from infra.stack.topics_admin import admin_client, delete_topics_starting
 from simulate.city import City, CityShape, reference_events
 from tests.integration.workflow_helpers import (
     Record,
@@ -335,7 +337,7 @@ def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
 
 
 def test_the_worker_starts_with_its_default_data_directory_in_a_fresh_temp_dir(
-    connection_settings: object, unique_name: Callable[[str], str], tmp_path: Path
+    connection_settings: ConnectionSettings, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
     """faust creates only the last folder of its data directory; the worker makes the rest."""
     import os
@@ -365,3 +367,5 @@ def test_the_worker_starts_with_its_default_data_directory_in_a_fresh_temp_dir(
     finally:
         worker.terminate()
         worker.wait(60)
+        admin = admin_client(connection_settings.kafka_bootstrap)
+        delete_topics_starting(admin, (f"{name}.", f"{name}-"))
