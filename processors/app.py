@@ -15,6 +15,7 @@ its offset become visible together or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -28,6 +29,7 @@ from events.codec import AvroCodec
 from events.registry import SchemaRegistry
 from events.topics import CASE_INBOX, REFERENCE_INBOX, VISIT_INBOX
 from processors.commit_watch import CommitWatch
+from processors.delivery_guard import DeliveryGuard, SkippedRecords, holds_records
 from processors.outputs import Writer
 from processors.reference_feed import ReferenceFeed
 from processors.settings import WorkflowSettings
@@ -94,10 +96,17 @@ class WorkflowApp:
         self.workflow = Workflow(self.faust, settings, self.codec, self.tables, self.feed)
         self.handled: dict[TP, int] = {}  # the last offset the agents handled, per partition
         self.commit_watch: CommitWatch[TP] = CommitWatch(settings.commit_stall_s)
+        self.guard = DeliveryGuard(self._committed)
         self.trigger = DeadlineTrigger(
             self.faust, settings, self.codec, self.tables.cases, self.feed
         )
         self._mount()
+
+    def _committed(self, tp: TP) -> int | None:
+        """The offset faust sought ``tp`` to when it was assigned (then: its last commit)."""
+        consumer: Any = self.faust.consumer
+        offset: int | None = consumer._committed_offset.get(tp)
+        return offset
 
     def _topic(self, logical: str, partitions: int) -> faust.TopicT:
         return self.faust.topic(
@@ -127,7 +136,9 @@ class WorkflowApp:
         )
         for name, logical, partitions, handle in handlers:
             app.agent(self._topic(logical, partitions), name=f"fengqiao.{name}")(
-                _consume(app, self.settings, handle, workflow.writer, name, self.handled)
+                _consume(
+                    app, self.settings, handle, workflow.writer, name, self.handled, self.guard
+                )
             )
         app.task(self.feed.run)
         if self.settings.trigger_interval_s > 0:
@@ -140,6 +151,7 @@ class WorkflowApp:
             revoked: set[TP] = args[0]
             for tp in revoked:
                 self.handled.pop(tp, None)
+                self.guard.forget(tp)
             if any(tp.topic == reference_inbox for tp in revoked):
                 workflow.forget_reference_writer()
 
@@ -169,6 +181,7 @@ def _consume(
     writer: Writer,
     name: str,
     handled: dict[TP, int],
+    guard: DeliveryGuard,
 ) -> Any:
     async def agent(stream: Stream[bytes]) -> None:
         # faust acks the records of a batch when the next batch is asked for, after the write.
@@ -176,6 +189,7 @@ def _consume(
         async for events in batches:
             sources = []
             for event in events:
+                await _delivered_in_order(settings, guard, event)
                 if app.in_recovery:
                     # faust resumes its fetcher while it restores the tables, and under a
                     # rebalance it can hand over stream records then: decided against tables
@@ -200,6 +214,23 @@ def _consume(
 
     agent.__name__ = agent.__qualname__ = f"{name}_agent"  # how faust's logs name it
     return agent
+
+
+async def _delivered_in_order(settings: WorkflowSettings, guard: DeliveryGuard, event: Any) -> None:
+    """End the worker, uncommitted, when records of the partition before ``event`` were never
+    delivered (see ``processors.delivery_guard``)."""
+    message = event.message
+    hole = guard.hole(message.tp, message.offset)
+    if hole is None:
+        return
+    start, end = hole
+    args = (settings.kafka_bootstrap, message.topic, message.partition, start, end)
+    if await asyncio.get_running_loop().run_in_executor(None, holds_records, *args):
+        where = _where(event)
+        fatal(
+            f"{where} was delivered, but offsets {start}..{end - 1} of its partition never were",
+            SkippedRecords(where),
+        )
 
 
 def run_worker(app: faust.App, loglevel: str) -> None:

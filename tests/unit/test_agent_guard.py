@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from processors import app as app_module
+from processors.delivery_guard import DeliveryGuard
 
 
 class Ended(Exception):
@@ -75,6 +76,7 @@ def _run(
         writer,
         "cases",
         {} if positions is None else positions,
+        DeliveryGuard(lambda tp: 7),  # the records come in order from the committed offset
     )
     stream = _stream((7, 8), (9,))
     try:
