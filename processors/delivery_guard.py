@@ -4,8 +4,9 @@ An inbox partition is written without transactions (the SDK's idempotent produce
 deadline trigger), so its offsets follow one another, and an agent must see each of them,
 in order. faust-streaming 0.15.3 would commit past a record it never delivered: its
 ``Consumer._new_offset`` accepts acked offsets that begin one after the committed offset,
-so the record at the committed offset itself can be passed over unacked. (The kill -9 test
-has left one submission in about a dozen runs committed without an outcome.) The guard sees
+so the record at the committed offset itself can be passed over unacked (faust-streaming
+issue #606, still open). The kill -9 test had left one submission in about a dozen runs
+committed without an outcome. The guard sees
 a jump in offsets before any record after it is acked, and the worker ends, uncommitted, so
 that the next worker reads the partition again from its committed offset.
 
