@@ -189,7 +189,9 @@ def _consume(
         async for events in batches:
             sources = []
             for event in events:
-                await _delivered_in_order(settings, guard, event)
+                hole = guard.hole(event.message.tp, event.message.offset)
+                if hole is not None:  # rare: only then is there I/O (and a coroutine) per record
+                    await _end_if_records_skipped(settings, event, hole)
                 if app.in_recovery:
                     # faust resumes its fetcher while it restores the tables, and under a
                     # rebalance it can hand over stream records then: decided against tables
@@ -216,13 +218,12 @@ def _consume(
     return agent
 
 
-async def _delivered_in_order(settings: WorkflowSettings, guard: DeliveryGuard, event: Any) -> None:
-    """End the worker, uncommitted, when records of the partition before ``event`` were never
-    delivered (see ``processors.delivery_guard``)."""
+async def _end_if_records_skipped(
+    settings: WorkflowSettings, event: Any, hole: tuple[int, int]
+) -> None:
+    """End the worker, uncommitted, when the offsets ``hole`` of ``event``'s partition, never
+    delivered, hold records (see ``processors.delivery_guard``)."""
     message = event.message
-    hole = guard.hole(message.tp, message.offset)
-    if hole is None:
-        return
     start, end = hole
     args = (settings.kafka_bootstrap, message.topic, message.partition, start, end)
     if await asyncio.get_running_loop().run_in_executor(None, holds_records, *args):

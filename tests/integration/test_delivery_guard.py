@@ -79,12 +79,15 @@ def _deliver(
     guard = DeliveryGuard(lambda tp: committed)
 
     async def run() -> None:
-        for offset in offsets:
-            await app_module._delivered_in_order(
-                settings,  # type: ignore[arg-type]
-                guard,
-                _event(partition.topic, offset),
-            )
+        for offset in offsets:  # as the agent does for each record
+            event = _event(partition.topic, offset)
+            hole = guard.hole(event.message.tp, offset)
+            if hole is not None:
+                await app_module._end_if_records_skipped(
+                    settings,  # type: ignore[arg-type]
+                    event,
+                    hole,
+                )
 
     try:
         asyncio.run(run())
