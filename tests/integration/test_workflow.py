@@ -351,6 +351,9 @@ def test_the_worker_starts_with_its_default_data_directory_in_a_fresh_temp_dir(
         "FQ_WORKFLOW_APP_ID": name,
         "FQ_TOPIC_PREFIX": f"{name}.",
         "FQ_TRIGGER_INTERVAL_S": "0",
+        # The session's stack, wherever it runs (not the default ports' one).
+        "FQ_KAFKA_BOOTSTRAP": connection_settings.kafka_bootstrap,
+        "FQ_REGISTRY_URL": connection_settings.registry_url,
     }
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
