@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from confluent_kafka import Producer
 
 from events.codec import AvroCodec
-from events.kafka_io import produce
+from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS
 from processors.rules.case_state import CaseState, evolve
@@ -94,7 +94,11 @@ def write_canonical_log(
     prefix: str = "",
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Produce canonical events to ``<prefix>fq.*.events``; counts per stream."""
+    """Produce canonical events to ``<prefix>fq.*.events``; counts per stream.
+
+    Raises:
+        PublishFailed: some record was not written (a log with a hole is never returned).
+    """
     topics = {"case": CASE_EVENTS, "visit": VISIT_EVENTS, "reference": REFERENCE_EVENTS}
     producer = Producer(
         {
@@ -107,12 +111,13 @@ def write_canonical_log(
         }
     )
     counts: dict[str, int] = {}
+    deliveries = Deliveries()
     for stream, event in events:
         topic = prefix + topics[stream]
-        produce(producer, topic, codec.encode(topics[stream], event), event.key().encode())
+        value = codec.encode(topics[stream], event)
+        produce(producer, topic, value, event.key().encode(), deliveries)
         counts[stream] = counts.get(stream, 0) + 1
         if on_progress is not None and sum(counts.values()) % 10_000 == 0:
             on_progress(sum(counts.values()))
-    if producer.flush(120):
-        raise RuntimeError("canonical log: some records were not delivered within 120 s")
+    deliveries.flush(producer, 120, "canonical log")
     return counts

@@ -65,7 +65,7 @@ from psycopg import sql
 
 from bench.common import report
 from events.codec import AvroCodec
-from events.kafka_io import produce, reader
+from events.kafka_io import Deliveries, produce, reader
 from events.models import SubmissionRejected, VisitRecorded
 from events.publisher import PublisherSettings
 from events.registry import SchemaRegistry
@@ -648,10 +648,10 @@ def run(
     watchers: list[_Background] = []
     try:
         pipeline.create_topics()
+        deliveries = Deliveries()
         for key, value in reference:
-            produce(producer, pipeline.topic(INBOX["reference"]), value, key)
-        if producer.flush(60):
-            raise RuntimeError("the reference records were not acknowledged")
+            produce(producer, pipeline.topic(INBOX["reference"]), value, key, deliveries)
+        deliveries.flush(producer, 60, "the reference records")
         pipeline.start()
         pipeline.wait_for_reference(len(reference))
         pipeline.wait_for_projector()

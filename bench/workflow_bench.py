@@ -30,7 +30,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartiti
 
 from bench.common import median_rate, report
 from events.codec import AvroCodec
-from events.kafka_io import produce
+from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
 from events.topics import INBOX
@@ -81,9 +81,10 @@ class Side:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def produce(self, records: list[tuple[str, bytes, bytes]]) -> None:
+        deliveries = Deliveries()
         for logical, key, value in records:
-            produce(self.producer, f"{self.prefix}{logical}", value, key)
-        assert self.producer.flush(120) == 0
+            produce(self.producer, f"{self.prefix}{logical}", value, key, deliveries)
+        deliveries.flush(self.producer, 120, "the burst")
 
     def start(self) -> None:
         for n in range(self.workers):

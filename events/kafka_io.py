@@ -4,6 +4,9 @@
   and by default sees only committed records (the workflow writes in transactions).
 - ``produce``: one record, waiting for room when librdkafka's local queue is full rather
   than failing, then (unless told not to) serving delivery callbacks.
+- ``Deliveries``: a delivery callback that keeps every failure, and a flush that raises on
+  any: ``Producer.flush`` only counts what is still queued, so a record Kafka refused for
+  good would otherwise pass for written.
 - ``dead_letter_headers``: what a dead letter on ``<topic>.dlq`` says about where it came
   from and why it could not be used.
 """
@@ -14,7 +17,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Consumer, KafkaError, Message, Producer
+
+from events.errors import PublishFailed
 
 
 def reader(bootstrap: str, purpose: str, **config: Any) -> Consumer:
@@ -62,6 +67,31 @@ def produce(
             producer.poll(0.05)
     if serve:
         producer.poll(0)
+
+
+class Deliveries:
+    """Pass as ``on_delivery`` to every record of one write; ``flush`` when it is done."""
+
+    def __init__(self) -> None:
+        self.failed: list[tuple[str, int, KafkaError]] = []
+
+    def __call__(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.failed.append((str(msg.topic()), msg.partition() or 0, err))
+
+    def flush(self, producer: Producer, timeout_s: float, what: str) -> None:
+        """Wait for every record's delivery report.
+
+        Raises:
+            PublishFailed: records of ``what`` are still unsent after ``timeout_s``, or Kafka
+                refused some (how many, and the first few: where and why).
+        """
+        left = producer.flush(timeout_s)
+        if left:
+            raise PublishFailed(f"{what}: {left} records not delivered within {timeout_s:g} s")
+        if self.failed:
+            first = "; ".join(f"{t}[{p}]: {e.str()}" for t, p, e in self.failed[:3])
+            raise PublishFailed(f"{what}: Kafka refused {len(self.failed)} records ({first})")
 
 
 _UNASSIGNED = -1  # librdkafka's RD_KAFKA_PARTITION_UA: the partitioner chooses

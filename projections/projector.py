@@ -29,7 +29,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
-from events.kafka_io import dead_letter_headers, produce, reader, where
+from events.kafka_io import Deliveries, dead_letter_headers, produce, reader, where
 from events.models import Event, PlaceDefined, PlaceRetired
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
@@ -454,11 +454,17 @@ class Projector:
     # --- dead letters ----------------------------------------------------------------------
     def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
         """Copy each unprojectable record to ``<topic>.dlq`` before its batch commits
-        (at least once there; exactly once in the schema's ``dead_letters`` table)."""
+        (at least once there; exactly once in the schema's ``dead_letters`` table).
+
+        Raises:
+            PublishFailed: some copy was not acknowledged (the batch is not written, so a
+                restart dead-letters them again).
+        """
         if self._producer is None:
             self._producer = Producer(
                 {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
             )
+        deliveries = Deliveries()
         for d in letters:
             log.error(
                 "projector: %s[%d]@%d cannot be projected: %s",
@@ -470,10 +476,15 @@ class Projector:
             headers = dead_letter_headers(d.reason, d.topic, d.partition, d.offset)
             # The same partition as the original, so its stream's order is kept.
             produce(
-                self._producer, dlq(d.topic), d.raw, None, partition=d.partition, headers=headers
+                self._producer,
+                dlq(d.topic),
+                d.raw,
+                None,
+                deliveries,
+                partition=d.partition,
+                headers=headers,
             )
-        if self._producer.flush(30):
-            raise BrokerUnavailable("dead letters could not be written to their .dlq topics")
+        deliveries.flush(self._producer, 30, "dead letters to their .dlq topics")
 
 
 @contextmanager

@@ -6,15 +6,17 @@ re-key a log or change its retention. It is reported, all of them at once, as ``
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 # The documented import path; the package re-exports these without marking them public.
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     ConfigResource,
     NewTopic,
+    OffsetSpec,
 )
 
 from events.errors import BrokerUnavailable, StackError, TopicMismatch
@@ -53,7 +55,8 @@ def ensure_topics(
 
     Parameters: an AdminClient or a bootstrap address; ``settings`` gives the replication
     factor (``FQ_REPLICATION_FACTOR``); ``specs`` defaults to all of ``infra.topics.TOPICS``.
-    Returns the names of the topics created, in declaration order.
+    Returns the names of the topics created, in declaration order, once every partition of
+    them is led and answers (``wait_until_writable``).
     Raises ``TopicMismatch`` listing every difference of every existing topic,
     ``BrokerUnavailable`` when Kafka does not answer, ``StackError`` when it refuses.
     """
@@ -66,6 +69,7 @@ def ensure_topics(
     existing = _partition_counts(admin, timeout_s)
     missing = [s for s in specs if s.name not in existing]
     created = _create(admin, missing, settings.replication_factor, timeout_s)
+    wait_until_writable(admin, {s.name: s.partitions for s in missing if s.name in created})
     # A topic another client made between our listing and our create is verified like the rest.
     to_check = [s for s in specs if s.name not in created]
     if to_check:
@@ -82,6 +86,44 @@ def ensure_topics(
                 "them):\n  " + "\n  ".join(problems)
             )
     return created
+
+
+def wait_until_writable(
+    admin: AdminClient, partitions: dict[str, int], timeout_s: float = ADMIN_TIMEOUT_S
+) -> None:
+    """Return once every partition of these new topics answers a ListOffsets request.
+
+    A topic's creation returns before its partitions are online on their leaders, and a
+    record produced in between can fail with UNKNOWN_TOPIC_OR_PART, for good (librdkafka
+    #4904): a writer that did not check its deliveries would leave a log with a hole in it.
+    ListOffsets is refused on exactly the same grounds as a produce request.
+
+    Raises:
+        BrokerUnavailable: some partition still refuses after ``timeout_s`` (which, and why).
+    """
+    waiting = {TopicPartition(t, p) for t, count in partitions.items() for p in range(count)}
+    deadline = time.monotonic() + timeout_s
+    latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+    while waiting:
+        # The admin client looks leaders up in its metadata cache, which does not learn of a
+        # new topic by itself ("No leaders found"): ask for the metadata first.
+        admin.list_topics(timeout=timeout_s)
+        futures = admin.list_offsets({tp: latest for tp in waiting}, request_timeout=timeout_s)
+        refusals: dict[TopicPartition, KafkaException] = {}
+        for tp, future in futures.items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                refusals[tp] = exc
+        waiting = set(refusals)
+        if waiting and time.monotonic() >= deadline:
+            tp, why = next(iter(refusals.items()))
+            raise BrokerUnavailable(
+                f"{len(waiting)} partitions of new topics are not writable after "
+                f"{timeout_s:.0f} s, e.g. {tp.topic}[{tp.partition}]: {why}"
+            )
+        if waiting:
+            time.sleep(0.05)
 
 
 def _partition_counts(admin: AdminClient, timeout_s: float) -> dict[str, int]:

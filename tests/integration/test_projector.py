@@ -15,10 +15,14 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from bench.canonical_log import canonical_events
-from events.errors import BrokerUnavailable
+from events.errors import BrokerUnavailable, PublishFailed
+from events.kafka_io import Deliveries, produce
 from events.topics import CASE_EVENTS, dlq
+from infra.stack.topics_admin import delete_topics_starting, ensure_topics
+from infra.topics import TopicSpec
 from projections import projector as projector_loop
 from projections import queries, store
 from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
@@ -343,6 +347,33 @@ def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
     msg = consumer.poll(15)
     consumer.close()
     assert msg is not None and msg.value().endswith(b"not avro")
+
+
+def test_a_dead_letter_kafka_refuses_stops_the_projector_before_its_batch_is_written(
+    world: ProjectionWorld, city_log: dict[str, int]
+) -> None:
+    topic = world.prefix + CASE_EVENTS
+    # A dead letter goes to the partition of its original, which this .dlq topic lacks.
+    admin = AdminClient({"bootstrap.servers": world.connection.kafka_bootstrap})
+    delete_topics_starting(admin, (dlq(topic),))
+    wait_for(lambda: dlq(topic) not in admin.list_topics(timeout=10).topics, 30, "the delete")
+    ensure_topics(admin, world.connection, [TopicSpec(dlq(topic), 1)])
+    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    deliveries = Deliveries()
+    produce(producer, topic, b"\x00\x00\x00\x00\x63not avro", b"poison", deliveries, partition=3)
+    deliveries.flush(producer, 30, "the poison record")
+    poison = projector_loop.topic_ends(world.connection.kafka_bootstrap, [topic])[(topic, 3)] - 1
+    schema = world.new_schema("dlq_refused")
+    with pytest.raises(PublishFailed, match=r"dead letters to their \.dlq topics: Kafka refused 1"):
+        world.project(schema)
+    with world.conn() as c:
+        (letters,) = c.execute(f'SELECT count(*) FROM "{schema}".dead_letters').fetchone()  # type: ignore[misc]
+        position = c.execute(
+            f'SELECT next_offset FROM "{schema}".checkpoints WHERE topic = %s AND partition = 3',
+            (topic,),
+        ).fetchone()
+    assert letters == 0
+    assert position is None or position[0] <= poison  # the poison's batch did not commit
 
 
 def test_statistics_rankings_hot_words_and_sla_answer_with_freshness(

@@ -11,21 +11,22 @@ from collections.abc import Callable, Iterator
 import httpx
 import psycopg
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 # confluent_kafka.admin re-exports these without marking them public.
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     ConfigResource,
     NewTopic,
+    OffsetSpec,
 )
 from typer.testing import CliRunner
 
-from events.errors import TopicMismatch
+from events.errors import BrokerUnavailable, TopicMismatch
 from infra.settings import ConnectionSettings, StackSettings
 from infra.stack import down, ensure_topics, status, up
 from infra.stack.registry import COMPATIBILITY
-from infra.stack.topics_admin import admin_client, delete_topics_starting
+from infra.stack.topics_admin import admin_client, delete_topics_starting, wait_until_writable
 from infra.stack_cli import app
 from infra.topics import KEEP_FOREVER, TOPICS, TopicSpec
 
@@ -123,6 +124,42 @@ def test_ensure_topics_creates_a_missing_topic_once(
     assert ensure_topics(admin, connection_settings, [spec]) == []
     configs = _topic_configs(admin, [spec.name])[spec.name]
     assert {k: configs[k] for k in KEEP_FOREVER} == KEEP_FOREVER
+
+
+def test_topics_created_answer_on_every_partition_when_ensure_topics_returns(
+    connection_settings: ConnectionSettings,
+    admin: AdminClient,
+    unique_name: Callable[[str], str],
+    scratch_topics: list[str],
+) -> None:
+    # Right after a create, most partitions still refuse with NOT_LEADER_FOR_PARTITION for a
+    # few hundred milliseconds; a record produced then can be lost for good (librdkafka #4904).
+    specs = [TopicSpec(unique_name(f"ready{n}"), 12) for n in range(4)]
+    scratch_topics.extend(s.name for s in specs)
+    ensure_topics(admin, connection_settings, specs)
+
+    admin.list_topics(timeout=30)  # so the client knows the new topics' leaders
+    asked = {TopicPartition(s.name, p): OffsetSpec.latest() for s in specs for p in range(12)}
+    refused = {}
+    for tp, future in admin.list_offsets(asked, request_timeout=30).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            refused[(tp.topic, tp.partition)] = exc.args[0].name()
+    assert refused == {}
+
+
+def test_a_partition_that_never_answers_ends_the_wait_naming_it(
+    connection_settings: ConnectionSettings,
+    admin: AdminClient,
+    unique_name: Callable[[str], str],
+    scratch_topics: list[str],
+) -> None:
+    topic = unique_name("short")
+    scratch_topics.append(topic)
+    ensure_topics(admin, connection_settings, [TopicSpec(topic, 1)])
+    with pytest.raises(BrokerUnavailable, match=rf"1 partitions .* after 1 s, e.g. {topic}\[1\]"):
+        wait_until_writable(admin, {topic: 2}, timeout_s=1.0)  # it has partition 0 only
 
 
 def test_deleting_topics_by_prefix_deletes_those_and_no_other(

@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from events.codec import AvroCodec
 from events.errors import DecodeError
-from events.kafka_io import produce
+from events.kafka_io import Deliveries, produce
 from events.models import Event, SubmissionRejected
 from events.registry import SchemaRegistry
 from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
@@ -77,6 +77,7 @@ class WorkflowRun:
         self._dead: set[str] = set()  # group members of killed workers, until they time out
         self._ended = False  # the test stopped or killed the worker
         self.restarts = 0  # after a worker ended itself (FATAL_EXIT), as a supervisor would
+        self._deliveries = Deliveries()
         self._producer = Producer(
             {
                 "bootstrap.servers": connection.kafka_bootstrap,
@@ -104,10 +105,10 @@ class WorkflowRun:
         return ids
 
     def produce(self, logical: str, key: bytes | None, value: bytes) -> None:
-        produce(self._producer, self.topic(logical), value, key)
+        produce(self._producer, self.topic(logical), value, key, self._deliveries)
 
     def flush(self) -> None:
-        assert self._producer.flush(60) == 0, "submissions not acknowledged"
+        self._deliveries.flush(self._producer, 60, "submissions")
 
     # --- the worker ------------------------------------------------------------------------
     def start(self) -> None:
