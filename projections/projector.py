@@ -20,10 +20,11 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -308,12 +309,11 @@ class Projector:
             self.settings.projector_batch, self.settings.projector_max_wait_s
         )
         changes = Changes()
-        records = self._decode(messages, changes)
         places, self._pending_places = self._pending_places + self._read_reference(), []
         if self.share[0] != 0:
             places = []  # one writer of the place names
-        self._preload(records)
-        fold_batch(self.state, records, changes, self.until)
+        self._preload(messages)
+        fold_batch(self.state, self._decoded(messages, changes), changes, self.until)
         for tp, pos in changes.positions.items():
             mine = self.positions.setdefault(tp, Position(0))
             mine.next_offset = pos.next_offset
@@ -331,8 +331,12 @@ class Projector:
         )
         return _Batch(changes, places, report)
 
-    def _decode(self, messages: Sequence[Message], changes: Changes) -> list[Decoded]:
-        out = []
+    def _decoded(self, messages: Sequence[Message], changes: Changes) -> Iterator[Decoded]:
+        """Each record decoded as the fold takes it, so that its datum is freed once folded
+        rather than a whole batch of them held at once (a quarter of a replay's peak memory).
+        Dead letters and the positions of partition ends are noted in ``changes`` in
+        offset order, among the records."""
+        case_topic = self.settings.topic(CASE_EVENTS)
         for msg in messages:
             topic, partition, offset = where(msg)
             err = msg.error()
@@ -348,23 +352,27 @@ class Projector:
             value = msg.value() or b""
             try:
                 event_type, datum = self.codec.decode_datum(value, topic, partition, offset)
+                why = _miskeyed(msg.key(), datum) if topic == case_topic else None
             except DecodeError as exc:
-                changes.dead_letters.append(DeadLetter(topic, partition, offset, exc.reason, value))
+                why = exc.reason
+            if why is not None:
+                changes.dead_letters.append(DeadLetter(topic, partition, offset, why, value))
                 changes.advance(topic, partition, offset, None)
                 continue
-            out.append(
-                Decoded(self.streams[topic], topic, partition, offset, event_type, datum, value)
-            )
-        return out
+            yield Decoded(self.streams[topic], topic, partition, offset, event_type, datum, value)
 
-    def _preload(self, records: Sequence[Decoded]) -> None:
+    def _preload(self, messages: Sequence[Message]) -> None:
+        """Load the cases of this batch that are not in memory: by the records' keys, which
+        are their case ids (``_miskeyed``), so before anything is decoded."""
         if self._fresh:
             return
+        case_topic = self.settings.topic(CASE_EVENTS)
         missing = {
-            r.datum["case_id"]
-            for r in records
-            if r.stream == "case" and r.datum["case_id"] not in self.state.cases
+            key.decode("utf-8", "replace")
+            for msg in messages
+            if msg.topic() == case_topic and (key := msg.key()) is not None
         }
+        missing.difference_update(self.state.cases)
         if missing:
             self._settle()  # the batch in flight may hold these cases' latest rows
             cases, deadlines = load_cases(self._conn, sorted(missing))
@@ -485,6 +493,19 @@ class Projector:
                 headers=headers,
             )
         deliveries.flush(self._producer, 30, "dead letters to their .dlq topics")
+
+
+def _miskeyed(key: bytes | str | None, datum: Mapping[str, Any]) -> str | None:
+    """Why a case event cannot be projected, if its key is not its case id: the key puts all
+    of a case in one partition, in order, and the projector finds the cases a batch needs by
+    the keys alone (``Projector._preload``)."""
+    case_id = datum["case_id"]
+    if key == case_id.encode() or key == case_id:
+        return None
+    return (
+        f"key {key!r} is not the case id {case_id!r}: a case's events are keyed by their "
+        "case id (all of a case in one partition, in order)"
+    )
 
 
 @contextmanager

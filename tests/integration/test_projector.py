@@ -349,6 +349,31 @@ def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
     assert msg is not None and msg.value().endswith(b"not avro")
 
 
+def test_a_case_event_keyed_by_another_id_is_dead_lettered_not_folded(
+    world: ProjectionWorld, city_log: dict[str, int]
+) -> None:
+    topic = world.prefix + CASE_EVENTS
+    consumer = Consumer(
+        {"bootstrap.servers": world.connection.kafka_bootstrap, "group.id": world.name}
+    )
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    first = consumer.poll(15)
+    consumer.close()
+    assert first is not None and first.error() is None
+    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    deliveries = Deliveries()
+    produce(producer, topic, first.value(), b"c-someone-else", deliveries, partition=0)
+    deliveries.flush(producer, 30, "the miskeyed record")
+    schema = world.new_schema("miskeyed")
+    world.project(schema)
+    with world.conn() as c:
+        letters = c.execute(f'SELECT partition, reason FROM "{schema}".dead_letters').fetchall()
+        (timeline,) = c.execute(f'SELECT count(*) FROM "{schema}".case_timeline').fetchone()  # type: ignore[misc]
+    assert len(letters) == 1 and letters[0][0] == 0
+    assert letters[0][1].startswith("key b'c-someone-else' is not the case id 'c-")
+    assert timeline == city_log["case"]
+
+
 def test_a_dead_letter_kafka_refuses_stops_the_projector_before_its_batch_is_written(
     world: ProjectionWorld, city_log: dict[str, int]
 ) -> None:
