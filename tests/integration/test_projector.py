@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -71,6 +72,36 @@ def test_projection_counts_match_the_log(world: ProjectionWorld, city_log: dict[
     assert projector.positions and all(
         p.caught_up or p.next_offset > 0 for p in projector.positions.values()
     )
+
+
+def test_a_projector_that_has_read_every_partition_answers_complete_to_the_last_event(
+    world: ProjectionWorld, city_log: dict[str, int]
+) -> None:
+    # A partition's end, read in the same batch as its last records, marks it caught up: a
+    # quiet partition must not hold the answers' freshness back at its own last event.
+    with world.conn() as c:
+        live = live_schema(c, world.settings.projection)
+    world.schemas.append(live)
+    projector = projector_loop.Projector(world.settings, live, world.codec)
+    running = threading.Thread(target=projector.run)
+    running.start()
+
+    def all_caught_up() -> bool:
+        with world.conn() as c:
+            (behind, partitions) = c.execute(  # type: ignore[misc]
+                f'SELECT count(*) FILTER (WHERE NOT caught_up), count(*) FROM "{live}".checkpoints'
+            ).fetchone()
+        return bool(partitions == 24 and behind == 0)
+
+    try:
+        wait_for(all_caught_up, 60, "every case and visit partition to be caught up")
+    finally:
+        projector.stop()
+        running.join(30)
+    with world.conn() as c:
+        answer = queries.case_pipeline(c, world.settings.projection)
+        (last,) = c.execute(f'SELECT max(event_time) FROM "{live}".case_timeline').fetchone()  # type: ignore[misc]
+    assert answer.complete_to == last
 
 
 def test_a_reference_read_slower_than_its_patience_is_waited_for_not_cut_short(
