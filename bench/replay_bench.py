@@ -32,7 +32,8 @@ from events.kafka_io import reader
 from events.registry import SchemaRegistry
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
+from infra.topics import TopicSpec
 from projections.projector import end_offsets
 from projections.replay import replay
 from projections.settings import ProjectorSettings
@@ -46,29 +47,45 @@ SEED = 17
 def whole_city_log(
     settings: ProjectorSettings, codec: AvroCodec, days: int
 ) -> dict[tuple[str, int], int]:
-    """The benchmark's log, written unless a previous run left it complete."""
+    """The benchmark's log, written unless a previous run wrote all of it: its marker topic
+    ``<prefix>complete`` is created only once every record is acknowledged. What a stopped
+    run left (records, no marker) is deleted and written again, never measured."""
     connection = ConnectionSettings(kafka_bootstrap=settings.kafka_bootstrap)
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = admin_client(settings.kafka_bootstrap)
+    marker = f"{settings.topic_prefix}complete"
+    if marker in admin.list_topics(timeout=30).topics:
+        return end_offsets(settings)
+    _delete_all(admin, settings.topic_prefix)
     ensure_topics(admin, connection, prefixed(settings.topic_prefix))
-    ends = end_offsets(settings)
-    if sum(ends.values()) == 0:
-        started = time.perf_counter()
+    started = time.perf_counter()
 
-        def progress(n: int) -> None:
-            if n % 100_000 == 0:
-                print(
-                    f"  writing the log: {n:,} events, {time.perf_counter() - started:.0f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    def progress(n: int) -> None:
+        if n % 100_000 == 0:
+            print(
+                f"  writing the log: {n:,} events, {time.perf_counter() - started:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
-        events = canonical_events(CityShape(), SEED, START, days)
-        counts = write_canonical_log(
-            settings.kafka_bootstrap, codec, events, settings.topic_prefix, progress
-        )
-        print(f"  wrote {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        ends = end_offsets(settings)
-    return ends
+    events = canonical_events(CityShape(), SEED, START, days)
+    counts = write_canonical_log(
+        settings.kafka_bootstrap, codec, events, settings.topic_prefix, progress
+    )
+    ensure_topics(admin, connection, [TopicSpec(marker, 1)])
+    print(f"  wrote {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return end_offsets(settings)
+
+
+def _delete_all(admin: AdminClient, prefix: str) -> None:
+    """Delete the topics under ``prefix`` and wait until they are gone (a topic being
+    deleted cannot be created again)."""
+    if not delete_topics_starting(admin, (prefix,)):
+        return
+    deadline = time.monotonic() + 60
+    while any(t.startswith(prefix) for t in admin.list_topics(timeout=30).topics):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the topics under {prefix} are still there 60 s after deletion")
+        time.sleep(0.5)
 
 
 def consume_and_decode(
