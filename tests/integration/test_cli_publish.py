@@ -20,6 +20,7 @@ import pytest
 from confluent_kafka import Producer
 
 from events.codec import AvroCodec
+from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
 from events.topics import INBOX
@@ -137,8 +138,9 @@ def test_tail_prints_records_decoded_and_reports_the_undecodable(
     with scratch_publisher(connection_settings, {"case": topic}) as publisher:
         publisher.publish(first)
         producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
-        producer.produce(topic, b"\x07not avro", first.key().encode())
-        assert producer.flush(30) == 0
+        deliveries = Deliveries()
+        produce(producer, topic, b"\x07not avro", first.key().encode(), deliveries)
+        deliveries.flush(producer, 30, "the poison record")
         publisher.publish(second)
 
     done = run(connection_settings, "tail", topic, "--from-beginning", "--max", "2")

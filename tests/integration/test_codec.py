@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 
 from events.codec import AvroCodec
 from events.errors import DecodeError, RegistryError
+from events.kafka_io import Deliveries, produce
 from events.models import to_avro
 from events.registry import COMPATIBILITY, SchemaRegistry, subject_name
 from infra.settings import ConnectionSettings
@@ -105,8 +106,9 @@ def test_undecodable_record_raises_decode_error_keeping_raw_bytes_and_position(
     codec = AvroCodec(registry, auto_register=True)
     raw = make(codec, topic)
     producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
-    producer.produce(topic, raw, b"k")
-    assert producer.flush(30) == 0
+    deliveries = Deliveries()
+    produce(producer, topic, raw, b"k", deliveries)
+    deliveries.flush(producer, 30, "the record")
     [msg] = read_topic(connection_settings.kafka_bootstrap, topic)
 
     with pytest.raises(DecodeError) as caught:

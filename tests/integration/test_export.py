@@ -30,6 +30,7 @@ from psycopg import sql
 
 from bench.canonical_log import canonical_events, write_canonical_log
 from events.codec import AvroCodec
+from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
 from events.topics import CANONICAL
@@ -237,8 +238,9 @@ def test_an_undecodable_record_fails_the_export_unless_skipping_is_asked_for(
     try:
         write_canonical_log(connection_settings.kafka_bootstrap, codec, iter(reference[:2]), prefix)
         producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
-        producer.produce(topic, b"\x07not avro", b"poison")
-        assert producer.flush(30) == 0
+        deliveries = Deliveries()
+        produce(producer, topic, b"\x07not avro", b"poison", deliveries)
+        deliveries.flush(producer, 30, "the poison record")
         write_canonical_log(connection_settings.kafka_bootstrap, codec, iter(reference[2:]), prefix)
     finally:
         codec.registry.close()

@@ -355,8 +355,9 @@ def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
 ) -> None:
     topic = world.prefix + CASE_EVENTS
     producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
-    producer.produce(topic, b"\x00\x00\x00\x00\x63not avro", b"poison", partition=0)
-    assert producer.flush(30) == 0
+    deliveries = Deliveries()
+    produce(producer, topic, b"\x00\x00\x00\x00\x63not avro", b"poison", deliveries, partition=0)
+    deliveries.flush(producer, 30, "the poison record")
     schema = world.new_schema("dlq")
     world.project(schema)
     with world.conn() as c:

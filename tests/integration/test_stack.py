@@ -23,6 +23,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
 from events.errors import BrokerUnavailable, TopicMismatch
+from events.kafka_io import Deliveries, produce
 from infra.settings import ConnectionSettings, StackSettings
 from infra.stack import down, ensure_topics, status, up
 from infra.stack.registry import COMPATIBILITY
@@ -288,8 +289,9 @@ def test_down_then_up_keeps_rows_schemas_and_messages(
     schema_id = _register(url, subject, _schema("Kept", ("id", "string", ...))).json()["id"]
     ensure_topics(bootstrap, connection_settings, [TopicSpec(topic, 1)])
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
-    producer.produce(topic, key=b"case-1", value=b"survives a restart")
-    assert producer.flush(30) == 0
+    deliveries = Deliveries()
+    produce(producer, topic, b"survives a restart", b"case-1", deliveries)
+    deliveries.flush(producer, 30, "the record")
 
     down(settings)
     assert not any(r.healthy or r.pid for r in status(settings))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from events.kafka_io import Deliveries, produce
 from events.models import (
     Actor,
     ActorRole,
@@ -329,8 +330,10 @@ def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
             "partitioner": "murmur2_random",
         }
     )
-    sdk_like.produce(run.topic(CASE_INBOX), run.codec.encode(CASE_INBOX, report), b"case-lz4-1")
-    assert sdk_like.flush(30) == 0
+    deliveries = Deliveries()
+    value = run.codec.encode(CASE_INBOX, report)
+    produce(sdk_like, run.topic(CASE_INBOX), value, b"case-lz4-1", deliveries)
+    deliveries.flush(sdk_like, 30, "the lz4 record")
     records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for([report.envelope.event_id]))
     accepted = [r for r in records if r.topic == CASE_EVENTS]
     assert len(accepted) == 1 and run.worker is not None and run.worker.poll() is None
