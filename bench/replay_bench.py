@@ -22,7 +22,6 @@ from datetime import date
 from typing import Any
 
 from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient
 from psycopg import sql
 
 from bench.canonical_log import canonical_events, write_canonical_log
@@ -55,7 +54,7 @@ def whole_city_log(
     marker = f"{settings.topic_prefix}complete"
     if marker in admin.list_topics(timeout=30).topics:
         return end_offsets(settings)
-    _delete_all(admin, settings.topic_prefix)
+    delete_topics_starting(admin, (settings.topic_prefix,), until_gone=True)
     ensure_topics(admin, connection, prefixed(settings.topic_prefix))
     started = time.perf_counter()
 
@@ -74,18 +73,6 @@ def whole_city_log(
     ensure_topics(admin, connection, [TopicSpec(marker, 1)])
     print(f"  wrote {counts} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return end_offsets(settings)
-
-
-def _delete_all(admin: AdminClient, prefix: str) -> None:
-    """Delete the topics under ``prefix`` and wait until they are gone (a topic being
-    deleted cannot be created again)."""
-    if not delete_topics_starting(admin, (prefix,)):
-        return
-    deadline = time.monotonic() + 60
-    while any(t.startswith(prefix) for t in admin.list_topics(timeout=30).topics):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the topics under {prefix} are still there 60 s after deletion")
-        time.sleep(0.5)
 
 
 def consume_and_decode(

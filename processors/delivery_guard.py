@@ -6,9 +6,9 @@ in order. faust-streaming 0.15.3 would commit past a record it never delivered: 
 ``Consumer._new_offset`` accepts acked offsets that begin one after the committed offset,
 so the record at the committed offset itself can be passed over unacked (faust-streaming
 issue #606, still open). The kill -9 test had left one submission in about a dozen runs
-committed without an outcome. The guard sees
-a jump in offsets before any record after it is acked, and the worker ends, uncommitted, so
-that the next worker reads the partition again from its committed offset.
+committed without an outcome. The guard sees a jump in offsets before any record after it
+is acked, and the worker ends, uncommitted, so that the next worker reads the partition
+again from its committed offset.
 
 A jump over offsets that hold no record a consumer can read (the markers and aborted
 records of a transactional writer) is no hole: ``holds_records`` reads the range to tell.

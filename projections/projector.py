@@ -336,7 +336,6 @@ class Projector:
         rather than a whole batch of them held at once (a quarter of a replay's peak memory).
         Dead letters and the positions of partition ends are noted in ``changes`` in
         offset order, among the records."""
-        case_topic = self.settings.topic(CASE_EVENTS)
         for msg in messages:
             topic, partition, offset = where(msg)
             err = msg.error()
@@ -350,27 +349,27 @@ class Projector:
                     continue
                 raise BrokerUnavailable(f"consuming {topic}[{partition}] failed: {err}")
             value = msg.value() or b""
+            stream = self.streams[topic]
             try:
                 event_type, datum = self.codec.decode_datum(value, topic, partition, offset)
-                why = _miskeyed(msg.key(), datum) if topic == case_topic else None
+                why = _miskeyed(msg.key(), datum) if stream == "case" else None
             except DecodeError as exc:
                 why = exc.reason
             if why is not None:
                 changes.dead_letters.append(DeadLetter(topic, partition, offset, why, value))
                 changes.advance(topic, partition, offset, None)
                 continue
-            yield Decoded(self.streams[topic], topic, partition, offset, event_type, datum, value)
+            yield Decoded(stream, topic, partition, offset, event_type, datum, value)
 
     def _preload(self, messages: Sequence[Message]) -> None:
         """Load the cases of this batch that are not in memory: by the records' keys, which
         are their case ids (``_miskeyed``), so before anything is decoded."""
         if self._fresh:
             return
-        case_topic = self.settings.topic(CASE_EVENTS)
         missing = {
             key.decode("utf-8", "replace")
             for msg in messages
-            if msg.topic() == case_topic and (key := msg.key()) is not None
+            if self.streams.get(str(msg.topic())) == "case" and (key := msg.key()) is not None
         }
         missing.difference_update(self.state.cases)
         if missing:
@@ -495,12 +494,12 @@ class Projector:
         deliveries.flush(self._producer, 30, "dead letters to their .dlq topics")
 
 
-def _miskeyed(key: bytes | str | None, datum: Mapping[str, Any]) -> str | None:
+def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
     """Why a case event cannot be projected, if its key is not its case id: the key puts all
     of a case in one partition, in order, and the projector finds the cases a batch needs by
     the keys alone (``Projector._preload``)."""
     case_id = datum["case_id"]
-    if key == case_id.encode() or key == case_id:
+    if key == case_id.encode():
         return None
     return (
         f"key {key!r} is not the case id {case_id!r}: a case's events are keyed by their "

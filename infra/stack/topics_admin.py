@@ -35,14 +35,35 @@ def admin_client(bootstrap: str) -> AdminClient:
     return AdminClient({"bootstrap.servers": bootstrap, "log_level": 2})
 
 
-def delete_topics_starting(admin: AdminClient, prefixes: tuple[str, ...]) -> list[str]:
+def delete_topics_starting(
+    admin: AdminClient, prefixes: tuple[str, ...], until_gone: bool = False
+) -> list[str]:
     """Delete every topic whose name starts with one of ``prefixes`` (a test's or a
-    benchmark's own topics, faust's internal ones included); the names deleted."""
-    ours = [t for t in admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics if t.startswith(prefixes)]
+    benchmark's own topics, faust's internal ones included); the names deleted.
+
+    ``until_gone``: return only once the metadata no longer lists them, for a caller that
+    creates topics of the same names next (a topic still being deleted cannot be).
+
+    Raises:
+        BrokerUnavailable: with ``until_gone``, some are still listed after the admin timeout.
+    """
+    ours = [t for t in _topic_names(admin) if t.startswith(prefixes)]
     if ours:
         for future in admin.delete_topics(ours).values():
             future.result(ADMIN_TIMEOUT_S)
+    deadline = time.monotonic() + ADMIN_TIMEOUT_S
+    while until_gone and ours and any(t.startswith(prefixes) for t in _topic_names(admin)):
+        if time.monotonic() >= deadline:
+            raise BrokerUnavailable(
+                f"topics under {', '.join(prefixes)} still exist {ADMIN_TIMEOUT_S:.0f} s "
+                "after their deletion"
+            )
+        time.sleep(0.2)
     return ours
+
+
+def _topic_names(admin: AdminClient) -> list[str]:
+    return list(admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics)
 
 
 def ensure_topics(

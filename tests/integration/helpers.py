@@ -23,7 +23,7 @@ from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
 from events.topics import INBOX
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client
+from infra.stack.topics_admin import admin_client, delete_topics_starting
 
 READ_TIMEOUT_S = 30.0
 
@@ -62,11 +62,7 @@ class Scratch:
 def delete_prefixed_topics(bootstrap: str, prefix: str) -> None:
     """Delete every topic whose name starts with ``prefix`` (a test's own world), so that a
     long test session does not leave the broker thousands of partitions to carry."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    ours = [t for t in admin.list_topics(timeout=30).topics if t.startswith(prefix)]
-    if ours:
-        for future in admin.delete_topics(ours, operation_timeout=60).values():
-            future.result()
+    delete_topics_starting(admin_client(bootstrap), (prefix,))
 
 
 def delete_subjects(registry_url: str, which: Callable[[str], bool]) -> None:

@@ -27,6 +27,7 @@ from projections.projector import Projector, end_offsets
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
 from projections.tables import READ_MODELS
+from projections.versions import live_schema
 from tests.integration.helpers import delete_prefixed_topics
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,14 @@ class ProjectionWorld:
         schema = f"{self.name}_{label}"[:60]
         with self.conn() as c:
             create_schema(c, schema)
+        self.schemas.append(schema)
+        return schema
+
+    def live_schema(self) -> str:
+        """The projection's own live schema (the one ``fengqiao project`` writes), made now
+        if need be and dropped with the world."""
+        with self.conn() as c:
+            schema = live_schema(c, self.settings.projection)
         self.schemas.append(schema)
         return schema
 

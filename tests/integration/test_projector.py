@@ -16,19 +16,18 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from bench.canonical_log import canonical_events
 from events.errors import BrokerUnavailable, PublishFailed
 from events.kafka_io import Deliveries, produce
 from events.topics import CASE_EVENTS, dlq
-from infra.stack.topics_admin import delete_topics_starting, ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
 from projections import projector as projector_loop
 from projections import queries, store
 from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
 from projections.replay import replay
-from projections.versions import live_schema, new_replay_schema, promote
+from projections.versions import new_replay_schema, promote
 from simulate.city import CityShape
 from tests.integration.projection_helpers import (
     PROJECT_ROOT,
@@ -79,9 +78,7 @@ def test_a_projector_that_has_read_every_partition_answers_complete_to_the_last_
 ) -> None:
     # A partition's end, read in the same batch as its last records, marks it caught up: a
     # quiet partition must not hold the answers' freshness back at its own last event.
-    with world.conn() as c:
-        live = live_schema(c, world.settings.projection)
-    world.schemas.append(live)
+    live = world.live_schema()
     projector = projector_loop.Projector(world.settings, live, world.codec)
     running = threading.Thread(target=projector.run)
     running.start()
@@ -151,9 +148,7 @@ def test_live_crashed_and_replayed_projections_are_identical(
     assert expected["case_timeline"][0] == city_log["case"]
 
     # The same log through `fengqiao project`, killed with SIGKILL three times mid-stream.
-    with world.conn() as c:
-        crashed = live_schema(c, world.settings.projection)  # the projection's own live schema
-    world.schemas.append(crashed)
+    crashed = world.live_schema()
     total = city_log["case"] + city_log["visit"]
     env = world.env(FQ_PROJECTOR_BATCH="40", FQ_PROJECTOR_MAX_WAIT_S="0.05")
     log = tmp_path / "projector.log"
@@ -257,9 +252,7 @@ def _late_case(world: ProjectionWorld) -> tuple[str, datetime]:
 
 def test_a_late_post_lands_in_the_period_of_its_event_time(world: ProjectionWorld) -> None:
     case_id, resolved_at = _late_case(world)
-    with world.conn() as c:
-        live = live_schema(c, world.settings.projection)
-    world.schemas.append(live)
+    live = world.live_schema()
     world.project(live)
     with world.conn() as c:
         q1 = queries.statistics(
@@ -288,9 +281,7 @@ def test_a_late_post_lands_in_the_period_of_its_event_time(world: ProjectionWorl
 def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_follows(
     world: ProjectionWorld, city_log: dict[str, int], tmp_path: Path
 ) -> None:
-    with world.conn() as c:
-        live = live_schema(c, world.settings.projection)
-    world.schemas.append(live)
+    live = world.live_schema()
     with world.conn() as c:
         empty = queries.case_pipeline(c, world.settings.projection)
     assert empty.schema == live and empty.rows == [] and empty.complete_to is None
@@ -411,9 +402,8 @@ def test_a_dead_letter_kafka_refuses_stops_the_projector_before_its_batch_is_wri
 ) -> None:
     topic = world.prefix + CASE_EVENTS
     # A dead letter goes to the partition of its original, which this .dlq topic lacks.
-    admin = AdminClient({"bootstrap.servers": world.connection.kafka_bootstrap})
-    delete_topics_starting(admin, (dlq(topic),))
-    wait_for(lambda: dlq(topic) not in admin.list_topics(timeout=10).topics, 30, "the delete")
+    admin = admin_client(world.connection.kafka_bootstrap)
+    delete_topics_starting(admin, (dlq(topic),), until_gone=True)
     ensure_topics(admin, world.connection, [TopicSpec(dlq(topic), 1)])
     producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
     deliveries = Deliveries()
@@ -436,9 +426,7 @@ def test_a_dead_letter_kafka_refuses_stops_the_projector_before_its_batch_is_wri
 def test_statistics_rankings_hot_words_and_sla_answer_with_freshness(
     world: ProjectionWorld, city_log: dict[str, int]
 ) -> None:
-    with world.conn() as c:
-        live = live_schema(c, world.settings.projection)
-    world.schemas.append(live)
+    live = world.live_schema()
     world.project(live)
     p = world.settings.projection
     period = (START, START + timedelta(days=3))
@@ -470,9 +458,7 @@ def test_statistics_rankings_hot_words_and_sla_answer_with_freshness(
 def test_a_second_projector_on_the_same_schema_is_refused(
     world: ProjectionWorld, city_log: dict[str, int], tmp_path: Path
 ) -> None:
-    with world.conn() as c:
-        live = live_schema(c, world.settings.projection)
-    world.schemas.append(live)
+    live = world.live_schema()
     log = tmp_path / "projector.log"
     first = _start_projector(world.env(), log)
     try:
