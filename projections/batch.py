@@ -14,13 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
 from projections.case_fold import CaseRow, CorruptStream, DeadlineRow, TimelineRow, fold_case
 from projections.hotwords import words_of
-from projections.stats_fold import METRICS, Delta, case_deltas, quarter_of, visit_counts
+from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
 
 __all__ = [
     "Changes",
@@ -29,19 +29,15 @@ __all__ = [
     "Position",
     "ProjectionState",
     "ResolutionRow",
-    "StatsKey",
     "VisitRow",
     "fold_batch",
 ]
 
-StatsKey = tuple[str, str, date]
-"""(unit level, unit code, local day): one row of ``stats_daily``."""
 _METRIC = {m: i for i, m in enumerate(METRICS)}
 _WIDTH = len(METRICS)
 
 
-@dataclass(frozen=True)
-class Decoded:
+class Decoded(NamedTuple):
     """One canonical record, decoded: where it was, and its event type and Avro datum."""
 
     stream: str  # case | visit
@@ -64,8 +60,7 @@ class DeadLetter:
     raw: bytes
 
 
-@dataclass(frozen=True)
-class ResolutionRow:
+class ResolutionRow(NamedTuple):
     """One resolution (办结) of a case: the facts behind handling-time percentiles."""
 
     case_id: str
@@ -80,8 +75,7 @@ class ResolutionRow:
     on_time: bool
 
 
-@dataclass(frozen=True)
-class VisitRow:
+class VisitRow(NamedTuple):
     """One visit (走访) with the grid's parents at the time it happened."""
 
     visit_id: str
@@ -136,7 +130,8 @@ class Changes:
     resolutions: list[ResolutionRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     visit_sequences: dict[str, int] = field(default_factory=dict)
-    stats_rows: dict[StatsKey, list[int]] = field(default_factory=dict)  # amounts in METRICS order
+    # day -> (level, code) -> amounts in METRICS order: one row of ``stats_daily`` each
+    stats_rows: dict[date, dict[Unit, list[int]]] = field(default_factory=dict)
     hot_words: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
@@ -148,38 +143,28 @@ class Changes:
         """The counters moved, one per (level, code, day, metric), without the zeros."""
         return Counter(
             {
-                (*key, metric): amount
-                for key, row in self.stats_rows.items()
+                (level, code, day, metric): amount
+                for day, units in self.stats_rows.items()
+                for (level, code), row in units.items()
                 for metric, amount in zip(METRICS, row, strict=True)
                 if amount
             }
         )
 
-    def count(self, deltas: Iterable[Delta]) -> None:
-        """Add ``deltas`` to their units' rows."""
-        rows = self.stats_rows
-        for level, code, day, metric, amount in deltas:  # ``_row`` inlined: a few per event
-            row = rows.get((level, code, day))
-            if row is None:
-                row = rows[(level, code, day)] = [0] * _WIDTH
-            row[_METRIC[metric]] += amount
-
-    def count_units(
-        self, units: Iterable[tuple[str, str]], day: date, amounts: Iterable[tuple[str, int]]
-    ) -> None:
-        """Add the same ``amounts`` (metric, amount) to each unit's row of ``day``."""
-        indexed = [(_METRIC[metric], amount) for metric, amount in amounts]
-        for level, code in units:
-            row = self._row(level, code, day)
-            for i, amount in indexed:
+    def count(self, day: date, moves: Iterable[Move]) -> None:
+        """Add each move's amount to its units' rows of ``day`` (a few rows per event)."""
+        rows = self.stats_rows.get(day)
+        if rows is None:
+            rows = self.stats_rows[day] = {}
+        for units, metric, amount in moves:
+            if not amount:
+                continue
+            i = _METRIC[metric]
+            for unit in units:  # keyed by the unit tuples as they are: no key built per row
+                row = rows.get(unit)
+                if row is None:
+                    row = rows[unit] = [0] * _WIDTH
                 row[i] += amount
-
-    def _row(self, level: str, code: str, day: date) -> list[int]:
-        """The unit's counters of ``day`` in METRICS order, zeros when first moved."""
-        row = self.stats_rows.get((level, code, day))
-        if row is None:
-            row = self.stats_rows[(level, code, day)] = [0] * _WIDTH
-        return row
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:
         """Record that ``offset`` of the partition is done."""
@@ -239,14 +224,15 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     for d in step.changed_deadlines:
         changes.deadlines[d.deadline_id] = d
     changes.timeline.append(step.timeline)
-    changes.count(case_deltas(rec.event_type, rec.datum, step))
+    day = local_date(step.timeline.event_time)
+    changes.count(day, case_moves(rec.event_type, rec.datum, step))
     row = step.after
     if rec.event_type == "CaseResolved":
         changes.resolutions.append(
             ResolutionRow(
                 row.case_id,
                 step.timeline.sequence,
-                local_date(step.timeline.event_time),
+                day,
                 row.district_code,
                 row.street_code,
                 row.village_code,
@@ -257,15 +243,14 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
             )
         )
     elif rec.event_type == "CaseReported":
-        _count_words(state, rec.datum, row, changes)
+        _count_words(state, rec.datum, row, day, changes)
 
 
 def _count_words(
-    state: ProjectionState, datum: Mapping[str, Any], row: CaseRow, changes: Changes
+    state: ProjectionState, datum: Mapping[str, Any], row: CaseRow, day: date, changes: Changes
 ) -> None:
-    when = datum["envelope"]["event_time"]
-    lexicon = state.ref.lexicon(when)
-    quarter = quarter_of(local_date(when))
+    lexicon = state.ref.lexicon(day)
+    quarter = quarter_of(day)
     version = lexicon.version if lexicon else "-"
     for word in words_of(f"{datum['title']}。{datum['description']}", lexicon):
         changes.hot_words[(quarter, row.district_code or "-", version, word)] += 1
@@ -280,23 +265,23 @@ def _fold_visit(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.applied += 1
     if sequence is not None:
         state.visit_sequences[grid] = changes.visit_sequences[grid] = sequence
-    chain, day, units, amounts = visit_counts(d, state.ref)
-    changes.count_units(units, day, amounts)
+    chain, day, moves = visit_counts(d, state.ref)
+    changes.count(day, moves)
     changes.visits.append(
         VisitRow(
-            visit_id=d["visit_id"],
-            grid_id=grid,
-            sequence=sequence or 0,
-            village_code=chain.get("village"),
-            street_code=chain.get("street"),
-            district_code=chain.get("district"),
-            worker_id=d["worker_id"],
-            started_at=d["started_at"],
-            ended_at=d["ended_at"],
-            day=day,
-            households=d["households_visited"],
-            items_checked=len(d["items_checked"]),
-            findings=len(d["findings"]),
-            track_points=len(d["track"]),
+            d["visit_id"],
+            grid,
+            sequence or 0,
+            chain.get("village"),
+            chain.get("street"),
+            chain.get("district"),
+            d["worker_id"],
+            d["started_at"],
+            d["ended_at"],
+            day,
+            d["households_visited"],
+            len(d["items_checked"]),
+            len(d["findings"]),
+            len(d["track"]),
         )
     )

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
 from processors.rules.case_state import CorruptStream, Status, next_status
-from processors.rules.copies import built, with_changes
+from processors.rules.copies import with_changes
 from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
 
@@ -123,9 +123,12 @@ class CaseRow:
     last_event_time: datetime | None = None
 
 
-@dataclass(frozen=True)
-class TimelineRow:
-    """One step of a case's full trace (全程留痕): who, what, when, from which system."""
+class TimelineRow(NamedTuple):
+    """One step of a case's full trace (全程留痕): who, what, when, from which system.
+
+    A named tuple, as every appended row is: one is built per event, and its fields in
+    column order are what COPY sends.
+    """
 
     case_id: str
     sequence: int
@@ -139,8 +142,7 @@ class TimelineRow:
     summary: str
 
 
-@dataclass(frozen=True)
-class CaseStep:
+class CaseStep(NamedTuple):
     """What one event did: the case before and after, its deadlines after, and the trace."""
 
     before: CaseRow | None
@@ -423,16 +425,16 @@ def _timeline(kind: str, d: Datum, row: CaseRow) -> TimelineRow:
     env = d["envelope"]
     summarize = _SUMMARIES.get(kind)
     summary = summarize(d) if summarize is not None else kind
-    return built(
-        TimelineRow,
-        case_id=row.case_id,
-        sequence=env["sequence"],
-        event_type=kind,
-        event_id=env["event_id"],
-        event_time=env["event_time"],
-        recorded_time=env["recorded_time"],
-        actor_id=env["actor"]["id"],
-        actor_role=env["actor"]["role"],
-        source_system=env["source_system"],
-        summary=summary[:500],
+    actor = env["actor"]
+    return TimelineRow(
+        row.case_id,
+        env["sequence"],
+        kind,
+        env["event_id"],
+        env["event_time"],
+        env["recorded_time"],
+        actor["id"],
+        actor["role"],
+        env["source_system"],
+        summary[:500],
     )

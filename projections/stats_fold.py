@@ -9,20 +9,25 @@ department and worker counters go to whoever acted. A late post counts on the da
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
-from projections.case_fold import CaseStep
+from projections.case_fold import CaseRow, CaseStep
 
 __all__ = [
     "METRICS",
     "PLACE_LEVELS",
     "Delta",
+    "Move",
+    "Unit",
     "VisitCounts",
     "case_deltas",
+    "case_moves",
+    "deltas",
     "quarter_of",
     "visit_counts",
     "visit_deltas",
@@ -54,8 +59,12 @@ METRICS = (
 )
 PLACE_LEVELS = ("district", "street", "village", "grid")
 
+Unit = tuple[str, str]
+"""(level, code): a place, a department or a worker."""
+Move = tuple[tuple[Unit, ...], str, int]
+"""(units, metric, amount): the same amount added to each unit's counter of one day."""
 Delta = tuple[str, str, date, str, int]
-"""(level, unit code, day, metric, amount)."""
+"""(level, unit code, day, metric, amount): one counter of one unit moved."""
 
 
 def quarter_of(day: date) -> str:
@@ -63,81 +72,96 @@ def quarter_of(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def _places(chain: Mapping[str, str | None]) -> Iterator[tuple[str, str]]:
-    for level in PLACE_LEVELS:
-        code = chain.get(level)
-        if code:
-            yield level, code
+def deltas(day: date, moves: Iterable[Move]) -> list[Delta]:
+    """``moves`` of ``day`` one counter at a time, without the zeros."""
+    return [
+        (level, code, day, metric, amount)
+        for units, metric, amount in moves
+        if amount
+        for level, code in units
+    ]
+
+
+@lru_cache(maxsize=1 << 16)
+def _places(chain: tuple[str | None, ...]) -> tuple[Unit, ...]:
+    """The (level, code) of each level of ``chain`` (codes in PLACE_LEVELS order) it names."""
+    return tuple((level, code) for level, code in zip(PLACE_LEVELS, chain, strict=True) if code)
+
+
+def case_places(row: CaseRow) -> tuple[Unit, ...]:
+    """The places a case counts for: those it was reported in, the grid included."""
+    return _places((row.district_code, row.street_code, row.village_code, row.grid_id))
+
+
+def _and(
+    units: tuple[Unit, ...], dept: str | None = None, worker: str | None = None
+) -> tuple[Unit, ...]:
+    if dept:
+        units = (*units, ("department", dept))
+    if worker:
+        units = (*units, ("worker", worker))
+    return units
+
+
+def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Move]:
+    """The counters one accepted case event moves (some by zero), on its event's local day."""
+    row, before = step.after, step.before
+    places = case_places(row)
+    if event_type == "CaseReported":
+        reporter = row.reporter_id if row.reporter_role in ("grid_worker", "grid_leader") else None
+        units = _and(places, worker=reporter)
+        return [(units, "reported", 1), (units, "discovered", int(row.channel == "grid_visit"))]
+    if event_type == "CaseAccepted":
+        return [(places, "accepted", 1)]
+    if event_type == "CaseRejected":
+        return [(places, "rejected", 1)]
+    if event_type == "CaseDispatched":
+        return [(_and(places, row.department_code), "dispatched", 1)]
+    if event_type == "CaseTransferred":
+        return [
+            (_and(places, datum["from_department"]), "hand_offs", 1),
+            ((("department", datum["to_department"]),), "dispatched", 1),
+        ]
+    if event_type == "CaseReturned":
+        return [(_and(places, datum["department_code"]), "hand_offs", 1)]
+    if event_type == "CaseExtended":
+        return [(_and(places, row.department_code), "extensions", 1)]
+    if event_type == "CaseEscalated":
+        return [(places, "escalations", 1)]
+    if event_type == "CaseResolved":
+        units = _and(places, datum["department_code"])
+        return [
+            (units, "resolved", 1),
+            (units, "resolved_on_time", int(bool(row.on_time))),
+            (units, "handling_minutes", round((row.handling_hours or 0.0) * 60)),
+        ]
+    if event_type == "CaseVerified":
+        units = _and(places, worker=datum["worker_id"])
+        verify = [d for d in step.changed_deadlines if d.stage == "verify" and d.done_at]
+        on_time = bool(verify) and verify[-1].status == "met"
+        dept_before = before.department_code if before else None
+        return [
+            (units, "verifications", 1),
+            (units, "verifications_passed", int(bool(datum["passed"]))),
+            (units, "verifications_on_time", int(on_time)),
+            (_and(places, dept_before), "reworks", int(not datum["passed"])),
+        ]
+    if event_type == "CaseReopened":
+        return [(_and(places, before.department_code if before else None), "reworks", 1)]
+    if event_type == "CaseClosed":
+        return [(places, "closed", 1)]
+    if event_type == "CaseEvaluated":
+        units = _and(places, row.department_code)
+        return [(units, "evaluations", 1), (units, "satisfaction_sum", int(datum["satisfaction"]))]
+    if event_type == "DeadlineBreached":
+        return [(_and(places, row.department_code), "breaches", 1)]
+    return []
 
 
 def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Delta]:
-    """The counters one accepted case event moves."""
-    row, before = step.after, step.before
+    """The counters one accepted case event moves, one by one."""
     day = local_date(datum["envelope"]["event_time"])
-    chain = {
-        "district": row.district_code,
-        "street": row.street_code,
-        "village": row.village_code,
-        "grid": row.grid_id,
-    }
-    out: list[Delta] = []
-
-    def add(
-        metric: str, amount: int = 1, *, dept: str | None = None, worker: str | None = None
-    ) -> None:
-        if not amount:
-            return
-        for level, code in _places(chain):
-            out.append((level, code, day, metric, amount))
-        if dept:
-            out.append(("department", dept, day, metric, amount))
-        if worker:
-            out.append(("worker", worker, day, metric, amount))
-
-    dept_before = before.department_code if before else None
-    if event_type == "CaseReported":
-        reporter = row.reporter_id if row.reporter_role in ("grid_worker", "grid_leader") else None
-        add("reported", worker=reporter)
-        add("discovered", int(row.channel == "grid_visit"), worker=reporter)
-    elif event_type == "CaseAccepted":
-        add("accepted")
-    elif event_type == "CaseRejected":
-        add("rejected")
-    elif event_type == "CaseDispatched":
-        add("dispatched", dept=row.department_code)
-    elif event_type == "CaseTransferred":
-        add("hand_offs", dept=datum["from_department"])
-        out.append(("department", datum["to_department"], day, "dispatched", 1))
-    elif event_type == "CaseReturned":
-        add("hand_offs", dept=datum["department_code"])
-    elif event_type == "CaseExtended":
-        add("extensions", dept=row.department_code)
-    elif event_type == "CaseEscalated":
-        add("escalations")
-    elif event_type == "CaseResolved":
-        dept = datum["department_code"]
-        add("resolved", dept=dept)
-        add("resolved_on_time", int(bool(row.on_time)), dept=dept)
-        add("handling_minutes", round((row.handling_hours or 0.0) * 60), dept=dept)
-    elif event_type == "CaseVerified":
-        worker = datum["worker_id"]
-        verify = [d for d in step.changed_deadlines if d.stage == "verify" and d.done_at]
-        add("verifications", worker=worker)
-        add("verifications_passed", int(bool(datum["passed"])), worker=worker)
-        add(
-            "verifications_on_time", int(bool(verify) and verify[-1].status == "met"), worker=worker
-        )
-        add("reworks", int(not datum["passed"]), dept=dept_before)
-    elif event_type == "CaseReopened":
-        add("reworks", dept=dept_before)
-    elif event_type == "CaseClosed":
-        add("closed")
-    elif event_type == "CaseEvaluated":
-        add("evaluations", dept=row.department_code)
-        add("satisfaction_sum", int(datum["satisfaction"]), dept=row.department_code)
-    elif event_type == "DeadlineBreached":
-        add("breaches", dept=row.department_code)
-    return out
+    return deltas(day, case_moves(event_type, datum, step))
 
 
 class VisitCounts(NamedTuple):
@@ -145,23 +169,22 @@ class VisitCounts(NamedTuple):
 
     chain: dict[str, str]  # the grid's parents when the visit started, the grid included
     day: date
-    units: tuple[tuple[str, str], ...]  # (level, code): the places, then the worker
-    amounts: tuple[tuple[str, int], ...]  # (metric, amount), none of them zero
+    moves: list[Move]  # to the places, then the worker
 
 
 def visit_counts(datum: Mapping[str, Any], ref: ReferenceView) -> VisitCounts:
-    """The counters one visit moves, by unit (``visit_deltas`` one by one)."""
+    """The counters one visit moves (``visit_deltas`` one by one)."""
     started: datetime = datum["started_at"]
     # The boundaries are by local date: asking with the date spares a conversion per level.
     chain = ref.parent_chain(datum["grid_id"], local_date(started))
     chain.setdefault("grid", datum["grid_id"])
+    places = _places(tuple(chain.get(level) for level in PLACE_LEVELS))
+    units = (*places, ("worker", datum["worker_id"]))
     households, findings = int(datum["households_visited"]), len(datum["findings"])
-    amounts = (("visits", 1), ("households", households), ("findings", findings))
     return VisitCounts(
         chain,
         local_date(datum["envelope"]["event_time"]),
-        (*_places(chain), ("worker", datum["worker_id"])),
-        tuple((metric, amount) for metric, amount in amounts if amount),
+        [(units, "visits", 1), (units, "households", households), (units, "findings", findings)],
     )
 
 
@@ -169,7 +192,5 @@ def visit_deltas(
     datum: Mapping[str, Any], ref: ReferenceView
 ) -> tuple[dict[str, str], list[Delta]]:
     """The grid's parents at the visit's time, and the counters the visit moves."""
-    chain, day, units, amounts = visit_counts(datum, ref)
-    return chain, [
-        (level, code, day, metric, amount) for metric, amount in amounts for level, code in units
-    ]
+    chain, day, moves = visit_counts(datum, ref)
+    return chain, deltas(day, moves)

@@ -170,7 +170,11 @@ def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
 
 
 def _stats_rows(changes: Changes) -> list[tuple[Any, ...]]:
-    return [(*key, *values) for key, values in changes.stats_rows.items()]
+    return [
+        (level, code, day, *values)
+        for day, units in changes.stats_rows.items()
+        for (level, code), values in units.items()
+    ]
 
 
 def write_batch(
@@ -200,8 +204,8 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         ("resolutions", changes.resolutions),
         ("visits", changes.visits),
     ):
-        if rows:
-            _copy(conn, name, READ_MODELS[name].columns, _as_tuples(name, rows))
+        if rows:  # named tuples: their fields are the columns, in order
+            _copy(conn, name, READ_MODELS[name].columns, rows)
     if changes.visit_sequences:
         _merge(conn, READ_MODELS["visit_streams"], changes.visit_sequences.items())
     if changes.stats_rows:

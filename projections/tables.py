@@ -52,8 +52,10 @@ def _sql_type(annotation: Any) -> str:
 
 
 def _from_row(name: str, row: type, key: tuple[str, ...], mode: Any, **kw: Any) -> Table:
+    """The table of a row type: a dataclass, or a named tuple (whose rows COPY sends as is)."""
     hints = typing.get_type_hints(row)
-    cols = tuple((f.name, _sql_type(hints[f.name])) for f in dataclasses.fields(row))
+    fields = getattr(row, "_fields", None) or [f.name for f in dataclasses.fields(row)]
+    cols = tuple((f, _sql_type(hints[f])) for f in fields)
     return Table(name, cols, key, mode, **kw)
 
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["built", "model_with", "with_changes"]
+__all__ = ["model_with", "with_changes"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -26,14 +26,6 @@ def with_changes(value: T, **changes: Any) -> T:
     new = object.__new__(type(value))
     new.__dict__.update(value.__dict__)
     new.__dict__.update(changes)
-    return new
-
-
-def built(cls: type[T], **fields: Any) -> T:
-    """An instance of the frozen dataclass ``cls`` from all of its fields, without running
-    ``__init__`` (every field given, none with ``__post_init__``)."""
-    new = object.__new__(cls)
-    new.__dict__.update(fields)
     return new
 
 

@@ -100,6 +100,9 @@ def _at(history: tuple[D, ...], on: date) -> D | None:
     return None
 
 
+_CHAIN_MEMO = 100_000  # chains remembered (some 40 MB) before starting again
+
+
 def day_of(on: date | datetime) -> date:
     """A date as is; an aware instant as its Asia/Shanghai date."""
     return local_date(on) if isinstance(on, datetime) else on
@@ -142,6 +145,8 @@ class ReferenceView:
         self._lexicons: tuple[Lexicon, ...] = ()
         self._cache: dict[str, WorkCalendar] = {}
         self._recorded_cache: dict[tuple[str, ...], WorkCalendar] = {}
+        # (place, date) -> its parent chain: every visit and report asks, four levels each
+        self._chains: dict[tuple[str, date], dict[str, str]] = {}
 
     # --- folding ---------------------------------------------------------------------------
     def apply(self, event: Event) -> ReferenceView:
@@ -154,6 +159,7 @@ class ReferenceView:
         view.__dict__.update(
             {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
         )
+        view._chains = {}  # a cache: not worth a copy
         for event in events:
             view._apply_in_place(event)
         return view
@@ -170,6 +176,7 @@ class ReferenceView:
         self._seen[event.envelope.event_id] = self._sequence
         if isinstance(event, PlaceDefined | PlaceRetired):
             self._place(event)
+            self._chains.clear()
         elif isinstance(event, WorkerAssigned):
             role, until = str(event.role), event.effective_to
             item = _Assignment(event.grid_id, role, event.effective_from, until)
@@ -234,11 +241,20 @@ class ReferenceView:
         return place is not None and place.level is PlaceLevel.grid
 
     def parent_chain(self, grid_id: str, on: date | datetime) -> dict[str, str]:
-        """``{level: code}`` from the place up to the city, with the boundaries of that date."""
+        """``{level: code}`` from the place up to the city, with the boundaries of that date
+        (a new dict: the caller may change it)."""
+        day = day_of(on)
+        chain = self._chains.get((grid_id, day))
+        if chain is None:
+            if len(self._chains) >= _CHAIN_MEMO:
+                self._chains.clear()  # a replay moves forward in time: old days stay behind
+            chain = self._chains[(grid_id, day)] = self._walk_up(grid_id, day)
+        return dict(chain)
+
+    def _walk_up(self, code: str | None, day: date) -> dict[str, str]:
         chain: dict[str, str] = {}
-        code: str | None = grid_id
         while code is not None and len(chain) < len(LEVELS):
-            place = self.place(code, on)
+            place = self.place(code, day)
             if place is None or place.level in chain:
                 break
             chain[str(place.level)] = code

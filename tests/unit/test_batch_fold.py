@@ -402,8 +402,8 @@ def test_the_latest_event_time_is_the_maximum_not_the_last() -> None:
     late, early = RECORDS[-1], RECORDS[0]
     assert late.datum["envelope"]["event_time"] > early.datum["envelope"]["event_time"]
     records = [
-        replace(late, topic="t", partition=0, offset=7, stream=late.stream),
-        replace(early, topic="t", partition=0, offset=8, stream=early.stream),
+        late._replace(topic="t", partition=0, offset=7),
+        early._replace(topic="t", partition=0, offset=8),
     ]
     changes = fold_batch(fresh(), records)
     assert changes.positions[("t", 0)].next_offset == 9

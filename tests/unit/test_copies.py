@@ -9,7 +9,7 @@ import pytest
 
 from events.models import MODELS
 from processors.rules.case_state import CaseState, Status
-from processors.rules.copies import built, model_with, with_changes
+from processors.rules.copies import model_with, with_changes
 from tests.factories import example_event
 
 
@@ -49,8 +49,3 @@ def test_with_changes_is_dataclasses_replace() -> None:
     assert state.status is Status.reported
     with pytest.raises(dataclasses.FrozenInstanceError):
         ours.sequence = 9  # type: ignore[misc]
-
-
-def test_built_is_the_constructor_given_every_field() -> None:
-    fields = {f.name: getattr(_STATE, f.name) for f in dataclasses.fields(CaseState)}
-    assert built(CaseState, **fields) == CaseState(**fields)
