@@ -33,8 +33,8 @@ __all__ = [
     "fold_batch",
 ]
 
-_METRIC = {m: i for i, m in enumerate(METRICS)}
-_WIDTH = len(METRICS)
+_COLUMN = {m: 3 + i for i, m in enumerate(METRICS)}  # after level, code and day
+_ZEROS = (0,) * len(METRICS)
 
 
 class Decoded(NamedTuple):
@@ -130,8 +130,9 @@ class Changes:
     resolutions: list[ResolutionRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     visit_sequences: dict[str, int] = field(default_factory=dict)
-    # day -> (level, code) -> amounts in METRICS order: one row of ``stats_daily`` each
-    stats_rows: dict[date, dict[Unit, list[int]]] = field(default_factory=dict)
+    # day -> (level, code) -> [level, code, day, amounts in METRICS order]: one row of
+    # ``stats_daily`` each, in its column order
+    stats_rows: dict[date, dict[Unit, list[Any]]] = field(default_factory=dict)
     hot_words: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
@@ -146,7 +147,7 @@ class Changes:
                 (level, code, day, metric): amount
                 for day, units in self.stats_rows.items()
                 for (level, code), row in units.items()
-                for metric, amount in zip(METRICS, row, strict=True)
+                for metric, amount in zip(METRICS, row[3:], strict=True)
                 if amount
             }
         )
@@ -159,11 +160,11 @@ class Changes:
         for units, metric, amount in moves:
             if not amount:
                 continue
-            i = _METRIC[metric]
+            i = _COLUMN[metric]
             for unit in units:  # keyed by the unit tuples as they are: no key built per row
                 row = rows.get(unit)
                 if row is None:
-                    row = rows[unit] = [0] * _WIDTH
+                    row = rows[unit] = [*unit, day, *_ZEROS]
                 row[i] += amount
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:

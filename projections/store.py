@@ -7,7 +7,7 @@ transaction, so after a crash the projector resumes from exactly what was writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -110,7 +110,7 @@ def _copy(
     conn: psycopg.Connection[Any],
     table: str,
     columns: Sequence[tuple[str, str]],
-    rows: Iterable[tuple[Any, ...]],
+    rows: Iterable[Sequence[Any]],
 ) -> None:
     """COPY ``rows`` into ``table``'s ``columns`` ((name, SQL type) pairs) in binary: no
     timestamps or numbers printed as text here and parsed again by PostgreSQL."""
@@ -126,7 +126,7 @@ def _copy(
             copy.write_row(row)
 
 
-def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[tuple[Any, ...]]) -> None:
+def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[Sequence[Any]]) -> None:
     """Upsert (replace) or add (sum counters) ``rows`` through a temporary table and COPY.
 
     Rows go in in key order (sorted by PostgreSQL, cheaper than in Python): replay workers
@@ -169,12 +169,9 @@ def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
     return map(get, rows)
 
 
-def _stats_rows(changes: Changes) -> list[tuple[Any, ...]]:
-    return [
-        (level, code, day, *values)
-        for day, units in changes.stats_rows.items()
-        for (level, code), values in units.items()
-    ]
+def _stats_rows(changes: Changes) -> Iterator[list[Any]]:
+    for units in changes.stats_rows.values():
+        yield from units.values()  # already in column order
 
 
 def write_batch(

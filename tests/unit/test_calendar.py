@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -128,6 +129,18 @@ def test_unknown_years_name_the_calendar_to_publish() -> None:
     with pytest.raises(CalendarGap) as gap:
         working_hours_between(only_2025_and_2027, sh(2025, 6, 2, 9, 0), sh(2027, 6, 2, 9, 0))
     assert gap.value.year == 2026
+
+
+@given(st.datetimes(min_value=datetime(1985, 1, 1), max_value=datetime(2200, 1, 1)))
+def test_the_local_date_of_a_utc_instant_is_its_date_in_shanghai(naive: datetime) -> None:
+    instant = naive.replace(tzinfo=UTC)
+    assert local_date(instant) == instant.astimezone(SHANGHAI).date()
+
+
+def test_the_local_date_of_an_instant_in_another_zone_is_its_date_in_shanghai() -> None:
+    new_york = datetime(2025, 3, 9, 12, 30, tzinfo=ZoneInfo("America/New_York"))  # EDT
+    assert local_date(new_york) == date(2025, 3, 10)  # 00:30 the next day in Shanghai
+    assert local_date(datetime(1990, 6, 1, 15, 30, tzinfo=UTC)) == date(1990, 6, 2)  # DST: +9
 
 
 def test_naive_instants_are_refused() -> None:
