@@ -54,6 +54,7 @@ __all__ = ["BatchReport", "Projector"]
 log = logging.getLogger("fengqiao.projector")
 # Between full garbage collections (see _collecting_by_hand): about 0.3 s each with a
 # full case cache, so rarely; live batches are small, hence the batch count as well.
+_CHUNK = 5000  # records consumed and folded at a time within a batch
 _COLLECT_RECORDS = 1_000_000
 _COLLECT_BATCHES = 5_000
 _REFERENCE_WAIT_S = 10.0  # a reference read not complete after this long says how far it got
@@ -304,16 +305,15 @@ class Projector:
 
     def _fold_next(self) -> _Batch:
         """Consume, decode and fold one batch; its dead letters are on their topics."""
-        assert self._consumer is not None
-        messages = self._consumer.consume(
-            self.settings.projector_batch, self.settings.projector_max_wait_s
-        )
         changes = Changes()
         places, self._pending_places = self._pending_places + self._read_reference(), []
         if self.share[0] != 0:
             places = []  # one writer of the place names
-        self._preload(messages)
-        fold_batch(self.state, self._decoded(messages, changes), changes, self.until)
+        read = 0
+        for messages in self._chunks():
+            read += len(messages)
+            self._preload(messages)
+            fold_batch(self.state, self._decoded(messages, changes), changes, self.until)
         for tp, pos in changes.positions.items():
             mine = self.positions.setdefault(tp, Position(0))
             mine.next_offset = pos.next_offset
@@ -323,13 +323,28 @@ class Projector:
             self._dead_letter(changes.dead_letters)
         self._trim_cache()
         report = BatchReport(
-            len(messages),
+            read,
             changes.applied,
             changes.duplicates,
             len(changes.dead_letters),
             changes.positions,
         )
         return _Batch(changes, places, report)
+
+    def _chunks(self) -> Iterator[list[Message]]:
+        """One batch's records, ``_CHUNK`` at a time, until the batch is full or its wait is
+        over: each chunk is decoded while its bytes are still in the CPU's caches, where a
+        whole replay batch (100,000 records, some 30 MB) would long have left them."""
+        assert self._consumer is not None
+        wanted = self.settings.projector_batch
+        deadline = time.monotonic() + self.settings.projector_max_wait_s
+        while wanted > 0:
+            wait = max(0.0, deadline - time.monotonic())
+            messages = self._consumer.consume(min(_CHUNK, wanted), wait)
+            if not messages:
+                return
+            wanted -= len(messages)
+            yield messages
 
     def _decoded(self, messages: Sequence[Message], changes: Changes) -> Iterator[Decoded]:
         """Each record decoded as the fold takes it, so that its datum is freed once folded
