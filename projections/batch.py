@@ -175,7 +175,10 @@ class Changes:
         elif offset >= pos.next_offset:
             pos.next_offset = offset + 1
         pos.caught_up = False
-        pos.saw(event_time)
+        if event_time is not None and (  # ``saw``, inlined: once per record
+            pos.max_event_time is None or event_time > pos.max_event_time
+        ):
+            pos.max_event_time = event_time
 
 
 def fold_batch(

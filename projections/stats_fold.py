@@ -176,9 +176,10 @@ def visit_counts(datum: Mapping[str, Any], ref: ReferenceView) -> VisitCounts:
     """The counters one visit moves (``visit_deltas`` one by one)."""
     started: datetime = datum["started_at"]
     # The boundaries are by local date: asking with the date spares a conversion per level.
-    chain = ref.parent_chain(datum["grid_id"], local_date(started))
-    chain.setdefault("grid", datum["grid_id"])
-    places = _places(tuple(chain.get(level) for level in PLACE_LEVELS))
+    grid = datum["grid_id"]
+    chain = ref.parent_chain(grid, local_date(started))
+    chain.setdefault("grid", grid)
+    places = _places((chain.get("district"), chain.get("street"), chain.get("village"), grid))
     units = (*places, ("worker", datum["worker_id"]))
     households, findings = int(datum["households_visited"]), len(datum["findings"])
     return VisitCounts(

@@ -101,6 +101,33 @@ def test_a_projector_that_has_read_every_partition_answers_complete_to_the_last_
     assert answer.complete_to == last
 
 
+def test_a_batch_of_many_chunks_commits_as_one_transaction_with_every_record(
+    world: ProjectionWorld, city_log: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch is consumed and folded a chunk at a time; it still commits once, with all of it.
+    monkeypatch.setattr(projector_loop, "_CHUNK", 50)
+    total = city_log["case"] + city_log["visit"]
+    settings = world.settings.model_copy(
+        update={"projector_batch": total, "projector_max_wait_s": 10.0}
+    )
+    schema = world.new_schema("chunks")
+    projector = projector_loop.Projector(settings, schema, world.codec)
+    projector._start()
+    try:
+        report = projector.step()
+    finally:
+        projector.close()
+    assert report.applied == total  # every record of the log, in one batch
+    assert total > 50 * 20  # of over 20 chunks
+    ends = projector_loop.end_offsets(settings)
+    with world.conn() as c:
+        rows = c.execute(f'SELECT topic, partition, next_offset FROM "{schema}".checkpoints')
+        committed = {(t, p): n for t, p, n in rows.fetchall()}
+        (timeline,) = c.execute(f'SELECT count(*) FROM "{schema}".case_timeline').fetchone()  # type: ignore[misc]
+    assert committed == {tp: end for tp, end in ends.items()}
+    assert timeline == city_log["case"]
+
+
 def test_a_reference_read_slower_than_its_patience_is_waited_for_not_cut_short(
     world: ProjectionWorld,
     city_log: dict[str, int],
