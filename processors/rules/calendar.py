@@ -155,9 +155,7 @@ class WorkCalendar:
 
     def _locate(self, instant: datetime, what: str) -> tuple[_Run, int]:
         """The run holding ``instant`` and the working µs from the run's start to it."""
-        if instant.tzinfo is None or instant.utcoffset() is None:
-            raise NaiveInstant(what, instant)
-        local = instant.astimezone(SHANGHAI)
+        local = _wall_clock(instant, what)
         run = self._runs.get(local.year)
         if run is None:
             raise CalendarGap(local.year)
@@ -173,11 +171,16 @@ class WorkCalendar:
 
 def local_date(instant: datetime) -> date:
     """The Asia/Shanghai calendar date of an aware instant."""
+    return _wall_clock(instant, "instant").date()
+
+
+def _wall_clock(instant: datetime, what: str) -> datetime:
+    """The aware ``instant`` with Asia/Shanghai's wall-clock fields (its zone may differ)."""
     if instant.tzinfo is UTC and instant >= _FIXED_SINCE:  # what Avro gives: a 7x cheaper path
-        return (instant + _FIXED_OFFSET).date()
+        return instant + _FIXED_OFFSET
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise NaiveInstant("instant", instant)
-    return instant.astimezone(SHANGHAI).date()
+        raise NaiveInstant(what, instant)
+    return instant.astimezone(SHANGHAI)
 
 
 # Asia/Shanghai has kept UTC+8 since its last daylight-saving change, on 1991-09-14 17:00 UTC

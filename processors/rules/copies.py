@@ -10,11 +10,12 @@ the right type, set by the pure rules themselves (never input from outside).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["model_with", "with_changes"]
+__all__ = ["built", "model_with", "with_changes"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -27,6 +28,28 @@ def with_changes(value: T, **changes: Any) -> T:
     new.__dict__.update(value.__dict__)
     new.__dict__.update(changes)
     return new
+
+
+def built(cls: type[T], **fields: Any) -> T:
+    """``cls(**fields)`` for the frozen dataclass ``cls``, its defaults for the fields not
+    given, without running ``__init__`` (which sets each field through ``object.__setattr__``:
+    no ``__post_init__``, no default factories)."""
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = _defaults(cls)
+    new = object.__new__(cls)
+    new.__dict__.update(defaults, **fields)
+    return new
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    fields = dataclasses.fields(cls)
+    if any(f.default_factory is not dataclasses.MISSING for f in fields):
+        raise TypeError(f"{cls.__name__} has default factories: build it with its constructor")
+    return {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
 
 
 def model_with(model: M, **changes: Any) -> M:

@@ -217,6 +217,14 @@ def test_between_then_add_lands_on_the_same_working_position(a: datetime, b: dat
             assert back == b
 
 
+@given(instants, instants)
+def test_an_instant_counts_the_same_in_utc_and_in_shanghai(a: datetime, b: datetime) -> None:
+    # UTC instants take a path of their own to the local wall clock; others go through zoneinfo.
+    a_utc, b_utc = a.astimezone(UTC), b.astimezone(UTC)
+    a_sh, b_sh = a.astimezone(SHANGHAI), b.astimezone(SHANGHAI)
+    assert working_hours_between(CAL, a_utc, b_utc) == working_hours_between(CAL, a_sh, b_sh)
+
+
 @given(instants, instants, instants)
 def test_between_is_additive(a: datetime, b: datetime, c: datetime) -> None:
     total = working_hours_between(CAL, a, b) + working_hours_between(CAL, b, c)

@@ -9,7 +9,8 @@ import pytest
 
 from events.models import MODELS
 from processors.rules.case_state import CaseState, Status
-from processors.rules.copies import model_with, with_changes
+from processors.rules.copies import built, model_with, with_changes
+from projections.case_fold import DeadlineRow
 from tests.factories import example_event
 
 
@@ -49,3 +50,19 @@ def test_with_changes_is_dataclasses_replace() -> None:
     assert state.status is Status.reported
     with pytest.raises(dataclasses.FrozenInstanceError):
         ours.sequence = 9  # type: ignore[misc]
+
+
+def test_built_is_the_constructor_defaults_included() -> None:
+    when = datetime(2025, 3, 4, tzinfo=UTC)
+    given = {"deadline_id": "d-1", "case_id": "c-1", "stage": "handle", "started_at": when}
+    given |= {"due_time": when, "working_hours": 8, "policy_id": "p", "policy_version": 1}
+    given |= {"calendar_version": "2025.1", "department_code": None, "district_code": "d"}
+    ours = built(DeadlineRow, **given)
+    assert ours.__dict__ == DeadlineRow(**given).__dict__  # every default in place
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ours.paused = True  # type: ignore[misc]
+
+
+def test_built_refuses_a_dataclass_with_default_factories() -> None:
+    with pytest.raises(TypeError, match="default factories"):
+        built(CaseState, case_id="c-1")
