@@ -155,11 +155,11 @@ class Changes:
     def count(self, day: date, moves: Iterable[Move]) -> None:
         """Add each move's amount to its units' rows of ``day`` (a few rows per event)."""
         rows = self.stats_rows.get(day)
-        if rows is None:
-            rows = self.stats_rows[day] = {}
         for units, metric, amount in moves:
             if not amount:
                 continue
+            if rows is None:  # only for a day something moved on: no empty rows to write
+                rows = self.stats_rows[day] = {}
             i = _COLUMN[metric]
             for unit in units:  # keyed by the unit tuples as they are: no key built per row
                 row = rows.get(unit)

@@ -516,3 +516,20 @@ def test_the_folds_read_no_clock_and_no_environment() -> None:
 def test_the_purity_check_sees_an_io_library_behind_our_own_imports() -> None:
     modules = _closure(["projections.projector"])  # the loop at the edge: Kafka and PostgreSQL
     assert {"confluent_kafka", "psycopg"} <= {m.split(".")[0] for _, _, m in _forbidden(modules)}
+
+
+def test_moves_of_zero_leave_no_row_and_others_add_up_per_unit_and_day() -> None:
+    changes = Changes()
+    day, grid, worker = date(2025, 3, 3), ("grid", "g-1"), ("worker", "w-1")
+    changes.count(day, [((grid, worker), "discovered", 0)])
+    changes.count(day, [])
+    assert changes.stats_rows == {}  # nothing to write for a claim, or a report not from a visit
+    changes.count(day, [((grid, worker), "visits", 1), ((grid,), "households", 4)])
+    changes.count(day, [((grid,), "visits", 1)])
+    assert changes.stats == Counter(
+        {
+            ("grid", "g-1", day, "visits"): 2,
+            ("grid", "g-1", day, "households"): 4,
+            ("worker", "w-1", day, "visits"): 1,
+        }
+    )
