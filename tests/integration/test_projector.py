@@ -107,8 +107,10 @@ def test_a_batch_of_many_chunks_commits_as_one_transaction_with_every_record(
     # A batch is consumed and folded a chunk at a time; it still commits once, with all of it.
     monkeypatch.setattr(projector_loop, "_CHUNK", 50)
     total = city_log["case"] + city_log["visit"]
+    ends = projector_loop.end_offsets(world.settings)
+    # A batch's size counts what the consumer hands over: the records and each partition's end.
     settings = world.settings.model_copy(
-        update={"projector_batch": total, "projector_max_wait_s": 10.0}
+        update={"projector_batch": total + len(ends), "projector_max_wait_s": 10.0}
     )
     schema = world.new_schema("chunks")
     projector = projector_loop.Projector(settings, schema, world.codec)
@@ -119,7 +121,6 @@ def test_a_batch_of_many_chunks_commits_as_one_transaction_with_every_record(
         projector.close()
     assert report.applied == total  # every record of the log, in one batch
     assert total > 50 * 20  # of over 20 chunks
-    ends = projector_loop.end_offsets(settings)
     with world.conn() as c:
         rows = c.execute(f'SELECT topic, partition, next_offset FROM "{schema}".checkpoints')
         committed = {(t, p): n for t, p, n in rows.fetchall()}
