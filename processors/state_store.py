@@ -7,7 +7,10 @@ its sequence and canonical bytes, so a repeated visit submission is answered by 
 A ``CaseRecord`` is the ``CaseState`` that ``decide`` needs, the inbox partition the case lives
 on (where the deadline trigger submits its signals), and the encoded bytes of the case's last
 ``RECENT`` canonical events, so that a duplicate submission is answered by re-sending exactly
-the bytes that were written the first time.
+the bytes that were written the first time; and the last ``RECENT`` rejections of submissions
+to the case, for the same reason: a submission read again after a crash (its outputs committed
+in a transaction that committed an earlier offset) must get its first answer, not a new one
+decided against what later records of its batch did to the case.
 
 The JSON is our own, not a faust record and not Avro: the table is private to the workflow,
 rebuilt from its changelog topic, and carries no contract. It is derived from the dataclass
@@ -76,11 +79,22 @@ class CaseRecord:
     state: CaseState
     partition: int
     recent: tuple[StoredEvent, ...] = ()
+    # refused submissions: the case's sequence then, the submission id, the rejection's bytes
+    rejected: tuple[StoredEvent, ...] = ()
 
     def appended(self, state: CaseState, written: Iterable[StoredEvent]) -> CaseRecord:
         """The record after ``written`` (in log order) took the case to ``state``."""
         recent = (*self.recent, *written)[-RECENT:]
-        return CaseRecord(state=state, partition=self.partition, recent=recent)
+        return CaseRecord(state, self.partition, recent, self.rejected)
+
+    def refused(self, rejection: StoredEvent) -> CaseRecord:
+        """The record once a submission to the case was rejected (``rejection.value``)."""
+        rejected = (*self.rejected, rejection)[-RECENT:]
+        return CaseRecord(self.state, self.partition, self.recent, rejected)
+
+    def rejection_of(self, submission_id: str) -> bytes | None:
+        """The rejection sent for that submission, if it is one of the last ``RECENT``."""
+        return next((r.value for r in self.rejected if r.submission_id == submission_id), None)
 
     def written_for(self, sequence: int) -> list[StoredEvent] | None:
         """The events one accepted submission wrote: the one at ``sequence`` and the events it
@@ -111,6 +125,7 @@ def dumps(record: CaseRecord) -> bytes:
         "p": record.partition,
         "state": record.state,
         "recent": [[e.sequence, e.submission_id, e.text] for e in record.recent],
+        "rejected": [[e.sequence, e.submission_id, e.text] for e in record.rejected],
     }
     return orjson.dumps(payload)
 
@@ -123,10 +138,14 @@ def loads(data: bytes) -> CaseRecord:
     return CaseRecord(
         state=_decoder(CaseState)(payload["state"]),
         partition=int(payload["p"]),
-        recent=tuple(
-            StoredEvent(int(seq), str(sid), base64.b64decode(value))
-            for seq, sid, value in payload["recent"]
-        ),
+        recent=_stored(payload["recent"]),
+        rejected=_stored(payload.get("rejected", ())),  # none in a record written before them
+    )
+
+
+def _stored(rows: Iterable[list[Any]]) -> tuple[StoredEvent, ...]:
+    return tuple(
+        StoredEvent(int(seq), str(sid), base64.b64decode(value)) for seq, sid, value in rows
     )
 
 

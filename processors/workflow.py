@@ -159,6 +159,11 @@ class Workflow:
         key = submission.key().encode() if isinstance(submission, CaseEvent) else None
         record = self._case_record(key) if key is not None else None
         state = record.state if record else None
+        refused = record.rejection_of(submission.envelope.event_id) if record else None
+        if refused is not None:  # read again, or retried: its first answer, byte for byte
+            self.counts["duplicates"] += 1
+            src.send(self.settings.topic(REJECTIONS), key, refused)
+            return
         try:
             decision = decide(state, submission, self.feed.view)
             if isinstance(decision, Accepted):
@@ -177,6 +182,13 @@ class Workflow:
         elif isinstance(decision, Duplicate) and record is not None and key is not None:
             resend = record.written_for(decision.sequence)
             self._resend(src, CASE_EVENTS, key, submission, resend)
+        elif isinstance(decision, Rejected) and record is not None and key is not None:
+            sent = self._reject(src, submission, str(decision.code), decision.message)
+            stored = StoredEvent(record.state.sequence, submission.envelope.event_id, sent)
+            record = record.refused(stored)
+            value = dumps(record)
+            src.put(self.tables.cases, key, value)
+            self._remember(key, value, record)
         else:
             self._answer(src, submission, decision)
 
@@ -316,12 +328,14 @@ class Workflow:
         log.error("the rules failed on %s at %s: %s", submission.envelope.event_id, src.where, exc)
         self._reject(src, submission, RULES_ERROR, f"{type(exc).__name__}: {exc}")
 
-    def _reject(self, src: Source, submission: Event, code: str, message: str) -> None:
+    def _reject(self, src: Source, submission: Event, code: str, message: str) -> bytes:
+        """Send the rejection of ``submission``; its bytes, as sent."""
         refused = rejection(submission, code, message)
         value = self.codec.encode(REJECTIONS, refused)
         src.send(self.settings.topic(REJECTIONS), refused.key().encode(), value)
         self.counts["rejected"] += 1
         self.counts[f"rejected.{code}"] += 1
+        return value
 
     def _poison(self, src: Source, exc: DecodeError) -> None:
         self.counts["poison"] += 1

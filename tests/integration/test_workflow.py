@@ -237,6 +237,32 @@ def test_a_duplicate_is_answered_by_a_byte_identical_resend(
     assert not [r for r in records if r.topic == REJECTIONS]
 
 
+def test_a_rejected_submission_read_again_gets_its_first_answer_though_the_case_moved_on(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    # After a crash, a record whose outputs committed with an earlier offset is read again,
+    # after later records of its case changed it: a claim refused before the dispatch would
+    # now be legal. Its answer must still be the first one, byte for byte.
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    report, accept, dispatch, claim, *_ = lifecycle("case-refused-1")
+    ids = run.submit([report, claim])
+    first = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    (refusal,) = [r for r in first if r.topic == REJECTIONS]
+
+    later = run.submit([accept, dispatch, claim])
+
+    def claim_answered_again(rs: list[Record]) -> bool:
+        claimed = any(isinstance(r.event, CaseClaimed) for r in rs)
+        return outcomes_for(later)(rs) and (claimed or sum(r.topic == REJECTIONS for r in rs) > 1)
+
+    records = run.read([CASE_EVENTS, REJECTIONS], claim_answered_again)
+    assert [r.value for r in records if r.topic == REJECTIONS] == [refusal.value] * 2
+    kinds = [r.event.event_type for r in case_log(records, "case-refused-1") if r.event]
+    assert "CaseDispatched" in kinds and "CaseClaimed" not in kinds
+
+
 def test_bad_input_is_answered_and_the_agent_goes_on(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:

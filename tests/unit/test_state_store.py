@@ -88,7 +88,8 @@ def _record() -> CaseRecord:
         deadlines=(deadline,),
         hand_offs=1,
     )
-    return CaseRecord(state=state, partition=7, recent=(StoredEvent(4, "e-4", b"\x00\x01fq"),))
+    recent = (StoredEvent(4, "e-4", b"\x00\x01fq"),)
+    return CaseRecord(state, 7, recent, rejected=(StoredEvent(4, "e-5", b"\x00\x02no"),))
 
 
 # The layout, spelled out: field names as in CaseState, enums by value, instants in ISO 8601
@@ -131,6 +132,7 @@ WRITTEN = json.dumps(
             "evaluated": False,
         },
         "recent": [[4, "e-4", base64.b64encode(b"\x00\x01fq").decode()]],
+        "rejected": [[4, "e-5", base64.b64encode(b"\x00\x02no").decode()]],
     },
     separators=(",", ":"),
     ensure_ascii=False,
@@ -143,6 +145,24 @@ def test_a_record_is_written_in_the_stable_layout() -> None:
 
 def test_a_record_in_the_stable_layout_loads() -> None:
     assert loads(WRITTEN) == _record()
+
+
+def test_a_record_written_before_rejections_were_kept_loads_with_none() -> None:
+    payload = json.loads(WRITTEN)
+    del payload["rejected"]
+    assert loads(json.dumps(payload).encode()) == replace(_record(), rejected=())
+
+
+def test_a_case_keeps_its_last_rejections_through_later_events() -> None:
+    record = _record()
+    for n in range(RECENT + 2):
+        record = record.refused(StoredEvent(4, f"r-{n}", f"no {n}".encode()))
+    record = record.appended(record.state, [StoredEvent(5, "e-6", b"yes")])
+    assert len(record.rejected) == RECENT
+    assert record.rejection_of(f"r-{RECENT + 1}") == f"no {RECENT + 1}".encode()
+    assert record.rejection_of("r-1") is None  # left the window
+    assert record.rejection_of("e-6") is None  # accepted, not rejected
+    assert loads(dumps(record)) == record
 
 
 def test_a_record_written_before_a_field_existed_loads_with_its_default() -> None:
