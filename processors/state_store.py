@@ -92,9 +92,9 @@ class CaseRecord:
         rejected = (*self.rejected, rejection)[-RECENT:]
         return CaseRecord(self.state, self.partition, self.recent, rejected)
 
-    def rejection_of(self, submission_id: str) -> bytes | None:
+    def rejection_of(self, submission_id: str) -> StoredEvent | None:
         """The rejection sent for that submission, if it is one of the last ``RECENT``."""
-        return next((r.value for r in self.rejected if r.submission_id == submission_id), None)
+        return next((r for r in self.rejected if r.submission_id == submission_id), None)
 
     def written_for(self, sequence: int) -> list[StoredEvent] | None:
         """The events one accepted submission wrote: the one at ``sequence`` and the events it

@@ -160,9 +160,8 @@ class Workflow:
         record = self._case_record(key) if key is not None else None
         state = record.state if record else None
         refused = record.rejection_of(submission.envelope.event_id) if record else None
-        if refused is not None:  # read again, or retried: its first answer, byte for byte
-            self.counts["duplicates"] += 1
-            src.send(self.settings.topic(REJECTIONS), key, refused)
+        if refused is not None and key is not None:  # read again, or retried: its first answer
+            self._resend(src, REJECTIONS, key, submission, [refused])
             return
         try:
             decision = decide(state, submission, self.feed.view)
@@ -175,20 +174,14 @@ class Workflow:
         if isinstance(decision, Accepted) and key is not None and state is not None:
             written = self._append(src, CASE_EVENTS, key, submission, decision.events)
             base = record or CaseRecord(state=state, partition=src.partition)
-            record = base.appended(state, written)
-            value = dumps(record)
-            src.put(self.tables.cases, key, value)
-            self._remember(key, value, record)
+            self._store_case(src, key, base.appended(state, written))
         elif isinstance(decision, Duplicate) and record is not None and key is not None:
             resend = record.written_for(decision.sequence)
             self._resend(src, CASE_EVENTS, key, submission, resend)
         elif isinstance(decision, Rejected) and record is not None and key is not None:
             sent = self._reject(src, submission, str(decision.code), decision.message)
             stored = StoredEvent(record.state.sequence, submission.envelope.event_id, sent)
-            record = record.refused(stored)
-            value = dumps(record)
-            src.put(self.tables.cases, key, value)
-            self._remember(key, value, record)
+            self._store_case(src, key, record.refused(stored))
         else:
             self._answer(src, submission, decision)
 
@@ -272,6 +265,12 @@ class Workflow:
         record = cached[1] if cached is not None and cached[0] is raw else loads(raw)
         self._remember(key, raw, record)
         return record
+
+    def _store_case(self, src: Source, key: bytes, record: CaseRecord) -> None:
+        """Write the case's new record with ``src``'s outputs, and keep it decoded."""
+        value = dumps(record)
+        src.put(self.tables.cases, key, value)
+        self._remember(key, value, record)
 
     def _remember(self, key: bytes, raw: bytes, record: CaseRecord) -> None:
         # Decoded records of recently active cases, valid while the table holds the very

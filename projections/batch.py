@@ -33,7 +33,8 @@ __all__ = [
     "fold_batch",
 ]
 
-_COLUMN = {m: 3 + i for i, m in enumerate(METRICS)}  # after level, code and day
+_KEY_COLUMNS = 3  # a stats row starts with its level, code and day, then the METRICS
+_COLUMN = {m: _KEY_COLUMNS + i for i, m in enumerate(METRICS)}
 _ZEROS = (0,) * len(METRICS)
 
 
@@ -147,7 +148,7 @@ class Changes:
                 (level, code, day, metric): amount
                 for day, units in self.stats_rows.items()
                 for (level, code), row in units.items()
-                for metric, amount in zip(METRICS, row[3:], strict=True)
+                for metric, amount in zip(METRICS, row[_KEY_COLUMNS:], strict=True)
                 if amount
             }
         )
@@ -175,10 +176,7 @@ class Changes:
         elif offset >= pos.next_offset:
             pos.next_offset = offset + 1
         pos.caught_up = False
-        if event_time is not None and (  # ``saw``, inlined: once per record
-            pos.max_event_time is None or event_time > pos.max_event_time
-        ):
-            pos.max_event_time = event_time
+        pos.saw(event_time)
 
 
 def fold_batch(

@@ -52,9 +52,9 @@ from projections.versions import active_schema
 __all__ = ["BatchReport", "Projector"]
 
 log = logging.getLogger("fengqiao.projector")
+_CHUNK = 5000  # records consumed and folded at a time within a batch
 # Between full garbage collections (see _collecting_by_hand): about 0.3 s each with a
 # full case cache, so rarely; live batches are small, hence the batch count as well.
-_CHUNK = 5000  # records consumed and folded at a time within a batch
 _COLLECT_RECORDS = 1_000_000
 _COLLECT_BATCHES = 5_000
 _REFERENCE_WAIT_S = 10.0  # a reference read not complete after this long says how far it got

@@ -157,9 +157,12 @@ class ReferenceView:
         """A new view with every event applied in order."""
         view = ReferenceView()
         view.__dict__.update(
-            {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
+            {
+                k: (dict(v) if isinstance(v, dict) else v)
+                for k, v in self.__dict__.items()
+                if k != "_chains"  # a cache of up to _CHAIN_MEMO entries: not worth a copy
+            }
         )
-        view._chains = {}  # a cache: not worth a copy
         for event in events:
             view._apply_in_place(event)
         return view
