@@ -90,6 +90,9 @@ def _mount() -> None:
 
     cli_bench.register(app)
     cli_project.register(app)
+    from infra import cli_serve
+
+    cli_serve.register(app)
     from infra import cli_export
 
     app.add_typer(cli_export.app, name="export")

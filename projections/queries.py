@@ -26,6 +26,7 @@ from projections.versions import active_schema
 
 __all__ = [
     "Answer",
+    "answer",
     "case_pipeline",
     "case_trace",
     "freshness",
@@ -100,6 +101,8 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
     """The event time the tables are complete up to: the earliest latest-event-time among
     the partitions of their sources still being read; when all are caught up, the latest."""
     sources = {s for t in tables for s in READ_MODELS[t].sources}
+    if not sources:
+        return None
     topics = [f"%fq.{s}.events" for s in sources]
     row = conn.execute(
         "SELECT min(max_event_time) FILTER (WHERE NOT caught_up), max(max_event_time) "
@@ -113,13 +116,15 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
     return found
 
 
-def _answer(
+def answer(
     conn: psycopg.Connection[Any],
     projection: str,
     tables: Sequence[str],
     query: str | sql.Composable,
     params: Sequence[Any] | dict[str, Any] = (),
 ) -> Answer:
+    """``query``'s rows from the projection's active schema, with the freshness of ``tables``,
+    read in one snapshot."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.commit()  # a snapshot of our own below; the caller's reads end here
     with conn.transaction():  # one snapshot: the rows and their freshness agree
@@ -153,12 +158,12 @@ def case_pipeline(
         f"SELECT {group} AS unit, status, count(*) AS cases FROM cases "
         "GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
     )
-    return _answer(conn, projection, ["cases"], query)
+    return answer(conn, projection, ["cases"], query)
 
 
 def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> Answer:
     """One case's full trace (全程留痕): every event, who, when, from which system."""
-    return _answer(
+    return answer(
         conn,
         projection,
         ["case_timeline"],
@@ -176,7 +181,7 @@ def overdue(
 ) -> Answer:
     """Deadlines breached and not yet met, worst first, with the unit they count against."""
     column = "department_code" if by == "department" else "district_code"
-    return _answer(
+    return answer(
         conn,
         projection,
         ["deadlines"],
@@ -200,7 +205,7 @@ def overdue_distribution(conn: psycopg.Connection[Any], projection: str) -> Answ
         "GROUP BY 1 UNION ALL SELECT 'open past due', count(*) FROM deadlines "
         "WHERE breached_at IS NOT NULL AND done_at IS NULL AND NOT cancelled ORDER BY 1"
     )
-    return _answer(conn, projection, ["deadlines"], query)
+    return answer(conn, projection, ["deadlines"], query)
 
 
 # --- statistics -----------------------------------------------------------------------------
@@ -253,7 +258,7 @@ def statistics(
         raise ProjectionError(f"period {period!r} is not one of day, month, quarter")
     _check_period(start, end)
     params = {"level": level, "start": start, "end": end, "unit": unit}
-    return _answer(
+    return answer(
         conn, projection, ["stats_daily", "resolutions"], _stats_query(level, period, unit), params
     )
 
@@ -297,7 +302,7 @@ def ranking(
         f"FROM v ORDER BY ranked DESC, rank, value {order} NULLS LAST, code"
     )
     params = {"level": level, "start": start, "end": end, "min": min_count}
-    return _answer(conn, projection, ["stats_daily"], query, params)
+    return answer(conn, projection, ["stats_daily"], query, params)
 
 
 def worker_assessment(
@@ -319,7 +324,7 @@ def worker_assessment(
         "FROM t ORDER BY rank NULLS LAST, worker_id"
     )
     params = {"start": start, "end": end, "min": min_visits}
-    return _answer(conn, projection, ["stats_daily"], query, params)
+    return answer(conn, projection, ["stats_daily"], query, params)
 
 
 def hot_words(
@@ -342,4 +347,4 @@ def hot_words(
         'GROUP BY word ORDER BY count DESC, word COLLATE "C" LIMIT %(k)s'
     )
     params = {"q": quarter, "d": district, "v": lexicon_version, "k": k}
-    return _answer(conn, projection, ["hot_words"], query, params)
+    return answer(conn, projection, ["hot_words"], query, params)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 RULES = Path(__file__).resolve().parents[2] / "processors" / "rules"
-MODULES = sorted(RULES.glob("*.py"))
+PANELS = RULES.parents[1] / "projections" / "panels"
+# The dashboard's pure parts: periods, units and scopes, KPI definitions.
+MODULES = sorted(RULES.glob("*.py")) + [PANELS / f"{m}.py" for m in ("periods", "scope", "kpis")]
 
 FORBIDDEN_MODULES = {
     "confluent_kafka",

@@ -1,0 +1,137 @@
+"""FastAPI dependencies: a connection from the pool, the viewer's scope, and the parameters
+every panel shares (unit, period), parsed into the panels' own types with a problem+json
+refusal naming the parameter and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import Depends, Query, Request
+
+from processors.rules.calendar import SHANGHAI
+from projections.dashboard.problems import Problem
+from projections.dashboard.settings import DashboardSettings
+from projections.dashboard.watch import Position, Watch
+from projections.panels.kpis import KPIS, Kpi, KpiError, kpi
+from projections.panels.periods import KINDS, Period, PeriodError, containing, parse_period
+from projections.panels.scope import LEVELS, Scope, Unit, UnitError, parse_unit
+from projections.panels.units import describe
+
+__all__ = ["Conn", "Panel", "PanelArgs", "ViewerScope", "kpi_param", "panel_args", "unit_param"]
+
+
+def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
+    with request.app.state.pool.connection() as conn:
+        yield conn
+
+
+Conn = Annotated[psycopg.Connection[Any], Depends(connection)]
+
+
+def viewer_scope(request: Request) -> Scope:
+    """What the viewer may see. Every operator sees the whole city today; the scope is set
+    for the whole app (``FQ_DASHBOARD_SCOPE``) until operators sign in."""
+    scope: Scope = request.app.state.scope
+    return scope
+
+
+ViewerScope = Annotated[Scope, Depends(viewer_scope)]
+
+
+def settings_of(request: Request) -> DashboardSettings:
+    settings: DashboardSettings = request.app.state.settings
+    return settings
+
+
+def unit_param(
+    unit: Annotated[
+        str,
+        Query(
+            description="the unit looked at: `city` or `<level>:<code>`, level one of "
+            + ", ".join(LEVELS[1:]),
+            max_length=80,
+            examples=["city", "district:zhenhai"],
+        ),
+    ] = "city",
+) -> Unit:
+    try:
+        return parse_unit(unit)
+    except UnitError as exc:
+        raise Problem(
+            422,
+            "invalid unit",
+            str(exc),
+            "unit",
+            ["city", *(f"{lvl}:<code>" for lvl in LEVELS[1:])],
+        ) from exc
+
+
+def period_param(
+    period: Annotated[
+        Literal["day", "month", "quarter"],
+        Query(description="the kind of period (Asia/Shanghai)"),
+    ] = "month",
+    at: Annotated[
+        str | None,
+        Query(
+            description="which one: YYYY-MM-DD, YYYY-MM or YYYY-Qn for day, month or quarter; "
+            "the current one when left out",
+            max_length=10,
+            examples=["2026-11"],
+        ),
+    ] = None,
+) -> Period:
+    if at is None:
+        return containing(period, datetime.now(SHANGHAI).date())
+    try:
+        return parse_period(period, at)
+    except PeriodError as exc:
+        raise Problem(422, "invalid period", str(exc), "at", list(KINDS)) from exc
+
+
+def kpi_param(
+    kpi_name: Annotated[
+        str,
+        Query(alias="kpi", description="a KPI: " + ", ".join(KPIS), max_length=40),
+    ] = "reported",
+) -> Kpi:
+    try:
+        return kpi(kpi_name)
+    except KpiError as exc:
+        raise Problem(422, "unknown KPI", str(exc), "kpi", list(KPIS)) from exc
+
+
+@dataclass(frozen=True)
+class PanelArgs:
+    """What a panel is asked for: by whom, of which unit, over which period."""
+
+    conn: psycopg.Connection[Any]
+    projection: str
+    scope: Scope
+    unit: Unit
+    period: Period
+    watch: Watch
+
+    @property
+    def position(self) -> Position:
+        return self.watch.current
+
+
+def panel_args(
+    request: Request,
+    conn: Conn,
+    scope: ViewerScope,
+    unit: Annotated[Unit, Depends(unit_param)],
+    period: Annotated[Period, Depends(period_param)],
+) -> PanelArgs:
+    settings = settings_of(request)
+    # An unknown unit, or one outside the viewer's scope, is refused before any panel runs.
+    describe(conn, settings.projection, unit, scope)
+    return PanelArgs(conn, settings.projection, scope, unit, period, request.app.state.watch)
+
+
+Panel = Annotated[PanelArgs, Depends(panel_args)]

@@ -1,0 +1,168 @@
+"""The dashboard's KPIs, declared once: each one's Chinese name, how it is computed from the
+stored counters (counters are stored, rates are derived), which way is better, and which
+events put a case behind it (for the drill from a number to its cases).
+
+Definitions (counts are by event time, Asia/Shanghai days, the case counted for the place
+it was reported in and the department that acted):
+- 上报 reported, 立案 accepted, 派遣 dispatched (a transfer counts for the receiving department),
+  处置 resolved, 核查 verifications, 结案 closed: events of the period.
+- 结案率 closed / dispatched in the period; 按期结案率 resolutions on time / resolutions;
+  返工率 reworks (failed verifications and reopenings) / resolutions; 推诿 hand-offs (transfers
+  and returns) per department; 满意度 mean satisfaction (1–5) of the period's evaluations.
+- 在办 open and 超期 overdue: now, whatever the period (``unit_now``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["FUNNEL", "KPIS", "OVERVIEW_TILES", "RANKABLE", "Kpi", "KpiError", "kpi"]
+
+Kind = Literal["count", "rate", "mean", "now"]
+
+
+class KpiError(ValueError):
+    """An unknown KPI name; says which are known."""
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One number a panel shows.
+
+    ``numerator`` and ``denominator`` name counters of ``stats_daily`` / ``stats_period``
+    (``unit_now`` columns for kind ``now``); ``scale`` multiplies the ratio (1/60 turns summed
+    minutes into hours); ``events`` are the case events whose cases stand behind the numerator.
+    """
+
+    name: str
+    label: str
+    kind: Kind
+    numerator: str
+    denominator: str | None = None
+    lower_is_better: bool = False
+    unit: str = "件"
+    scale: float = 1.0
+    events: tuple[str, ...] = ()
+
+    def value(self, num: float | None, den: float | None) -> float | None:
+        """The KPI from its summed counters; ``None`` when the denominator is zero."""
+        if num is None:
+            return None
+        if self.denominator is None:
+            return float(num)
+        if not den:
+            return None
+        return float(num) / float(den) * self.scale
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind in ("rate", "mean")
+
+
+_ALL = (
+    Kpi("reported", "上报", "count", "reported", events=("CaseReported",)),
+    Kpi("discovered", "巡查发现", "count", "discovered", events=("CaseReported",)),
+    Kpi("accepted", "立案", "count", "accepted", events=("CaseAccepted",)),
+    Kpi(
+        "rejected", "不予立案", "count", "rejected", lower_is_better=True, events=("CaseRejected",)
+    ),
+    Kpi("dispatched", "派遣", "count", "dispatched", events=("CaseDispatched", "CaseTransferred")),
+    Kpi("resolved", "处置", "count", "resolved", events=("CaseResolved",)),
+    Kpi("verifications", "核查", "count", "verifications", events=("CaseVerified",)),
+    Kpi("closed", "结案", "count", "closed", events=("CaseClosed",)),
+    Kpi("close_rate", "结案率", "rate", "closed", "dispatched", unit="%", events=("CaseClosed",)),
+    Kpi(
+        "on_time_rate",
+        "按期结案率",
+        "rate",
+        "resolved_on_time",
+        "resolved",
+        unit="%",
+        events=("CaseResolved",),
+    ),
+    Kpi(
+        "rework_rate",
+        "返工率",
+        "rate",
+        "reworks",
+        "resolved",
+        lower_is_better=True,
+        unit="%",
+        events=("CaseVerified", "CaseReopened"),
+    ),
+    Kpi(
+        "hand_offs",
+        "推诿",
+        "count",
+        "hand_offs",
+        lower_is_better=True,
+        events=("CaseTransferred", "CaseReturned"),
+    ),
+    Kpi(
+        "satisfaction",
+        "满意度",
+        "mean",
+        "satisfaction_sum",
+        "evaluations",
+        unit="分",
+        events=("CaseEvaluated",),
+    ),
+    Kpi(
+        "verification_pass_rate",
+        "核查通过率",
+        "rate",
+        "verifications_passed",
+        "verifications",
+        unit="%",
+        events=("CaseVerified",),
+    ),
+    Kpi(
+        "handling_hours",
+        "平均处置时长",
+        "mean",
+        "handling_minutes",
+        "resolved",
+        lower_is_better=True,
+        unit="工时",
+        scale=1 / 60,
+        events=("CaseResolved",),
+    ),
+    Kpi(
+        "breaches", "超时", "count", "breaches", lower_is_better=True, events=("DeadlineBreached",)
+    ),
+    Kpi("escalations", "升级", "count", "escalations", events=("CaseEscalated",)),
+    Kpi("visits", "走访", "count", "visits", unit="次"),
+    Kpi("households", "入户", "count", "households", unit="户"),
+    Kpi("discovery_rate", "发现率", "rate", "discovered", "visits", unit="件/次"),
+    Kpi("open", "在办", "now", "open"),
+    Kpi("overdue", "超期", "now", "overdue", lower_is_better=True),
+)
+KPIS: dict[str, Kpi] = {k.name: k for k in _ALL}
+OVERVIEW_TILES = (
+    "reported",
+    "accepted",
+    "dispatched",
+    "closed",
+    "close_rate",
+    "on_time_rate",
+    "rework_rate",
+    "hand_offs",
+    "satisfaction",
+    "open",
+    "overdue",
+)
+FUNNEL = ("reported", "accepted", "dispatched", "resolved", "verifications", "closed")
+RANKABLE = tuple(k.name for k in _ALL if k.kind != "now")
+
+
+def kpi(name: str) -> Kpi:
+    """The KPI called ``name``.
+
+    Raises:
+        KpiError: no such KPI (the message lists the known ones).
+    """
+    found = KPIS.get(name)
+    if found is None:
+        raise KpiError(f"KPI {name!r} is not one of {', '.join(KPIS)}")
+    return found
