@@ -1,0 +1,134 @@
+"""The overview and the drill, over HTTP against a real projection: every tile equals the SQL
+behind it, every number opens to exactly its cases, and bad parameters get problem+json."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.dashboard_helpers import Dashboard, dashboard, pg_count
+
+__all__ = ["dashboard"]
+
+JUNE = {"period": "month", "at": "2025-06"}
+
+
+def _tiles(d: Dashboard, **params: str) -> dict[str, dict[str, object]]:
+    r = d.get("/api/v1/overview/tiles", **params)
+    assert r.status_code == 200, r.text
+    return {t["kpi"]: t for t in r.json()["rows"]}
+
+
+def test_the_city_tiles_equal_the_read_models(dashboard: Dashboard) -> None:
+    tiles = _tiles(dashboard, **JUNE)
+    reported = pg_count(
+        dashboard,
+        "SELECT count(*) FROM cases WHERE reported_at >= '2025-06-01 00:00+08' "
+        "AND reported_at < '2025-07-01 00:00+08'",
+    )
+    assert reported > 0 and tiles["reported"]["value"] == reported
+    closed = pg_count(
+        dashboard,
+        "SELECT coalesce(sum(closed), 0) FROM stats_daily WHERE level = 'district' "
+        "AND day >= '2025-06-01' AND day < '2025-07-01'",
+    )
+    assert tiles["closed"]["value"] == closed
+    open_now = pg_count(
+        dashboard, "SELECT count(*) FROM cases WHERE status NOT IN ('rejected', 'closed')"
+    )
+    assert tiles["open"]["value"] == open_now
+    resolved, on_time = dashboard.sql(
+        "SELECT count(*), count(*) FILTER (WHERE on_time) FROM resolutions "
+        "WHERE day >= '2025-06-01' AND day < '2025-07-01'"
+    )[0]
+    assert tiles["on_time_rate"]["value"] == pytest.approx(on_time / resolved)
+    assert tiles["on_time_rate"]["sample"] == resolved
+
+
+def test_each_tile_compares_with_the_month_before(dashboard: Dashboard) -> None:
+    june, may = _tiles(dashboard, **JUNE), _tiles(dashboard, period="month", at="2025-05")
+    assert june["reported"]["previous"] == may["reported"]["value"]
+    assert june["reported"]["mom_change"] == pytest.approx(
+        (june["reported"]["value"] - may["reported"]["value"]) / may["reported"]["value"]  # type: ignore[operator]
+    )
+    assert june["reported"]["yoy_change"] is None  # nothing a year before
+
+
+@pytest.mark.parametrize("kpi", ["reported", "dispatched", "closed", "hand_offs", "open"])
+def test_a_number_drills_to_exactly_its_cases(dashboard: Dashboard, kpi: str) -> None:
+    tiles = _tiles(dashboard, **JUNE)
+    r = dashboard.get("/api/v1/drill", kpi=kpi, limit=500, **JUNE)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["extra"]["total"] == tiles[kpi]["value"]
+    assert len(body["rows"]) == min(500, body["extra"]["total"])
+
+
+def test_a_rate_drills_to_numerator_denominator_and_those_left_out(dashboard: Dashboard) -> None:
+    tiles = _tiles(dashboard, **JUNE)
+    parts = {
+        part: dashboard.get(
+            "/api/v1/drill", kpi="on_time_rate", part=part, limit=500, **JUNE
+        ).json()
+        for part in ("numerator", "denominator", "left_out")
+    }
+    num, den, out = (parts[p]["extra"]["total"] for p in ("numerator", "denominator", "left_out"))
+    assert den == tiles["on_time_rate"]["sample"]
+    assert num / den == pytest.approx(tiles["on_time_rate"]["value"])
+    assert out == den - num
+    assert {r["left_out_why"] for r in parts["left_out"]["rows"]} <= {"逾期办结"}
+
+
+def test_drilling_down_reaches_a_grid_and_its_cases(dashboard: Dashboard) -> None:
+    unit = "city"
+    for _ in range(4):  # district, street, village, grid
+        rows = dashboard.get("/api/v1/overview/children", unit=unit, **JUNE).json()["rows"]
+        assert rows, f"{unit} has no children"
+        busiest = max(rows, key=lambda r: r["reported"] or 0)
+        level = {"city": "district", "district": "street", "street": "village", "village": "grid"}[
+            unit.split(":")[0]
+        ]
+        unit = f"{level}:{busiest['code']}"
+    grid = unit.split(":")[1]
+    drill = dashboard.get("/api/v1/drill", unit=unit, kpi="reported", **JUNE).json()
+    assert {r["grid_id"] for r in drill["rows"]} == {grid}
+    crumbs = dashboard.get("/api/v1/unit", unit=unit, **JUNE).json()["rows"]
+    assert [c["level"] for c in crumbs] == ["district", "street", "village", "grid"]
+
+
+def test_every_panel_says_how_fresh_it_is(dashboard: Dashboard) -> None:
+    latest = dashboard.sql("SELECT max(max_event_time) FROM checkpoints")[0][0]
+    for panel in ("tiles", "funnel", "trend", "children"):
+        fresh = dashboard.get(f"/api/v1/overview/{panel}", **JUNE).json()["freshness"]
+        assert fresh["complete_to"] is not None
+        assert fresh["stale"] is False and fresh["behind"] == 0
+    page = dashboard.get("/panels/overview/tiles", **JUNE).text
+    assert "数据截至" in page and latest is not None
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "parameter"),
+    [
+        ({"unit": "province:zj"}, 422, "unit"),
+        ({"unit": "grid:no-such-grid"}, 404, "unit"),
+        ({"period": "week"}, 422, "period"),
+        ({"period": "month", "at": "2025-13"}, 422, "at"),
+        ({"period": "quarter", "at": "2025-06"}, 422, "at"),
+    ],
+)
+def test_bad_parameters_get_problem_details(
+    dashboard: Dashboard, params: dict[str, str], status: int, parameter: str
+) -> None:
+    r = dashboard.get("/api/v1/overview/tiles", **params)
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["status"] == status and body["parameter"] == parameter and body["detail"]
+    assert "Traceback" not in r.text
+
+
+def test_an_unknown_kpi_or_part_is_refused(dashboard: Dashboard) -> None:
+    r = dashboard.get("/api/v1/drill", kpi="nope", **JUNE)
+    assert (r.status_code, r.json()["parameter"]) == (422, "kpi")
+    assert "reported" in r.json()["allowed"]
+    r = dashboard.get("/api/v1/drill", kpi="reported", part="denominator", **JUNE)
+    assert (r.status_code, r.json()["parameter"]) == (422, "part")
