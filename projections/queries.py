@@ -10,7 +10,8 @@ boundaries that were in force when each case was reported or each visit made.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from projections.versions import active_schema
 
 __all__ = [
     "Answer",
+    "answer",
     "case_pipeline",
     "case_trace",
     "freshness",
@@ -33,6 +35,7 @@ __all__ = [
     "overdue",
     "overdue_distribution",
     "ranking",
+    "snapshot",
     "statistics",
     "worker_assessment",
 ]
@@ -113,22 +116,37 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
     return found
 
 
-def _answer(
+@contextmanager
+def snapshot(conn: psycopg.Connection[Any], projection: str) -> Iterator[str]:
+    """One REPEATABLE READ transaction on the projection's active schema (its name is
+    yielded), so every read inside it, the freshness included, sees the same state.
+
+    Raises:
+        UnknownProjection: the projection has no active schema yet.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.commit()  # a snapshot of our own below; the caller's reads end here
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield _open(conn, projection)
+
+
+def answer(
     conn: psycopg.Connection[Any],
     projection: str,
     tables: Sequence[str],
     query: str | sql.Composable,
     params: Sequence[Any] | dict[str, Any] = (),
 ) -> Answer:
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.commit()  # a snapshot of our own below; the caller's reads end here
-    with conn.transaction():  # one snapshot: the rows and their freshness agree
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        schema = _open(conn, projection)
+    """The rows of ``query`` and the freshness of ``tables``, from one snapshot."""
+    with snapshot(conn, projection) as schema:
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(query, params).fetchall()  # type: ignore[arg-type]
         complete_to = freshness(conn, tables)
     return Answer(rows, complete_to, schema)
+
+
+_answer = answer
 
 
 def _check_period(start: date, end: date) -> None:

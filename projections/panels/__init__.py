@@ -1,0 +1,1 @@
+"""Query functions behind the operators' dashboard panels, one module per panel."""
