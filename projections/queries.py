@@ -148,8 +148,6 @@ def answer(
     return Answer(rows, complete_to, schema)
 
 
-
-
 def _check_period(start: date, end: date) -> None:
     if end <= start:
         raise ProjectionError(f"period end {end} must be after its start {start}")
