@@ -17,7 +17,7 @@ import itertools
 import math
 from collections.abc import Mapping
 
-__all__ = ["EDGES", "RESOLUTION_UNITS", "WIDTHS", "bucket_of", "percentile"]
+__all__ = ["BUCKET_SQL", "EDGES", "RESOLUTION_UNITS", "WIDTHS", "bucket_of", "percentile"]
 
 RESOLUTION_UNITS = {
     "district": "district_code",
@@ -41,6 +41,10 @@ EDGES = _edges()
 """Each bucket's lower edge; bucket i holds EDGES[i] <= hours < EDGES[i + 1]."""
 WIDTHS = (*(hi - lo for lo, hi in itertools.pairwise(EDGES)), 0.0)
 """Each bucket's width; the last (8,000 h and more) is read as its lower edge."""
+
+
+BUCKET_SQL = "greatest(width_bucket({}, %(edges)s::float8[]) - 1, 0)"
+"""``bucket_of`` in SQL, of the column named in the braces, with ``edges`` = ``list(EDGES)``."""
 
 
 def bucket_of(hours: float) -> int:

@@ -20,7 +20,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from projections.errors import ProjectionError, UnknownProjection
-from projections.handling_hist import EDGES, RESOLUTION_UNITS, WIDTHS
+from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS, WIDTHS
+from projections.now_fold import STATUS_COLUMNS
 from projections.periods import Span, cover
 from projections.stats_fold import METRICS
 from projections.tables import READ_MODELS
@@ -137,13 +138,29 @@ def case_pipeline(
     projection: str,
     by: Literal["department", "district"] | None = None,
 ) -> Answer:
-    """Open and finished cases by status, overall or per department or district."""
-    group = {"department": "department_code", "district": "district_code", None: "NULL"}[by]
-    query = (
-        f"SELECT {group} AS unit, status, count(*) AS cases FROM cases "
-        "GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
+    """Open and finished cases by status, overall or per department or district (unit None:
+    the cases with no department now, or no district), from ``unit_now``."""
+    statuses = ", ".join(f"('{s}', {column})" for s, column in STATUS_COLUMNS.items())
+    unpivot = f"CROSS JOIN LATERAL (VALUES {statuses}) s(status, n)"
+    # every case has a grid: the grids' counts are all the cases
+    everything = (
+        f"SELECT s.status, sum(s.n) AS n FROM unit_now {unpivot} WHERE level = 'grid' GROUP BY 1"
     )
-    return _answer(conn, projection, ["cases"], query)
+    if by is None:
+        query = (
+            f"SELECT NULL::text AS unit, status, n::bigint AS cases FROM ({everything}) a "
+            "WHERE n > 0 ORDER BY status"
+        )
+        return _answer(conn, projection, ["unit_now"], query)
+    units = f"SELECT code, s.status, s.n FROM unit_now {unpivot} WHERE level = %(level)s"
+    query = (
+        f"WITH u AS ({units}), a AS ({everything}), "
+        "rest AS (SELECT a.status, a.n - coalesce(sum(u.n), 0) AS n FROM a "
+        "LEFT JOIN u ON u.status = a.status GROUP BY a.status, a.n) "
+        "SELECT code AS unit, status, n::bigint AS cases FROM u WHERE n > 0 UNION ALL "
+        "SELECT NULL, status, n::bigint FROM rest WHERE n > 0 ORDER BY 1 NULLS FIRST, 2"
+    )
+    return _answer(conn, projection, ["unit_now"], query, {"level": by})
 
 
 def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> Answer:
@@ -228,7 +245,7 @@ def _bucketed(column: str, label: str, where: str) -> str:
     counts them."""
     return (
         f"SELECT {column} AS code, {label} AS period, "
-        "greatest(width_bucket(handling_hours, %(edges)s::float8[]) - 1, 0) AS bucket, "
+        f"{BUCKET_SQL.format('handling_hours')} AS bucket, "
         f"count(*) AS n FROM resolutions WHERE {column} IS NOT NULL AND {where} GROUP BY 1, 2, 3"
     )
 

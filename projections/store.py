@@ -4,7 +4,7 @@ and write one batch's changes together with the positions they were read up to.
 ``write_batch`` is the effectively-once point: rows, counters and Kafka offsets go in one
 transaction, so after a crash the projector resumes from exactly what was written. The month
 and quarter rollups (``stats_period``, ``handling_hist``) are summed there too, by PostgreSQL,
-from the batch's day rows and resolutions as they go in: no row of them is built in Python.
+from the batch's day rows and resolutions as they go in (``projections.rollups``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from processors.rules.reference_view import Place
 from projections.batch import Changes, Position
 from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
-from projections.handling_hist import EDGES, RESOLUTION_UNITS
-from projections.periods import MONTH_SQL, QUARTER_SQL
+from projections.rollups import ROLLUPS, add_histogram, add_periods, fill, insert_select
 from projections.tables import READ_MODELS, Table, ddl, index_ddl
 
 __all__ = [
@@ -61,10 +60,19 @@ def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = Tr
     """Create ``schema`` with every read-model table (idempotent) and commit; without the
     secondary indexes when ``indexes`` is false, for a replay, which bulk-loads and then
     calls ``create_indexes``: one index build is cheaper than keeping indexes up to date
-    through millions of upserts."""
+    through millions of upserts. A schema made before the rollups gets them filled from its
+    facts (``rollups.fill``), in the same transaction."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     use_schema(conn, schema)
+    tables = {
+        name
+        for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    }
     conn.execute(ddl(indexes))
+    if "checkpoints" in tables:  # made before some rollup existed: filled from the facts
+        fill(conn, [name for name in ROLLUPS if name not in tables])
     conn.commit()
 
 
@@ -139,7 +147,7 @@ def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[Sequence[
     """
     temp = _temp(conn, table)
     _copy(conn, temp, table.columns, rows)
-    _insert(conn, table, sql.SQL("SELECT * FROM {}").format(sql.Identifier(temp)))
+    insert_select(conn, table, sql.SQL("SELECT * FROM {}").format(sql.Identifier(temp)))
 
 
 def _temp(conn: psycopg.Connection[Any], table: Table) -> str:
@@ -153,68 +161,13 @@ def _temp(conn: psycopg.Connection[Any], table: Table) -> str:
     return temp
 
 
-def _insert(
-    conn: psycopg.Connection[Any],
-    table: Table,
-    select: sql.Composable,
-    params: dict[str, Any] | None = None,
-) -> None:
-    """INSERT the rows of ``select`` (the table's columns, in order) in key order: on a key
-    already there, replace the row (``upsert``) or add to its counters (``add``)."""
-    others = [c for c in table.column_names if c not in table.key]
-    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
-    if table.mode == "add":
-        sets = [
-            sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(
-                sql.Identifier(c), sql.Identifier(table.name)
-            )
-            for c in others
-        ]
-    else:
-        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others]
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO {} SELECT * FROM ({}) s ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}"
-        ).format(sql.Identifier(table.name), select, key, key, sql.SQL(", ").join(sets)),
-        params,
-    )
-
-
-_PERIODS = sql.SQL(
-    "CROSS JOIN LATERAL (VALUES ({}), ({})) p(period)".format(
-        MONTH_SQL.format("day"), QUARTER_SQL.format("day")
-    )
-)
-
-
-def _stats_periods(conn: psycopg.Connection[Any]) -> None:
-    """Add the batch's day rows (still in ``tmp_stats_daily``) to their months and quarters."""
-    table = READ_MODELS["stats_period"]
-    sums = sql.SQL(", ").join(
-        sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(c)) for c in table.column_names[3:]
-    )
-    select = sql.SQL("SELECT level, code, p.period, {} FROM tmp_stats_daily {} GROUP BY 1, 2, 3")
-    _insert(conn, table, select.format(sums, _PERIODS))
-
-
 def _resolutions(conn: psycopg.Connection[Any], rows: Sequence[Any]) -> None:
-    """Append the batch's resolutions, and count them in ``handling_hist`` per place and
-    department, month and quarter, and handling-time bucket (``projections.handling_hist``)."""
+    """Append the batch's resolutions and count them in ``handling_hist``."""
     resolutions = READ_MODELS["resolutions"]
     temp = _temp(conn, resolutions)
     _copy(conn, temp, resolutions.columns, rows)
     conn.execute(sql.SQL("INSERT INTO resolutions SELECT * FROM {}").format(sql.Identifier(temp)))
-    units = sql.SQL(", ").join(
-        sql.SQL("({}, r.{})").format(sql.Literal(level), sql.Identifier(column))
-        for level, column in RESOLUTION_UNITS.items()
-    )
-    select = sql.SQL(
-        "SELECT u.level, u.code, p.period, "
-        "greatest(width_bucket(r.handling_hours, %(edges)s::float8[]) - 1, 0)::int AS bucket, "
-        "count(*)::bigint AS resolutions FROM {} r CROSS JOIN LATERAL (VALUES {}) u(level, code) {} "
-        "WHERE u.code IS NOT NULL GROUP BY 1, 2, 3, 4"
-    ).format(sql.Identifier(temp), units, _PERIODS)
-    _insert(conn, READ_MODELS["handling_hist"], select, {"edges": list(EDGES)})
+    add_histogram(conn, temp)
 
 
 def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
@@ -258,7 +211,7 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         _merge(conn, READ_MODELS["visit_streams"], changes.visit_sequences.items())
     if changes.stats_rows:
         _merge(conn, READ_MODELS["stats_daily"], _stats_rows(changes))
-        _stats_periods(conn)
+        add_periods(conn, "tmp_stats_daily")  # the batch's day rows, still there
     if changes.now_rows:
         _merge(conn, READ_MODELS["unit_now"], changes.now_rows.values())
     if changes.hot_words:

@@ -87,6 +87,8 @@ TABLES: tuple[Table, ...] = (
             "district_code",
             # the overdue and about-to-expire lists: only what is still running
             "done_at, due_time WHERE done_at IS NULL AND NOT cancelled",
+            # the overdue distribution: only the deadlines met late
+            "lateness_hours WHERE done_at IS NOT NULL AND lateness_hours > 0 AND NOT cancelled",
         ),
     ),
     _from_row(

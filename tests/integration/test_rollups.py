@@ -24,7 +24,9 @@ from processors.rules.state_machine import decide, due_signals, signal_submissio
 from projections import queries
 from projections.handling_hist import RESOLUTION_UNITS, WIDTHS, bucket_of
 from projections.now_fold import NOW_COLUMNS
+from projections.rollups import ROLLUPS
 from projections.stats_fold import METRICS
+from projections.store import create_schema
 from simulate.city import CityShape
 from tests.integration.projection_helpers import ProjectionWorld
 
@@ -239,3 +241,43 @@ def test_ranking_and_assessment_of_a_whole_month_are_those_of_its_days(
         month = queries.worker_assessment(c, p, *JUNE, min_visits=2)
         assert month.rows == queries.worker_assessment(c, p, *DAYS, min_visits=2).rows
     assert month.rows and month.rows[0]["rank"] == 1
+
+
+def test_a_schema_made_before_the_rollups_gets_them_filled_from_its_facts(
+    projected: tuple[ProjectionWorld, str],
+) -> None:
+    world, schema = projected
+    old = world.new_schema("old")
+    world.project(old)
+    with world.conn() as c:
+        for table in ROLLUPS:
+            c.execute(f'DROP TABLE "{old}".{table}')
+        c.commit()
+        create_schema(c, old)  # as `fengqiao project` does when it starts on it
+    for table in ROLLUPS:
+        query = f"SELECT * FROM {table} ORDER BY 1, 2, 3" + (
+            ", 4" if table == "handling_hist" else ""
+        )
+        filled = _rows(world, old, query)
+        kept = _rows(world, schema, query)
+        if table == "unit_now":  # the projector also keeps rows of zeros
+            kept = [r for r in kept if any(r[2:])]
+        assert filled == kept and filled, table
+
+
+@pytest.mark.parametrize("by", [None, "district", "department"])
+def test_the_case_pipeline_read_from_unit_now_is_the_cases_counted(
+    projected: tuple[ProjectionWorld, str], by: str | None
+) -> None:
+    world, schema = projected
+    column = {None: "NULL", "district": "district_code", "department": "department_code"}[by]
+    counted = _rows(
+        world,
+        schema,
+        f"SELECT {column}, status, count(*) FROM cases GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2",
+    )
+    with world.conn() as c:
+        answer = queries.case_pipeline(c, world.settings.projection, by)  # type: ignore[arg-type]
+    assert [(r["unit"], r["status"], r["cases"]) for r in answer.rows] == counted
+    assert answer.complete_to is not None
+    assert by != "department" or any(u is None for u, _, _ in counted)  # cases with none now
