@@ -29,7 +29,7 @@ from projections.case_fold import (
     fold_case,
 )
 from projections.hotwords import words_of
-from projections.now_fold import NOW_COLUMNS, now_moves, standing
+from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
 from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
 
 __all__ = [
@@ -274,14 +274,18 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
 
 
 def _move_standing(step: CaseStep, deadlines: tuple[DeadlineRow, ...], changes: Changes) -> None:
-    """The case's moves in ``unit_now``, skipped when the event left its status, department
-    and deadlines as they were (an extension, an escalation, an evaluation, a warning)."""
+    """The case's moves in ``unit_now``. Most events leave its status and department as they
+    were (deadlines scheduled and warned, extensions, escalations): those move it only if
+    its deadlines changed whether it is overdue, which is cheaper to ask than where it stands."""
     before, after = step.before, step.after
     if (
         before is not None
         and before.status == after.status
         and before.department_code == after.department_code
-        and not step.changed_deadlines
+        and (
+            not step.changed_deadlines
+            or is_overdue(before.status, deadlines) == is_overdue(after.status, step.deadlines)
+        )
     ):
         return
     old = None if before is None else standing(before, deadlines)
