@@ -3,8 +3,10 @@
 ``ProjectionState`` holds what the folds need between batches: the reference view, the cases
 seen so far with their deadlines, and each grid's last visit sequence. ``fold_batch`` applies
 decoded records to it and collects a ``Changes``: the rows to upsert or append, the counters
-to add (one wide row per unit and day, as ``stats_daily`` stores them), and each partition's
-new position. Pure: the projector loads the cases a batch needs
+to add (one wide row per unit and day, as ``stats_daily`` stores them, and one per unit for
+the cases it holds now, as ``unit_now`` does), and each partition's new position. The month
+and quarter rollups are summed from the day rows and the resolutions as the batch is written
+(``store``). Pure: the projector loads the cases a batch needs
 before calling it, and writes the ``Changes`` after, with the positions, in one transaction.
 """
 
@@ -18,8 +20,16 @@ from typing import Any, NamedTuple
 
 from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
-from projections.case_fold import CaseRow, CorruptStream, DeadlineRow, TimelineRow, fold_case
+from projections.case_fold import (
+    CaseRow,
+    CaseStep,
+    CorruptStream,
+    DeadlineRow,
+    TimelineRow,
+    fold_case,
+)
 from projections.hotwords import words_of
+from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
 from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
 
 __all__ = [
@@ -36,6 +46,8 @@ __all__ = [
 _KEY_COLUMNS = 3  # a stats row starts with its level, code and day, then the METRICS
 _COLUMN = {m: _KEY_COLUMNS + i for i, m in enumerate(METRICS)}
 _ZEROS = (0,) * len(METRICS)
+_NOW_COLUMN = {c: 2 + i for i, c in enumerate(NOW_COLUMNS)}  # after the level and code
+_NOW_ZEROS = (0,) * len(NOW_COLUMNS)
 
 
 class Decoded(NamedTuple):
@@ -134,6 +146,10 @@ class Changes:
     # day -> (level, code) -> [level, code, day, amounts in METRICS order]: one row of
     # ``stats_daily`` each, in its column order
     stats_rows: dict[date, dict[Unit, list[Any]]] = field(default_factory=dict)
+    # (level, code) -> [level, code, amounts in now_fold.NOW_COLUMNS order]: ``unit_now``'s
+    # rows, the moves of the batch's case events summed (a row for every unit moved, even
+    # when its moves cancel out, so the rows written do not depend on how the log is cut)
+    now_rows: dict[Unit, list[Any]] = field(default_factory=dict)
     hot_words: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
@@ -166,6 +182,19 @@ class Changes:
                 row = rows.get(unit)
                 if row is None:
                     row = rows[unit] = [*unit, day, *_ZEROS]
+                row[i] += amount
+
+    def shift(self, moves: Iterable[Move]) -> None:
+        """Add each move's amount to its units' ``unit_now`` rows."""
+        rows = self.now_rows
+        for units, column, amount in moves:
+            if not amount:
+                continue
+            i = _NOW_COLUMN[column]
+            for unit in units:
+                row = rows.get(unit)
+                if row is None:
+                    row = rows[unit] = [*unit, *_NOW_ZEROS]
                 row[i] += amount
 
     def advance(self, topic: str, partition: int, offset: int, event_time: datetime | None) -> None:
@@ -210,17 +239,13 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
         _fold_visit(state, rec, changes)
         return
     case_id = rec.datum["case_id"]
-    step = fold_case(
-        state.cases.get(case_id),
-        state.deadlines.get(case_id, ()),
-        rec.event_type,
-        rec.datum,
-        state.ref,
-    )
+    deadlines = state.deadlines.get(case_id, ())
+    step = fold_case(state.cases.get(case_id), deadlines, rec.event_type, rec.datum, state.ref)
     if step is None:
         changes.duplicates += 1
         return
     changes.applied += 1
+    _move_standing(step, deadlines, changes)
     state.cases[case_id] = changes.cases[case_id] = step.after
     state.deadlines[case_id] = step.deadlines
     for d in step.changed_deadlines:
@@ -246,6 +271,25 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
         )
     elif rec.event_type == "CaseReported":
         _count_words(state, rec.datum, row, day, changes)
+
+
+def _move_standing(step: CaseStep, deadlines: tuple[DeadlineRow, ...], changes: Changes) -> None:
+    """The case's moves in ``unit_now``. Most events leave its status and department as they
+    were (deadlines scheduled and warned, extensions, escalations): those move it only if
+    its deadlines changed whether it is overdue, which is cheaper to ask than where it stands."""
+    before, after = step.before, step.after
+    if (
+        before is not None
+        and before.status == after.status
+        and before.department_code == after.department_code
+        and (
+            not step.changed_deadlines
+            or is_overdue(before.status, deadlines) == is_overdue(after.status, step.deadlines)
+        )
+    ):
+        return
+    old = None if before is None else standing(before, deadlines)
+    changes.shift(now_moves(old, standing(after, step.deadlines)))
 
 
 def _count_words(

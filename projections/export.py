@@ -80,6 +80,7 @@ _MS_UTC = pa.timestamp("ms", tz="UTC")
 _ARROW_TYPES = {
     "text": pa.string(),
     "bigint": pa.int64(),
+    "integer": pa.int32(),
     "double precision": pa.float64(),
     "boolean": pa.bool_(),
     "timestamptz": _MS_UTC,

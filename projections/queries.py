@@ -21,6 +21,9 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from projections.errors import ProjectionError, UnknownProjection
+from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS, WIDTHS
+from projections.now_fold import STATUS_COLUMNS
+from projections.periods import Span, cover
 from projections.stats_fold import METRICS
 from projections.tables import READ_MODELS
 from projections.versions import active_schema
@@ -42,18 +45,6 @@ __all__ = [
 
 Level = Literal["district", "street", "village", "grid", "department", "worker"]
 Period = Literal["day", "month", "quarter"]
-_RESOLUTION_COLUMN = {
-    "district": "district_code",
-    "street": "street_code",
-    "village": "village_code",
-    "grid": "grid_id",
-    "department": "department_code",
-}
-_PERIOD_LABEL = {
-    "day": "to_char(day, 'YYYY-MM-DD')",
-    "month": "to_char(day, 'YYYY-MM')",
-    "quarter": "to_char(day, 'YYYY-\"Q\"Q')",
-}
 LATENESS_BUCKETS = (0, 4, 8, 16, 40)
 # Every rate once: its SQL over summed counters, and the counter that is its sample size.
 _RATES = {
@@ -164,13 +155,29 @@ def case_pipeline(
     projection: str,
     by: Literal["department", "district"] | None = None,
 ) -> Answer:
-    """Open and finished cases by status, overall or per department or district."""
-    group = {"department": "department_code", "district": "district_code", None: "NULL"}[by]
-    query = (
-        f"SELECT {group} AS unit, status, count(*) AS cases FROM cases "
-        "GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
+    """Open and finished cases by status, overall or per department or district (unit None:
+    the cases with no department now, or no district), from ``unit_now``."""
+    statuses = ", ".join(f"('{s}', {column})" for s, column in STATUS_COLUMNS.items())
+    unpivot = f"CROSS JOIN LATERAL (VALUES {statuses}) s(status, n)"
+    # every case has a grid: the grids' counts are all the cases
+    everything = (
+        f"SELECT s.status, sum(s.n) AS n FROM unit_now {unpivot} WHERE level = 'grid' GROUP BY 1"
     )
-    return answer(conn, projection, ["cases"], query)
+    if by is None:
+        query = (
+            f"SELECT NULL::text AS unit, status, n::bigint AS cases FROM ({everything}) a "
+            "WHERE n > 0 ORDER BY status"
+        )
+        return answer(conn, projection, ["unit_now"], query)
+    units = f"SELECT code, s.status, s.n FROM unit_now {unpivot} WHERE level = %(level)s"
+    query = (
+        f"WITH u AS ({units}), a AS ({everything}), "
+        "rest AS (SELECT a.status, a.n - coalesce(sum(u.n), 0) AS n FROM a "
+        "LEFT JOIN u ON u.status = a.status GROUP BY a.status, a.n) "
+        "SELECT code AS unit, status, n::bigint AS cases FROM u WHERE n > 0 UNION ALL "
+        "SELECT NULL, status, n::bigint FROM rest WHERE n > 0 ORDER BY 1 NULLS FIRST, 2"
+    )
+    return answer(conn, projection, ["unit_now"], query, {"level": by})
 
 
 def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> Answer:
@@ -221,37 +228,137 @@ def overdue_distribution(conn: psycopg.Connection[Any], projection: str) -> Answ
 
 
 # --- statistics -----------------------------------------------------------------------------
-def _stats_query(level: str, period: str, unit: str | None) -> sql.Composable:
-    label = _PERIOD_LABEL[period]
-    filter_unit = "AND s.code = %(unit)s" if unit else ""
-    percentiles = ""
-    join = ""
-    if level in _RESOLUTION_COLUMN:
-        col = _RESOLUTION_COLUMN[level]
-        unit_filter = f"AND {col} = %(unit)s" if unit else ""
+def _counters(
+    spans: Sequence[Span], metrics: Sequence[str], params: dict[str, Any], unit: str | None
+) -> str:
+    """A query of (code, period, the ``metrics`` summed) over ``spans``: whole months and
+    quarters read from ``stats_period``, leftover days summed from ``stats_daily``; one row
+    per code and span label."""
+    only = " AND code = %(unit)s" if unit else ""
+    sums = ", ".join(f"sum({m})::bigint AS {m}" for m in metrics)
+    parts = []
+    for i, span in enumerate(spans):
+        params[f"label{i}"] = span.label
+        if span.kind == "days":
+            params[f"start{i}"], params[f"end{i}"] = span.start, span.end
+            parts.append(
+                f"SELECT code, %(label{i})s::text AS period, {sums} FROM stats_daily "
+                f"WHERE level = %(level)s AND day >= %(start{i})s AND day < %(end{i})s{only} "
+                "GROUP BY code"
+            )
+        else:
+            params[f"period{i}"] = span.period
+            parts.append(
+                f"SELECT code, %(label{i})s::text AS period, {', '.join(metrics)} "
+                f"FROM stats_period WHERE level = %(level)s AND period = %(period{i})s{only}"
+            )
+    if len({span.label for span in spans}) == len(spans):
+        return " UNION ALL ".join(parts)
+    return f"SELECT code, period, {sums} FROM ({' UNION ALL '.join(parts)}) x GROUP BY 1, 2"
+
+
+def _bucketed(column: str, label: str, where: str) -> str:
+    """Resolutions counted per (code, period, handling-time bucket), as ``handling_hist``
+    counts them."""
+    return (
+        f"SELECT {column} AS code, {label} AS period, "
+        f"{BUCKET_SQL.format('handling_hours')} AS bucket, "
+        f"count(*) AS n FROM resolutions WHERE {column} IS NOT NULL AND {where} GROUP BY 1, 2, 3"
+    )
+
+
+def _histogram(level: str, spans: Sequence[Span], params: dict[str, Any], unit: str | None) -> str:
+    """A query of (code, period, bucket, n) over ``spans``: whole months and quarters from
+    ``handling_hist``, leftover days from ``resolutions``, bucketed alike."""
+    column = RESOLUTION_UNITS[level]
+    params["edges"] = list(EDGES)
+    parts = []
+    for i, span in enumerate(spans):
+        if span.kind == "days":
+            where = f"day >= %(start{i})s AND day < %(end{i})s"
+            where += f" AND {column} = %(unit)s" if unit else ""
+            parts.append(_bucketed(column, f"%(label{i})s::text", where))
+        else:
+            only = " AND code = %(unit)s" if unit else ""
+            parts.append(
+                f"SELECT code, %(label{i})s::text AS period, bucket, resolutions AS n "
+                f"FROM handling_hist WHERE level = %(level)s AND period = %(period{i})s{only}"
+            )
+    if len({span.label for span in spans}) == len(spans):
+        return " UNION ALL ".join(parts)
+    return (
+        f"SELECT code, period, bucket, sum(n) AS n FROM ({' UNION ALL '.join(parts)}) x "
+        "GROUP BY 1, 2, 3"
+    )
+
+
+def _percentiles(histogram: str, params: dict[str, Any]) -> str:
+    """Median and p90 per (code, period) read from a histogram query, as
+    ``handling_hist.percentile`` reads them: the values at ranks q·(n−1) and the next,
+    each placed evenly inside its bucket, interpolated."""
+    params["lo"], params["width"] = list(EDGES), list(WIDTHS)
+
+    def at(rank: str) -> str:
+        return (
+            f"max(CASE WHEN below <= {rank} AND {rank} < below + n "
+            f"THEN lo + width * ({rank} - below + 0.5) / n END)"
+        )
+
+    picks = []
+    for name, q in (("median", 0.5), ("p90", 0.9)):
+        rank = f"floor({q} * (total - 1))"
+        picks.append(
+            f"{at(rank)} AS {name}_low, {at(f'least({rank} + 1, total - 1)')} AS {name}_high, "
+            f"max({q} * (total - 1) - {rank}) AS {name}_frac"
+        )
+    return (
+        f"WITH h AS ({histogram}), c AS (SELECT code, period, bucket, n::float8 AS n, "
+        "(sum(n) OVER (PARTITION BY code, period ORDER BY bucket) - n)::float8 AS below, "
+        "(sum(n) OVER (PARTITION BY code, period))::float8 AS total FROM h), "
+        "e AS (SELECT c.*, b.lo, b.width FROM c JOIN unnest(%(lo)s::float8[], "
+        "%(width)s::float8[]) WITH ORDINALITY b(lo, width, i) ON b.i = c.bucket + 1), "
+        f"r AS (SELECT code, period, {', '.join(picks)} FROM e GROUP BY code, period) "
+        "SELECT code, period, "
+        "median_low + median_frac * (median_high - median_low) AS median_handling_hours, "
+        "p90_low + p90_frac * (p90_high - p90_low) AS p90_handling_hours FROM r"
+    )
+
+
+def _stats_query(
+    level: str, period: str, start: date, end: date, unit: str | None
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"level": level, "start": start, "end": end, "unit": unit}
+    day_label = "to_char(day, 'YYYY-MM-DD')"
+    if period == "day":  # the daily facts as they are
+        only = " AND code = %(unit)s" if unit else ""
+        counters = (
+            f"SELECT code, {day_label} AS period, "
+            + ", ".join(f"sum({m})::bigint AS {m}" for m in METRICS)
+            + " FROM stats_daily WHERE level = %(level)s AND day >= %(start)s "
+            f"AND day < %(end)s{only} GROUP BY 1, 2"
+        )
+        histogram = ""
+        if level in RESOLUTION_UNITS:
+            column = RESOLUTION_UNITS[level]
+            where = "day >= %(start)s AND day < %(end)s"
+            where += f" AND {column} = %(unit)s" if unit else ""
+            params["edges"] = list(EDGES)
+            histogram = _bucketed(column, day_label, where)
+    else:
+        spans = cover(start, end, "quarter" if period == "quarter" else "month")
+        counters = _counters(spans, METRICS, params, unit)
+        histogram = _histogram(level, spans, params, unit) if level in RESOLUTION_UNITS else ""
+    percentiles, join = "", ""
+    if histogram:
         percentiles = ", p.median_handling_hours, p.p90_handling_hours"
         join = (
-            f"LEFT JOIN (SELECT {col} AS code, {label} AS period, "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY handling_hours) AS median_handling_hours, "
-            "percentile_cont(0.9) WITHIN GROUP (ORDER BY handling_hours) AS p90_handling_hours "
-            f"FROM resolutions WHERE day >= %(start)s AND day < %(end)s {unit_filter} "
-            "GROUP BY 1, 2) p ON p.code = t.code AND p.period = t.period"
+            f" LEFT JOIN ({_percentiles(histogram, params)}) p "
+            "ON p.code = t.code AND p.period = t.period"
         )
-    return sql.SQL(
-        "SELECT t.*, "
-        + _rates()
-        + percentiles
-        + " FROM (SELECT s.code, "
-        + label
-        + " AS period, "
-        + ", ".join(f"sum({m})::bigint AS {m}" for m in METRICS)
-        + " FROM stats_daily s WHERE s.level = %(level)s AND s.day >= %(start)s "
-        "AND s.day < %(end)s "
-        + filter_unit
-        + " GROUP BY 1, 2) t "
-        + join
-        + " ORDER BY t.period, t.code"
+    query = (
+        f"SELECT t.*, {_rates()}{percentiles} FROM ({counters}) t{join} ORDER BY t.period, t.code"
     )
+    return query, params
 
 
 def statistics(
@@ -264,15 +371,19 @@ def statistics(
     unit: str | None = None,
 ) -> Answer:
     """Counters, rates and handling-time mean, median and p90 (working hours) per unit of
-    ``level`` and per day, month or quarter; one unit when ``unit`` is given."""
+    ``level`` and per day, month or quarter; one unit when ``unit`` is given.
+
+    Whole months and quarters are read from the rollups (``stats_period``, ``handling_hist``),
+    the days of a period the range covers only in part from the daily facts. The median and
+    p90 come from handling-time buckets: within one bucket width of the exact percentile
+    (``projections.handling_hist``: under 0.25 h below 8 h, 1 h below 80 h)."""
     _check_level(level, ("district", "street", "village", "grid", "department", "worker"))
-    if period not in _PERIOD_LABEL:
+    if period not in ("day", "month", "quarter"):
         raise ProjectionError(f"period {period!r} is not one of day, month, quarter")
     _check_period(start, end)
-    params = {"level": level, "start": start, "end": end, "unit": unit}
-    return answer(
-        conn, projection, ["stats_daily", "resolutions"], _stats_query(level, period, unit), params
-    )
+    query, params = _stats_query(level, period, start, end, unit)
+    tables = ["stats_daily", "stats_period", "resolutions", "handling_hist"]
+    return answer(conn, projection, tables, query, params)
 
 
 _RANKABLE = {
@@ -281,6 +392,19 @@ _RANKABLE = {
     "reported": ("reported::float", "reported"),
     "visits": ("visits::float", "visits"),
 }
+
+
+def _period_totals(
+    level: str, start: date, end: date, metrics: Sequence[str], params: dict[str, Any]
+) -> str:
+    """(code, the ``metrics`` summed over [start, end)): whole quarters and months from
+    ``stats_period``, the other days from ``stats_daily``."""
+    spans = cover(start, end, "quarter")
+    counters = _counters(spans, metrics, params, None)
+    if len(spans) == 1:  # already a row per code (and its period, which is not read)
+        return counters
+    sums = ", ".join(f"sum({m})::bigint AS {m}" for m in metrics)
+    return f"SELECT code, {sums} FROM ({counters}) y GROUP BY code"
 
 
 def ranking(
@@ -294,7 +418,8 @@ def ranking(
 ) -> Answer:
     """Units ranked by ``metric`` over the period. A unit whose sample (the metric's
     denominator) is below ``min_count`` is listed with its value and sample but no rank, so a
-    grid with two cases cannot top the table."""
+    grid with two cases cannot top the table. Whole months and quarters of the period are
+    read from ``stats_period``, other days from ``stats_daily``."""
     if metric not in _RANKABLE:
         raise ProjectionError(
             f"metric {metric!r} cannot be ranked; choose one of {', '.join(_RANKABLE)}"
@@ -303,18 +428,20 @@ def ranking(
     _check_period(start, end)
     expr, sample = _RANKABLE[metric]
     order = "ASC" if metric in _LOWER_IS_BETTER else "DESC"
-    sums = ", ".join(f"sum({m}) AS {m}" for m in METRICS)
+    params: dict[str, Any] = {"level": level, "min": min_count}
+    totals = _period_totals(level, start, end, METRICS, params)
     query = (
-        f"WITH t AS (SELECT code, {sums} FROM stats_daily WHERE level = %(level)s "
-        "AND day >= %(start)s AND day < %(end)s GROUP BY code), "
+        f"WITH t AS ({totals}), "
         f"v AS (SELECT code, {expr} AS value, {sample}::bigint AS sample FROM t) "
         "SELECT code, value, sample, sample >= %(min)s AND value IS NOT NULL AS ranked, "
         f"CASE WHEN sample >= %(min)s AND value IS NOT NULL THEN rank() OVER "
         f"(PARTITION BY sample >= %(min)s AND value IS NOT NULL ORDER BY value {order}) END AS rank "
         f"FROM v ORDER BY ranked DESC, rank, value {order} NULLS LAST, code"
     )
-    params = {"level": level, "start": start, "end": end, "min": min_count}
-    return answer(conn, projection, ["stats_daily"], query, params)
+    return answer(conn, projection, ["stats_daily", "stats_period"], query, params)
+
+
+_ASSESSED = ("visits", "households", "discovered", "verifications", "verifications_on_time")
 
 
 def worker_assessment(
@@ -322,21 +449,19 @@ def worker_assessment(
 ) -> Answer:
     """The grid workers' assessment (考核) over a period: visits, households visited,
     discoveries and discovery rate, verifications and those on time; ranked by discovery
-    rate among workers with at least ``min_visits`` visits."""
+    rate among workers with at least ``min_visits`` visits. Whole months and quarters of the
+    period are read from ``stats_period``, other days from ``stats_daily``."""
     _check_period(start, end)
+    params: dict[str, Any] = {"level": "worker", "min": min_visits}
+    totals = _period_totals("worker", start, end, _ASSESSED, params)
     query = (
-        "WITH t AS (SELECT code AS worker_id, sum(visits)::bigint AS visits, "
-        "sum(households)::bigint AS households, sum(discovered)::bigint AS discovered, "
-        "sum(verifications)::bigint AS verifications, "
-        "sum(verifications_on_time)::bigint AS verifications_on_time FROM stats_daily "
-        "WHERE level = 'worker' AND day >= %(start)s AND day < %(end)s GROUP BY 1) "
+        f"WITH t AS (SELECT code AS worker_id, {', '.join(_ASSESSED)} FROM ({totals}) w) "
         "SELECT *, " + _rates("discovery_rate", "discoveries_per_100_households") + ", "
         "CASE WHEN visits >= %(min)s THEN rank() OVER (PARTITION BY visits >= %(min)s "
         f"ORDER BY {_RATES['discovery_rate'][0]} DESC NULLS LAST) END AS rank "
         "FROM t ORDER BY rank NULLS LAST, worker_id"
     )
-    params = {"start": start, "end": end, "min": min_visits}
-    return answer(conn, projection, ["stats_daily"], query, params)
+    return answer(conn, projection, ["stats_daily", "stats_period"], query, params)
 
 
 def hot_words(

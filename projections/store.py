@@ -2,7 +2,9 @@
 and write one batch's changes together with the positions they were read up to.
 
 ``write_batch`` is the effectively-once point: rows, counters and Kafka offsets go in one
-transaction, so after a crash the projector resumes from exactly what was written.
+transaction, so after a crash the projector resumes from exactly what was written. The month
+and quarter rollups (``stats_period``, ``handling_hist``) are summed there too, by PostgreSQL,
+from the batch's day rows and resolutions as they go in (``projections.rollups``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from processors.rules.reference_view import Place
 from projections.batch import Changes, Position
 from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
+from projections.rollups import ROLLUPS, add_histogram, add_periods, fill, insert_select
 from projections.tables import READ_MODELS, Table, ddl, index_ddl
 from projections.units import Units
 
@@ -59,10 +62,19 @@ def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = Tr
     """Create ``schema`` with every read-model table (idempotent) and commit; without the
     secondary indexes when ``indexes`` is false, for a replay, which bulk-loads and then
     calls ``create_indexes``: one index build is cheaper than keeping indexes up to date
-    through millions of upserts."""
+    through millions of upserts. A schema made before the rollups gets them filled from its
+    facts (``rollups.fill``), in the same transaction."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     use_schema(conn, schema)
+    tables = {
+        name
+        for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchall()
+    }
     conn.execute(ddl(indexes))
+    if "checkpoints" in tables:  # made before some rollup existed: filled from the facts
+        fill(conn, [name for name in ROLLUPS if name not in tables])
     conn.commit()
 
 
@@ -135,35 +147,29 @@ def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[Sequence[
     adding to the same units' counters then take their row locks in one order, never waiting
     on each other in a cycle.
     """
+    temp = _temp(conn, table)
+    _copy(conn, temp, table.columns, rows)
+    insert_select(conn, table, sql.SQL("SELECT * FROM {}").format(sql.Identifier(temp)))
+
+
+def _temp(conn: psycopg.Connection[Any], table: Table) -> str:
+    """The batch's temporary copy of ``table`` (emptied at commit), created if need be."""
     temp = f"tmp_{table.name}"
     conn.execute(
         sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
             sql.Identifier(temp), sql.Identifier(table.name)
         )
     )
-    _copy(conn, temp, table.columns, rows)
-    others = [c for c in table.column_names if c not in table.key]
-    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
-    if table.mode == "add":
-        sets = [
-            sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(
-                sql.Identifier(c), sql.Identifier(table.name)
-            )
-            for c in others
-        ]
-    else:
-        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others]
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO {} SELECT * FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}"
-        ).format(
-            sql.Identifier(table.name),
-            sql.Identifier(temp),
-            key,
-            key,
-            sql.SQL(", ").join(sets),
-        )
-    )
+    return temp
+
+
+def _resolutions(conn: psycopg.Connection[Any], rows: Sequence[Any]) -> None:
+    """Append the batch's resolutions and count them in ``handling_hist``."""
+    resolutions = READ_MODELS["resolutions"]
+    temp = _temp(conn, resolutions)
+    _copy(conn, temp, resolutions.columns, rows)
+    conn.execute(sql.SQL("INSERT INTO resolutions SELECT * FROM {}").format(sql.Identifier(temp)))
+    add_histogram(conn, temp)
 
 
 def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
@@ -203,17 +209,18 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         _merge(conn, READ_MODELS["cases"], _as_tuples("cases", changes.cases.values()))
     if changes.deadlines:
         _merge(conn, READ_MODELS["deadlines"], _as_tuples("deadlines", changes.deadlines.values()))
-    for name, rows in (
-        ("case_timeline", changes.timeline),
-        ("resolutions", changes.resolutions),
-        ("visits", changes.visits),
-    ):
+    for name, rows in (("case_timeline", changes.timeline), ("visits", changes.visits)):
         if rows:  # named tuples: their fields are the columns, in order
             _copy(conn, name, READ_MODELS[name].columns, rows)
+    if changes.resolutions:
+        _resolutions(conn, changes.resolutions)
     if changes.visit_sequences:
         _merge(conn, READ_MODELS["visit_streams"], changes.visit_sequences.items())
     if changes.stats_rows:
         _merge(conn, READ_MODELS["stats_daily"], _stats_rows(changes))
+        add_periods(conn, "tmp_stats_daily")  # the batch's day rows, still there
+    if changes.now_rows:
+        _merge(conn, READ_MODELS["unit_now"], changes.now_rows.values())
     if changes.hot_words:
         words = [(*k, n) for k, n in changes.hot_words.items()]
         _merge(conn, READ_MODELS["hot_words"], words)

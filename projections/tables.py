@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from projections.batch import ResolutionRow, VisitRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
+from projections.now_fold import NOW_COLUMNS
 from projections.stats_fold import METRICS
 from projections.units import UnitRow
 
@@ -67,16 +68,38 @@ TABLES: tuple[Table, ...] = (
         CaseRow,
         ("case_id",),
         "upsert",
-        indexes=("status", "district_code, reported_at", "department_code, status"),
+        indexes=(
+            "status",
+            "district_code, reported_at",
+            "department_code, status",
+            "district_code, status",
+            "street_code, status",
+            "grid_id, status",
+            "reported_at",
+        ),
     ),
     _from_row(
         "deadlines",
         DeadlineRow,
         ("deadline_id",),
         "upsert",
-        indexes=("case_id", "department_code", "district_code"),
+        indexes=(
+            "case_id",
+            "department_code",
+            "district_code",
+            # the overdue and about-to-expire lists: only what is still running
+            "done_at, due_time WHERE done_at IS NULL AND NOT cancelled",
+            # the overdue distribution: only the deadlines met late
+            "lateness_hours WHERE done_at IS NOT NULL AND lateness_hours > 0 AND NOT cancelled",
+        ),
     ),
-    _from_row("case_timeline", TimelineRow, ("case_id", "sequence"), "append"),
+    _from_row(
+        "case_timeline",
+        TimelineRow,
+        ("case_id", "sequence"),
+        "append",
+        indexes=("event_type, event_time",),
+    ),
     _from_row(
         "resolutions",
         ResolutionRow,
@@ -107,6 +130,34 @@ TABLES: tuple[Table, ...] = (
         "add",
         indexes=("level, day",),
         sources=("case", "visit"),
+    ),
+    Table(  # stats_daily summed per month ('2025-06') and quarter ('2025-Q2')
+        "stats_period",
+        (("level", "text"), ("code", "text"), ("period", "text"))
+        + tuple((m, "bigint") for m in METRICS),
+        ("level", "code", "period"),
+        "add",
+        indexes=("level, period",),
+        sources=("case", "visit"),
+    ),
+    Table(  # the cases each place and department holds now (projections.now_fold)
+        "unit_now",
+        (("level", "text"), ("code", "text")) + tuple((c, "bigint") for c in NOW_COLUMNS),
+        ("level", "code"),
+        "add",
+    ),
+    Table(  # resolutions per handling-time bucket (projections.handling_hist)
+        "handling_hist",
+        (
+            ("level", "text"),
+            ("code", "text"),
+            ("period", "text"),
+            ("bucket", "integer"),
+            ("resolutions", "bigint"),
+        ),
+        ("level", "code", "period", "bucket"),
+        "add",
+        indexes=("level, period, code, bucket",),
     ),
     Table(
         "hot_words",
@@ -194,9 +245,14 @@ def ddl(indexes: bool = True) -> str:
 
 
 def index_ddl() -> str:
-    """CREATE INDEX statements for the tables' secondary indexes (idempotent)."""
+    """CREATE INDEX statements for the tables' secondary indexes (idempotent); an index
+    declared as ``columns WHERE condition`` is partial."""
     return "\n".join(
-        f"CREATE INDEX IF NOT EXISTS {t.name}_i{i} ON {t.name} ({expr});"
-        for t in TABLES
-        for i, expr in enumerate(t.indexes)
+        _index(f"{t.name}_i{i}", t.name, expr) for t in TABLES for i, expr in enumerate(t.indexes)
     )
+
+
+def _index(name: str, table: str, expr: str) -> str:
+    columns, _, where = expr.partition(" WHERE ")
+    partial = f" WHERE {where}" if where else ""
+    return f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns}){partial};"

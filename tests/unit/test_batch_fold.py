@@ -423,6 +423,9 @@ FOLDS = (
     "projections.stats_fold",
     "projections.batch",
     "projections.hotwords",
+    "projections.now_fold",
+    "projections.periods",
+    "projections.handling_hist",
 )
 OURS = {"events", "processors", "projections", "schemas", "infra", "simulate", "bench"}
 FORBIDDEN = {

@@ -158,6 +158,7 @@ def test_every_read_model_column_has_its_arrow_type() -> None:
     expected = {
         "text": pa.string(),
         "bigint": pa.int64(),
+        "integer": pa.int32(),
         "double precision": pa.float64(),
         "boolean": pa.bool_(),
         "timestamptz": pa.timestamp("ms", tz="UTC"),

@@ -1,0 +1,116 @@
+"""The rollups' SQL: a batch's day rows and resolutions summed into their months and quarters
+(``stats_period``, ``handling_hist``) by PostgreSQL as the batch is written, in its
+transaction, so no row of them is built in Python; and, for a schema made before the rollups
+existed, every rollup filled once from the facts it rolls up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from processors.rules.case_state import OPEN_STATUSES
+from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS
+from projections.now_fold import NOW_COLUMNS, STATUS_COLUMNS
+from projections.periods import MONTH_SQL, QUARTER_SQL
+from projections.tables import READ_MODELS, Table
+
+__all__ = ["ROLLUPS", "add_histogram", "add_periods", "fill", "insert_select"]
+
+ROLLUPS = ("stats_period", "unit_now", "handling_hist")
+
+
+def insert_select(
+    conn: psycopg.Connection[Any],
+    table: Table,
+    select: sql.Composable,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """INSERT the rows of ``select`` (the table's columns, in order) in key order: on a key
+    already there, replace the row (``upsert``) or add to its counters (``add``)."""
+    others = [c for c in table.column_names if c not in table.key]
+    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
+    if table.mode == "add":
+        sets = [
+            sql.SQL("{0} = {1}.{0} + EXCLUDED.{0}").format(
+                sql.Identifier(c), sql.Identifier(table.name)
+            )
+            for c in others
+        ]
+    else:
+        sets = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in others]
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} SELECT * FROM ({}) s ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}"
+        ).format(sql.Identifier(table.name), select, key, key, sql.SQL(", ").join(sets)),
+        params,
+    )
+
+
+_PERIODS = sql.SQL(  # each day row twice: for its month and for its quarter
+    "CROSS JOIN LATERAL (VALUES ({}), ({})) p(period)".format(
+        MONTH_SQL.format("day"), QUARTER_SQL.format("day")
+    )
+)
+
+
+def add_periods(conn: psycopg.Connection[Any], days: str) -> None:
+    """Add the day rows of table ``days`` (shaped as ``stats_daily``) to ``stats_period``."""
+    table = READ_MODELS["stats_period"]
+    sums = sql.SQL(", ").join(
+        sql.SQL("sum({0})::bigint AS {0}").format(sql.Identifier(c)) for c in table.column_names[3:]
+    )
+    select = sql.SQL("SELECT level, code, p.period, {} FROM {} {} GROUP BY 1, 2, 3")
+    insert_select(conn, table, select.format(sums, sql.Identifier(days), _PERIODS))
+
+
+def add_histogram(conn: psycopg.Connection[Any], resolutions: str) -> None:
+    """Count the rows of table ``resolutions`` (shaped as ``resolutions``) in ``handling_hist``:
+    per place and department, month and quarter, and handling-time bucket (PostgreSQL's
+    ``width_bucket`` over ``handling_hist.EDGES``, the buckets of ``bucket_of``)."""
+    units = sql.SQL(", ").join(
+        sql.SQL("({}, r.{})").format(sql.Literal(level), sql.Identifier(column))
+        for level, column in RESOLUTION_UNITS.items()
+    )
+    select = sql.SQL(
+        "SELECT u.level, u.code, p.period, "
+        f"{BUCKET_SQL.format('r.handling_hours')}::int AS bucket, "
+        "count(*)::bigint AS resolutions FROM {} r CROSS JOIN LATERAL (VALUES {}) u(level, code) {} "
+        "WHERE u.code IS NOT NULL GROUP BY 1, 2, 3, 4"
+    ).format(sql.Identifier(resolutions), units, _PERIODS)
+    insert_select(conn, READ_MODELS["handling_hist"], select, {"edges": list(EDGES)})
+
+
+def fill(conn: psycopg.Connection[Any], rollups: Sequence[str]) -> None:
+    """Fill the (empty) ``rollups`` from the schema's facts: ``stats_period`` from
+    ``stats_daily``, ``handling_hist`` from ``resolutions``, ``unit_now`` from the cases and
+    their deadlines (without the rows of zeros the projector leaves for units every case has
+    left)."""
+    if "stats_period" in rollups:
+        add_periods(conn, "stats_daily")
+    if "handling_hist" in rollups:
+        add_histogram(conn, "resolutions")
+    if "unit_now" in rollups:
+        insert_select(conn, READ_MODELS["unit_now"], sql.SQL(_UNIT_NOW))
+
+
+_OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)))
+_OVERDUE = (
+    "EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.case_id AND d.breached_at IS NOT NULL "
+    "AND d.done_at IS NULL AND NOT d.cancelled)"
+)
+_COUNTS = {
+    "open": f"count(*) FILTER (WHERE {_OPEN})",
+    "overdue": f"count(*) FILTER (WHERE {_OPEN} AND {_OVERDUE})",
+    **{column: f"count(*) FILTER (WHERE status = '{s}')" for s, column in STATUS_COLUMNS.items()},
+}
+_UNIT_NOW = (  # the cases where they stand now, as now_fold.standing places them
+    "SELECT u.level, u.code, "
+    + ", ".join(f"{_COUNTS[column]}::bigint AS {column}" for column in NOW_COLUMNS)
+    + " FROM cases c CROSS JOIN LATERAL (VALUES ('district', district_code), "
+    "('street', street_code), ('village', village_code), ('grid', grid_id), "
+    "('department', department_code)) u(level, code) WHERE u.code IS NOT NULL GROUP BY 1, 2"
+)
