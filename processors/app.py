@@ -212,14 +212,17 @@ class WorkflowApp:
         tables = self.tables.of_inbox(self.inboxes[owned.topic])
         started = time.monotonic()
         try:
-            await self.transactions.start(owned, lambda: self._restore(owned, tables))
+            taken = await self.transactions.start(owned, lambda: self._restore(owned, tables))
         except Exception as exc:  # noqa: BLE001 (a partition that cannot be taken ends the worker)
             fatal(f"taking {owned.where}", exc)
+        if not taken:  # released while it was being taken
+            return
         log.info("%s ready in %.2fs", owned.where, time.monotonic() - started)
 
-    def _restore(self, owned: Owned, tables: list[Table]) -> None:
-        read = restore(self.settings.kafka_bootstrap, tables, owned.partition)
-        log.info("%s: %d changelog records restored", owned.where, read)
+    def _restore(self, owned: Owned, tables: list[Table]) -> Callable[[], None]:
+        restored = restore(self.settings.kafka_bootstrap, tables, owned.partition)
+        log.info("%s: %d changelog records restored", owned.where, restored.records)
+        return restored.install
 
     async def _commit(self) -> None:
         try:

@@ -16,9 +16,11 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
-__all__ = ["RESTORE_STALL_S", "RestoreFailed", "Table", "changelog_topic", "restore"]
+from events.kafka_io import reader
+
+__all__ = ["RESTORE_STALL_S", "RestoreFailed", "Restored", "Table", "changelog_topic", "restore"]
 
 RESTORE_STALL_S = 60.0
 
@@ -58,24 +60,30 @@ class Table:
         self.parts.pop(partition, None)
 
 
-def restore(bootstrap: str, tables: Iterable[Table], partition: int) -> int:
+@dataclass(frozen=True)
+class Restored:
+    """A partition of some tables as read from their changelogs, to ``install``."""
+
+    partition: int
+    data: list[tuple[Table, dict[bytes, bytes]]]
+    records: int
+
+    def install(self) -> None:
+        """Make it the tables' partition (replacing what they had)."""
+        for table, part in self.data:
+            table.parts[self.partition] = part
+
+
+def restore(bootstrap: str, tables: Iterable[Table], partition: int) -> Restored:
     """Read ``partition`` of each table's changelog from its start to its end, committed
-    records only, into the table (replacing what it had); the number of records read.
-    Blocking. Raises ``RestoreFailed`` when a changelog stops moving short of its end."""
+    records only. Blocking. Raises ``RestoreFailed`` when a changelog cannot be read or stops
+    moving short of its end."""
     tables = list(tables)
     if not tables:
-        return 0
+        return Restored(partition, [], 0)
     by_topic = {t.topic: dict[bytes, bytes]() for t in tables}
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "fengqiao-workflow-restore",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,  # at the last stable offset: the end of what committed
-            "log_level": 3,
-        }
-    )
+    # read_committed, and its end is the last stable offset: the end of what committed
+    consumer = reader(bootstrap, "workflow-restore", **{"enable.partition.eof": True})
     read = 0
     try:
         for topic in by_topic:
@@ -111,6 +119,4 @@ def restore(bootstrap: str, tables: Iterable[Table], partition: int) -> int:
         raise RestoreFailed(f"changelogs of partition {partition}: {exc}") from exc
     finally:
         consumer.close()
-    for table in tables:
-        table.parts[partition] = by_topic[table.topic]
-    return read
+    return Restored(partition, [(t, by_topic[t.topic]) for t in tables], read)

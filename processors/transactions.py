@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from events.kafka_io import produce
+from events.kafka_io import produce, reader
 from processors.outputs import Outgoing
 from processors.settings import WorkflowSettings
 
@@ -110,16 +110,24 @@ class Transactions:
                 new.append(owned)
         return new
 
-    async def start(self, owned: Owned, restore: Callable[[], None]) -> None:
+    async def start(self, owned: Owned, restore: Callable[[], Callable[[], None]]) -> bool:
         """Fence the partition's previous owner, read its committed offset, run ``restore``
-        (the partition's tables, blocking), and let records of the partition be decided."""
+        (blocking: it reads the partition's tables and returns how to install them), install
+        them and let records of the partition be decided. ``False`` when the partition was
+        released meanwhile: then nothing is installed."""
         owned.producer = await self._run(self._fenced_producer, owned)
         offset = await self._run(self._committed, owned)
-        await self._run(restore)
+        install = await self._run(restore)
+        if self.current(owned.topic, owned.partition) is not owned:
+            async with owned.lock:
+                await self._run(self._close, owned)
+            return False
+        install()
         owned.next_offset = offset
         owned.committed_at = time.monotonic()
         owned.ready.set()
         log.info("%s taken at offset %d", owned.where, offset)
+        return True
 
     async def release(self, keep: Iterable[tuple[str, int]]) -> list[Owned]:
         """Give up every owned partition not in ``keep``; their open transactions are aborted
@@ -169,7 +177,9 @@ class Transactions:
     async def commit(self, owned: Iterable[Owned] | None = None) -> int:
         """Commit the open transactions (of ``owned``, or of every owned partition), each
         with its partition's offset; how many were committed. Raises ``TransactionFailed``."""
-        todo = [o for o in (self.owned.values() if owned is None else owned) if o.pending]
+        todo = [
+            o for o in (self.owned.values() if owned is None else owned) if o.pending is not None
+        ]
         results = await asyncio.gather(*(self._commit_one(o) for o in todo))
         return sum(results)
 
@@ -273,15 +283,7 @@ def _call(owned: Owned, what: str, func: Callable[..., T], *args: Any) -> T:
 def holds_records(bootstrap: str, topic: str, partition: int, start: int, end: int) -> bool:
     """Whether a read-committed consumer finds a record at an offset in ``[start, end)``: a
     jump over transaction markers and aborted records only is no hole."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "fengqiao-delivery-check",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "log_level": 2,
-        }
-    )
+    consumer = reader(bootstrap, "delivery-check", log_level=2)
     try:
         consumer.assign([TopicPartition(topic, partition, start)])
         for _ in range(20):  # a few seconds at most: the records are there, or never will be

@@ -158,7 +158,7 @@ class Workflow:
         record = self._case_record(src.partition, key) if key is not None else None
         state = record.state if record else None
         refused = record.rejection_of(submission.envelope.event_id) if record else None
-        if refused is not None and key is not None:  # read again, or retried: its first answer
+        if refused is not None and key is not None:  # sent again: its first answer
             self._resend(src, REJECTIONS, key, submission, [refused])
             return
         try:

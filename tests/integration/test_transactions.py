@@ -88,7 +88,7 @@ def _out(settings: WorkflowSettings, *values: bytes) -> list[Any]:
 
 async def _take(txns: Transactions, settings: WorkflowSettings, table: Table) -> Owned:
     (owned,) = txns.take([(f"{settings.workflow_app_id}.inbox", 1)])
-    await txns.start(owned, lambda: restore(settings.kafka_bootstrap, [table], 1))
+    await txns.start(owned, lambda: restore(settings.kafka_bootstrap, [table], 1).install)
     return owned
 
 
@@ -143,3 +143,25 @@ def test_a_changelog_that_does_not_exist_fails_the_restore(scratch: WorkflowSett
     missing = Table("t", f"{scratch.workflow_app_id}-nothing-changelog")
     with pytest.raises(RestoreFailed, match="nothing-changelog"):
         restore(scratch.kafka_bootstrap, [missing], 0)
+
+
+def test_a_partition_released_while_it_is_taken_installs_nothing(
+    scratch: WorkflowSettings,
+) -> None:
+    settings = scratch
+    table = Table("t", f"{settings.workflow_app_id}-t-changelog")
+
+    async def run() -> bool:
+        txns = Transactions(settings)
+        (owned,) = txns.take([(f"{settings.workflow_app_id}.inbox", 1)])
+        starting = asyncio.create_task(
+            txns.start(owned, lambda: restore(settings.kafka_bootstrap, [table], 1).install)
+        )
+        await txns.release(())
+        taken = await starting
+        assert owned.producer is None and not owned.ready.is_set()
+        await txns.close()
+        return taken
+
+    assert asyncio.run(run()) is False
+    assert table.parts == {}
