@@ -48,40 +48,47 @@ def inbox_partitions(run: WorkflowRun) -> list[TopicPartition]:
     ]
 
 
-def committed_and_ends(
-    run: WorkflowRun, stable: bool = False
-) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-    """The group's committed offset and the end of each inbox partition. ``stable``: ask for
-    offsets with none pending in an open transaction (the broker holds the answer until the
-    transaction ends); otherwise those last committed."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": run.connection.kafka_bootstrap,
-            "group.id": run.app_id,
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed" if stable else "read_uncommitted",
+class GroupOffsets:
+    """The group's committed offsets and the inboxes' ends, through one consumer kept open (a
+    recovery is timed by polling them, which a new consumer per poll would slow down).
+    ``stable``: offsets with none pending in an open transaction (the broker holds the answer
+    until the transaction ends); otherwise those last committed."""
+
+    def __init__(self, run: WorkflowRun, stable: bool = False) -> None:
+        self.tps = inbox_partitions(run)
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": run.connection.kafka_bootstrap,
+                "group.id": run.app_id,
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed" if stable else "read_uncommitted",
+            }
+        )
+
+    def committed(self) -> dict[tuple[str, int], int]:
+        found = self.consumer.committed(self.tps, 30)
+        return {(tp.topic, tp.partition): max(tp.offset, 0) for tp in found}
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        return {
+            (tp.topic, tp.partition): self.consumer.get_watermark_offsets(tp, 10)[1]
+            for tp in self.tps
         }
-    )
-    try:
-        tps = inbox_partitions(run)
-        committed = {
-            (tp.topic, tp.partition): max(tp.offset, 0) for tp in consumer.committed(tps, 30)
-        }
-        ends = {(tp.topic, tp.partition): consumer.get_watermark_offsets(tp, 10)[1] for tp in tps}
-        return committed, ends
-    finally:
-        consumer.close()
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
-def wait_for_commit_above(run: WorkflowRun, total: int, timeout_s: float = 60) -> float:
-    """Seconds until the group's committed offsets add up to more than ``total``."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
+def wait_for_commit_above(
+    run: WorkflowRun, offsets: GroupOffsets, total: int, timeout_s: float = 60
+) -> None:
+    """Until the group's committed offsets add up to more than ``total``."""
+    deadline = time.monotonic() + timeout_s
+    while sum(offsets.committed().values()) <= total:
         run.ensure_running()
-        if sum(committed_and_ends(run)[0].values()) > total:
-            return time.monotonic() - started
-        time.sleep(0.1)
-    pytest.fail(f"no commit in {timeout_s}s after a restart:\n{run.log_tail()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no commit in {timeout_s}s:\n{run.log_tail()}")
+        time.sleep(0.05)
 
 
 def decided_again(records: list[Record]) -> Counter[str]:
@@ -114,32 +121,36 @@ def test_kill_9_at_random_moments_decides_nothing_again(
 
     run.start()
     load_reference(run, reference)
+    offsets = GroupOffsets(run)
     recoveries = []
     for wave in waves[:-1]:
-        before = sum(committed_and_ends(run)[0].values())
+        before = sum(offsets.committed().values())
         for inbox, key, value in wave:
             run.produce(inbox, key, value)
         run.flush()
-        wait_for_commit_above(run, before)  # deciding: the kill lands under load
+        wait_for_commit_above(run, offsets, before)  # deciding: the kill lands under load
         time.sleep(rng.uniform(0.0, 1.5))
         run.kill()
-        committed, ends = committed_and_ends(run)
+        done, total = sum(offsets.committed().values()), sum(offsets.ends().values())
         started = time.monotonic()
         run.start()
-        if sum(committed.values()) < sum(ends.values()):  # work left: time its first commit
-            wait_for_commit_above(run, sum(committed.values()))
+        if done < total:  # work left: time the restarted worker's first commit
+            wait_for_commit_above(run, offsets, done)
             recoveries.append(time.monotonic() - started)
+    offsets.close()
     for inbox, key, value in waves[-1]:
         run.produce(inbox, key, value)
     run.flush()
     ref_ids = [e.envelope.event_id for e in reference]
     records = run.read(OUTPUTS, outcomes_for([*ref_ids, *ids]), timeout_s=120)
 
+    stable = GroupOffsets(run, stable=True)
     deadline = time.monotonic() + 60
-    committed, ends = committed_and_ends(run, stable=True)
-    while committed != ends and time.monotonic() < deadline:
+    while (committed := stable.committed()) != (ends := stable.ends()):
+        if time.monotonic() > deadline:
+            break
         time.sleep(0.25)
-        committed, ends = committed_and_ends(run, stable=True)
+    stable.close()
     records = run.read(OUTPUTS, lambda got: len(got) >= len(records), timeout_s=30)
     again = decided_again(records)
     answered = Counter(outcome_id(r) for r in records if outcome_id(r) in set(ids))
