@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, TopicPartition
-from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, delete_topics_starting
+from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
+from infra.topics import TopicSpec
 from processors.changelog import RestoreFailed, Table, restore
 from processors.settings import WorkflowSettings
 from processors.transactions import Owned, TransactionFailed, Transactions
@@ -31,8 +31,8 @@ def scratch(
     name = unique_name("txn")
     admin = admin_client(connection_settings.kafka_bootstrap)
     topics = [f"{name}.inbox", f"{name}.out", f"{name}-t-changelog"]
-    for future in admin.create_topics([NewTopic(t, 2, 1) for t in topics]).values():
-        future.result(30)
+    # created and answering on every partition before a worker could read them
+    ensure_topics(admin, connection_settings, [TopicSpec(t, 2) for t in topics])
     yield WorkflowSettings(
         kafka_bootstrap=connection_settings.kafka_bootstrap, workflow_app_id=name
     )
