@@ -36,18 +36,21 @@ def process() -> None:
     <inbox>.dlq. Its deadline trigger submits the SLA warnings and breaches that fall due.
     Start as many workers as there are partitions to share; each takes a part of them.
 
-    Before starting it creates the declared topics that are missing and checks the others
-    (partitions and configs as infra/topics.py declares them; a mismatch is an error).
+    Before starting it creates the declared topics that are missing, and the changelog topics
+    of its tables (<app id>-<table>-changelog), and checks the others (partitions and configs
+    as declared; a mismatch is an error).
 
-    Stops cleanly on SIGTERM: the open transactions are committed (or aborted by the broker if
-    the process dies), so nothing is lost or written twice either way.
+    Stops cleanly on SIGTERM: the open transactions are committed (or aborted when the next
+    worker takes their partitions, if the process dies), so nothing is lost or written twice
+    either way.
 
     Environment: FQ_KAFKA_BOOTSTRAP (127.0.0.1:19092), FQ_REGISTRY_URL
     (http://127.0.0.1:18081/apis/ccompat/v7), FQ_WORKFLOW_APP_ID (fengqiao-workflow: consumer
     group, changelog topics and transactional ids), FQ_TOPIC_PREFIX (empty; prepended to every
     topic name, for tests), FQ_TRIGGER_INTERVAL_S (60; 0 turns the deadline trigger off),
     FQ_COMMIT_INTERVAL_S (1.0: how often transactions commit), FQ_SESSION_TIMEOUT_S (30: when
-    a silent worker's partitions go to the others), FQ_PRODUCER_LINGER_MS (50),
+    a silent worker's partitions go to the others), FQ_GROUP_INSTANCE_ID (none: a name kept
+    across restarts, with which a restarted worker takes its place at once), FQ_PRODUCER_LINGER_MS (50),
     FQ_PRODUCER_BATCH_BYTES (262144), FQ_STREAM_BUFFER (4096), FQ_COMMIT_STALL_S (60: decided
     records left uncommitted that long end the worker, for its supervisor to restart),
     FQ_REPLICATION_FACTOR (1),
@@ -63,7 +66,8 @@ def process() -> None:
         registry_url=settings.registry_url,
         replication_factor=settings.replication_factor,
     )
-    created = ensure_topics(connection.kafka_bootstrap, connection, prefixed(settings.topic_prefix))
+    specs = [*prefixed(settings.topic_prefix), *changelogs(settings.workflow_app_id)]
+    created = ensure_topics(connection.kafka_bootstrap, connection, specs)
     logging.basicConfig(
         stream=sys.stderr,
         level=settings.log_level.upper(),
@@ -75,6 +79,18 @@ def process() -> None:
     settings.data_dir().parent.mkdir(parents=True, exist_ok=True)  # faust makes only the last
     app = create_app(settings)
     run_worker(app.faust, settings.log_level)
+
+
+def changelogs(app_id: str) -> list[TopicSpec]:
+    """The changelog topics of the workflow's tables for app ``app_id``: compacted (a key's
+    last value is its state), one partition per partition of the inbox they go with."""
+    from processors.app import STREAM_PARTITIONS, TABLES
+    from processors.changelog import changelog_topic
+
+    return [
+        TopicSpec(changelog_topic(app_id, name), STREAM_PARTITIONS, {"cleanup.policy": "compact"})
+        for name in TABLES
+    ]
 
 
 def prefixed(prefix: str) -> list[TopicSpec]:

@@ -8,9 +8,8 @@ A ``CaseRecord`` is the ``CaseState`` that ``decide`` needs, the inbox partition
 on (where the deadline trigger submits its signals), and the encoded bytes of the case's last
 ``RECENT`` canonical events, so that a duplicate submission is answered by re-sending exactly
 the bytes that were written the first time; and the last ``RECENT`` rejections of submissions
-to the case, for the same reason: a submission read again after a crash (its outputs committed
-in a transaction that committed an earlier offset) must get its first answer, not a new one
-decided against what later records of its batch did to the case.
+to the case, for the same reason: a submission sent again (a retry) must get its first answer,
+not a new one decided against what later submissions did to the case.
 
 The JSON is our own, not a faust record and not Avro: the table is private to the workflow,
 rebuilt from its changelog topic, and carries no contract. It is derived from the dataclass

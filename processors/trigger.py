@@ -7,7 +7,7 @@ The workflow then decides them like any other submission: a case that has moved 
 them (STALE_DEADLINE), and a signal already taken is a duplicate (its event id is derived from
 the deadline, the kind and the due time, so submitting it again is idempotent).
 
-Signals are sent outside the agents' transactions, with the app's plain idempotent producer:
+Signals are sent outside the agents' transactions, with the app's plain producer (``send``):
 they are submissions, not outputs, and a transaction would hold them back until the
 partition's next commit. A signal is not sent again for ``RESUBMIT_AFTER_INTERVALS`` runs, so
 the inbox does not fill with copies while the workflow takes the first one.
@@ -18,13 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-
-import faust
-from faust.types import TableT
 
 from events.codec import AvroCodec
 from events.topics import CASE_INBOX
+from processors.changelog import Table
 from processors.reference_feed import ReferenceFeed
 from processors.rules.errors import RulesError
 from processors.rules.state_machine import due_signals, signal_submission
@@ -38,17 +37,25 @@ RESUBMIT_AFTER_INTERVALS = 5
 
 
 class DeadlineTrigger:
-    """Submits the deadline signals that are due for this worker's cases."""
+    """Submits the deadline signals that are due for this worker's cases.
+
+    Args:
+        cases: the table of case records.
+        owned: the case-inbox partitions this worker owns, with their tables restored.
+        send: writes one record (topic, key, value, partition) outside any transaction.
+    """
 
     def __init__(
         self,
-        app: faust.App,
         settings: WorkflowSettings,
         codec: AvroCodec,
-        cases: TableT[bytes, bytes],
+        cases: Table,
         feed: ReferenceFeed,
+        owned: Callable[[], set[int]],
+        send: Callable[[str, bytes, bytes, int], Awaitable[None]],
     ) -> None:
-        self.app = app
+        self.owned = owned
+        self.send = send
         self.settings = settings
         self.codec = codec
         self.cases = cases
@@ -60,7 +67,7 @@ class DeadlineTrigger:
         """One pass over the owned cases (the app's timer calls it)."""
         await self.feed.ready()
         inbox = self.settings.topic(CASE_INBOX)
-        owned = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == inbox}
+        owned = self.owned()
         if not owned:
             return
         now = datetime.now(UTC)
@@ -68,10 +75,11 @@ class DeadlineTrigger:
         hold = self.settings.trigger_interval_s * RESUBMIT_AFTER_INTERVALS
         self._sent = {k: t for k, t in self._sent.items() if clock - t < hold}
         view = self.feed.view
-        for key, raw in list(self.cases.data.items()):
+        cases = (
+            (key, raw) for partition in sorted(owned) for key, raw in self.cases.items(partition)
+        )
+        for key, raw in cases:
             record = loads(raw)
-            if record.partition not in owned:
-                continue
             try:
                 signals = due_signals(record.state, now, view)
             except RulesError as exc:
@@ -83,7 +91,7 @@ class DeadlineTrigger:
                 if submission.envelope.event_id in self._sent:
                     continue
                 value = self.codec.encode(CASE_INBOX, submission)
-                await self.app.producer.send(inbox, key, value, record.partition, None, None)
+                await self.send(inbox, key, value, record.partition)
                 self._sent[submission.envelope.event_id] = clock
                 self.counts[f"trigger.{signal.kind}"] += 1
                 log.info(

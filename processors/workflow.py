@@ -1,11 +1,12 @@
 """The workflow's agents: decode a submission, ask the pure core, write what it answered.
 
-One handler per inbox. Each takes the raw record faust consumed (bytes, never a faust record),
+One handler per inbox. Each takes the raw record consumed (bytes, never a faust record),
 decodes it with our Avro codec, calls the pure ``decide`` of its stream and collects the
 outcome: the canonical events, a ``SubmissionRejected``, or for a duplicate the bytes that were
 written the first time. The agent writes a batch of records at a time; all a record writes,
-outputs and table changelog alike, goes to the transaction of its own input partition in one
-piece (``outputs.Writer``), so its outputs, its state change and its offset commit together.
+outputs and table changelog alike, goes to the transaction of its own input partition
+(``transactions.Transactions``), so its outputs, its state change and its offset commit
+together.
 
 Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason
 and a ``POISON_RECORD`` rejection; a submission whose key is not its stream key is rejected
@@ -23,10 +24,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, cast
-
-import faust
-from faust.types import EventT, TableT
+from typing import Any, NoReturn, cast
 
 from events.codec import AvroCodec
 from events.errors import DecodeError
@@ -41,7 +39,8 @@ from events.topics import (
     VISIT_INBOX,
     dlq,
 )
-from processors.outputs import Source, Writer, dead_letter, rejection
+from processors.changelog import Table
+from processors.outputs import Source, dead_letter, rejection
 from processors.reference_feed import ReferenceFeed
 from processors.rules.case_state import evolve
 from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected
@@ -66,8 +65,7 @@ from processors.state_store import (
 __all__ = ["RULES_ERROR", "WRONG_KEY", "Tables", "Workflow", "fatal"]
 
 log = logging.getLogger("fengqiao.workflow")
-Table = TableT[bytes, bytes]
-Submission = EventT[bytes]
+Message = Any  # a consumed record: topic, partition, offset, key, value, timestamp
 
 # Rejection codes of the I/O shell, beside the pure core's ``RejectionCode``.
 WRONG_KEY = "WRONG_KEY"
@@ -79,10 +77,10 @@ RECORD_CACHE = 20_000
 def fatal(what: str, exc: BaseException) -> NoReturn:
     """End the worker now, without committing the open transactions.
 
-    faust acks a record whose agent raised, and its shutdown commits acked offsets, so letting
-    an unexpected error unwind would skip the record. Exiting here leaves the transaction
-    open; the broker aborts it when the next worker fences this one, and that worker
-    processes the record again (a `kill -9`, which the workflow is built to survive).
+    The tables already hold what the records of the open transactions did, so nothing may
+    commit after an unexpected error. Exiting here leaves the transactions open; the broker
+    aborts them when the next worker fences this one, and that worker decides their records
+    again from the committed state (a `kill -9`, which the workflow is built to survive).
     """
     log.critical("%s: %s\n%s", what, exc, "".join(traceback.format_exception(exc)))
     logging.shutdown()
@@ -94,30 +92,30 @@ def fatal(what: str, exc: BaseException) -> NoReturn:
 class Tables:
     """The workflow's tables: case records, visit streams by grid, written visits by id."""
 
+    def of_inbox(self, inbox: str) -> list[Table]:
+        """The tables whose partitions go with the partitions of ``inbox`` (logical name)."""
+        return {CASE_INBOX: [self.cases], VISIT_INBOX: [self.grids, self.visits]}.get(inbox, [])
+
     cases: Table
     grids: Table
     visits: Table
 
 
 class Workflow:
-    """The handlers of the three inboxes, bound to one faust app."""
+    """The handlers of the three inboxes."""
 
     def __init__(
         self,
-        app: faust.App,
         settings: WorkflowSettings,
         codec: AvroCodec,
         tables: Tables,
         feed: ReferenceFeed,
     ) -> None:
-        self.app = app
         self.settings = settings
         self.codec = codec
         self.tables = tables
         self.feed = feed
         self.counts: Counter[str] = Counter()
-        self.writer = Writer(app)
-        self._app_id = app.conf.id  # read once: faust's settings are slow to read per record
         self._writer_view: ReferenceView | None = None
         self._written_reference: dict[int, bytes] = {}
         self._records: dict[bytes, tuple[bytes, CaseRecord]] = {}
@@ -126,20 +124,20 @@ class Workflow:
     # Each decides one record and applies its table changes at once (the next record of the
     # same case or grid must see them); what it writes is collected in the returned Source,
     # which the agent hands to ``writer.write`` with the rest of its batch.
-    async def on_case(self, event: Submission) -> Source:
-        src, submission = await self._received(event, CASE_INBOX)
+    async def on_case(self, message: Message) -> Source:
+        src, submission = await self._received(message, CASE_INBOX)
         if submission is not None:
             self._case(src, submission)
         return src
 
-    async def on_visit(self, event: Submission) -> Source:
-        src, submission = await self._received(event, VISIT_INBOX)
+    async def on_visit(self, message: Message) -> Source:
+        src, submission = await self._received(message, VISIT_INBOX)
         if submission is not None:
             self._visit(src, submission)
         return src
 
-    async def on_reference(self, event: Submission) -> Source:
-        src, submission = await self._received(event, REFERENCE_INBOX)
+    async def on_reference(self, message: Message) -> Source:
+        src, submission = await self._received(message, REFERENCE_INBOX)
         if submission is not None:
             if self._writer_view is None:
                 # The single writer of the reference log decides against everything committed
@@ -157,10 +155,10 @@ class Workflow:
     # --- deciding --------------------------------------------------------------------------
     def _case(self, src: Source, submission: Event) -> None:
         key = submission.key().encode() if isinstance(submission, CaseEvent) else None
-        record = self._case_record(key) if key is not None else None
+        record = self._case_record(src.partition, key) if key is not None else None
         state = record.state if record else None
         refused = record.rejection_of(submission.envelope.event_id) if record else None
-        if refused is not None and key is not None:  # read again, or retried: its first answer
+        if refused is not None and key is not None:  # sent again: its first answer
             self._resend(src, REJECTIONS, key, submission, [refused])
             return
         try:
@@ -187,11 +185,11 @@ class Workflow:
 
     def _visit(self, src: Source, submission: Event) -> None:
         event_id = submission.envelope.event_id.encode()
-        seen_raw = self.tables.visits.data.get(event_id)
+        seen_raw = self.tables.visits.get(src.partition, event_id)
         seen = loads_written(submission.envelope.event_id, seen_raw) if seen_raw else None
         key = submission.key().encode()
         is_visit = isinstance(submission, VisitRecorded)
-        grid_raw = self.tables.grids.data.get(key) if is_visit else None
+        grid_raw = self.tables.grids.get(src.partition, key) if is_visit else None
         grid = loads_grid(grid_raw) if grid_raw else GridVisits(src.partition, 0)
         try:
             decision = decide_visit(
@@ -234,10 +232,10 @@ class Workflow:
             self._answer(src, submission, decision)
 
     # --- the pieces ------------------------------------------------------------------------
-    async def _received(self, event: Submission, inbox: str) -> tuple[Source, Event | None]:
+    async def _received(self, message: Message, inbox: str) -> tuple[Source, Event | None]:
         """The record and its submission, once the reference view is ready; no submission
         when the record has been answered already (poison, wrong key)."""
-        src = Source.of(self.app, self._app_id, event, inbox)
+        src = Source.of(message, inbox)
         try:
             submission = self.codec.decode(src.value, src.inbox, src.partition, src.offset)
         except DecodeError as exc:
@@ -257,8 +255,8 @@ class Workflow:
         await self.feed.ready()
         return src, submission
 
-    def _case_record(self, key: bytes) -> CaseRecord | None:
-        raw = self.tables.cases.data.get(key)
+    def _case_record(self, partition: int, key: bytes) -> CaseRecord | None:
+        raw = self.tables.cases.get(partition, key)
         if raw is None:
             return None
         cached = self._records.pop(key, None)

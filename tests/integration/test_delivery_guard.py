@@ -1,5 +1,5 @@
-"""The delivery guard on the real broker: a hole of readable records ends the worker; one of
-transaction markers and aborted records does not."""
+"""Offsets never delivered, on the real broker: a hole of readable records ends the worker;
+one of transaction markers and aborted records does not."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting
 from processors import app as app_module
-from processors.delivery_guard import DeliveryGuard, holds_records
+from processors.transactions import Owned, Skipped, Transactions, holds_records
 
 pytestmark = pytest.mark.integration
 
@@ -60,11 +60,6 @@ def test_a_range_is_known_to_hold_records_or_only_markers(partition: Any) -> Non
     assert not holds(7, 8)  # the commit marker, at the end of the partition
 
 
-def _event(topic: str, offset: int) -> Any:
-    message = SimpleNamespace(topic=topic, partition=0, offset=offset, tp=(topic, 0))
-    return SimpleNamespace(message=message)
-
-
 def _deliver(
     partition: Any, monkeypatch: pytest.MonkeyPatch, committed: int, offsets: list[int]
 ) -> list[tuple[str, BaseException]]:
@@ -76,17 +71,17 @@ def _deliver(
 
     monkeypatch.setattr(app_module, "fatal", fatal)
     settings = SimpleNamespace(kafka_bootstrap=partition.bootstrap)
-    guard = DeliveryGuard(lambda tp: committed)
+    owned = Owned(partition.topic, 0, next_offset=committed)
 
     async def run() -> None:
         for offset in offsets:  # as the agent does for each record
-            event = _event(partition.topic, offset)
-            hole = guard.hole(event.message.tp, offset)
-            if hole is not None:
+            message = SimpleNamespace(topic=partition.topic, partition=0, offset=offset)
+            verdict = Transactions.admit(owned, offset)
+            if isinstance(verdict, Skipped):
                 await app_module._end_if_records_skipped(
                     settings,  # type: ignore[arg-type]
-                    event,
-                    hole,
+                    message,
+                    verdict,
                 )
 
     try:

@@ -237,12 +237,12 @@ def test_a_duplicate_is_answered_by_a_byte_identical_resend(
     assert not [r for r in records if r.topic == REJECTIONS]
 
 
-def test_a_rejected_submission_read_again_gets_its_first_answer_though_the_case_moved_on(
+def test_a_rejected_submission_sent_again_gets_its_first_answer_though_the_case_moved_on(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    # After a crash, a record whose outputs committed with an earlier offset is read again,
-    # after later records of its case changed it: a claim refused before the dispatch would
-    # now be legal. Its answer must still be the first one, byte for byte.
+    # A refused submission retried after later records of its case changed it: a claim refused
+    # before the dispatch would now be legal. Its answer must still be the first one, byte for
+    # byte.
     run = workflow_run()
     run.start()
     load_reference(run, city()[1])
