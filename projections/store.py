@@ -199,7 +199,9 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
     for name, rows in (
         ("case_timeline", changes.timeline),
         ("resolutions", changes.resolutions),
+        ("case_locations", changes.case_locations),
         ("visits", changes.visits),
+        ("visit_tracks", changes.visit_tracks),
     ):
         if rows:  # named tuples: their fields are the columns, in order
             _copy(conn, name, READ_MODELS[name].columns, rows)
