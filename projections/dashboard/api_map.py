@@ -13,12 +13,11 @@ from projections.dashboard.deps import Panel, kpi_param
 from projections.dashboard.problems import Problem, problem_responses
 from projections.dashboard.shapes import PanelOut
 from projections.panels import mapview
-from projections.panels.kpis import RANKABLE, Kpi
+from projections.panels.kpis import Kpi
 
-__all__ = ["MAP_KPIS", "Level", "level_param", "map_kpi", "router"]
+__all__ = ["Level", "level_param", "router"]
 
 router = APIRouter(prefix="/api/v1/map", responses=problem_responses(403, 404, 422, 503))
-MAP_KPIS = (*RANKABLE, "open", "overdue")
 
 
 def level_param(
@@ -46,19 +45,6 @@ def level_param(
 Level = Annotated[str | None, Depends(level_param)]
 
 
-def map_kpi(k: Annotated[Kpi, Depends(kpi_param)]) -> Kpi:
-    """A KPI a map can be coloured by: any rankable one, open or overdue."""
-    if k.name not in MAP_KPIS:
-        raise Problem(
-            422,
-            "KPI not on the map",
-            f"KPI {k.name} is not drawn on the map",
-            "kpi",
-            list(MAP_KPIS),
-        )
-    return k
-
-
 @router.get("/shapes", summary="the GeoJSON shapes of a level's units inside the unit")
 def shapes(p: Panel, level: Level) -> PanelOut[dict[str, Any]]:
     drawn = mapview.level_for(p.unit, level)
@@ -67,7 +53,9 @@ def shapes(p: Panel, level: Level) -> PanelOut[dict[str, Any]]:
 
 
 @router.get("/values", summary="each unit's value of a KPI over the period, for the colours")
-def values(p: Panel, level: Level, k: Annotated[Kpi, Depends(map_kpi)]) -> PanelOut[dict[str, Any]]:
+def values(
+    p: Panel, level: Level, k: Annotated[Kpi, Depends(kpi_param)]
+) -> PanelOut[dict[str, Any]]:
     drawn = mapview.level_for(p.unit, level)
     found = mapview.values(p.conn, p.projection, p.scope, p.unit, p.period, drawn, k)
     return out("map_values", p, found, {"level": drawn, "kpi": k.name, "label": k.label})

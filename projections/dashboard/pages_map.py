@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from projections.dashboard.api_map import MAP_KPIS, Level, map_kpi
-from projections.dashboard.deps import Panel
+from projections.dashboard.api_map import Level
+from projections.dashboard.deps import Panel, kpi_param
 from projections.dashboard.pages import fragment, frame
 from projections.panels import mapview
 from projections.panels.kpis import KPIS, Kpi
@@ -21,17 +21,17 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/map", response_class=HTMLResponse)
 def map_page(
-    request: Request, p: Panel, level: Level, k: Annotated[Kpi, Depends(map_kpi)]
+    request: Request, p: Panel, level: Level, k: Annotated[Kpi, Depends(kpi_param)]
 ) -> HTMLResponse:
     level = mapview.level_for(p.unit, level)
     levels = [lvl for lvl in mapview.MAP_LEVELS if mapview.drawable(p.unit, lvl)]
-    kpis = [KPIS[n] for n in MAP_KPIS]
+    kpis = list(KPIS.values())
     return frame(request, p, "map.html", "map", level=level, kpi=k, levels=levels, kpis=kpis)
 
 
 @router.get("/panels/map/map", response_class=HTMLResponse)
 def map_panel(
-    request: Request, p: Panel, level: Level, k: Annotated[Kpi, Depends(map_kpi)]
+    request: Request, p: Panel, level: Level, k: Annotated[Kpi, Depends(kpi_param)]
 ) -> HTMLResponse:
     level = mapview.level_for(p.unit, level)
     shapes = mapview.outlines(p.conn, p.projection, p.scope, p.unit, level)
