@@ -33,6 +33,7 @@ from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
 from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
 
 __all__ = [
+    "CaseLocationRow",
     "Changes",
     "DeadLetter",
     "Decoded",
@@ -40,6 +41,7 @@ __all__ = [
     "ProjectionState",
     "ResolutionRow",
     "VisitRow",
+    "VisitTrackRow",
     "fold_batch",
 ]
 
@@ -88,6 +90,14 @@ class ResolutionRow(NamedTuple):
     on_time: bool
 
 
+class CaseLocationRow(NamedTuple):
+    """Where a case's problem is, as reported (WGS-84): the points of the map."""
+
+    case_id: str
+    lon: float
+    lat: float
+
+
 class VisitRow(NamedTuple):
     """One visit (走访) with the grid's parents at the time it happened."""
 
@@ -105,6 +115,19 @@ class VisitRow(NamedTuple):
     items_checked: int
     findings: int
     track_points: int
+
+
+class VisitTrackRow(NamedTuple):
+    """One visit's track (走访轨迹) and what it found: the points ``[lon, lat, ISO time]`` in
+    the order recorded, the items checked, and the cases reported on the visit."""
+
+    visit_id: str
+    worker_id: str
+    day: date
+    grid_id: str
+    points: list[list[Any]]
+    items_checked: list[str]
+    finding_case_ids: list[str]
 
 
 @dataclass
@@ -141,7 +164,9 @@ class Changes:
     deadlines: dict[str, DeadlineRow] = field(default_factory=dict)
     timeline: list[TimelineRow] = field(default_factory=list)
     resolutions: list[ResolutionRow] = field(default_factory=list)
+    case_locations: list[CaseLocationRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
+    visit_tracks: list[VisitTrackRow] = field(default_factory=list)
     visit_sequences: dict[str, int] = field(default_factory=dict)
     # day -> (level, code) -> [level, code, day, amounts in METRICS order]: one row of
     # ``stats_daily`` each, in its column order
@@ -271,6 +296,9 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
         )
     elif rec.event_type == "CaseReported":
         _count_words(state, rec.datum, row, day, changes)
+        where = rec.datum["location"]
+        if where is not None:
+            changes.case_locations.append(CaseLocationRow(row.case_id, where["lon"], where["lat"]))
 
 
 def _move_standing(step: CaseStep, deadlines: tuple[DeadlineRow, ...], changes: Changes) -> None:
@@ -329,5 +357,16 @@ def _fold_visit(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
             len(d["items_checked"]),
             len(d["findings"]),
             len(d["track"]),
+        )
+    )
+    changes.visit_tracks.append(
+        VisitTrackRow(
+            d["visit_id"],
+            d["worker_id"],
+            day,
+            grid,
+            [[p["lon"], p["lat"], p["t"].isoformat()] for p in d["track"]],
+            list(d["items_checked"]),
+            list(d["findings"]),
         )
     )

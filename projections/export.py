@@ -74,6 +74,7 @@ PERIOD_COLUMNS = {
     "cases": "reported_at",
     "resolutions": "day",
     "visits": "day",
+    "visit_tracks": "day",
     "stats_daily": "day",
 }
 _MS_UTC = pa.timestamp("ms", tz="UTC")
@@ -85,6 +86,8 @@ _ARROW_TYPES = {
     "boolean": pa.bool_(),
     "timestamptz": _MS_UTC,
     "date": pa.date32(),
+    "text[]": pa.list_(pa.string()),
+    "jsonb": pa.string(),  # the JSON text, as PostgreSQL prints it
 }
 _METADATA_TIMEOUT_S = 10.0
 _BATCH = 10_000
@@ -661,7 +664,12 @@ def _copy_table(
     on_rows: Callable[[str, int], None] | None,
 ) -> None:
     query: sql.Composable = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, table.column_names)),
+        sql.SQL(", ").join(
+            sql.SQL("{}::text").format(sql.Identifier(name))
+            if kind == "jsonb"
+            else sql.Identifier(name)
+            for name, kind in table.columns
+        ),
         sql.Identifier(schema, table.name),
     )
     params: tuple[Any, ...] = ()

@@ -209,7 +209,12 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         _merge(conn, READ_MODELS["cases"], _as_tuples("cases", changes.cases.values()))
     if changes.deadlines:
         _merge(conn, READ_MODELS["deadlines"], _as_tuples("deadlines", changes.deadlines.values()))
-    for name, rows in (("case_timeline", changes.timeline), ("visits", changes.visits)):
+    for name, rows in (
+        ("case_timeline", changes.timeline),
+        ("case_locations", changes.case_locations),
+        ("visits", changes.visits),
+        ("visit_tracks", changes.visit_tracks),
+    ):
         if rows:  # named tuples: their fields are the columns, in order
             _copy(conn, name, READ_MODELS[name].columns, rows)
     if changes.resolutions:

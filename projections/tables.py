@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from projections.batch import ResolutionRow, VisitRow
+from projections.batch import CaseLocationRow, ResolutionRow, VisitRow, VisitTrackRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.now_fold import NOW_COLUMNS
 from projections.stats_fold import METRICS
@@ -51,6 +51,8 @@ def _sql_type(annotation: Any) -> str:
     hint = annotation
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is list:  # a list of text is an array; anything deeper, JSON
+        return "text[]" if typing.get_args(hint) == (str,) else "jsonb"
     return _SQL_TYPES[hint]
 
 
@@ -107,12 +109,21 @@ TABLES: tuple[Table, ...] = (
         "append",
         indexes=("day", "department_code, day", "district_code, day"),
     ),
+    _from_row("case_locations", CaseLocationRow, ("case_id",), "append"),
     _from_row(
         "visits",
         VisitRow,
         ("visit_id",),
         "append",
         indexes=("worker_id, day", "grid_id, day"),
+        sources=("visit",),
+    ),
+    _from_row(
+        "visit_tracks",
+        VisitTrackRow,
+        ("visit_id",),
+        "append",
+        indexes=("worker_id, day",),
         sources=("visit",),
     ),
     Table(

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
-from projections.dashboard import api, live, pages
+from projections.dashboard import api, api_map, api_workers, live, pages, pages_map, pages_workers
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
@@ -20,10 +20,12 @@ from projections.dashboard.watch import Watch
 from projections.errors import ProjectionError, UnknownProjection
 from projections.panels.drill import DrillError
 from projections.panels.kpis import KpiError
+from projections.panels.mapview import MapError
 from projections.panels.periods import PeriodError
 from projections.panels.scope import Scope, UnitError, parse_unit
 from projections.panels.sources import ScopeRefused
 from projections.panels.units import UnknownUnit
+from projections.panels.workers import WorkersError
 
 __all__ = ["create_app", "parse_scope"]
 
@@ -49,6 +51,8 @@ _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (PeriodError, 422, "invalid period", "at"),
     (KpiError, 422, "unknown KPI", "kpi"),
     (DrillError, 422, "no such drill", "part"),
+    (MapError, 422, "no such map", "level"),
+    (WorkersError, 422, "no grids or workers", "unit"),
     (UnknownProjection, 503, "no projection yet", None),
     (ProjectionError, 422, "invalid request", None),
     (psycopg.OperationalError, 503, "read models unavailable", None),
@@ -92,8 +96,12 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
     app.include_router(api.router)
+    app.include_router(api_workers.router)
+    app.include_router(api_map.router)
     app.include_router(live.router)
     app.include_router(pages.router)
+    app.include_router(pages_workers.router)
+    app.include_router(pages_map.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

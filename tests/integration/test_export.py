@@ -27,6 +27,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from bench.canonical_log import canonical_events, write_canonical_log
 from events.codec import AvroCodec
@@ -510,6 +511,18 @@ def test_the_active_schema_is_exported_whole_by_default_and_identically_twice(
 ) -> None:
     schema = schemas()
     projection = unique_name("p")[:31]
+    db.execute(
+        f'INSERT INTO "{schema}".visit_tracks VALUES (%s, %s, %s, %s, %s, %s, %s)',
+        (
+            "v-1",
+            "w-1",
+            "2025-04-01",
+            "g-1",
+            Jsonb([[121.5, 29.9, "2025-04-01T07:00:00+00:00"]]),
+            ["road"],
+            ["c-1"],
+        ),
+    )
     new_replay_schema(db, projection, None, schema)
     mark_ready(db, schema)
     promote(db, projection, schema)
@@ -523,9 +536,8 @@ def test_the_active_schema_is_exported_whole_by_default_and_identically_twice(
     assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
     assert f"schema {schema}" in first.stdout
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert len(names) == len(READ_MODELS) + 1 and {"hot_words.parquet", "units.parquet"} <= set(
-        names
-    )
+    assert len(names) == len(READ_MODELS) + 1  # and freshness.json
+    assert {"hot_words.parquet", "units.parquet", "visit_tracks.parquet"} <= set(names)
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     cases = pq.read_table(tmp_path / "a" / "cases.parquet")
@@ -533,6 +545,10 @@ def test_the_active_schema_is_exported_whole_by_default_and_identically_twice(
     freshness = json.loads((tmp_path / "a" / "freshness.json").read_text())
     assert (freshness["projection"], freshness["schema"]) == (projection, schema)
     assert freshness["tables"]["visits"]["max_event_time"] == "2025-04-01T07:00:00.000Z"
+    tracks = pq.read_table(tmp_path / "a" / "visit_tracks.parquet").to_pylist()
+    assert [
+        (json.loads(t["points"]), t["items_checked"], t["finding_case_ids"]) for t in tracks
+    ] == [([[121.5, 29.9, "2025-04-01T07:00:00+00:00"]], ["road"], ["c-1"])]
 
 
 def test_models_export_failures_exit_1_naming_the_cause_and_write_nothing(

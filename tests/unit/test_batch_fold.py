@@ -20,7 +20,16 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.batch import Changes, Decoded, Position, ProjectionState, VisitRow, fold_batch
+from projections.batch import (
+    CaseLocationRow,
+    Changes,
+    Decoded,
+    Position,
+    ProjectionState,
+    VisitRow,
+    VisitTrackRow,
+    fold_batch,
+)
 from tests.unit.test_case_fold import (
     DISTRICT,
     GRID,
@@ -51,7 +60,7 @@ def _stream() -> dict[str, Case]:
     a = closed_case("case-a")
     b = busy_case("case-b")
     c = Case("case-c")
-    c.do("CaseReported", sh(*MON, 9, 15))
+    c.do("CaseReported", sh(*MON, 9, 15), location={"lat": 29.9421, "lon": 121.5934})
     c.do("CaseRejected", sh(*MON, 9, 40))
     d = Case("case-d")
     d.do(
@@ -121,7 +130,7 @@ def summed(changes: list[Changes]) -> dict[str, object]:
     stats: Counter[tuple[str, str, date, str]] = Counter()
     words: Counter[tuple[str, str, str, str]] = Counter()
     cases, deadlines, positions = {}, {}, {}
-    timeline, resolutions, visits, dead = [], [], [], []
+    timeline, resolutions, locations, visits, tracks, dead = [], [], [], [], [], []
     for c in changes:
         stats.update(c.stats)
         words.update(c.hot_words)
@@ -130,7 +139,9 @@ def summed(changes: list[Changes]) -> dict[str, object]:
         positions.update({tp: replace(p) for tp, p in c.positions.items()})
         timeline += c.timeline
         resolutions += c.resolutions
+        locations += c.case_locations
         visits += c.visits
+        tracks += c.visit_tracks
         dead += c.dead_letters
     for tp, pos in positions.items():  # a partition's max event time is over every batch
         times = [c.positions[tp].max_event_time for c in changes if tp in c.positions]
@@ -143,7 +154,9 @@ def summed(changes: list[Changes]) -> dict[str, object]:
         "positions": positions,
         "timeline": timeline,
         "resolutions": resolutions,
+        "case_locations": locations,
         "visits": visits,
+        "visit_tracks": tracks,
         "dead_letters": dead,
         "applied": sum(c.applied for c in changes),
         "duplicates": sum(c.duplicates for c in changes),
@@ -250,6 +263,28 @@ def test_visits_become_rows_with_the_parents_of_their_time() -> None:
     assert WHOLE.visit_sequences == {GRID: 2, GRID_2: 2}
 
 
+def test_each_reported_case_keeps_where_it_is_once() -> None:
+    # case-c was reported with its location, the others without one
+    assert WHOLE.case_locations == [CaseLocationRow("case-c", 121.5934, 29.9421)]
+    _, (_, again) = fold_in([RECORDS, RECORDS])
+    assert again.case_locations == []
+
+
+def test_each_visit_keeps_its_track_items_and_the_cases_it_reported() -> None:
+    tracks = {t.visit_id: t for t in WHOLE.visit_tracks}
+    assert set(tracks) == {v.visit_id for v in WHOLE.visits}
+    first = next(v for v in WHOLE.visits if (v.grid_id, v.sequence) == (GRID, 1))
+    track = tracks[first.visit_id]
+    assert isinstance(track, VisitTrackRow)
+    assert (track.worker_id, track.day, track.grid_id) == (WORKER, date(*MON), GRID)
+    started = first.started_at.isoformat()
+    assert track.points == [[121.59, 29.94, started], [121.6, 29.95, first.ended_at.isoformat()]]
+    assert track.items_checked == ["city_appearance"]
+    assert track.finding_case_ids == ["case-2025-000123"]
+    quiet = next(v for v in WHOLE.visits if (v.grid_id, v.sequence) == (GRID, 2))
+    assert tracks[quiet.visit_id].finding_case_ids == []
+
+
 def test_hot_words_count_each_report_once_per_word_by_quarter_district_and_lexicon() -> None:
     q1 = {word: n for (q, dist, lex, word), n in WHOLE.hot_words.items() if q == "2025-Q1"}
     # case-a, -b, -c share the standard text, case-d has its own; 占道经营 is a lexicon word
@@ -268,6 +303,7 @@ def test_a_redelivered_log_is_all_duplicates_and_changes_nothing() -> None:
     assert again.stats == Counter() and again.hot_words == Counter()
     assert again.cases == {} and again.deadlines == {} and again.timeline == []
     assert again.resolutions == [] and again.visits == [] and again.dead_letters == []
+    assert again.visit_tracks == []
     assert state.cases == first.cases
     assert again.positions == first.positions  # the offsets are still confirmed
 

@@ -88,34 +88,78 @@
     };
   };
 
-  // Map shapes are registered once per level and scope under a name the panel gives.
+  // Map shapes are registered under a name the panel gives (its unit and level). The shapes
+  // are a geo component the values colour (a map series on it) and the cases stand on.
   builders.map = function (el) {
     var geo = JSON.parse(el.dataset.geo), name = el.dataset.mapName;
     echarts.registerMap(name, geo);
     var rows = JSON.parse(el.dataset.rows || "[]");
     var points = JSON.parse(el.dataset.points || "[]");
+    var rate = el.dataset.kpiUnit === "%";
     var values = rows.map(function (r) { return r.value; }).filter(function (v) { return v !== null; });
-    var series = [{
-      type: "map", map: name, roam: true, name: el.dataset.kpiLabel || "",
-      emphasis: { label: { show: false } }, itemStyle: { borderColor: "#5b6b7c", borderWidth: 0.4 },
-      data: rows.map(function (r) { return { name: r.code, value: r.value, label: r.name }; })
-    }];
+    var fmt = function (v) {
+      if (v === null || v === undefined || isNaN(v)) return "—";
+      return rate ? (v * 100).toFixed(1) + "%" : (Math.round(v * 100) / 100).toLocaleString("zh-CN");
+    };
     var option = {
       tooltip: { formatter: function (p) {
-        var d = p.data || {}; return (d.label || p.name) + (p.value !== undefined && !isNaN(p.value) ? "：" + p.value : "");
+        if (p.seriesType === "scatter") return p.data.name + "<br>" + (p.data.title || "");
+        var d = p.data || {}; return (d.label || p.name) + "：" + fmt(p.value);
       } },
+      geo: { map: name, roam: true, nameProperty: "name",
+             itemStyle: { areaColor: "#eef1f5", borderColor: "#5b6b7c", borderWidth: 0.5 },
+             emphasis: { label: { show: false }, itemStyle: { areaColor: "#ffd54f" } } },
       visualMap: { min: values.length ? Math.min.apply(null, values) : 0,
                    max: values.length ? Math.max.apply(null, values) : 1,
-                   calculable: true, left: 10, bottom: 10,
-                   inRange: { color: ["#e0f3f8", "#abd9e9", "#fdae61", "#d73027"] } },
-      series: series
+                   calculable: true, left: 10, bottom: 10, seriesIndex: 0,
+                   text: [el.dataset.kpiLabel || "", ""], formatter: fmt,
+                   // the worse end red: high when lower is better, low otherwise
+                   inRange: { color: el.dataset.lowerBetter === "true"
+                     ? ["#e0f3f8", "#abd9e9", "#fdae61", "#d73027"]
+                     : ["#d73027", "#fdae61", "#abd9e9", "#4575b4"] } },
+      series: [{
+        type: "map", geoIndex: 0, name: el.dataset.kpiLabel || "",
+        data: rows.map(function (r) { return { name: r.code, value: r.value, label: r.name }; })
+      }]
     };
     if (points.length) {
-      option.geo = { map: name, roam: true, silent: true, itemStyle: { areaColor: "transparent", borderColor: "transparent" } };
-      series.push({ type: "scatter", coordinateSystem: "geo", symbolSize: 4, name: "案件",
-                    itemStyle: { color: "#1f4e79" },
-                    data: points.map(function (p) { return { name: p.case_id, value: [p.lon, p.lat] }; }) });
+      option.series.push({ type: "scatter", coordinateSystem: "geo", symbolSize: 4, name: "案件",
+                           itemStyle: { color: "#1f4e79", opacity: 0.7 },
+                           data: points.map(function (p) {
+                             return { name: p.case_id, title: p.title, value: [p.lon, p.lat] }; }) });
     }
+    return option;
+  };
+
+  // A worker's visits of a day: each track a line (over the grid's polygon when the reference
+  // data has one, else on plain lon/lat axes), each point with its time.
+  builders.track = function (el) {
+    var rows = JSON.parse(el.dataset.rows), geo = JSON.parse(el.dataset.geo || "null");
+    var onMap = geo && geo.features && geo.features.length;
+    var hhmm = function (iso) { return new Date(iso).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" }); };
+    var option = { tooltip: { trigger: "item" }, legend: { top: 0, type: "scroll" }, series: [] };
+    if (onMap) {
+      echarts.registerMap(el.dataset.mapName, geo);
+      option.geo = { map: el.dataset.mapName, roam: true, top: 40,
+                     itemStyle: { areaColor: "#eef1f5", borderColor: "#5b6b7c" } };
+    } else {
+      option.grid = { left: 70, right: 30, top: 40, bottom: 40 };
+      option.xAxis = { type: "value", scale: true, name: "经度" };
+      option.yAxis = { type: "value", scale: true, name: "纬度" };
+    }
+    rows.forEach(function (r) {
+      var label = hhmm(r.started_at) + " " + r.households + "户";
+      var data = r.points.map(function (p) { return { value: [p[0], p[1]], time: p[2] }; });
+      var line = onMap
+        ? { type: "lines", coordinateSystem: "geo", polyline: true, name: label,
+            data: [{ coords: r.points.map(function (p) { return [p[0], p[1]]; }) }],
+            lineStyle: { width: 2 } }
+        : { type: "line", name: label, data: data, showSymbol: false };
+      option.series.push(line);
+      option.series.push({ type: "scatter", name: label, symbolSize: 6,
+                           coordinateSystem: onMap ? "geo" : "cartesian2d", data: data,
+                           tooltip: { formatter: function (p) { return label + "<br>" + hhmm(p.data.time); } } });
+    });
     return option;
   };
 
@@ -130,8 +174,10 @@
       charts[el.id || Math.random()] = chart;
       if (el.dataset.clickUnit) {
         chart.on("click", function (p) {
-          if (p.data && p.data.name && p.componentSubType === "map") {
-            window.location = el.dataset.clickUnit.replace("__CODE__", encodeURIComponent(p.data.name));
+          if (p.seriesType === "scatter" && p.data && p.data.name) {
+            window.location = "/case/" + encodeURIComponent(p.data.name);
+          } else if (p.name && (p.componentType === "geo" || p.componentSubType === "map")) {
+            window.location = el.dataset.clickUnit.replace("__CODE__", encodeURIComponent(p.name));
           }
         });
       }

@@ -1,0 +1,198 @@
+"""The grid workers' page (网格员): visit progress per grid of a unit over a period, the quarterly
+assessment (考核) of the unit's workers, and one worker's tracks of a day.
+
+Which grids and workers belong to a unit comes from ``units`` (a grid's chain; a worker has
+their grid's chain); visits and tracks from ``visits`` and ``visit_tracks``; the assessment
+from the quarter's row of ``stats_period`` for each worker.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import psycopg
+
+from processors.rules.calendar import SHANGHAI
+from projections.panels import geography
+from projections.panels.mapview import feature_collection, units_in
+from projections.panels.periods import Period
+from projections.panels.scope import Scope, Unit
+from projections.panels.sources import scope_clause
+from projections.panels.visiting import assessment_quarter, coverage, working_days
+from projections.queries import Answer, answer
+
+__all__ = [
+    "MAX_ROWS",
+    "MIN_VISITS",
+    "WorkersError",
+    "assessment",
+    "grid_progress",
+    "track",
+    "track_grids",
+]
+
+MAX_ROWS = 500
+MIN_VISITS = 10  # a worker is ranked with at least this many visits in the quarter
+_TRACK_TABLES = ("visits", "visit_tracks")
+
+
+class WorkersError(ValueError):
+    """A unit the workers' page cannot show: a department has no grids or workers."""
+
+
+def _members(unit: Unit, level: str, scope: Scope) -> tuple[str, dict[str, Any]]:
+    """SQL (over alias ``u`` of ``units``) keeping the units of ``level`` (grid or worker)
+    that lie in ``unit`` and in the viewer's scope: a worker's own grid, or the worker."""
+    if unit.level == "department":
+        raise WorkersError("a department has no grids or workers: choose a place or a worker")
+    if unit.level != "worker":
+        return units_in(unit, level, scope)
+    clause, params = scope_clause(scope, "u")
+    mine = (
+        "u.code = %(unit_code)s"
+        if level == "worker"
+        else "u.code = (SELECT grid_id FROM units WHERE level = 'worker' AND code = %(unit_code)s)"
+    )
+    return f"u.level = '{level}' AND {mine} AND {clause}", {**params, "unit_code": unit.code}
+
+
+def grid_progress(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    period: Period,
+    limit: int = MAX_ROWS,
+    offset: int = 0,
+) -> Answer:
+    """Each grid of ``unit`` in ``period``: visits, households visited, workers who visited,
+    working days with a visit and the coverage they make (``visiting.COVERAGE_RULE``), and
+    ``unvisited`` for a grid with no visit; grids with no visit first, then by coverage,
+    ``limit`` rows from ``offset``; every row carries ``total`` (grids) and ``unvisited_total``.
+
+    Raises:
+        WorkersError: ``unit`` is a department.
+    """
+    members, params = _members(unit, "grid", scope)
+    query = (
+        "WITH g AS (SELECT u.code, u.name, u.village_code FROM units u WHERE " + members + "), "
+        "v AS (SELECT v.grid_id, count(*) AS visits, sum(v.households)::bigint AS households, "
+        "count(DISTINCT v.worker_id) AS workers, count(DISTINCT v.day) FILTER "
+        "(WHERE extract(isodow FROM v.day) <= 5) AS working_days_visited, max(v.ended_at) "
+        "AS last_visit FROM visits v JOIN g ON g.code = v.grid_id "
+        "WHERE v.day >= %(start)s AND v.day < %(end)s GROUP BY 1) "
+        "SELECT g.code, g.name, g.village_code, coalesce(v.visits, 0) AS visits, "
+        "coalesce(v.households, 0) AS households, coalesce(v.workers, 0) AS workers, "
+        "coalesce(v.working_days_visited, 0) AS working_days_visited, v.last_visit, "
+        "v.grid_id IS NULL AS unvisited, count(*) OVER () AS total, "
+        "count(*) FILTER (WHERE v.grid_id IS NULL) OVER () AS unvisited_total "
+        "FROM g LEFT JOIN v ON v.grid_id = g.code "
+        "ORDER BY v.grid_id IS NOT NULL, coalesce(v.working_days_visited, 0), g.code "
+        "LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    params.update(start=period.start, end=period.end, limit=min(limit, MAX_ROWS), offset=offset)
+    found = answer(conn, projection, ("visits",), query, params)
+    through = found.complete_to.astimezone(SHANGHAI).date() if found.complete_to else None
+    days = working_days(period, through)
+    for row in found.rows:
+        row["working_days"] = days
+        row["coverage"] = coverage(row["working_days_visited"], days)
+    return found
+
+
+def assessment(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    period: Period,
+    min_visits: int = MIN_VISITS,
+    limit: int = 100,
+    offset: int = 0,
+) -> Answer:
+    """The assessment (考核) of ``unit``'s workers over the quarter ``period`` starts in: for
+    each, visits, households, discoveries, discovery rate (per visit and per 100 households),
+    verifications and those on time, and the rank by discovery rate among the unit's workers
+    with at least ``min_visits`` visits (``None`` below it); ranked first, ``limit`` rows
+    from ``offset``, every row with ``total`` and ``ranked_total``.
+
+    Raises:
+        WorkersError: ``unit`` is a department.
+    """
+    members, params = _members(unit, "worker", scope)
+    quarter = assessment_quarter(period)
+    query = (
+        "WITH w AS (SELECT u.code, u.name, u.grid_id FROM units u WHERE " + members + "), "
+        "t AS (SELECT w.code AS worker_id, w.name, w.grid_id, "
+        "coalesce(s.visits, 0)::bigint AS visits, coalesce(s.households, 0)::bigint AS households, "
+        "coalesce(s.discovered, 0)::bigint AS discovered, "
+        "coalesce(s.verifications, 0)::bigint AS verifications, "
+        "coalesce(s.verifications_on_time, 0)::bigint AS verifications_on_time "
+        "FROM w LEFT JOIN stats_period s ON s.level = 'worker' AND s.code = w.code "
+        "AND s.period = %(quarter)s), "
+        "r AS (SELECT *, discovered::float / NULLIF(visits, 0) AS discovery_rate, "
+        "discovered::float * 100 / NULLIF(households, 0) AS discoveries_per_100_households, "
+        "verifications_on_time::float / NULLIF(verifications, 0) AS verification_on_time_rate, "
+        "visits >= %(min)s AS ranked FROM t), "
+        "p AS (SELECT *, CASE WHEN ranked THEN rank() OVER (PARTITION BY ranked "
+        "ORDER BY discovery_rate DESC NULLS LAST) END AS rank, count(*) OVER () AS total, "
+        "count(*) FILTER (WHERE ranked) OVER () AS ranked_total "
+        "FROM r ORDER BY rank NULLS LAST, visits DESC, worker_id "
+        "LIMIT %(limit)s OFFSET %(offset)s) "
+        # the day of each listed worker's last visit: where their tracks open
+        "SELECT p.*, (SELECT max(v.day) FROM visits v WHERE v.worker_id = p.worker_id "
+        "AND v.day >= %(start)s AND v.day < %(end)s) AS last_day FROM p "
+        "ORDER BY rank NULLS LAST, visits DESC, worker_id"
+    )
+    params.update(
+        quarter=quarter.label,
+        start=quarter.start,
+        end=quarter.end,
+        min=min_visits,
+        limit=min(limit, MAX_ROWS),
+        offset=offset,
+    )
+    found = answer(conn, projection, ("stats_daily",), query, params)
+    for row in found.rows:
+        row["quarter"] = quarter.label
+    return found
+
+
+def track(
+    conn: psycopg.Connection[Any], projection: str, scope: Scope, worker: Unit, day: date
+) -> Answer:
+    """``worker``'s visits on ``day`` (Asia/Shanghai), in the order made: each with its grid,
+    start and end, households, the items checked, its track ``points`` ([lon, lat, ISO
+    time], as recorded) and ``findings``: the cases reported on it (id, title, status).
+
+    Raises:
+        WorkersError: ``worker`` is not a worker.
+    """
+    if worker.level != "worker":
+        raise WorkersError(f"tracks are a worker's: {worker.key} is not a worker")
+    where, params = _members(worker, "worker", scope)
+    query = (
+        "SELECT v.visit_id, v.grid_id, v.started_at, v.ended_at, v.households, "
+        "t.items_checked, t.points, coalesce((SELECT json_agg(json_build_object('case_id', "
+        "c.case_id, 'title', c.title, 'status', c.status) ORDER BY c.case_id) FROM cases c "
+        "WHERE c.case_id = ANY(t.finding_case_ids)), '[]') AS findings, "
+        "cardinality(t.finding_case_ids) AS findings_reported "
+        "FROM visits v JOIN visit_tracks t USING (visit_id) "
+        "WHERE v.worker_id = %(unit_code)s AND v.day = %(day)s "
+        f"AND EXISTS (SELECT 1 FROM units u WHERE {where}) "
+        "ORDER BY v.started_at, v.visit_id"
+    )
+    params["day"] = day
+    return answer(conn, projection, _TRACK_TABLES, query, params)
+
+
+def track_grids(conn: psycopg.Connection[Any], projection: str, tracks: Answer) -> dict[str, Any]:
+    """The polygons of the grids ``tracks`` (an answer of ``track``) were walked in, as a
+    GeoJSON FeatureCollection: empty where the reference data gives no boundary."""
+    rows = [
+        row
+        for grid in sorted({r["grid_id"] for r in tracks.rows})
+        for row in geography.shapes(conn, projection, "grid", ("grid", grid)).rows
+    ]
+    return feature_collection(rows)
