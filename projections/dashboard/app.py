@@ -12,7 +12,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
-from projections.dashboard import api, live, pages
+from projections.dashboard import (
+    api,
+    api_hotwords,
+    api_overdue,
+    api_rankings,
+    live,
+    pages,
+    pages_hotwords,
+    pages_overdue,
+    pages_rankings,
+)
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
@@ -20,6 +30,7 @@ from projections.dashboard.watch import Watch
 from projections.errors import ProjectionError, UnknownProjection
 from projections.panels.drill import DrillError
 from projections.panels.kpis import KpiError
+from projections.panels.overdue import GroupingError
 from projections.panels.periods import PeriodError
 from projections.panels.scope import Scope, UnitError, parse_unit
 from projections.panels.sources import ScopeRefused
@@ -49,6 +60,7 @@ _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (PeriodError, 422, "invalid period", "at"),
     (KpiError, 422, "unknown KPI", "kpi"),
     (DrillError, 422, "no such drill", "part"),
+    (GroupingError, 422, "invalid grouping", "by"),
     (UnknownProjection, 503, "no projection yet", None),
     (ProjectionError, 422, "invalid request", None),
     (psycopg.OperationalError, 503, "read models unavailable", None),
@@ -91,9 +103,9 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     install(app)
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
-    app.include_router(api.router)
-    app.include_router(live.router)
-    app.include_router(pages.router)
+    routers = (api, api_rankings, api_overdue, api_hotwords, live, pages)
+    for module in (*routers, pages_rankings, pages_overdue, pages_hotwords):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 
