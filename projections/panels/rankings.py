@@ -75,18 +75,24 @@ def ranking(
         within = f"r.{CHAIN_COLUMN[unit.level]} = %(unit_code)s"
     in_scope, params = scope_clause(scope, "r")
     order = "ASC" if k.lower_is_better else "DESC"
+    # Rank narrow rows (code, value, n) and name only the page's: a whole city's ~40,000
+    # workers sort in memory, and only `limit` rows are joined to their names.
+    best = f"ranked DESC, value {order} NULLS LAST"
     query = (
-        f"WITH v AS (SELECT r.code, r.name, r.parent_code AS parent, up.name AS parent_name, "
-        f"{value} AS value, coalesce(s.{n}, 0)::bigint AS n FROM units r "
-        f"LEFT JOIN {src.table} s "
+        f"WITH v AS (SELECT r.code, {value} AS value, coalesce(s.{n}, 0)::bigint AS n "
+        f"FROM units r LEFT JOIN {src.table} s "
         f"ON s.level = r.level AND s.code = r.code AND s.{src.column} = %(key)s "
-        "LEFT JOIN units up ON up.level = %(parent_level)s AND up.code = r.parent_code "
         f"WHERE r.level = %(level)s AND {within} AND {in_scope}), "
-        "w AS (SELECT *, value IS NOT NULL AND (n >= %(min)s OR NOT %(gated)s) AS ranked FROM v) "
-        "SELECT count(*) OVER () AS total, count(*) FILTER (WHERE ranked) OVER () AS ranked_total, "
-        f"CASE WHEN ranked THEN rank() OVER (PARTITION BY ranked ORDER BY value {order}) END "
-        "AS rank, code, name, parent, parent_name, value, n, ranked FROM w "
-        f"ORDER BY ranked DESC, value {order} NULLS LAST, code LIMIT %(limit)s OFFSET %(offset)s"
+        "w AS (SELECT *, value IS NOT NULL AND (n >= %(min)s OR NOT %(gated)s) AS ranked FROM v), "
+        "o AS (SELECT *, count(*) OVER () AS total, "
+        "count(*) FILTER (WHERE ranked) OVER () AS ranked_total, "
+        f"rank() OVER (ORDER BY {best}) AS place FROM w "
+        f"ORDER BY {best}, code LIMIT %(limit)s OFFSET %(offset)s) "
+        "SELECT o.total, o.ranked_total, CASE WHEN o.ranked THEN o.place END AS rank, o.code, "
+        "r.name, r.parent_code AS parent, up.name AS parent_name, o.value, o.n, o.ranked "
+        "FROM o JOIN units r ON r.level = %(level)s AND r.code = o.code "
+        "LEFT JOIN units up ON up.level = %(parent_level)s AND up.code = r.parent_code "
+        f"ORDER BY {best}, o.code"
     )
     params.update(
         key=src.keys[0],
