@@ -52,8 +52,8 @@ def ranking(
     first by rank (ties share a rank and are listed by code), then those without a value or,
     for a rate or a mean, with a sample below ``min_sample``; each row with ``rank`` (none when
     unranked), ``code``, ``name``, ``parent`` and ``parent_name`` (the unit one level up: a
-    grid's village, a worker's grid), ``value``, ``n`` and ``ranked``; ``limit`` rows from ``offset``. Every row carries
-    ``total`` (units listed) and ``ranked_total`` (units ranked).
+    grid's village, a worker's grid), ``value``, ``n`` and ``ranked``; ``limit`` rows from
+    ``offset``. Every row carries ``total`` (units listed) and ``ranked_total`` (units ranked).
 
     Raises:
         LevelError: ``level`` cannot be ranked within ``unit``.
