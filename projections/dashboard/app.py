@@ -12,7 +12,21 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
-from projections.dashboard import api, api_map, api_workers, live, pages, pages_map, pages_workers
+from projections.dashboard import (
+    api,
+    api_hotwords,
+    api_map,
+    api_overdue,
+    api_rankings,
+    api_workers,
+    live,
+    pages,
+    pages_hotwords,
+    pages_map,
+    pages_overdue,
+    pages_rankings,
+    pages_workers,
+)
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
@@ -21,6 +35,7 @@ from projections.errors import ProjectionError, UnknownProjection
 from projections.panels.drill import DrillError
 from projections.panels.kpis import KpiError
 from projections.panels.mapview import MapError
+from projections.panels.overdue import GroupingError
 from projections.panels.periods import PeriodError
 from projections.panels.scope import Scope, UnitError, parse_unit
 from projections.panels.sources import ScopeRefused
@@ -53,6 +68,7 @@ _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (DrillError, 422, "no such drill", "part"),
     (MapError, 422, "no such map", "level"),
     (WorkersError, 422, "no grids or workers", "unit"),
+    (GroupingError, 422, "invalid grouping", "by"),
     (UnknownProjection, 503, "no projection yet", None),
     (ProjectionError, 422, "invalid request", None),
     (psycopg.OperationalError, 503, "read models unavailable", None),
@@ -95,13 +111,10 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     install(app)
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
-    app.include_router(api.router)
-    app.include_router(api_workers.router)
-    app.include_router(api_map.router)
-    app.include_router(live.router)
-    app.include_router(pages.router)
-    app.include_router(pages_workers.router)
-    app.include_router(pages_map.router)
+    apis = (api, api_rankings, api_overdue, api_hotwords, api_workers, api_map, live)
+    views = (pages, pages_rankings, pages_overdue, pages_hotwords, pages_workers, pages_map)
+    for module in (*apis, *views):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 
