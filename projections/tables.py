@@ -2,7 +2,8 @@
 so a field added to a row is a column added to its table, with nothing to keep in step.
 
 How a table is written: ``upsert`` (the row's latest state replaces the old), ``append``
-(facts that never change), ``add`` (integer counters summed into what is there).
+(facts that never change), ``add`` (integer counters summed into what is there), ``first``
+(facts that may be read again: the first row of a key is kept).
 """
 
 from __future__ import annotations
@@ -14,11 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
 from projections.batch import ResolutionRow, VisitRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
+from projections.rejection_fold import RejectionRow
 from projections.stats_fold import METRICS
 
-__all__ = ["READ_MODELS", "TABLES", "Table", "ddl", "index_ddl"]
+__all__ = ["READ_MODELS", "SOURCE_TOPICS", "TABLES", "Table", "ddl", "index_ddl", "topic_patterns"]
+
+# The topic each source stream of the read models is read from (without a deployment's prefix).
+SOURCE_TOPICS = {"case": CASE_EVENTS, "visit": VISIT_EVENTS, "rejection": REJECTIONS}
 
 _SQL_TYPES = {
     str: "text",
@@ -35,7 +41,7 @@ class Table:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, SQL type)
     key: tuple[str, ...]
-    mode: Literal["upsert", "append", "add"]
+    mode: Literal["upsert", "append", "add", "first"]
     indexes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ("case",)  # the streams it is folded from (for freshness)
 
@@ -118,6 +124,16 @@ TABLES: tuple[Table, ...] = (
         ("quarter", "district_code", "lexicon_version", "word"),
         "add",
     ),
+    # The workflow sends a refusal again, byte for byte, when a submission is read again;
+    # should a case have forgotten it (it keeps its last 16), the first answer still stands.
+    _from_row(
+        "rejections",
+        RejectionRow,
+        ("event_id",),
+        "first",
+        indexes=("case_id",),
+        sources=("rejection",),
+    ),
 )
 
 READ_MODELS = {t.name: t for t in TABLES}
@@ -149,6 +165,11 @@ CREATE TABLE IF NOT EXISTS places (
     PRIMARY KEY (code, effective_from)
 );
 """
+
+
+def topic_patterns(sources: tuple[str, ...] | set[str]) -> list[str]:
+    """``LIKE`` patterns matching the topics of ``sources`` under any deployment's prefix."""
+    return [f"%{SOURCE_TOPICS[s]}" for s in sorted(sources)]
 
 
 def ddl(indexes: bool = True) -> str:
