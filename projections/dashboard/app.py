@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
-from projections.dashboard import api, live, pages
+from projections.dashboard import api, api_case, live, pages, pages_case
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Watch
 from projections.errors import ProjectionError, UnknownProjection
+from projections.panels.case import CaseOutOfScope, UnknownCase
 from projections.panels.drill import DrillError
 from projections.panels.kpis import KpiError
 from projections.panels.periods import PeriodError
@@ -44,6 +45,8 @@ def parse_scope(text: str) -> Scope:
 # Domain refusals and what they are over HTTP: status, title, the parameter at fault.
 _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (UnknownUnit, 404, "unknown unit", "unit"),
+    (UnknownCase, 404, "unknown case", "case_id"),
+    (CaseOutOfScope, 403, "outside your scope", "case_id"),
     (ScopeRefused, 403, "outside your scope", "unit"),
     (UnitError, 422, "invalid unit", "unit"),
     (PeriodError, 422, "invalid period", "at"),
@@ -92,8 +95,10 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
     app.include_router(api.router)
+    app.include_router(api_case.router)
     app.include_router(live.router)
     app.include_router(pages.router)
+    app.include_router(pages_case.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from bench.canonical_log import canonical_events
+from events.models import Event
 from simulate.city import CityShape
 from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for
 
@@ -27,6 +29,7 @@ __all__ = [
     "free_port",
     "pg_count",
     "serve",
+    "served",
     "stop",
 ]
 
@@ -95,16 +98,23 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
-@pytest.fixture(scope="module")
-def dashboard(request: pytest.FixtureRequest) -> Iterator[Dashboard]:
-    """Two weeks of Zhuangshi street, projected and served; one per test module."""
+@contextmanager
+def served(
+    request: pytest.FixtureRequest,
+    more: Callable[[list[tuple[str, Event]]], list[tuple[str, Event]]] = lambda log: [],
+) -> Iterator[Dashboard]:
+    """Two weeks of Zhuangshi street (and ``more(log)`` written after them), projected into a
+    world of the test module's own and served."""
     connection = request.getfixturevalue("connection_settings")
     name = f"dash_{request.module.__name__.rsplit('.', 1)[-1][5:20]}_{free_port()}"
     world = ProjectionWorld(connection, name)
     try:
-        world.write(canonical_events(CityShape.zhuangshi(), SEED, START, DAYS))
+        log = list(canonical_events(CityShape.zhuangshi(), SEED, START, DAYS))
+        world.write([*log, *more(log)])
         schema = world.live_schema()
         world.project(schema)
         url, process = serve(world)
@@ -114,6 +124,13 @@ def dashboard(request: pytest.FixtureRequest) -> Iterator[Dashboard]:
             stop(process)
     finally:
         world.cleanup()
+
+
+@pytest.fixture(scope="module")
+def dashboard(request: pytest.FixtureRequest) -> Iterator[Dashboard]:
+    """Two weeks of Zhuangshi street, projected and served; one per test module."""
+    with served(request) as d:
+        yield d
 
 
 def pg_count(dashboard: Dashboard, query: str, *args: Any) -> int:

@@ -9,8 +9,10 @@ import pytest
 
 RULES = Path(__file__).resolve().parents[2] / "processors" / "rules"
 PANELS = RULES.parents[1] / "projections" / "panels"
-# The dashboard's pure parts: periods, units and scopes, KPI definitions.
-MODULES = sorted(RULES.glob("*.py")) + [PANELS / f"{m}.py" for m in ("periods", "scope", "kpis")]
+# The dashboard's pure parts: periods, units and scopes, KPI definitions, a case page's rules.
+MODULES = sorted(RULES.glob("*.py")) + [
+    PANELS / f"{m}.py" for m in ("periods", "scope", "kpis", "case_rules")
+]
 
 FORBIDDEN_MODULES = {
     "confluent_kafka",
