@@ -32,6 +32,11 @@ def out(name: str, p: Panel, found: Answer, extra: dict[str, Any] | None = None)
     )
 
 
+@router.get("/health", summary="the app answers (no read model touched): the benchmark's baseline")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 @router.get("/kpis", summary="every KPI: its Chinese name, kind and definition")
 def kpis() -> list[dict[str, Any]]:
     return [

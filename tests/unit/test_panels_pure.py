@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, RANKABLE, KpiError, kpi
-from projections.panels.periods import Period, PeriodError, containing, parse_period
+from projections.panels.periods import PeriodError, containing, parse_period
 from projections.panels.scope import CITY, Scope, Unit, UnitError, child_level, parse_unit
 from projections.panels.sources import ScopeRefused, period_source, rows_of
 
