@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from projections.dashboard import (
     api,
+    api_case,
     api_hotwords,
     api_map,
     api_overdue,
@@ -21,6 +22,7 @@ from projections.dashboard import (
     api_workers,
     live,
     pages,
+    pages_case,
     pages_hotwords,
     pages_map,
     pages_overdue,
@@ -32,6 +34,7 @@ from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Watch
 from projections.errors import ProjectionError, UnknownProjection
+from projections.panels.case import CaseOutOfScope, UnknownCase
 from projections.panels.drill import DrillError
 from projections.panels.kpis import KpiError
 from projections.panels.mapview import MapError
@@ -61,6 +64,8 @@ def parse_scope(text: str) -> Scope:
 # Domain refusals and what they are over HTTP: status, title, the parameter at fault.
 _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (UnknownUnit, 404, "unknown unit", "unit"),
+    (UnknownCase, 404, "unknown case", "case_id"),
+    (CaseOutOfScope, 403, "outside your scope", "case_id"),
     (ScopeRefused, 403, "outside your scope", "unit"),
     (UnitError, 422, "invalid unit", "unit"),
     (PeriodError, 422, "invalid period", "at"),
@@ -111,8 +116,16 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     install(app)
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
-    apis = (api, api_rankings, api_overdue, api_hotwords, api_workers, api_map, live)
-    views = (pages, pages_rankings, pages_overdue, pages_hotwords, pages_workers, pages_map)
+    apis = (api, api_rankings, api_overdue, api_hotwords, api_workers, api_map, api_case, live)
+    views = (
+        pages,
+        pages_rankings,
+        pages_overdue,
+        pages_hotwords,
+        pages_workers,
+        pages_map,
+        pages_case,
+    )
     for module in (*apis, *views):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
