@@ -22,9 +22,11 @@ import httpx
 import typer
 from confluent_kafka import Consumer, TopicPartition
 
+from events.errors import FengqiaoError
+from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
 from events.schema_admin import register_catalog
-from events.topics import INBOX
+from events.topics import INBOX, REFERENCE_INBOX
 from infra.cli import err_console, reports_errors
 from infra.cli_process import prefixed
 from infra.demo_children import ChildDied, Children
@@ -35,12 +37,18 @@ from processors.settings import WorkflowSettings
 from projections.dashboard.settings import DashboardSettings
 from projections.projector import topic_ends
 from schemas.catalog import load_catalog
+from simulate.city import CityShape, reference_events
+from simulate.settings import SimulateSettings
 
 __all__ = ["demo", "next_live_day", "register"]
 
 # Upstream first: nothing new reaches the workflow once it stops, nor the projector after it.
 STOP_ORDER = ["live", "backfill", "workflow-live", "workflow-backfill", "projector", "dashboard"]
 TICK_S = 0.5
+
+
+class DemoFailed(FengqiaoError):
+    """A step of the demo could not be done."""
 
 
 class _Stopped(Exception):
@@ -105,6 +113,14 @@ def _decided(workflow: WorkflowSettings, ends: dict[tuple[str, int], int]) -> in
     return sum(min(max(tp.offset, 0), ends[(tp.topic, tp.partition)]) for tp in tps)
 
 
+def _decide_all(run: _Demo, workflow: WorkflowSettings, inboxes: list[str], what: str) -> None:
+    """Wait until the workflow has decided everything now in ``inboxes``."""
+    ends = topic_ends(workflow.kafka_bootstrap, inboxes)
+    total = sum(ends.values())
+    run.say(f"waiting for the workflow to decide {what}")
+    run.wait(lambda: _decided(workflow, ends) >= total, 10, f"the workflow is deciding {what} …")
+
+
 def _earlier_live_days(stats: Path) -> list[str]:
     try:
         by_day: dict[str, int] = json.loads(stats.read_text()).get("by_day", {})
@@ -154,7 +170,7 @@ def demo(
         _run(run, data_dir, days, shape, rate)
     except _Stopped:
         pass
-    except ChildDied as exc:
+    except (ChildDied, DemoFailed) as exc:
         err_console.print("[bold red]error:[/] ", end="")
         err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         code = 1
@@ -193,23 +209,29 @@ def _run(run: _Demo, data_dir: Path, days: int, shape: str, rate: float) -> None
     run.say("the dashboard answers")
     print(f"dashboard: {url}", flush=True)
 
+    # The reference data first, decided before any submission that refers to it: the workflow
+    # decides each inbox on its own, and a visit to a grid it does not know yet is refused.
+    # (Its workers follow the canonical reference log within a poll; the backfill's process
+    # takes seconds to start and generate before it publishes anything.)
+    seed = SimulateSettings().seed
+    _, reference = reference_events(CityShape.named(shape), seed)
+    run.say(f"publishing the reference data of {shape} (seed {seed}: {len(reference):,} events)")
+    with Publisher(PublisherSettings()) as publisher:
+        published = publisher.publish_batch(reference)
+    if published.failures:
+        first = published.failures[0]
+        raise DemoFailed(f"{len(published.failures)} reference events not published: {first.error}")
+    _decide_all(run, workflow, [workflow.topic(REFERENCE_INBOX)], "the reference data")
+
     run.say(f"backfilling {days} day(s) of {shape} (log: {children.log_dir}/demo-backfill.log)")
     backfill = children.start(
-        "backfill", ["simulate", "--shape", shape, "--days", str(days)], expected_exit=True
+        "backfill",
+        ["simulate", "--shape", shape, "--days", str(days), "--no-reference"],
+        expected_exit=True,
     )
     run.wait(lambda: not backfill.running, 15, "backfilling …")
     children.stop(backfill)
-    inboxes = [workflow.topic(t) for t in INBOX.values()]
-    ends = topic_ends(workflow.kafka_bootstrap, inboxes)
-    total = sum(ends.values())
-    progress = [0]
-
-    def decided() -> bool:
-        progress[0] = _decided(workflow, ends)
-        return progress[0] >= total
-
-    run.say("the backfill is published; waiting for the workflow to decide it")
-    run.wait(decided, 10, f"the workflow is deciding the backfill ({total:,} submissions in all)")
+    _decide_all(run, workflow, [workflow.topic(t) for t in INBOX.values()], "the backfill")
     run.say("the workflow has decided the backfill; restarting it with its deadline trigger on")
     children.stop(backfill_worker)
     children.start("workflow-live", ["process"])
