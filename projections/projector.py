@@ -31,7 +31,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
 from events.kafka_io import Deliveries, dead_letter_headers, produce, reader, where
-from events.models import Event, PlaceDefined, PlaceRetired
+from events.models import (
+    DepartmentDefined,
+    Event,
+    PlaceDefined,
+    PlaceRetired,
+    WorkerAssigned,
+)
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
 from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
@@ -47,6 +53,7 @@ from projections.store import (
     use_schema,
     write_batch,
 )
+from projections.units import Units, build_units
 from projections.versions import active_schema
 
 __all__ = ["BatchReport", "Projector"]
@@ -58,6 +65,7 @@ _CHUNK = 5000  # records consumed and folded at a time within a batch
 _COLLECT_RECORDS = 1_000_000
 _COLLECT_BATCHES = 5_000
 _REFERENCE_WAIT_S = 10.0  # a reference read not complete after this long says how far it got
+_UNIT_SOURCES = (PlaceDefined, PlaceRetired, WorkerAssigned, DepartmentDefined)  # what units show
 # What a topic created a moment ago answers until its leader is known everywhere.
 _SETTLING = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
@@ -83,6 +91,7 @@ class _Batch:
 
     changes: Changes
     places: Sequence[Place]
+    units: Units | None  # the units rebuilt, when the reference data changed
     report: BatchReport
 
 
@@ -100,7 +109,7 @@ class Projector:
             its schemas active, carry on in that one from the positions it holds.
         share: ``(i, n)``: project only partitions ``p`` with ``p % n == i``, so that n
             processes can rebuild one schema side by side (a case, and a grid's visits, live in
-            one partition; counters only add up). Worker 0 also writes the place names.
+            one partition; counters only add up). Worker 0 also writes the places and units.
     """
 
     def __init__(
@@ -136,6 +145,7 @@ class Projector:
         self._ref_tp = TopicPartition(settings.topic(REFERENCE_EVENTS), 0, 0)
         self._producer: Producer | None = None
         self._pending_places: list[Place] = []
+        self._pending_units: Units | None = None
         self._conn = connect(settings.pg_dsn.get_secret_value())
         use_schema(self._conn, schema)
         self._writer: BatchWriter[_Batch] = BatchWriter(self._write)
@@ -162,6 +172,7 @@ class Projector:
                     batch_done(batch.report.records)
                     if self.follow is not None and time.monotonic() >= self._next_follow_check:
                         self._follow_promotion()
+                self._hand_over_reference()
                 self._settle()
         finally:
             self.close()
@@ -285,11 +296,20 @@ class Projector:
 
     def _hand_over(self, batch: _Batch) -> None:
         """Start writing ``batch`` once the one before has committed; report what did."""
-        if batch.changes.positions or batch.places:
+        if batch.changes.positions or batch.places or batch.units is not None:
             self._reported(self._writer.submit(batch))
         else:
             self._settle()
             self._reported([batch])
+
+    def _hand_over_reference(self) -> None:
+        """Write the places and units read at the start when no batch took them (a replay
+        or a restart that found its streams already at their end)."""
+        places, self._pending_places = self._pending_places, []
+        units, self._pending_units = self._pending_units, None
+        if self.share[0] != 0 or (not places and units is None):
+            return
+        self._hand_over(_Batch(Changes(), places, units, BatchReport(0, 0, 0, 0)))
 
     def _settle(self) -> None:
         """Wait for the batch in flight: after it, the connection is this thread's."""
@@ -301,14 +321,15 @@ class Projector:
                 self.on_batch(batch.report)
 
     def _write(self, batch: _Batch) -> None:
-        write_batch(self._conn, batch.changes, batch.places)
+        write_batch(self._conn, batch.changes, batch.places, batch.units)
 
     def _fold_next(self) -> _Batch:
         """Consume, decode and fold one batch; its dead letters are on their topics."""
         changes = Changes()
         places, self._pending_places = self._pending_places + self._read_reference(), []
+        units, self._pending_units = self._pending_units, None
         if self.share[0] != 0:
-            places = []  # one writer of the place names
+            places, units = [], None  # one writer of the places and units
         read = 0
         for messages in self._chunks():
             read += len(messages)
@@ -329,7 +350,7 @@ class Projector:
             len(changes.dead_letters),
             changes.positions,
         )
-        return _Batch(changes, places, report)
+        return _Batch(changes, places, units, report)
 
     def _chunks(self) -> Iterator[list[Message]]:
         """One batch's records, ``_CHUNK`` at a time, until the batch is full or its wait is
@@ -404,6 +425,8 @@ class Projector:
     # --- the reference log -----------------------------------------------------------------
     def _read_reference(self) -> list[Place]:
         """Read the reference log up to its end; the places it (re)defined, for ``places``.
+        When it (re)defined a place, an assignment or a department, ``units`` is rebuilt from
+        the whole view, for the next batch to write.
 
         However long that takes: every ``_REFERENCE_WAIT_S`` it logs how far it has got.
 
@@ -463,6 +486,8 @@ class Projector:
         if not events:
             return []
         self.state.ref = self.state.ref.apply_all(events)
+        if any(isinstance(e, _UNIT_SOURCES) for e in events):
+            self._pending_units = build_units(self.state.ref)
         codes = {e.code for e in events if isinstance(e, PlaceDefined | PlaceRetired)}
         return [p for code in sorted(codes) for p in self.state.ref.place_history(code)]
 

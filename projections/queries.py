@@ -10,7 +10,8 @@ boundaries that were in force when each case was reported or each visit made.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -34,6 +35,7 @@ __all__ = [
     "overdue",
     "overdue_distribution",
     "ranking",
+    "snapshot",
     "statistics",
     "worker_assessment",
 ]
@@ -116,6 +118,21 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
     return found
 
 
+@contextmanager
+def snapshot(conn: psycopg.Connection[Any], projection: str) -> Iterator[str]:
+    """One REPEATABLE READ transaction on the projection's active schema (its name is
+    yielded), so every read inside it, the freshness included, sees the same state.
+
+    Raises:
+        UnknownProjection: the projection has no active schema yet.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.commit()  # a snapshot of our own below; the caller's reads end here
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield _open(conn, projection)
+
+
 def answer(
     conn: psycopg.Connection[Any],
     projection: str,
@@ -123,13 +140,8 @@ def answer(
     query: str | sql.Composable,
     params: Sequence[Any] | dict[str, Any] = (),
 ) -> Answer:
-    """``query``'s rows from the projection's active schema, with the freshness of ``tables``,
-    read in one snapshot."""
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.commit()  # a snapshot of our own below; the caller's reads end here
-    with conn.transaction():  # one snapshot: the rows and their freshness agree
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        schema = _open(conn, projection)
+    """The rows of ``query`` and the freshness of ``tables``, from one snapshot."""
+    with snapshot(conn, projection) as schema:
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(query, params).fetchall()  # type: ignore[arg-type]
         complete_to = freshness(conn, tables)

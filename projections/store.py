@@ -13,12 +13,14 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from processors.rules.reference_view import Place
 from projections.batch import Changes, Position
 from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
 from projections.tables import READ_MODELS, Table, ddl, index_ddl
+from projections.units import Units
 
 __all__ = [
     "connect",
@@ -178,8 +180,11 @@ def write_batch(
     conn: psycopg.Connection[Any],
     changes: Changes,
     places: Sequence[Place] = (),
+    units: Units | None = None,
 ) -> None:
-    """Write ``changes`` and the positions they reach in one transaction, then commit.
+    """Write ``changes`` and the positions they reach in one transaction, then commit; with
+    ``places`` (re)defined since the last batch upserted into ``places``, and ``units``, when
+    given, replacing the whole ``units`` table and its version.
 
     Raises:
         ProjectionStoreError: PostgreSQL refused; nothing of the batch was written.
@@ -187,6 +192,8 @@ def write_batch(
     try:
         with conn.transaction():
             _write(conn, changes, places)
+            if units is not None:
+                _replace_units(conn, units)
     except psycopg.Error as exc:
         raise ProjectionStoreError(f"writing a batch failed and was rolled back: {exc}") from exc
 
@@ -232,18 +239,33 @@ _DEAD_LETTER_COLUMNS = (
 )
 
 
+def _ring(place: Place) -> Jsonb | None:
+    return None if place.boundary is None else Jsonb([list(point) for point in place.boundary])
+
+
 def _upsert_places(conn: psycopg.Connection[Any], places: Sequence[Place]) -> None:
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO places (code, effective_from, level, name, parent_code, retired) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (code, effective_from) DO UPDATE SET "
+            "INSERT INTO places (code, effective_from, level, name, parent_code, retired, "
+            "boundary) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (code, effective_from) DO UPDATE SET "
             "level = EXCLUDED.level, name = EXCLUDED.name, parent_code = EXCLUDED.parent_code, "
-            "retired = EXCLUDED.retired",
+            "retired = EXCLUDED.retired, boundary = EXCLUDED.boundary",
             [
-                (p.code, p.effective_from, str(p.level), p.name, p.parent_code, p.retired)
+                (p.code, p.effective_from, str(p.level), p.name, p.parent_code, p.retired, _ring(p))
                 for p in places
             ],
         )
+
+
+def _replace_units(conn: psycopg.Connection[Any], units: Units) -> None:
+    conn.execute("DELETE FROM units")
+    _copy(conn, "units", READ_MODELS["units"].columns, units.rows)
+    conn.execute(
+        "INSERT INTO units_version (reference_sequence) VALUES (%s) ON CONFLICT (one) "
+        "DO UPDATE SET reference_sequence = EXCLUDED.reference_sequence",
+        (units.reference_sequence,),
+    )
 
 
 def _write_positions(

@@ -2,7 +2,8 @@
 so a field added to a row is a column added to its table, with nothing to keep in step.
 
 How a table is written: ``upsert`` (the row's latest state replaces the old), ``append``
-(facts that never change), ``add`` (integer counters summed into what is there).
+(facts that never change), ``add`` (integer counters summed into what is there), ``replace``
+(rebuilt whole, in the batch's transaction, whenever what it is derived from changes).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from projections.batch import ResolutionRow, VisitRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.stats_fold import METRICS
+from projections.units import UnitRow
 
 __all__ = ["READ_MODELS", "TABLES", "Table", "ddl", "index_ddl"]
 
@@ -35,7 +37,7 @@ class Table:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, SQL type)
     key: tuple[str, ...]
-    mode: Literal["upsert", "append", "add"]
+    mode: Literal["upsert", "append", "add", "replace"]
     indexes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ("case",)  # the streams it is folded from (for freshness)
 
@@ -118,6 +120,21 @@ TABLES: tuple[Table, ...] = (
         ("quarter", "district_code", "lexicon_version", "word"),
         "add",
     ),
+    # The reference log is read to its end before every batch, so the units are as fresh as
+    # the case and visit batches they are written with.
+    _from_row(
+        "units",
+        UnitRow,
+        ("level", "code"),
+        "replace",
+        indexes=(
+            "level, district_code",
+            "level, street_code",
+            "level, village_code",
+            "level, parent_code",
+        ),
+        sources=("case", "visit"),
+    ),
 )
 
 READ_MODELS = {t.name: t for t in TABLES}
@@ -147,6 +164,15 @@ CREATE TABLE IF NOT EXISTS places (
     parent_code text,
     retired boolean NOT NULL,
     PRIMARY KEY (code, effective_from)
+);
+-- the outer ring of the place's polygon as in its PlaceDefined: [[lon, lat], ...], open (the
+-- first point not repeated); null when the definition has none (PlaceDefined v1)
+ALTER TABLE places ADD COLUMN IF NOT EXISTS boundary jsonb;
+-- the reference sequence ``units`` was last built from: a cache of the units' shapes is good
+-- while it stays the same
+CREATE TABLE IF NOT EXISTS units_version (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    reference_sequence bigint NOT NULL
 );
 """
 

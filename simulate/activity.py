@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import random
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,13 +32,13 @@ from events.models import (
 from simulate.catalogue import CATEGORIES, CategorySpec, DistrictSpec, category_weights
 from simulate.city import City
 from simulate.clock import OfficeHours, at
+from simulate.geography import Quad, point_in
 from simulate.ids import envelope
 from simulate.lifecycle import Lifecycle, Report, case_lifecycle
 from simulate.texts import quarter_of, report_text
 
 __all__ = ["DayActivity", "Rates", "day_events", "simulate_day"]
 
-BASE_LAT, BASE_LON = 29.87, 121.55  # Ningbo
 ITEM_CODES = tuple(c.code for c in CATEGORIES)
 
 
@@ -66,16 +65,30 @@ class DayActivity:
     cases: dict[str, int] = field(default_factory=dict)  # channel → cases reported
 
 
-def _centre(grid: str) -> tuple[float, float]:
-    """A grid's fixed centre, the same whatever the seed."""
-    h = zlib.crc32(grid.encode())
-    north, east = (h & 0xFFFF) / 0xFFFF - 0.5, (h >> 16) / 0xFFFF - 0.5
-    return BASE_LAT + north * 0.8, BASE_LON + east * 0.8
+_MARGIN = 0.02  # points stay this share of a grid's size away from its edges
 
 
-def _near(rng: random.Random, grid: str, spread: float = 0.003) -> tuple[float, float]:
-    lat, lon = _centre(grid)
-    return lat + rng.uniform(-spread, spread), lon + rng.uniform(-spread, spread)
+def _inside(u: float, v: float) -> tuple[float, float]:
+    """``(u, v)`` drawn from [0, 1] pulled into the grid's inner square."""
+    return _MARGIN + (1 - 2 * _MARGIN) * u, _MARGIN + (1 - 2 * _MARGIN) * v
+
+
+def _at(quad: Quad, u: float, v: float) -> tuple[float, float]:
+    lon, lat = point_in(quad, *_inside(u, v))
+    return lat, lon
+
+
+def _walk(rng: random.Random, outline: Quad, points: int) -> list[tuple[float, float]]:
+    """A walk about one spot of the grid, every point inside it."""
+    u, v = rng.random(), rng.random()
+    return [
+        _at(
+            outline,
+            min(1.0, max(0.0, u + rng.uniform(-0.15, 0.15))),
+            min(1.0, max(0.0, v + rng.uniform(-0.15, 0.15))),
+        )
+        for _ in range(points)
+    ]
 
 
 def _count(rng: random.Random, mean: float) -> int:
@@ -114,19 +127,20 @@ def _priority(rng: random.Random, category: CategorySpec) -> Priority:
 
 
 def visit(
-    grid: str, worker: str, day: date, rng: random.Random, findings: tuple[str, ...]
+    grid: str,
+    worker: str,
+    day: date,
+    rng: random.Random,
+    findings: tuple[str, ...],
+    outline: Quad,
 ) -> VisitRecorded:
-    """One visit of ``worker`` in ``grid``: households, items checked, a six-point track."""
+    """One visit of ``worker`` in ``grid`` (whose quadrilateral is ``outline``): households,
+    items checked, a six-point track inside the grid."""
     start = at(day, rng.uniform(8.5, 15.5))
     minutes = rng.randint(20, 120)
-    lat, lon = _near(rng, grid)
     track = tuple(
-        TrackPoint(
-            t=start + timedelta(minutes=minutes * i / 5),
-            lat=lat + rng.uniform(-0.002, 0.002),
-            lon=lon + rng.uniform(-0.002, 0.002),
-        )
-        for i in range(6)
+        TrackPoint(t=start + timedelta(minutes=minutes * i / 5), lat=lat, lon=lon)
+        for i, (lat, lon) in enumerate(_walk(rng, outline, 6))
     )
     items = tuple(sorted(rng.sample(ITEM_CODES, rng.randint(2, 6))))
     end = start + timedelta(minutes=minutes)
@@ -185,7 +199,7 @@ class _Day:
             rng, category.code, district, self.day, channel, department
         )
         earlier = [c for t, c in self.reported.get(grid, ()) if t <= when]
-        lat, lon = _near(rng, grid)
+        lat, lon = _at(self.city.outlines[grid], rng.random(), rng.random())
         lifecycle = case_lifecycle(
             Report(
                 case_id=case_id,
@@ -233,7 +247,7 @@ def simulate_day(
         for worker in city.workers[grid]:
             for _ in range(_visits(rng, per_worker)):
                 found = (gen.case_id(),) if rng.random() < rates.discovery_rate else ()
-                v = visit(grid, worker, day, rng, found)
+                v = visit(grid, worker, day, rng, found, city.outlines[grid])
                 gen.out.events.append(v)
                 for case_id in found:
                     gen.report(

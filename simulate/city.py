@@ -20,6 +20,7 @@ from events.models import (
     DepartmentDefined,
     Envelope,
     Event,
+    GeoPoint,
     PlaceDefined,
     PlaceLevel,
     Priority,
@@ -31,6 +32,7 @@ from events.models import (
 )
 from processors.data import shipped_calendar_definitions
 from simulate.catalogue import CATEGORIES, DEPARTMENTS, DISTRICTS, RURAL, DistrictSpec
+from simulate.geography import Quad, district_quads, tile
 from simulate.ids import envelope
 from simulate.lexicon import lexicon_events
 
@@ -96,6 +98,7 @@ class City:
     grid_district: dict[str, DistrictSpec] = field(default_factory=dict)
     workers: dict[str, list[str]] = field(default_factory=dict)  # grid → its workers
     leaders: dict[str, str] = field(default_factory=dict)  # grid → its leader
+    outlines: dict[str, Quad] = field(default_factory=dict)  # place → its quadrilateral
     effective_from: date = EPOCH
 
 
@@ -108,13 +111,20 @@ def _admin(rng: random.Random, since: date) -> Envelope:
     return envelope(rng, datetime.combine(since, time(0), UTC), SOURCE, "admin", ActorRole.system)
 
 
+def _ring(quad: Quad) -> tuple[GeoPoint, ...]:
+    return tuple(GeoPoint(lat=lat, lon=lon) for lon, lat in quad)
+
+
 def build_city(
     shape: CityShape, rng: random.Random, since: date = EPOCH
 ) -> tuple[City, list[PlaceDefined]]:
-    """The jurisdiction tree as PlaceDefined events, and the City index over it."""
+    """The jurisdiction tree as PlaceDefined events, each below the city with its boundary
+    (see ``simulate.geography``), and the City index over it."""
     city = City(effective_from=since)
+    outlines = city.outlines
 
     def place(code: str, level: PlaceLevel, name: str, parent: str | None) -> PlaceDefined:
+        quad = outlines.get(code)
         return PlaceDefined(
             envelope=_admin(rng, since),
             code=code,
@@ -122,27 +132,33 @@ def build_city(
             name=name,
             parent_code=parent,
             effective_from=since,
+            boundary=None if quad is None else _ring(quad),
         )
 
     places = [place("nb", PlaceLevel.city, "宁波市", None)]
     street_no = 0
     grids_per_street = _spread(shape.grids, shape.streets)
+    districts = district_quads()
     for d, streets in enumerate(_spread(shape.streets, shape.districts)):
         district = DISTRICTS[(shape.first_district + d) % len(DISTRICTS)]
+        outlines[district.code] = districts[district.code]
         places.append(place(district.code, PlaceLevel.district, district.name, "nb"))
         village_kind = "村" if district.settings[0] == RURAL else "社区"
-        for _ in range(streets):
+        s_codes = [f"{district.code}-s{street_no + i:03d}" for i in range(1, streets + 1)]
+        s_grids = grids_per_street[street_no : street_no + streets]
+        outlines.update(tile(district.code, outlines[district.code], list(zip(s_codes, s_grids))))
+        for s_code, grids_here in zip(s_codes, s_grids, strict=True):
             street_no += 1
-            s_code = f"{district.code}-s{street_no:03d}"
             s_name = shape.street_name or f"{district.name}第{street_no}街道"
             places.append(place(s_code, PlaceLevel.street, s_name, district.code))
-            grids_here = grids_per_street[street_no - 1]
-            villages = max(1, round(grids_here / shape.grids_per_village))
-            for v, n_grids in enumerate(_spread(grids_here, villages), start=1):
-                v_code = f"{s_code}-v{v:02d}"
+            villages = _spread(grids_here, max(1, round(grids_here / shape.grids_per_village)))
+            v_codes = [f"{s_code}-v{v:02d}" for v in range(1, len(villages) + 1)]
+            outlines.update(tile(s_code, outlines[s_code], list(zip(v_codes, villages))))
+            for v, (v_code, n_grids) in enumerate(zip(v_codes, villages, strict=True), start=1):
                 places.append(place(v_code, PlaceLevel.village, f"第{v}{village_kind}", s_code))
-                for g in range(1, n_grids + 1):
-                    g_code = f"{v_code}-g{g:02d}"
+                g_codes = [f"{v_code}-g{g:02d}" for g in range(1, n_grids + 1)]
+                outlines.update(tile(v_code, outlines[v_code], [(g, 1.0) for g in g_codes]))
+                for g, g_code in enumerate(g_codes, start=1):
                     places.append(place(g_code, PlaceLevel.grid, f"第{g}网格", v_code))
                     city.grids.append(g_code)
                     city.grid_street[g_code] = s_code

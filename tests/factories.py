@@ -119,6 +119,12 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "name": "庄市街道勤勇村第一网格",
         "parent_code": "330206001001",
         "effective_from": DAY,
+        "boundary": [
+            {"lat": 29.9401, "lon": 121.5911},
+            {"lat": 29.9401, "lon": 121.5951},
+            {"lat": 29.9431, "lon": 121.5951},
+            {"lat": 29.9431, "lon": 121.5911},
+        ],
     },
     "PlaceRetired": {"code": GRID, "effective_from": date(2025, 7, 1)},
     "WorkerAssigned": {

@@ -11,12 +11,20 @@ import enum
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, Strict, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 
 from events.models.envelope import (
     INT32_MAX,
     Event,
     Frozen,
+    GeoPoint,
     Id,
     Name,
     PlaceLevel,
@@ -58,11 +66,37 @@ class WorkerRole(enum.StrEnum):
 
 
 class PlaceDefined(ReferenceEvent):
+    """A place defined from a date; ``boundary`` is the outer ring of its polygon (v2).
+
+    The ring is open: a last point that repeats the first is dropped on reading, so a closed
+    and an open ring of the same points give the same event. At least 3 distinct points.
+    """
+
     code: Id
     level: PlaceLevel
     name: Name
     parent_code: Id | None = None
     effective_from: date
+    boundary: tuple[GeoPoint, ...] | None = None
+
+    @field_validator("boundary")
+    @classmethod
+    def _open_ring(cls, value: tuple[GeoPoint, ...] | None) -> tuple[GeoPoint, ...] | None:
+        if value is None:
+            return None
+        if len(value) > 1 and value[-1] == value[0]:
+            value = value[:-1]
+        if len(set(value)) < 3:
+            raise ValueError("a boundary needs at least 3 distinct points")
+        return value
+
+    @field_serializer("boundary", mode="wrap")
+    def _as_list(
+        self, value: tuple[GeoPoint, ...] | None, handler: SerializerFunctionWrapHandler
+    ) -> list[dict[str, float]] | None:
+        # fastavro reads a tuple in a union's place as (branch name, value): dump a list
+        dumped = handler(value)
+        return None if dumped is None else list(dumped)
 
 
 class PlaceRetired(ReferenceEvent):

@@ -53,6 +53,7 @@ class Place:
     parent_code: str | None
     effective_from: date
     retired: bool = False
+    boundary: tuple[tuple[float, float], ...] | None = None  # outer ring, open, (lon, lat)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,8 @@ class ReferenceView:
         history = self._places.get(event.code, ())
         if isinstance(event, PlaceDefined):
             code, level, parent = event.code, event.level, event.parent_code
-            place = Place(code, level, event.name, parent, event.effective_from)
+            ring = None if event.boundary is None else tuple((p.lon, p.lat) for p in event.boundary)
+            place = Place(code, level, event.name, parent, event.effective_from, boundary=ring)
         else:
             base = (
                 history[-1] if history else Place(event.code, PlaceLevel.grid, "", None, _NO_DATE)
@@ -237,6 +239,31 @@ class ReferenceView:
     def place_history(self, code: str) -> tuple[Place, ...]:
         """Every definition and retirement of the place, by effective date."""
         return self._places.get(code, ())
+
+    def place_codes(self) -> tuple[str, ...]:
+        """Every place code ever defined, sorted."""
+        return tuple(sorted(self._places))
+
+    def worker_ids(self) -> tuple[str, ...]:
+        """Every worker ever assigned, sorted."""
+        return tuple(sorted(self._workers))
+
+    def department_codes(self) -> tuple[str, ...]:
+        """Every department ever defined, sorted."""
+        return tuple(sorted(self._departments))
+
+    def department_name(self, code: str, on: date | datetime) -> str | None:
+        """The department's name in force on that date."""
+        found = _at(self._departments.get(code, ()), day_of(on))
+        return None if found is None else found.name
+
+    def latest_effective_date(self) -> date | None:
+        """The latest date from which a place, assignment or department definition is in
+        force (``None`` before any): the day on which every one of them applies."""
+        places = [h[-1].effective_from for h in self._places.values() if h]
+        workers = [h[-1].effective_from for h in self._workers.values() if h]
+        departments = [h[-1].effective_from for h in self._departments.values() if h]
+        return max([*places, *workers, *departments], default=None)
 
     def grid_effective(self, grid_id: str, on: date | datetime) -> bool:
         """Whether ``grid_id`` is a grid in force on that date."""

@@ -141,16 +141,21 @@ def _has_meta(c: psycopg.Connection[Any]) -> bool:
     return c.execute("SELECT to_regclass('fq_meta.projection_schemas') IS NOT NULL").fetchone()[0]  # type: ignore[index]
 
 
+# beside the read models: the places with their boundaries, and the units' version
+_REFERENCE_TABLES = {"places": ("code", "effective_from"), "units_version": ("one",)}
+
+
 def checksums(conn: psycopg.Connection[Any], schema: str) -> dict[str, tuple[int, str]]:
-    """Row count and md5 of every read-model table, rows in primary-key order."""
+    """Row count and md5 of every read-model table and the places, rows in primary-key order."""
     out = {}
-    for table in READ_MODELS.values():
-        order = sql.SQL(", ").join(sql.Identifier("t", k) for k in table.key)
+    keys = {**{t.name: t.key for t in READ_MODELS.values()}, **_REFERENCE_TABLES}
+    for name, key in keys.items():
+        order = sql.SQL(", ").join(sql.Identifier("t", k) for k in key)
         query = sql.SQL(
             "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY {})), '') FROM {}.{} t"
-        ).format(order, sql.Identifier(schema), sql.Identifier(table.name))
+        ).format(order, sql.Identifier(schema), sql.Identifier(name))
         count, digest = conn.execute(query).fetchone()  # type: ignore[misc]
-        out[table.name] = (count, digest)
+        out[name] = (count, digest)
     conn.commit()
     return out
 

@@ -55,6 +55,21 @@ def test_data_written_with_v1_decodes_as_the_current_model(
     assert decoded == example_event("CaseReported", attachments_count=0, envelope=old["envelope"])
 
 
+def test_a_place_written_with_v1_decodes_with_no_boundary(
+    registry: SchemaRegistry, scratch: Scratch
+) -> None:
+    place_v1 = load_catalog().versions("PlaceDefined")[0]
+    subject = subject_name(scratch.topic(1), place_v1.fullname)
+    registry.set_compatibility(subject, COMPATIBILITY)
+    v1_id = registry.register(subject, place_v1.schema)
+    old = example_data("PlaceDefined")
+    del old["boundary"]
+
+    decoded = AvroCodec(registry).decode(_framed(v1_id, place_v1.schema, old))
+
+    assert decoded == example_event("PlaceDefined", boundary=None, envelope=old["envelope"])
+
+
 def test_data_written_with_the_current_version_is_read_by_a_v1_reader(
     registry: SchemaRegistry, scratch: Scratch
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from events.models import to_avro
+from events.models import from_avro, to_avro
 from schemas.catalog import SCHEMA_ROOT, load_catalog
 from schemas.compatibility import assert_backward_transitive, check_backward_transitive, check_pair
 from schemas.errors import IncompatibleSchema, SchemaFileError
@@ -58,6 +58,33 @@ def test_new_writer_old_reader_drops_the_new_field() -> None:
     record = _write_read(V2, V1, datum)
     assert "attachments_count" not in record
     assert record["title"] == datum["title"]
+
+
+PLACE_V1, PLACE_V2 = (v.schema for v in CATALOG.versions("PlaceDefined"))
+
+
+def test_place_defined_v2_adds_only_an_optional_boundary() -> None:
+    assert CATALOG.current("PlaceDefined").version == 2
+    added = [
+        f for f in PLACE_V2["fields"] if f["name"] not in {g["name"] for g in PLACE_V1["fields"]}
+    ]
+    assert [(f["name"], f["default"]) for f in added] == [("boundary", None)]
+
+
+def test_a_place_written_with_v1_reads_with_no_boundary() -> None:
+    datum = to_avro(example_event("PlaceDefined"))
+    del datum["boundary"]
+    record = _write_read(PLACE_V1, PLACE_V2, datum)
+    assert record["boundary"] is None
+    assert from_avro("PlaceDefined", record) == example_event(
+        "PlaceDefined", boundary=None, envelope=record["envelope"]
+    )
+
+
+def test_a_place_written_with_v2_reads_in_v1_without_its_boundary() -> None:
+    datum = to_avro(example_event("PlaceDefined"))
+    record = _write_read(PLACE_V2, PLACE_V1, datum)
+    assert "boundary" not in record and record["code"] == datum["code"]
 
 
 def _field(schema: dict[str, Any], name: str) -> dict[str, Any]:

@@ -50,6 +50,19 @@ def test_timestamps_are_normalised_to_utc_millis() -> None:
     assert from_avro("CaseClosed", _through_avro("CaseClosed", to_avro(event))) == event
 
 
+def test_a_boundary_ring_that_closes_on_itself_is_read_open() -> None:
+    closed = example_event("PlaceDefined", boundary=[*SQUARE, SQUARE[0]])
+    assert closed.boundary == example_event("PlaceDefined", boundary=SQUARE).boundary
+    assert closed.boundary is not None and len(closed.boundary) == 4
+
+
+def test_a_place_without_a_boundary_round_trips_as_null() -> None:
+    event = example_event("PlaceDefined", boundary=None)
+    record = _through_avro("PlaceDefined", to_avro(event))
+    assert record["boundary"] is None
+    assert from_avro("PlaceDefined", record) == event
+
+
 def test_keys() -> None:
     assert example_event("CaseClaimed").key() == "case-2025-000123"
     assert example_event("VisitRecorded").key() == "330206001001001"
@@ -77,6 +90,12 @@ def test_models_are_frozen() -> None:
 
 NAIVE = datetime(2025, 3, 3, 9, 30)
 MISSING: Any = object()
+SQUARE = [
+    {"lat": 29.90, "lon": 121.50},
+    {"lat": 29.90, "lon": 121.51},
+    {"lat": 29.91, "lon": 121.51},
+    {"lat": 29.91, "lon": 121.50},
+]
 ONE_LIMIT = {"stage": "claim", "priority": "normal", "working_hours": 8, "warn_before_hours": 0}
 
 
@@ -128,6 +147,25 @@ def bad(event_type: str, loc: str, rule: str, **overrides: Any) -> Any:
         bad("CalendarDefined", "holidays", "value_error", holidays=[date(2024, 10, 1)]),
         bad("CaseReported", "title", "string_unicode", title="lone surrogate \ud800"),
         bad("SlaPolicyDefined", "limits", "value_error", limits=[ONE_LIMIT, ONE_LIMIT]),
+        bad("PlaceDefined", "boundary", "value_error", boundary=[SQUARE[0], SQUARE[1]]),
+        bad(
+            "PlaceDefined",
+            "boundary",
+            "value_error",
+            boundary=[SQUARE[0], SQUARE[1], SQUARE[0]],  # closes on itself: two distinct points
+        ),
+        bad(
+            "PlaceDefined",
+            "boundary.1.lon",
+            "less_than_equal",
+            boundary=[SQUARE[0], {"lat": 29.9, "lon": 181.0}, SQUARE[2]],
+        ),
+        bad(
+            "PlaceDefined",
+            "boundary.2.lat",
+            "greater_than_equal",
+            boundary=[SQUARE[0], SQUARE[1], {"lat": -90.5, "lon": 121.5}],
+        ),
     ],
 )
 def test_bad_input_names_the_field(
