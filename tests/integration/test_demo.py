@@ -139,19 +139,23 @@ def test_the_demo_runs_the_job_and_stops_everything_on_ctrl_c(
         delete_prefixed_topics(connection_settings.kafka_bootstrap, name)
 
 
+def _demo_until_it_ends(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", "demo", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,  # the tests judge the exit code and what it said
+    )
+
+
 @pytest.mark.parametrize("args", [["--shape", "paris"], ["--days", "0"], ["--rate", "0"]])
 def test_the_demo_refuses_bad_options_before_starting_anything(
     args: list[str], tmp_path: Path
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "infra.cli", "demo", *args],
-        env={**os.environ, "FQ_DATA_DIR": str(tmp_path)},
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _demo_until_it_ends(args, {**os.environ, "FQ_DATA_DIR": str(tmp_path)})
     assert done.returncode == 2, done.stderr
     assert not (tmp_path / "logs").exists()
 
@@ -166,16 +170,11 @@ def test_a_child_that_dies_is_named_and_the_rest_are_stopped(
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "infra.cli", "demo", "--days", "1"],
-            env=world.env(
+        done = _demo_until_it_ends(
+            ["--days", "1"],
+            world.env(
                 FQ_WORKFLOW_APP_ID=name, FQ_DASHBOARD_PORT=str(port), FQ_DATA_DIR=str(tmp_path)
             ),
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
         )
         assert done.returncode == 1, done.stderr
         assert "dashboard (fengqiao serve) exited with 1" in done.stderr
