@@ -20,7 +20,7 @@ from types import FrameType
 
 import httpx
 import typer
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from events.errors import FengqiaoError
 from events.publisher import Publisher, PublisherSettings
@@ -79,8 +79,8 @@ class _Demo:
         )
 
     def wait(self, done: Callable[[], bool], every_s: float = 0.0, what: str = "") -> None:
-        """Until ``done()``, watching the children and the stop signal; ``what()``-style
-        progress every ``every_s`` seconds when asked."""
+        """Until ``done()``, watching the children and the stop signal; ``what`` is said every
+        ``every_s`` seconds when given."""
         last = time.monotonic()
         while True:
             if self.stop.is_set():
@@ -108,6 +108,8 @@ def _decided(workflow: WorkflowSettings, ends: dict[tuple[str, int], int]) -> in
     )
     try:
         tps = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
+    except KafkaException as exc:
+        raise DemoFailed(f"cannot read the workflow's position in its inboxes: {exc}") from exc
     finally:
         consumer.close()
     return sum(min(max(tp.offset, 0), ends[(tp.topic, tp.partition)]) for tp in tps)
