@@ -45,6 +45,9 @@ __all__ = ["demo", "next_live_day", "register"]
 # Upstream first: nothing new reaches the workflow once it stops, nor the projector after it.
 STOP_ORDER = ["live", "backfill", "workflow-live", "workflow-backfill", "projector", "dashboard"]
 TICK_S = 0.5
+# A workflow worker that cannot stand behind what it would commit ends itself with this code,
+# for its supervisor to restart it (README, "The workflow"); the demo is its supervisor.
+WORKER_RESTART = 70
 
 
 class DemoFailed(FengqiaoError):
@@ -85,7 +88,11 @@ class _Demo:
         while True:
             if self.stop.is_set():
                 raise _Stopped
-            self.children.check()
+            for child in self.children.check():
+                self.say(
+                    f"{child.name} ended asking to be restarted (exit {child.restart_on}); "
+                    f"restarted it (restart {child.restarts}; its log: {child.log})"
+                )
             if done():
                 return
             if every_s and time.monotonic() - last >= every_s:
@@ -205,7 +212,9 @@ def _run(run: _Demo, data_dir: Path, days: int, shape: str, rate: float) -> None
     )
     children.start("dashboard", ["serve"])  # first: the sooner there is something to look at
     children.start("projector", ["project"])
-    backfill_worker = children.start("workflow-backfill", ["process"], FQ_TRIGGER_INTERVAL_S="0")
+    backfill_worker = children.start(
+        "workflow-backfill", ["process"], restart_on=WORKER_RESTART, FQ_TRIGGER_INTERVAL_S="0"
+    )
     url = f"http://{dashboard.dashboard_host}:{dashboard.dashboard_port}/"
     run.wait(lambda: _answers(url))
     run.say("the dashboard answers")
@@ -236,7 +245,7 @@ def _run(run: _Demo, data_dir: Path, days: int, shape: str, rate: float) -> None
     _decide_all(run, workflow, [workflow.topic(t) for t in INBOX.values()], "the backfill")
     run.say("the workflow has decided the backfill; restarting it with its deadline trigger on")
     children.stop(backfill_worker)
-    children.start("workflow-live", ["process"])
+    children.start("workflow-live", ["process"], restart_on=WORKER_RESTART)
 
     stats = data_dir / "demo" / f"live-{workflow.workflow_app_id}-{workflow.topic_prefix}.json"
     stats.parent.mkdir(parents=True, exist_ok=True)

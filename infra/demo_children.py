@@ -40,7 +40,10 @@ class Child:
     args: list[str]
     log: Path
     process: subprocess.Popen[bytes]
+    env: dict[str, str]
     expected_exit: bool = False  # a step that ends by itself (the backfill)
+    restart_on: int | None = None  # the exit code that asks its supervisor for a restart
+    restarts: int = 0
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         try:
@@ -62,31 +65,39 @@ class Children:
     env: dict[str, str]
     started: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, args: list[str], expected_exit: bool = False, **env: str) -> Child:
+    def start(
+        self,
+        name: str,
+        args: list[str],
+        expected_exit: bool = False,
+        restart_on: int | None = None,
+        **env: str,
+    ) -> Child:
         """``fengqiao <args>`` with ``env`` over the demo's environment."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"demo-{name}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", *args],
-                env={**self.env, **env},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                process_group=0,  # the terminal's Ctrl-C is the demo's to hand on, in order
-            )
-        child = Child(name, args, log, process, expected_exit)
+        merged = {**self.env, **env}
+        child = Child(name, args, log, _spawn(args, merged, log, "wb"), merged)
+        child.expected_exit, child.restart_on = expected_exit, restart_on
         self.started.append(child)
         return child
 
-    def check(self) -> None:
-        """Raises ``ChildDied`` for the first process that ended unasked (a step that ends
-        by itself only when it failed)."""
+    def check(self) -> list[Child]:
+        """The children restarted because they asked for it (``restart_on``), as a supervisor
+        would; raises ``ChildDied`` for the first other process that ended unasked (a step that
+        ends by itself only when it failed)."""
+        restarted = []
         for child in self.started:
             code = child.process.poll()
             if code is None or (child.expected_exit and code == 0):
                 continue
+            if code == child.restart_on:
+                child.process = _spawn(child.args, child.env, child.log, "ab")
+                child.restarts += 1
+                restarted.append(child)
+                continue
             raise ChildDied(child)
+        return restarted
 
     def stop(self, child: Child, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
         """Ask ``child`` to end with ``sig``, wait for it (killed after ``timeout_s``), and
@@ -115,3 +126,15 @@ class Children:
             sig = signal.SIGINT if child.args[0] == "simulate" else signal.SIGTERM
             stopped.append((child.name, self.stop(child, sig, timeout_s)))
         return stopped
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path, mode: str) -> subprocess.Popen[bytes]:
+    with log.open(mode) as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            process_group=0,  # the terminal's Ctrl-C is the demo's to hand on, in order
+        )

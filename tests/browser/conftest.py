@@ -54,9 +54,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the pages in chromium (needs the stack)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless; fails (never skips) when it is not installed."""
+    """Debian's chromium, headless; fails (never skips) when it is not installed. One per
+    module: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, and the tests after the browser's would find it there (``asyncio.run`` refuses)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"no chromium at {CHROMIUM} (FQ_CHROMIUM): run ./run setup", pytrace=False)
     with sync_playwright() as p:
