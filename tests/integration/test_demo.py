@@ -58,6 +58,11 @@ class _Lines:
         for line in process.stdout:
             self.lines.append(line.rstrip("\n"))
 
+    def close(self, process: subprocess.Popen[str]) -> None:
+        self._thread.join(timeout=10)  # the process has ended: its stdout is at its end
+        if process.stdout is not None:
+            process.stdout.close()
+
     def url(self) -> str | None:
         return next(
             (ln.split(" ", 1)[1] for ln in self.lines if ln.startswith("dashboard: ")), None
@@ -131,6 +136,7 @@ def test_the_demo_runs_the_job_and_stops_everything_on_ctrl_c(
         if demo.poll() is None:
             demo.kill()
             demo.wait()
+        out.close(demo)
         for pid in children:
             if _alive(pid):
                 os.killpg(pid, signal.SIGKILL)
