@@ -108,12 +108,28 @@ def test_a_person_drills_from_the_city_to_one_case(visit: Visit, dashboard: Dash
         ("cases-city", "/cases?" + JUNE),
         ("overview-quarter", "/overview?period=quarter&at=2025-Q2"),
         ("overview-day", "/overview?period=day&at=2025-06-03"),
+        ("rankings", "/rankings?" + JUNE),
+        ("rankings-workers", "/rankings?level=worker&kpi=visits&unit=street:{street}&" + JUNE),
+        ("overdue", "/overdue?" + JUNE),
+        ("hotwords", "/hotwords?period=quarter&at=2025-Q2"),
+        ("workers", "/workers?unit=street:{street}&" + JUNE),
+        ("worker-track", "/workers/track?worker={worker}&day={day}"),
+        ("map-streets", "/map?level=street&kpi=reported&" + JUNE),
+        ("map-grids", "/map?level=grid&kpi=on_time_rate&unit=street:{street}&" + JUNE),
+        ("case", "/case/{case}"),
     ],
 )
 def test_each_page_loads_offline_without_errors(
     visit: Visit, dashboard: Dashboard, name: str, path: str
 ) -> None:
-    district = dashboard.sql("SELECT min(district_code) FROM cases")[0][0]
-    page = visit.open(path.format(district=district))
+    district, street, case = dashboard.sql(
+        "SELECT min(district_code), min(street_code), min(case_id) FROM cases"
+    )[0]
+    worker, day = dashboard.sql(
+        "SELECT worker_id, day FROM visits ORDER BY day DESC, worker_id LIMIT 1"
+    )[0]
+    page = visit.open(
+        path.format(district=district, street=street, case=case, worker=worker, day=day)
+    )
     assert page.locator("main").inner_text().strip()
     visit.screenshot(name)
