@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from projections.dashboard.deps_case import Case
+from projections.dashboard.deps_case import CaseInPath
 from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import Freshness, freshness_of
 from projections.panels import case
@@ -127,7 +127,7 @@ class CaseOut(BaseModel):
 
 
 @router.get("/cases/{case_id}", summary="one case: header, full trace, deadlines, refusals")
-def case_file(c: Case) -> CaseOut:
+def case_file(c: CaseInPath) -> CaseOut:
     args = (c.conn, c.projection, c.scope, c.case_id)
     head, steps, due = case.header(*args), case.trace(*args), case.deadlines(*args)
     refused = case.rejections(*args)

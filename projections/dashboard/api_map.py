@@ -28,6 +28,7 @@ def level_param(
             + ", ".join(mapview.MAP_LEVELS)
             + "; by default the level below the unit",
             max_length=20,
+            json_schema_extra={"enum": list(mapview.MAP_LEVELS)},
         ),
     ] = None,
 ) -> str | None:

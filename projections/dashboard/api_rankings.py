@@ -57,6 +57,7 @@ def rank_level(
             description="the units ranked: " + ", ".join(RANK_LEVELS) + "; by default the "
             "units one level down",
             max_length=20,
+            json_schema_extra={"enum": list(RANK_LEVELS)},
         ),
     ] = None,
 ) -> Level:
@@ -68,7 +69,13 @@ def rank_level(
 
 def rankable_kpi(
     kpi_name: Annotated[
-        str, Query(alias="kpi", description="a rankable KPI: " + ", ".join(RANKABLE), max_length=40)
+        str,
+        Query(
+            alias="kpi",
+            description="a rankable KPI: " + ", ".join(RANKABLE),
+            max_length=40,
+            json_schema_extra={"enum": list(RANKABLE)},
+        ),
     ] = "on_time_rate",
 ) -> Kpi:
     if kpi_name not in RANKABLE:

@@ -8,16 +8,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from projections.dashboard.deps import Conn, ViewerScope, settings_of
 from projections.dashboard.problems import Problem
 from projections.dashboard.watch import Position, Watch
 from projections.panels.scope import Scope
 
-__all__ = ["Case", "CaseArgs", "case_args"]
+__all__ = ["Case", "CaseArgs", "CaseInPath", "case_args"]
 
 _CASE_ID = re.compile(r"[\w.:-]{1,64}")  # an event's Id: at most 64 characters
+# The same rule as the API document states it, so a client (or a fuzzer) reads it there.
+CASE_ID_PATTERN = r"^[\w.:-]{1,64}$"
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,23 @@ def case_args(request: Request, conn: Conn, scope: ViewerScope, case_id: str) ->
 
 
 Case = Annotated[CaseArgs, Depends(case_args)]
+
+
+def case_in_path(
+    request: Request,
+    conn: Conn,
+    scope: ViewerScope,
+    case_id: Annotated[
+        str,
+        Path(
+            pattern=CASE_ID_PATTERN,
+            max_length=64,
+            description="a case id: 1-64 letters, digits, '.', ':', '_' or '-'",
+        ),
+    ],
+) -> CaseArgs:
+    """``case_args`` for the JSON API, whose document states the case id's form."""
+    return case_args(request, conn, scope, case_id)
+
+
+CaseInPath = Annotated[CaseArgs, Depends(case_in_path)]

@@ -36,7 +36,10 @@ EXAMPLES_PER_OPERATION = 25  # keeps the whole run near a minute on the shared m
 # pytest 9 no longer has.)
 OPENAPI = create_app(DashboardSettings()).openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI).exclude(path="/api/v1/live")
-JOINT_RULES = {"at", "part"}  # parameters whose validity depends on another one
+# Parameters whose validity depends on another one: `at` on `period`, `part` on `kpi`, a
+# ranking's or a map's `level` on the `unit` it lies within, a track's `worker` on `unit`
+# and its `day` on `at` (either names the worker, either the day).
+JOINT_RULES = {"at", "part", "level", "worker", "day"}
 
 
 def refused_only_by_joint_rules(ctx: Any, response: Any, case: schemathesis.Case) -> None:
