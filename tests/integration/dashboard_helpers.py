@@ -3,7 +3,6 @@ and ``fengqiao serve`` running over it as a real process on a free port."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from bench.canonical_log import canonical_events
+from bench.common import free_port
 from simulate.city import CityShape
 from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for
 
@@ -33,13 +33,6 @@ __all__ = [
 START = date(2025, 5, 26)  # two weeks across May and June, Q2 of 2025
 DAYS = 14
 SEED = 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
