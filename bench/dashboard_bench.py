@@ -189,6 +189,8 @@ def combinations(
             axes.append([{name: str(c)} for c in choices])
     if "period" in names:
         axes.append([{"period": kind, "at": at} for kind, at in values.periods])
+    elif "at" in names:  # a day only (a worker's tracks)
+        axes.append([{"at": at} for kind, at in values.periods if kind == "day"])
     found = []
     for path_values in itertools.product(*path_axes):
         url = path
@@ -212,7 +214,9 @@ def endpoints(openapi: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 @contextmanager
-def served(settings: ProjectorSettings, projection: str, pool: int) -> Iterator[str]:
+def served(
+    settings: ProjectorSettings, projection: str, pool: int, memo: int | None = None
+) -> Iterator[str]:
     """``fengqiao serve`` over the projection as a real process; its URL once it answers."""
     port = free_port()
     env = {
@@ -223,6 +227,7 @@ def served(settings: ProjectorSettings, projection: str, pool: int) -> Iterator[
         "FQ_DASHBOARD_POOL": str(pool),
         "FQ_LOG_LEVEL": "warning",
         "PYTHONPATH": str(ROOT),
+        **({} if memo is None else {"FQ_DASHBOARD_MEMO": str(memo)}),
     }
     # the server's output, read back only when it fails to start
     log = tempfile.NamedTemporaryFile("w+", prefix="fq-dashboard-bench-", suffix=".log")  # noqa: SIM115
@@ -283,7 +288,7 @@ def warm_up(
     first: dict[str, dict[str, Any]] = {}
     with httpx.Client(base_url=url, timeout=300) as client:
         for endpoint, combos in asked.items():
-            kept[endpoint] = []
+            kept[endpoint], cold = [], []
             refused: dict[int, int] = {}
             for i, (path, query) in enumerate(combos):
                 ms, status = _call(client, path, query)
@@ -291,9 +296,13 @@ def warm_up(
                     first[endpoint] = {"first_ms": round(ms, 1)}
                 if status == 200:
                     kept[endpoint].append((path, query))
+                    cold.append(ms)
                 else:
                     refused[status] = refused.get(status, 0) + 1
             first[endpoint]["combinations"] = len(kept[endpoint])
+            if cold:  # each combination's first answer, one client: nothing kept yet
+                first[endpoint]["cold_p50_ms"] = round(statistics.median(cold), 1)
+                first[endpoint]["cold_p95_ms"] = round(percentile(cold, 0.95), 1)
             if refused:
                 first[endpoint]["refused"] = refused
     return kept, first
@@ -354,10 +363,16 @@ def _figures(got: Samples) -> dict[str, Any]:
 
 
 def benchmark(
-    settings: ProjectorSettings, projection: str, values: Values, calls: int, clients: int
+    settings: ProjectorSettings,
+    projection: str,
+    values: Values,
+    calls: int,
+    clients: int,
+    memo: int | None = None,
 ) -> dict[str, Any]:
-    """Serve ``projection``, warm every endpoint up, measure; the figures of the run."""
-    with served(settings, projection, pool=max(clients, 4)) as url:
+    """Serve ``projection`` (``memo``: its ``FQ_DASHBOARD_MEMO``, None: the default), warm
+    every endpoint up, measure; the figures of the run."""
+    with served(settings, projection, pool=max(clients, 4), memo=memo) as url:
         openapi = httpx.get(f"{url}/openapi.json", timeout=30).json()
         components = openapi.get("components", {}).get("schemas", {})
         asked = {
@@ -378,6 +393,7 @@ def benchmark(
     per_endpoint = {e: {**_figures(samples[e]), **first[e]} for e in kept}
     measured = {e: f for e, f in per_endpoint.items() if f.get("calls")}
     return {
+        "memo": "default" if memo is None else memo,
         "clients": clients,
         "calls_per_endpoint": calls,
         "seconds": round(seconds, 1),
@@ -394,13 +410,15 @@ def benchmark(
     }
 
 
-def run(repeats: int = 60, days: int = 33, clients: int = 4) -> dict[str, Any]:
+def run(
+    repeats: int = 60, days: int = 33, clients: int = 4, memo: int | None = None
+) -> dict[str, Any]:
     """Every endpoint ``repeats`` times (at least twice per combination) beside as many
     baseline calls; p50 and p95 in milliseconds, and whether each p95 is within 50 ms."""
     settings = settings_for(days)
     ends = whole_city_projection(settings, days, PROJECTION)
     values, size = _values(settings, PROJECTION, START, days)
-    figures = benchmark(settings, PROJECTION, values, repeats, clients)
+    figures = benchmark(settings, PROJECTION, values, repeats, clients, memo)
     return {"events": sum(ends.values()), "days": days, **size, **figures}
 
 
@@ -409,8 +427,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=33)
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--memo", type=int, default=None, help="FQ_DASHBOARD_MEMO of the server; 0: off"
+    )
     args = parser.parse_args()
-    report("dashboard", run(args.calls, args.days, args.clients))
+    name = "dashboard" if args.memo is None else f"dashboard-memo{args.memo}"
+    report(name, run(args.calls, args.days, args.clients, args.memo))
 
 
 if __name__ == "__main__":

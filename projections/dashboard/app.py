@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
 from projections.dashboard import api, api_map, api_workers, live, pages, pages_map, pages_workers
+from projections.dashboard.memo import Memo
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
@@ -23,7 +24,7 @@ from projections.panels.kpis import KpiError
 from projections.panels.mapview import MapError
 from projections.panels.periods import PeriodError
 from projections.panels.scope import Scope, UnitError, parse_unit
-from projections.panels.sources import ScopeRefused
+from projections.panels.sources import NoChildUnits, ScopeRefused
 from projections.panels.units import UnknownUnit
 from projections.panels.workers import WorkersError
 
@@ -48,6 +49,7 @@ _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (UnknownUnit, 404, "unknown unit", "unit"),
     (ScopeRefused, 403, "outside your scope", "unit"),
     (UnitError, 422, "invalid unit", "unit"),
+    (NoChildUnits, 422, "no child units", "unit"),
     (PeriodError, 422, "invalid period", "at"),
     (KpiError, 422, "unknown KPI", "kpi"),
     (DrillError, 422, "no such drill", "part"),
@@ -92,6 +94,7 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         settings.dashboard_watch_s,
         settings.dashboard_stale_after_s,
     )
+    app.state.memo = Memo(settings.dashboard_memo) if settings.dashboard_memo else None
     install(app)
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))

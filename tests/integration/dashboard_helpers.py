@@ -88,6 +88,8 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    if process.stdout is not None:  # a pipe left open is a ResourceWarning in a later test
+        process.stdout.close()
 
 
 @pytest.fixture(scope="module")

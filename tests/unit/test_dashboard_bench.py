@@ -76,6 +76,12 @@ def test_the_map_looks_within_a_street_at_three_levels() -> None:
     assert {q["level"] for _, q in combos} == {"district", "grid"}
 
 
+def test_a_panel_of_one_day_is_asked_for_the_day() -> None:
+    combos = combinations("/api/v1/workers/track", [_query("unit"), _query("at")], {}, VALUES)
+    assert {q["at"] for _, q in combos} == {"2025-03-19"}
+    assert "period" not in combos[0][1]
+
+
 def test_combinations_are_capped_and_drawn_the_same_way_each_run() -> None:
     params = [_query("unit"), _query("kpi"), _query("period")]
     first = combinations("/api/v1/drill", params, {}, VALUES)
