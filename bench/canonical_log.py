@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 from events.codec import AvroCodec
 from events.kafka_io import Deliveries, produce
 from events.models import Event
-from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS
+from events.topics import CASE_EVENTS, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
 from processors.rules.case_state import CaseState, evolve
 from processors.rules.decisions import Accepted
 from processors.rules.reference_rules import decide_reference
@@ -94,12 +94,18 @@ def write_canonical_log(
     prefix: str = "",
     on_progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Produce canonical events to ``<prefix>fq.*.events``; counts per stream.
+    """Produce canonical events to ``<prefix>fq.*.events`` (and refusals, stream
+    ``rejection``, to ``<prefix>fq.rejections``); counts per stream.
 
     Raises:
         PublishFailed: some record was not written (a log with a hole is never returned).
     """
-    topics = {"case": CASE_EVENTS, "visit": VISIT_EVENTS, "reference": REFERENCE_EVENTS}
+    topics = {
+        "case": CASE_EVENTS,
+        "visit": VISIT_EVENTS,
+        "reference": REFERENCE_EVENTS,
+        "rejection": REJECTIONS,
+    }
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,

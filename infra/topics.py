@@ -47,13 +47,13 @@ _BASE = [
 ]
 
 # Any topic that an outside writer or a decoder can meet a poison record on gets a DLQ with
-# the same partitioning, so a dead letter keeps its key's order.
+# the same partitioning, so a dead letter keeps its key's order (the projector decodes the
+# rejections too).
 TOPICS: tuple[TopicSpec, ...] = tuple(
     _BASE
     + [
         TopicSpec(dlq(t.name), t.partitions, doc=f"poison records of {t.name}, with the reason")
         for t in _BASE
-        if t.name != REJECTIONS
     ]
 )
 

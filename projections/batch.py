@@ -30,6 +30,7 @@ from projections.case_fold import (
 )
 from projections.hotwords import words_of
 from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
+from projections.rejection_fold import RejectionRow, rejection_row
 from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
 
 __all__ = [
@@ -55,7 +56,7 @@ _NOW_ZEROS = (0,) * len(NOW_COLUMNS)
 class Decoded(NamedTuple):
     """One canonical record, decoded: where it was, and its event type and Avro datum."""
 
-    stream: str  # case | visit
+    stream: str  # case | visit | rejection
     topic: str
     partition: int
     offset: int
@@ -176,6 +177,7 @@ class Changes:
     # when its moves cancel out, so the rows written do not depend on how the log is cut)
     now_rows: dict[Unit, list[Any]] = field(default_factory=dict)
     hot_words: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    rejections: dict[str, RejectionRow] = field(default_factory=dict)  # event id -> first row
     dead_letters: list[DeadLetter] = field(default_factory=list)
     positions: dict[tuple[str, int], Position] = field(default_factory=dict)
     applied: int = 0
@@ -263,6 +265,9 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     if rec.stream == "visit":
         _fold_visit(state, rec, changes)
         return
+    if rec.stream == "rejection":
+        _fold_rejection(rec, changes)
+        return
     case_id = rec.datum["case_id"]
     deadlines = state.deadlines.get(case_id, ())
     step = fold_case(state.cases.get(case_id), deadlines, rec.event_type, rec.datum, state.ref)
@@ -328,6 +333,15 @@ def _count_words(
     version = lexicon.version if lexicon else "-"
     for word in words_of(f"{datum['title']}。{datum['description']}", lexicon):
         changes.hot_words[(quarter, row.district_code or "-", version, word)] += 1
+
+
+def _fold_rejection(rec: Decoded, changes: Changes) -> None:
+    row = rejection_row(rec.datum)
+    if row.event_id in changes.rejections:  # sent again within the batch: the first stands
+        changes.duplicates += 1
+        return
+    changes.applied += 1
+    changes.rejections[row.event_id] = row
 
 
 def _fold_visit(state: ProjectionState, rec: Decoded, changes: Changes) -> None:

@@ -39,7 +39,7 @@ from projections.queries import freshness
 from projections.read_progress import STALL_S, ReadProgress
 from projections.settings import ProjectorSettings
 from projections.store import connect, schema_exists, use_schema
-from projections.tables import READ_MODELS, TABLES, Table
+from projections.tables import READ_MODELS, TABLES, Table, topic_patterns
 
 __all__ = [
     "KEY_COLUMN",
@@ -742,7 +742,7 @@ def _freshness(conn: psycopg.Connection[Any], schema: str, table: Table) -> dict
             "SELECT max(max_event_time), coalesce(bool_and(caught_up), false) FROM {} "
             "WHERE topic LIKE ANY(%s)"
         ).format(sql.Identifier(schema, "checkpoints")),
-        ([f"%{CANONICAL[s]}" for s in table.sources],),
+        (topic_patterns(table.sources),),
     ).fetchone()
     latest, caught_up = row if row is not None else (None, False)
     use_schema(conn, schema)

@@ -38,7 +38,7 @@ from events.models import (
     PlaceRetired,
     WorkerAssigned,
 )
-from events.topics import CASE_EVENTS, REFERENCE_EVENTS, VISIT_EVENTS, dlq
+from events.topics import REFERENCE_EVENTS, dlq
 from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
@@ -53,6 +53,7 @@ from projections.store import (
     use_schema,
     write_batch,
 )
+from projections.tables import SOURCE_TOPICS
 from projections.units import Units, build_units
 from projections.versions import active_schema
 
@@ -96,7 +97,8 @@ class _Batch:
 
 
 class Projector:
-    """Projects the canonical case and visit logs into one projection schema.
+    """Projects the canonical case and visit logs, and the refused submissions, into one
+    projection schema.
 
     Args:
         settings: connections, topic prefix, batch size.
@@ -132,10 +134,7 @@ class Projector:
         self.follow = follow
         self.share = share
         self._next_follow_check = 0.0
-        self.streams = {
-            settings.topic(CASE_EVENTS): "case",
-            settings.topic(VISIT_EVENTS): "visit",
-        }
+        self.streams = {topic: stream for stream, topic in _streams(settings).items()}
         self.state = ProjectionState()
         self.positions: dict[tuple[str, int], Position] = {}
         self._fresh = False  # the schema held no case when we started: unknown = new
@@ -593,11 +592,15 @@ def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tu
     raise AssertionError("unreachable")
 
 
+def _streams(settings: ProjectorSettings) -> dict[str, str]:
+    """The streams projected and their topics: the canonical case and visit logs, and the
+    refused submissions (``rejections``)."""
+    return {stream: settings.topic(topic) for stream, topic in SOURCE_TOPICS.items()}
+
+
 def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
-    """Where each case and visit partition ends now: a replay's target."""
-    return topic_ends(
-        settings.kafka_bootstrap, [settings.topic(CASE_EVENTS), settings.topic(VISIT_EVENTS)]
-    )
+    """Where each partition projected ends now: a replay's target."""
+    return topic_ends(settings.kafka_bootstrap, list(_streams(settings).values()))
 
 
 def topic_ends(bootstrap: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:

@@ -25,7 +25,7 @@ from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS, WIDTH
 from projections.now_fold import STATUS_COLUMNS
 from projections.periods import Span, cover
 from projections.stats_fold import METRICS
-from projections.tables import READ_MODELS
+from projections.tables import READ_MODELS, topic_patterns
 from projections.versions import active_schema
 
 __all__ = [
@@ -96,7 +96,7 @@ def freshness(conn: psycopg.Connection[Any], tables: Sequence[str]) -> datetime 
     sources = {s for t in tables for s in READ_MODELS[t].sources}
     if not sources:
         return None
-    topics = [f"%fq.{s}.events" for s in sources]
+    topics = topic_patterns(sources)
     row = conn.execute(
         "SELECT min(max_event_time) FILTER (WHERE NOT caught_up), max(max_event_time) "
         "FROM checkpoints WHERE topic LIKE ANY(%s) AND max_event_time IS NOT NULL",

@@ -229,6 +229,8 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
     if changes.hot_words:
         words = [(*k, n) for k, n in changes.hot_words.items()]
         _merge(conn, READ_MODELS["hot_words"], words)
+    if changes.rejections:
+        _keep_first(conn, READ_MODELS["rejections"], changes.rejections.values())
     if places:
         _upsert_places(conn, places)
     if changes.dead_letters:
@@ -249,6 +251,19 @@ _DEAD_LETTER_COLUMNS = (
     ("reason", "text"),
     ("raw", "bytea"),
 )
+
+
+def _keep_first(conn: psycopg.Connection[Any], table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    """Insert the rows whose key ``table`` does not hold yet (``first`` tables). Few rows a
+    batch (refusals are rare), so no COPY through a temporary table."""
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING").format(
+        sql.Identifier(table.name),
+        sql.SQL(", ").join(map(sql.Identifier, table.column_names)),
+        sql.SQL(", ").join([sql.Placeholder()] * len(table.columns)),
+        sql.SQL(", ").join(map(sql.Identifier, table.key)),
+    )
+    with conn.cursor() as cur:
+        cur.executemany(query, list(rows))
 
 
 def _ring(place: Place) -> Jsonb | None:

@@ -3,7 +3,8 @@ so a field added to a row is a column added to its table, with nothing to keep i
 
 How a table is written: ``upsert`` (the row's latest state replaces the old), ``append``
 (facts that never change), ``add`` (integer counters summed into what is there), ``replace``
-(rebuilt whole, in the batch's transaction, whenever what it is derived from changes).
+(rebuilt whole, in the batch's transaction, whenever what it is derived from changes),
+``first`` (facts that may be read again: the first row of a key is kept).
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
 from projections.batch import CaseLocationRow, ResolutionRow, VisitRow, VisitTrackRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.now_fold import NOW_COLUMNS
+from projections.rejection_fold import RejectionRow
 from projections.stats_fold import METRICS
 from projections.units import UnitRow
 
-__all__ = ["READ_MODELS", "TABLES", "Table", "ddl", "index_ddl"]
+__all__ = ["READ_MODELS", "SOURCE_TOPICS", "TABLES", "Table", "ddl", "index_ddl", "topic_patterns"]
+
+# The topic each source stream of the read models is read from (without a deployment's prefix).
+SOURCE_TOPICS = {"case": CASE_EVENTS, "visit": VISIT_EVENTS, "rejection": REJECTIONS}
 
 _SQL_TYPES = {
     str: "text",
@@ -38,7 +44,7 @@ class Table:
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, SQL type)
     key: tuple[str, ...]
-    mode: Literal["upsert", "append", "add", "replace"]
+    mode: Literal["upsert", "append", "add", "replace", "first"]
     indexes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ("case",)  # the streams it is folded from (for freshness)
 
@@ -197,6 +203,16 @@ TABLES: tuple[Table, ...] = (
         ),
         sources=("case", "visit"),
     ),
+    # The workflow sends a refusal again, byte for byte, when a submission is read again;
+    # should a case have forgotten it (it keeps its last 16), the first answer still stands.
+    _from_row(
+        "rejections",
+        RejectionRow,
+        ("event_id",),
+        "first",
+        indexes=("case_id",),
+        sources=("rejection",),
+    ),
 )
 
 READ_MODELS = {t.name: t for t in TABLES}
@@ -237,6 +253,11 @@ CREATE TABLE IF NOT EXISTS units_version (
     reference_sequence bigint NOT NULL
 );
 """
+
+
+def topic_patterns(sources: tuple[str, ...] | set[str]) -> list[str]:
+    """``LIKE`` patterns matching the topics of ``sources`` under any deployment's prefix."""
+    return [f"%{SOURCE_TOPICS[s]}" for s in sorted(sources)]
 
 
 def ddl(indexes: bool = True) -> str:

@@ -12,16 +12,34 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
-from projections.dashboard import api, api_map, api_workers, live, pages, pages_map, pages_workers
+from projections.dashboard import (
+    api,
+    api_case,
+    api_hotwords,
+    api_map,
+    api_overdue,
+    api_rankings,
+    api_workers,
+    live,
+    pages,
+    pages_case,
+    pages_hotwords,
+    pages_map,
+    pages_overdue,
+    pages_rankings,
+    pages_workers,
+)
 from projections.dashboard.memo import Memo
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Watch
 from projections.errors import ProjectionError, UnknownProjection
+from projections.panels.case import CaseOutOfScope, UnknownCase
 from projections.panels.drill import DrillError
 from projections.panels.kpis import KpiError
 from projections.panels.mapview import MapError
+from projections.panels.overdue import GroupingError
 from projections.panels.periods import PeriodError
 from projections.panels.scope import Scope, UnitError, parse_unit
 from projections.panels.sources import NoChildUnits, ScopeRefused
@@ -47,6 +65,8 @@ def parse_scope(text: str) -> Scope:
 # Domain refusals and what they are over HTTP: status, title, the parameter at fault.
 _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (UnknownUnit, 404, "unknown unit", "unit"),
+    (UnknownCase, 404, "unknown case", "case_id"),
+    (CaseOutOfScope, 403, "outside your scope", "case_id"),
     (ScopeRefused, 403, "outside your scope", "unit"),
     (UnitError, 422, "invalid unit", "unit"),
     (NoChildUnits, 422, "no child units", "unit"),
@@ -55,6 +75,7 @@ _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (DrillError, 422, "no such drill", "part"),
     (MapError, 422, "no such map", "level"),
     (WorkersError, 422, "no grids or workers", "unit"),
+    (GroupingError, 422, "invalid grouping", "by"),
     (UnknownProjection, 503, "no projection yet", None),
     (ProjectionError, 422, "invalid request", None),
     (psycopg.OperationalError, 503, "read models unavailable", None),
@@ -98,13 +119,18 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     install(app)
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
-    app.include_router(api.router)
-    app.include_router(api_workers.router)
-    app.include_router(api_map.router)
-    app.include_router(live.router)
-    app.include_router(pages.router)
-    app.include_router(pages_workers.router)
-    app.include_router(pages_map.router)
+    apis = (api, api_rankings, api_overdue, api_hotwords, api_workers, api_map, api_case, live)
+    views = (
+        pages,
+        pages_rankings,
+        pages_overdue,
+        pages_hotwords,
+        pages_workers,
+        pages_map,
+        pages_case,
+    )
+    for module in (*apis, *views):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
 

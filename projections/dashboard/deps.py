@@ -28,6 +28,12 @@ A = TypeVar("A", bound=Answer)
 __all__ = ["Conn", "Panel", "PanelArgs", "ViewerScope", "kpi_param", "panel_args", "unit_param"]
 
 
+# The forms of a unit and of a period's label, for the OpenAPI document; whether a day exists,
+# or the label fits the kind of period, is for the parsers to say.
+UNIT_PATTERN = r"^(city|(" + "|".join(LEVELS[1:]) + r"):[A-Za-z0-9._-]{1,64})$"
+AT_PATTERN = r"^\d{4}-((0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?|Q[1-4])$"
+
+
 def connection(request: Request) -> Iterator[psycopg.Connection[Any]]:
     with request.app.state.pool.connection() as conn:
         yield conn
@@ -59,6 +65,9 @@ def unit_param(
             + ", ".join(LEVELS[1:]),
             max_length=80,
             examples=["city", "district:zhenhai"],
+            # Documented for clients (and fuzzers); checked by parse_unit, whose refusal says
+            # what is allowed.
+            json_schema_extra={"pattern": UNIT_PATTERN},
         ),
     ] = "city",
 ) -> Unit:
@@ -86,6 +95,7 @@ def period_param(
             "the current one when left out",
             max_length=10,
             examples=["2026-11"],
+            json_schema_extra={"pattern": AT_PATTERN},
         ),
     ] = None,
 ) -> Period:
@@ -100,7 +110,12 @@ def period_param(
 def kpi_param(
     kpi_name: Annotated[
         str,
-        Query(alias="kpi", description="a KPI: " + ", ".join(KPIS), max_length=40),
+        Query(
+            alias="kpi",
+            description="a KPI: " + ", ".join(KPIS),
+            max_length=40,
+            json_schema_extra={"enum": list(KPIS)},
+        ),
     ] = "reported",
 ) -> Kpi:
     try:

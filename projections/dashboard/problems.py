@@ -4,6 +4,7 @@ parameter, which rule, what is allowed. No stack trace ever reaches a client."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,10 +48,15 @@ class Problem(Exception):
         self.parameter, self.allowed = parameter, allowed
 
 
-def _respond(request: Request, body: ProblemBody) -> JSONResponse:
+def _respond(
+    request: Request, body: ProblemBody, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     body.instance = request.url.path
     return JSONResponse(
-        body.model_dump(exclude_none=True), status_code=body.status, media_type=MEDIA_TYPE
+        body.model_dump(exclude_none=True),
+        status_code=body.status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
     )
 
 
@@ -97,8 +103,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         title = "not found" if exc.status_code == 404 else "request refused"
+        # The router's own headers stay: a 405 says which methods are allowed (RFC 9110).
         return _respond(
-            request, ProblemBody(title=title, status=exc.status_code, detail=str(exc.detail))
+            request,
+            ProblemBody(title=title, status=exc.status_code, detail=str(exc.detail)),
+            exc.headers,
         )
 
     @app.exception_handler(Exception)

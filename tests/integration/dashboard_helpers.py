@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 
 from bench.canonical_log import canonical_events
 from bench.common import free_port
+from events.models import Event
 from simulate.city import CityShape
 from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for
 
@@ -27,6 +28,7 @@ __all__ = [
     "free_port",
     "pg_count",
     "serve",
+    "served",
     "stop",
 ]
 
@@ -92,14 +94,16 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.stdout.close()
 
 
-@pytest.fixture(scope="module")
-def dashboard(request: pytest.FixtureRequest) -> Iterator[Dashboard]:
-    """Two weeks of Zhuangshi street, projected and served; one per test module."""
+def served(
+    request: pytest.FixtureRequest, events: Iterable[tuple[str, Event]]
+) -> Iterator[Dashboard]:
+    """``events`` projected into a projection of the test module's own and served; the world
+    is removed when the generator closes."""
     connection = request.getfixturevalue("connection_settings")
     name = f"dash_{request.module.__name__.rsplit('.', 1)[-1][5:20]}_{free_port()}"
     world = ProjectionWorld(connection, name)
     try:
-        world.write(canonical_events(CityShape.zhuangshi(), SEED, START, DAYS))
+        world.write(events)
         schema = world.live_schema()
         world.project(schema)
         url, process = serve(world)
@@ -109,6 +113,12 @@ def dashboard(request: pytest.FixtureRequest) -> Iterator[Dashboard]:
             stop(process)
     finally:
         world.cleanup()
+
+
+@pytest.fixture(scope="module")
+def dashboard(request: pytest.FixtureRequest) -> Iterator[Dashboard]:
+    """Two weeks of Zhuangshi street, projected and served; one per test module."""
+    yield from served(request, canonical_events(CityShape.zhuangshi(), SEED, START, DAYS))
 
 
 def pg_count(dashboard: Dashboard, query: str, *args: Any) -> int:

@@ -18,11 +18,16 @@ from psycopg import sql
 
 from bench.canonical_log import write_canonical_log
 from events.codec import AvroCodec
-from events.models import Event
+from events.models import CaseReported, Event, VisitRecorded
 from events.registry import SchemaRegistry
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
+from processors.outputs import rejection
+from processors.rules.case_state import CaseState, evolve
+from processors.rules.decisions import Rejected
+from processors.rules.reference_view import ReferenceView
+from processors.rules.state_machine import decide
 from projections.projector import Projector, end_offsets
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
@@ -135,6 +140,40 @@ class ProjectionWorld:
                 c.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
                 )
+
+
+def refusals(events: Iterable[tuple[str, Event]], cases: int) -> list[tuple[str, Event]]:
+    """Refused submissions for a canonical log, as the workflow writes them: for each of the
+    first ``cases`` cases, its report sent again under a new event id, decided by the pure
+    rules (``CASE_EXISTS``), the refusal written twice (as after a crash); and one visit
+    refused (no case: keyed by its grid)."""
+    view = ReferenceView()
+    states: dict[str, CaseState] = {}
+    reports: list[CaseReported] = []
+    visits: list[VisitRecorded] = []
+    for stream, event in events:
+        if stream == "reference":
+            view.extend([event])
+        elif isinstance(event, CaseReported | VisitRecorded):
+            (reports if isinstance(event, CaseReported) else visits).append(event)  # type: ignore[arg-type]
+        if stream == "case":
+            case_id = event.case_id  # type: ignore[attr-defined]
+            states[case_id] = evolve(states.get(case_id), event)  # type: ignore[arg-type]
+    out: list[tuple[str, Event]] = []
+    for report in reports[:cases]:
+        again = report.model_copy(
+            update={
+                "envelope": report.envelope.model_copy(
+                    update={"event_id": f"again-{report.case_id}"[:64], "sequence": None}
+                )
+            }
+        )
+        decided = decide(states[report.case_id], again, view)
+        assert isinstance(decided, Rejected), decided
+        refused = rejection(again, str(decided.code), decided.message)
+        out += [("rejection", refused), ("rejection", refused)]
+    out.append(("rejection", rejection(visits[0], "WORKER_NOT_ASSIGNED", "not this grid's")))
+    return out
 
 
 def _has_meta(c: psycopg.Connection[Any]) -> bool:

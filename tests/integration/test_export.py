@@ -537,7 +537,12 @@ def test_the_active_schema_is_exported_whole_by_default_and_identically_twice(
     assert f"schema {schema}" in first.stdout
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert len(names) == len(READ_MODELS) + 1  # and freshness.json
-    assert {"hot_words.parquet", "units.parquet", "visit_tracks.parquet"} <= set(names)
+    assert {
+        "hot_words.parquet",
+        "units.parquet",
+        "visit_tracks.parquet",
+        "rejections.parquet",
+    } <= set(names)
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     cases = pq.read_table(tmp_path / "a" / "cases.parquet")

@@ -33,6 +33,7 @@ from tests.integration.projection_helpers import (
     PROJECT_ROOT,
     ProjectionWorld,
     checksums,
+    refusals,
     wait_for,
 )
 
@@ -88,10 +89,10 @@ def test_a_projector_that_has_read_every_partition_answers_complete_to_the_last_
             (behind, partitions) = c.execute(  # type: ignore[misc]
                 f'SELECT count(*) FILTER (WHERE NOT caught_up), count(*) FROM "{live}".checkpoints'
             ).fetchone()
-        return bool(partitions == 24 and behind == 0)
+        return bool(partitions == 36 and behind == 0)
 
     try:
-        wait_for(all_caught_up, 60, "every case and visit partition to be caught up")
+        wait_for(all_caught_up, 60, "every case, visit and rejection partition to be caught up")
     finally:
         projector.stop()
         running.join(30)
@@ -214,6 +215,46 @@ def test_live_crashed_and_replayed_projections_are_identical(
 
     assert _sums(world, crashed) == expected
     assert _sums(world, f"{world.name}_replay"[:60]) == expected
+
+
+def test_refused_submissions_are_projected_once_each_the_same_live_and_replayed(
+    world: ProjectionWorld,
+) -> None:
+    log = list(canonical_events(CityShape.zhuangshi(), 5, START, 1))
+    refused = refusals(log, 4)  # four cases' refusals, each written twice, and a visit's
+    written = world.write([*log, *refused])
+    assert written["rejection"] == 9
+    live = world.new_schema("live")
+    world.project(live)
+    replayed = world.new_schema("replayed")
+    assert replay(world.settings, replayed, workers=2) == sum(
+        written[s] for s in ("case", "visit", "rejection")
+    )
+    assert _sums(world, replayed) == _sums(world, live)
+
+    with world.conn() as c:
+        rows = c.execute(
+            "SELECT event_id, case_id, stream, event_type, code, source_system, event_time "
+            f'FROM "{live}".rejections ORDER BY event_id'
+        ).fetchall()
+        timeline = c.execute(f'SELECT count(*) FROM "{live}".case_timeline').fetchone()
+    expected = {e.envelope.event_id: e for _, e in refused}
+    assert [r[0] for r in rows] == sorted(expected)  # each refusal once
+    by_case = [r for r in rows if r[1] is not None]
+    assert len(by_case) == 4
+    for event_id, case_id, stream, event_type, code, source, at in by_case:
+        sent = expected[event_id]
+        assert (case_id, stream, event_type, code) == (
+            sent.submission_key,  # type: ignore[attr-defined]
+            "case",
+            "CaseReported",
+            "CASE_EXISTS",
+        )
+        assert source == sent.submission_source_system  # type: ignore[attr-defined]
+        assert at == sent.envelope.event_time
+    (visit,) = [r for r in rows if r[1] is None]
+    assert visit[2:5] == ("visit", "VisitRecorded", "WORKER_NOT_ASSIGNED")
+    assert timeline == (written["case"],)  # a refusal is not a step of its case
 
 
 def _indexes(world: ProjectionWorld, schema: str) -> set[str]:

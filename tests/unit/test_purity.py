@@ -9,9 +9,11 @@ import pytest
 
 RULES = Path(__file__).resolve().parents[2] / "processors" / "rules"
 PANELS = RULES.parents[1] / "projections" / "panels"
-# The dashboard's pure parts: periods, units and scopes, KPI definitions, visit coverage.
+# The dashboard's pure parts: periods, units and scopes, KPI definitions, visit coverage,
+# ranking, lateness and hot-word rules, a case page's rules.
 MODULES = sorted(RULES.glob("*.py")) + [
-    PANELS / f"{m}.py" for m in ("periods", "scope", "kpis", "visiting")
+    PANELS / f"{m}.py"
+    for m in ("periods", "scope", "kpis", "visiting", "ranks", "lateness", "words", "case_rules")
 ]
 
 FORBIDDEN_MODULES = {

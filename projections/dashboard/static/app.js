@@ -66,13 +66,35 @@
     };
   };
 
+  // Rows name their bar by label (or name); data-scale turns a fraction into a percentage.
   builders.bar = function (el) {
-    var rows = JSON.parse(el.dataset.rows);
+    var rows = JSON.parse(el.dataset.rows), scale = Number(el.dataset.scale || 1);
     return {
-      tooltip: { trigger: "axis" }, grid: { left: 110, right: 30, top: 10, bottom: 20 },
+      tooltip: { trigger: "axis" }, grid: { left: 110, right: 40, top: 10, bottom: 20 },
       xAxis: { type: "value" },
-      yAxis: { type: "category", inverse: true, data: rows.map(function (r) { return r.label; }) },
-      series: [{ type: "bar", data: rows.map(function (r) { return r.value; }) }]
+      yAxis: { type: "category", inverse: true,
+               data: rows.map(function (r) { return r.label !== undefined ? r.label : r.name; }) },
+      series: [{ type: "bar", label: { show: true, position: "right" },
+                 data: rows.map(function (r) {
+                   return r.value === null ? null : Math.round(r.value * scale * 100) / 100;
+                 }) }]
+    };
+  };
+
+  // One bar per row, stacked by the counts of each label (e.g. lateness buckets), in order.
+  builders.stacked = function (el) {
+    var rows = JSON.parse(el.dataset.rows), labels = JSON.parse(el.dataset.labels);
+    var colours = ["#fdd49e", "#fdae61", "#f46d43", "#d73027", "#a50026"];
+    return {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } }, legend: { top: 0 },
+      grid: { left: 110, right: 30, top: 30, bottom: 20 },
+      xAxis: { type: "value" },
+      yAxis: { type: "category", inverse: true, data: rows.map(function (r) { return r.name; }) },
+      series: labels.map(function (label, i) {
+        return { name: label + " 工时", type: "bar", stack: "late",
+                 itemStyle: { color: colours[i % colours.length] },
+                 data: rows.map(function (r) { return r.counts[i]; }) };
+      })
     };
   };
 

@@ -1,0 +1,234 @@
+"""超期: the deadlines a unit is late on now, those about to expire, and how late finished ones
+were, in working-hour buckets per child unit or per department.
+
+A deadline counts for the place its case was reported in (the case's chain) or for the
+department it runs against. Open deadlines' lateness is worked out on the calendar each names
+(``late_working_hours``); finished ones carry theirs (``lateness_hours``, fixed when met).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+
+import psycopg
+
+from processors.rules.calendar import SHANGHAI, WorkCalendar
+from processors.rules.case_state import OPEN_STATUSES
+from projections.panels.lateness import (
+    BUCKET_EDGES,
+    BUCKETS,
+    ESCALATION_ZH,
+    STAGE_ZH,
+    late_working_hours,
+)
+from projections.panels.periods import Period
+from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, UnitError, child_level
+from projections.queries import Answer, answer
+
+__all__ = ["GROUPINGS", "MAX_ROWS", "GroupingError", "distribution", "expiring", "overdue"]
+
+MAX_ROWS = 500
+TABLES = ("cases", "deadlines")
+Grouping = Literal["children", "department"]
+GROUPINGS: tuple[Grouping, ...] = ("children", "department")
+_OPEN = sorted(str(s) for s in OPEN_STATUSES)
+_RUNNING = "d.done_at IS NULL AND NOT d.cancelled"
+
+
+class GroupingError(ValueError):
+    """A distribution grouped by units the unit does not have (a grid has no child units)."""
+
+
+def _where(scope: Scope, unit: Unit) -> tuple[str, dict[str, Any]]:
+    """SQL keeping the deadlines (``d``, with their case ``c``) of ``unit`` within ``scope``."""
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if unit.level == "worker":
+        raise UnitError("deadlines run against places and departments, not a worker")
+    if unit.level in CHAIN_COLUMN:
+        parts.append(f"c.{CHAIN_COLUMN[unit.level]} = %(unit_code)s")
+    elif unit.level == "department":
+        parts.append("d.department_code = %(unit_code)s")
+    params["unit_code"] = unit.code
+    if scope.place is not None:
+        parts.append(f"c.{CHAIN_COLUMN[scope.place.level]} = %(scope_place)s")
+        params["scope_place"] = scope.place.code
+    if scope.department is not None:
+        parts.append("d.department_code = %(scope_dept)s")
+        params["scope_dept"] = scope.department
+    return " AND ".join(parts) or "TRUE", params
+
+
+def _running(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    extra: str,
+    condition: str,
+    params: dict[str, Any],
+    limit: int,
+    offset: int,
+) -> Answer:
+    """The open cases' running deadlines of ``unit`` that meet ``condition``, the one due first
+    first, with ``extra`` columns, their stage and escalation in Chinese, and ``total``."""
+    where, unit_params = _where(scope, unit)
+    query = (
+        "SELECT count(*) OVER () AS total, d.deadline_id, d.case_id, c.title, d.department_code, "
+        "coalesce(u.name, d.department_code) AS department_name, d.stage, d.due_time, "
+        f"d.working_hours, d.calendar_version, c.escalation_level, c.status, {extra} "
+        "FROM deadlines d JOIN cases c USING (case_id) LEFT JOIN units u "
+        "ON u.level = 'department' AND u.code = d.department_code "
+        f"WHERE {_RUNNING} AND c.status = ANY(%(open)s) AND {condition} AND {where} "
+        "ORDER BY d.due_time, d.deadline_id LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    params = {**params, **unit_params, "open": _OPEN, "limit": min(limit, MAX_ROWS)}
+    found = answer(conn, projection, TABLES, query, {**params, "offset": offset})
+    for row in found.rows:
+        row["stage_zh"] = STAGE_ZH.get(row["stage"], row["stage"])
+        row["escalation_zh"] = ESCALATION_ZH.get(row["escalation_level"], row["escalation_level"])
+    return found
+
+
+def overdue(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    now: datetime,
+    calendar: WorkCalendar,
+    limit: int = 50,
+    offset: int = 0,
+) -> Answer:
+    """The open cases' deadlines of ``unit`` breached and neither met nor cancelled, the one
+    due earliest (the latest) first; each row with ``late_hours``, the working hours from its
+    due time to ``now`` on ``calendar`` (``None`` when the calendar does not hold the version
+    the deadline names), and ``total``.
+
+    Raises:
+        UnitError: ``unit`` is a worker.
+    """
+    found = _running(
+        conn,
+        projection,
+        scope,
+        unit,
+        "d.breached_at",
+        "d.breached_at IS NOT NULL",
+        {},
+        limit,
+        offset,
+    )
+    for row in found.rows:
+        row["late_hours"] = late_working_hours(
+            calendar, row["calendar_version"], row["due_time"], now
+        )
+    return found
+
+
+def expiring(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    now: datetime,
+    hours: float,
+    limit: int = 50,
+    offset: int = 0,
+) -> Answer:
+    """The running deadlines of ``unit`` (not breached, paused, met or cancelled) due from
+    ``now`` to ``hours`` of wall-clock time later, soonest first, each with ``hours_left``.
+
+    Raises:
+        UnitError: ``unit`` is a worker.
+    """
+    found = _running(
+        conn,
+        projection,
+        scope,
+        unit,
+        "extract(epoch FROM d.due_time - %(now)s) / 3600 AS hours_left",
+        "d.breached_at IS NULL AND NOT d.paused AND d.due_time >= %(now)s "
+        "AND d.due_time < %(until)s",
+        {"now": now, "until": now + timedelta(hours=hours)},
+        limit,
+        offset,
+    )
+    for row in found.rows:
+        row["hours_left"] = float(row["hours_left"])
+    return found
+
+
+def _bucket_sql() -> str:
+    whens = " ".join(
+        f"WHEN d.lateness_hours <= {upper} THEN {i}" for i, upper in enumerate(BUCKET_EDGES[1:])
+    )
+    return f"CASE {whens} ELSE {len(BUCKETS) - 1} END"
+
+
+def _bucket_counts() -> str:
+    return ", ".join(
+        f"count(*) FILTER (WHERE g.late_in_period AND g.bucket = {i}) AS b{i}"
+        for i in range(len(BUCKETS))
+    )
+
+
+def distribution(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    period: Period,
+    by: Grouping,
+) -> Answer:
+    """How late the deadlines of ``unit`` met late in ``period`` were, per child unit (``by``
+    children) or per department: one row per group with ``counts`` in ``BUCKETS`` order,
+    ``late`` (their sum) and ``open_overdue`` (breached, still running now), most late first.
+
+    Raises:
+        GroupingError: ``by`` children of a unit without child units.
+        UnitError: ``unit`` is a worker.
+    """
+    where, params = _where(scope, unit)
+    if by == "children":
+        level = child_level(unit.level)
+        if level is None:
+            raise GroupingError(f"{unit.key} has no child units: group by department")
+        group, unit_level = f"c.{CHAIN_COLUMN[level]}", level
+    else:
+        group, unit_level = "d.department_code", "department"
+    query = (
+        f"WITH g AS (SELECT {group} AS code, {_bucket_sql()} AS bucket, "
+        "(d.done_at IS NOT NULL AND d.done_at >= %(t0)s AND d.done_at < %(t1)s "
+        "AND d.lateness_hours > 0) AS late_in_period, "
+        f"(d.breached_at IS NOT NULL AND {_RUNNING} AND c.status = ANY(%(open)s)) AS open_over "
+        "FROM deadlines d JOIN cases c USING (case_id) WHERE NOT d.cancelled AND "
+        "((d.done_at >= %(t0)s AND d.done_at < %(t1)s AND d.lateness_hours > 0) "
+        f"OR (d.breached_at IS NOT NULL AND d.done_at IS NULL)) AND {where}) "
+        "SELECT g.code, coalesce(min(u.name), g.code) AS name, "
+        f"{_bucket_counts()}, "
+        "count(*) FILTER (WHERE g.open_over) AS open_overdue FROM g LEFT JOIN units u "
+        "ON u.level = %(unit_level)s AND u.code = g.code WHERE g.code IS NOT NULL GROUP BY g.code"
+    )
+    params.update(
+        t0=datetime.combine(period.start, time(), SHANGHAI),
+        t1=datetime.combine(period.end, time(), SHANGHAI),
+        open=_OPEN,
+        unit_level=unit_level,
+    )
+    found = answer(conn, projection, TABLES, query, params)
+    rows = []
+    for row in found.rows:
+        counts = [int(row[f"b{i}"]) for i in range(len(BUCKETS))]
+        rows.append(
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "counts": counts,
+                "late": sum(counts),
+                "open_overdue": int(row["open_overdue"]),
+            }
+        )
+    rows.sort(key=lambda r: (-r["late"], -r["open_overdue"], r["code"]))
+    return Answer(rows, found.complete_to, found.schema)
