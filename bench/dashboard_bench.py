@@ -148,8 +148,8 @@ def _choices(path: str, name: str, schema: dict[str, Any], values: Values) -> li
         return list(DRILL_KPIS)
     if name == "case_id":
         return values.cases
-    if name == "level" and "enum" in schema:
-        levels: list[Any] = schema["enum"]
+    if name == "level":
+        levels: list[Any] = schema.get("enum") or [lvl for lvl in values.units if lvl != "city"]
         if path.startswith(MAP_PREFIX):
             return [lvl for lvl in levels if lvl in ("district", "street", "grid")] or levels
         return levels
