@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bench.canonical_log import canonical_events
-from bench.common import free_port
+from bench.common import free_port, stop_process
 from events.models import Event
 from simulate.city import CityShape
 from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for
@@ -84,12 +84,7 @@ def serve(world: ProjectionWorld, **env: str) -> tuple[str, subprocess.Popen[str
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
     if process.stdout is not None:  # a pipe left open is a ResourceWarning in a later test
         process.stdout.close()
 
