@@ -133,7 +133,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark(
             "dashboard",
             "p95 latency of every /api/v1 endpoint of `fengqiao serve` over HTTP, 4 concurrent "
-            "clients, whole city (12,216 grids, ~40,000 workers, 33 days), beside "
+            "clients, whole city (12,216 grids, 52,472 workers, 33 days), beside "
             "GET /api/v1/health",
             "bench.dashboard_bench",
             ratio=None,
