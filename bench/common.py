@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -46,3 +48,21 @@ def report(name: str, figures: dict[str, Any]) -> None:
     path.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     print(f"written {path}", file=sys.stderr)
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now, for a server a benchmark or test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stop_process(process: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL after 15 s: a server a benchmark or test started."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

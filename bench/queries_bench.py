@@ -37,10 +37,10 @@ from projections.versions import active_schema, live_schema, mark_ready, new_rep
 PROJECTION = "benchcity"
 
 
-def _lacks_read_models(settings: ProjectorSettings) -> bool:
+def _lacks_read_models(settings: ProjectorSettings, projection: str) -> bool:
     """Whether the projection's active schema was made by code with fewer read models."""
     with connect(settings.pg_dsn.get_secret_value()) as conn:
-        schema = active_schema(conn, PROJECTION) if _has_meta(conn) else None
+        schema = active_schema(conn, projection) if _has_meta(conn) else None
         if schema is None:
             return False
         rows = conn.execute(
@@ -55,28 +55,33 @@ def _has_meta(conn: Any) -> bool:
     )
 
 
-def _rebuild(settings: ProjectorSettings) -> None:
+def _rebuild(settings: ProjectorSettings, projection: str) -> None:
     """Replay the log into a new schema of the projection (two workers) and promote it."""
     started = time.perf_counter()
     with connect(settings.pg_dsn.get_secret_value()) as conn:
-        schema = new_replay_schema(conn, PROJECTION, None)
+        schema = new_replay_schema(conn, projection, None)
     replay(settings, schema, workers=2)
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         mark_ready(conn, schema)
-        promote(conn, PROJECTION, schema)
+        promote(conn, projection, schema)
     print(
         f"  projection rebuilt: {schema} replayed in {time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )
 
 
-def _projection(settings: ProjectorSettings, days: int) -> None:
+def whole_city_projection(
+    settings: ProjectorSettings, days: int, projection: str = PROJECTION
+) -> dict[tuple[str, int], int]:
+    """The whole-city log on ``settings.topic_prefix`` (written unless complete) projected
+    into ``projection`` up to its end; a projection that lacks a read model of today's code
+    is replayed anew first. The log's end offsets."""
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     ends = whole_city_log(settings, codec, days)
-    if _lacks_read_models(settings):
-        _rebuild(settings)
+    if _lacks_read_models(settings, projection):
+        _rebuild(settings, projection)
     with connect(settings.pg_dsn.get_secret_value()) as conn:
-        schema = live_schema(conn, PROJECTION)
+        schema = live_schema(conn, projection)
     started = time.perf_counter()
     Projector(settings, schema, codec, stop_at=ends).run()
     print(
@@ -84,6 +89,7 @@ def _projection(settings: ProjectorSettings, days: int) -> None:
         file=sys.stderr,
     )
     codec.registry.close()
+    return ends
 
 
 def _months_after(first: date, months: int) -> date:
@@ -104,7 +110,7 @@ def run(repeats: int = 20, days: int = 33) -> dict[str, Any]:
             "projector_batch": 20_000,
         }
     )
-    _projection(settings, days)
+    whole_city_projection(settings, days)
     first = date(START.year, (START.month - 1) // 3 * 3 + 1, 1)
     quarter = (first, _months_after(first, 3))
     month = (START.replace(day=1), _months_after(START.replace(day=1), 1))

@@ -130,6 +130,27 @@ BENCHMARKS: dict[str, Benchmark] = {
             min_repeats=20,
             shown=("grids", "calls", "p95_ms_all_queries", "p95_ms_worst_query"),
         ),
+        Benchmark(
+            "dashboard",
+            "p95 latency of every /api/v1 endpoint of `fengqiao serve` over HTTP, 4 concurrent "
+            "clients, whole city (12,216 grids, 52,472 workers, 33 days), beside "
+            "GET /api/v1/health",
+            "bench.dashboard_bench",
+            ratio=None,
+            targets=(Target("p95_ms_worst", "<=", 50, " ms"),),
+            min_repeats=40,
+            shown=(
+                "events",
+                "cases",
+                "grids",
+                "workers",
+                "baseline",
+                "p95_ms_worst",
+                "endpoints_meeting_target",
+                "endpoints_measured",
+                "missing_target",
+            ),
+        ),
     )
 }
 

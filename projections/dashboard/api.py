@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from projections.dashboard.deps import Panel, kpi_param
 from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import PanelOut, Tile, freshness_of
-from projections.panels import drill, overview, units
+from projections.panels import drill, overview
 from projections.panels.kpis import KPIS, Kpi
 from projections.queries import Answer
 
@@ -55,27 +55,39 @@ def kpis() -> list[dict[str, Any]]:
 
 @router.get("/unit", summary="a unit's name and its parents (the breadcrumb)")
 def unit(p: Panel) -> PanelOut[dict[str, Any]]:
-    return out("unit", p, units.describe(p.conn, p.projection, p.unit, p.scope))
+    return out("unit", p, p.described())
 
 
 @router.get("/overview/tiles", summary="总览 KPI tiles with 环比 and 同比")
 def tiles(p: Panel) -> PanelOut[Tile]:
-    return out("tiles", p, overview.tiles(p.conn, p.projection, p.scope, p.unit, p.period))
+    found = p.remember(
+        "tiles", lambda: overview.tiles(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
+    return out("tiles", p, found)
 
 
 @router.get("/overview/funnel", summary="the funnel 上报 → 立案 → 派遣 → 处置 → 核查 → 结案")
 def funnel(p: Panel) -> PanelOut[dict[str, Any]]:
-    return out("funnel", p, overview.funnel(p.conn, p.projection, p.scope, p.unit, p.period))
+    found = p.remember(
+        "funnel", lambda: overview.funnel(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
+    return out("funnel", p, found)
 
 
 @router.get("/overview/trend", summary="daily counts of the funnel's stages over the period")
 def trend(p: Panel) -> PanelOut[dict[str, Any]]:
-    return out("trend", p, overview.trend(p.conn, p.projection, p.scope, p.unit, p.period))
+    found = p.remember(
+        "trend", lambda: overview.trend(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
+    return out("trend", p, found)
 
 
 @router.get("/overview/children", summary="the KPIs of each unit one level down")
 def children(p: Panel) -> PanelOut[dict[str, Any]]:
-    return out("children", p, overview.children(p.conn, p.projection, p.scope, p.unit, p.period))
+    found = p.remember(
+        "children", lambda: overview.children(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
+    return out("children", p, found)
 
 
 @router.get("/drill", summary="the cases behind a number: numerator, denominator, left out")
@@ -86,8 +98,15 @@ def cases_behind(
     limit: Annotated[int, Query(ge=1, le=drill.MAX_ROWS)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> PanelOut[dict[str, Any]]:
-    found = drill.cases_behind(
-        p.conn, p.projection, p.scope, p.unit, p.period, k, part, limit, offset
+    found = p.remember(
+        "drill",
+        lambda: drill.cases_behind(
+            p.conn, p.projection, p.scope, p.unit, p.period, k, part, limit, offset
+        ),
+        k.name,
+        part,
+        limit,
+        offset,
     )
     total = found.rows[0]["total"] if found.rows else 0
     return out("drill", p, found, {"kpi": k.name, "label": k.label, "part": part, "total": total})

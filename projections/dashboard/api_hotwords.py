@@ -44,6 +44,8 @@ def in_quarter(p: PanelArgs, previous: bool = False) -> PanelArgs:
 @router.get("/hotwords", summary="热词排行: the quarter's words, with their change")
 def words(p: Panel, k: Words = 50, previous: Previous = False) -> PanelOut[WordRow]:
     q = in_quarter(p, previous)
-    found = hotwords.words(q.conn, q.projection, q.scope, q.unit, q.period, k)
+    found = q.remember(
+        "hotwords", lambda: hotwords.words(q.conn, q.projection, q.scope, q.unit, q.period, k), k
+    )
     extra = {"quarter": q.period.label, "lexicons": lexicons_of(found.rows)}
     return out("hotwords", q, found, extra)

@@ -49,7 +49,9 @@ Level = Annotated[str | None, Depends(level_param)]
 @router.get("/shapes", summary="the GeoJSON shapes of a level's units inside the unit")
 def shapes(p: Panel, level: Level) -> PanelOut[dict[str, Any]]:
     drawn = mapview.level_for(p.unit, level)
-    found = mapview.outlines(p.conn, p.projection, p.scope, p.unit, drawn)
+    found = p.remember(
+        "map_shapes", lambda: mapview.outlines(p.conn, p.projection, p.scope, p.unit, drawn), drawn
+    )
     return out("map_shapes", p, found, {"level": drawn, "missing": found.missing})
 
 
@@ -58,7 +60,12 @@ def values(
     p: Panel, level: Level, k: Annotated[Kpi, Depends(kpi_param)]
 ) -> PanelOut[dict[str, Any]]:
     drawn = mapview.level_for(p.unit, level)
-    found = mapview.values(p.conn, p.projection, p.scope, p.unit, p.period, drawn, k)
+    found = p.remember(
+        "map_values",
+        lambda: mapview.values(p.conn, p.projection, p.scope, p.unit, p.period, drawn, k),
+        drawn,
+        k.name,
+    )
     return out("map_values", p, found, {"level": drawn, "kpi": k.name, "label": k.label})
 
 
@@ -66,6 +73,10 @@ def values(
 def points(
     p: Panel, limit: Annotated[int, Query(ge=1, le=mapview.MAX_POINTS)] = mapview.MAX_POINTS
 ) -> PanelOut[dict[str, Any]]:
-    found = mapview.case_points(p.conn, p.projection, p.scope, p.unit, p.period, limit)
+    found = p.remember(
+        "map_points",
+        lambda: mapview.case_points(p.conn, p.projection, p.scope, p.unit, p.period, limit),
+        limit,
+    )
     total = found.rows[0]["total"] if found.rows else 0
     return out("map_points", p, found, {"drawn": len(found.rows), "total": total})

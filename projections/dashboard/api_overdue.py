@@ -112,5 +112,9 @@ def expiring(
 )
 def distribution(p: Panel, by: By = None) -> PanelOut[SpreadRow]:
     group = grouping(p, by)
-    found = overdue.distribution(p.conn, p.projection, p.scope, p.unit, p.period, group)
+    found = p.remember(
+        "distribution",
+        lambda: overdue.distribution(p.conn, p.projection, p.scope, p.unit, p.period, group),
+        group,
+    )
     return out("distribution", p, found, {"by": group, "buckets": list(BUCKETS)})

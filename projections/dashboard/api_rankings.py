@@ -98,8 +98,16 @@ def ranking(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> PanelOut[RankRow]:
-    found = rankings.ranking(
-        p.conn, p.projection, p.scope, p.unit, p.period, k, level, min_sample, limit, offset
+    found = p.remember(
+        "rankings",
+        lambda: rankings.ranking(
+            p.conn, p.projection, p.scope, p.unit, p.period, k, level, min_sample, limit, offset
+        ),
+        k.name,
+        level,
+        min_sample,
+        limit,
+        offset,
     )
     ranked_total = int(found.rows[0]["ranked_total"]) if found.rows else 0
     extra = {

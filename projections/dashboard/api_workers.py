@@ -63,7 +63,8 @@ def track_args(
         describe(conn, settings.projection, worker_unit, scope)
     except UnknownUnit as exc:
         raise Problem(404, "unknown worker", str(exc), "worker") from exc
-    return PanelArgs(conn, settings.projection, scope, worker_unit, period, request.app.state.watch)
+    watch, memo = request.app.state.watch, request.app.state.memo
+    return PanelArgs(conn, settings.projection, scope, worker_unit, period, watch, memo)
 
 
 Track = Annotated[PanelArgs, Depends(track_args)]
@@ -75,7 +76,14 @@ def grids(
     limit: Annotated[int, Query(ge=1, le=workers.MAX_ROWS)] = workers.MAX_ROWS,
     offset: Offset = 0,
 ) -> PanelOut[dict[str, Any]]:
-    found = workers.grid_progress(p.conn, p.projection, p.scope, p.unit, p.period, limit, offset)
+    found = p.remember(
+        "worker_grids",
+        lambda: workers.grid_progress(
+            p.conn, p.projection, p.scope, p.unit, p.period, limit, offset
+        ),
+        limit,
+        offset,
+    )
     first = found.rows[0] if found.rows else {}
     extra = {
         "coverage_rule": COVERAGE_RULE,
@@ -92,8 +100,14 @@ def assessment(
     limit: Annotated[int, Query(ge=1, le=workers.MAX_ROWS)] = 100,
     offset: Offset = 0,
 ) -> PanelOut[dict[str, Any]]:
-    found = workers.assessment(
-        p.conn, p.projection, p.scope, p.unit, p.period, min_visits, limit, offset
+    found = p.remember(
+        "worker_assessment",
+        lambda: workers.assessment(
+            p.conn, p.projection, p.scope, p.unit, p.period, min_visits, limit, offset
+        ),
+        min_visits,
+        limit,
+        offset,
     )
     first = found.rows[0] if found.rows else {}
     extra = {
@@ -107,6 +121,8 @@ def assessment(
 
 @router.get("/track", summary="走访轨迹: one worker's visits of a day with their tracks")
 def track(t: Track) -> PanelOut[dict[str, Any]]:
-    found = workers.track(t.conn, t.projection, t.scope, t.unit, t.period.start)
+    found = t.remember(
+        "worker_track", lambda: workers.track(t.conn, t.projection, t.scope, t.unit, t.period.start)
+    )
     grids = workers.track_grids(t.conn, t.projection, found)
     return out("worker_track", t, found, {"grids": grids})

@@ -29,6 +29,7 @@ from projections.dashboard import (
     pages_rankings,
     pages_workers,
 )
+from projections.dashboard.memo import Memo
 from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
@@ -41,7 +42,7 @@ from projections.panels.mapview import MapError
 from projections.panels.overdue import GroupingError
 from projections.panels.periods import PeriodError
 from projections.panels.scope import Scope, UnitError, parse_unit
-from projections.panels.sources import ScopeRefused
+from projections.panels.sources import NoChildUnits, ScopeRefused
 from projections.panels.units import UnknownUnit
 from projections.panels.workers import WorkersError
 
@@ -68,6 +69,7 @@ _REFUSALS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
     (CaseOutOfScope, 403, "outside your scope", "case_id"),
     (ScopeRefused, 403, "outside your scope", "unit"),
     (UnitError, 422, "invalid unit", "unit"),
+    (NoChildUnits, 422, "no child units", "unit"),
     (PeriodError, 422, "invalid period", "at"),
     (KpiError, 422, "unknown KPI", "kpi"),
     (DrillError, 422, "no such drill", "part"),
@@ -113,6 +115,7 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         settings.dashboard_watch_s,
         settings.dashboard_stale_after_s,
     )
+    app.state.memo = Memo(settings.dashboard_memo) if settings.dashboard_memo else None
     install(app)
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))

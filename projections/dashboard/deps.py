@@ -4,15 +4,16 @@ refusal naming the parameter and what is allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import psycopg
 from fastapi import Depends, Query, Request
 
 from processors.rules.calendar import SHANGHAI
+from projections.dashboard.memo import Memo
 from projections.dashboard.problems import Problem
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Position, Watch
@@ -20,6 +21,9 @@ from projections.panels.kpis import KPIS, Kpi, KpiError, kpi
 from projections.panels.periods import KINDS, Period, PeriodError, containing, parse_period
 from projections.panels.scope import LEVELS, Scope, Unit, UnitError, parse_unit
 from projections.panels.units import describe
+from projections.queries import Answer
+
+A = TypeVar("A", bound=Answer)
 
 __all__ = ["Conn", "Panel", "PanelArgs", "ViewerScope", "kpi_param", "panel_args", "unit_param"]
 
@@ -130,10 +134,39 @@ class PanelArgs:
     unit: Unit
     period: Period
     watch: Watch
+    memo: Memo | None = None
 
     @property
     def position(self) -> Position:
         return self.watch.current
+
+    def remember(self, panel: str, compute: Callable[[], A], *more: Hashable) -> A:
+        """``compute()``'s answer for this unit, period and scope, kept until the projection
+        moves (``memo``); ``more``: the panel's other parameters. Not for answers that
+        depend on the wall clock."""
+        if self.memo is None:
+            return compute()
+        key = (panel, self.unit, self.period, self.scope, *more)
+        return self.memo.answer(self.position, key, compute)
+
+    def described(self) -> Answer:
+        """The unit's name and parents (``units.describe``), kept as ``panel_args`` keeps it."""
+        return _described(self.memo, self.watch, self.conn, self.projection, self.unit, self.scope)
+
+
+def _described(
+    memo: Memo | None,
+    watch: Watch,
+    conn: psycopg.Connection[Any],
+    projection: str,
+    unit: Unit,
+    scope: Scope,
+) -> Answer:
+    if memo is None:
+        return describe(conn, projection, unit, scope)
+    return memo.answer(
+        watch.current, ("describe", unit, scope), lambda: describe(conn, projection, unit, scope)
+    )
 
 
 def panel_args(
@@ -144,9 +177,12 @@ def panel_args(
     period: Annotated[Period, Depends(period_param)],
 ) -> PanelArgs:
     settings = settings_of(request)
-    # An unknown unit, or one outside the viewer's scope, is refused before any panel runs.
-    describe(conn, settings.projection, unit, scope)
-    return PanelArgs(conn, settings.projection, scope, unit, period, request.app.state.watch)
+    watch: Watch = request.app.state.watch
+    memo: Memo | None = request.app.state.memo
+    # An unknown unit, or one outside the viewer's scope, is refused before any panel runs
+    # (a refusal is raised, never kept; a unit found is, as long as the projection stands).
+    _described(memo, watch, conn, settings.projection, unit, scope)
+    return PanelArgs(conn, settings.projection, scope, unit, period, watch, memo)
 
 
 Panel = Annotated[PanelArgs, Depends(panel_args)]

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from projections.dashboard.deps import Panel, kpi_param
 from projections.dashboard.render import page_context, templates
 from projections.dashboard.shapes import freshness_of
-from projections.panels import drill, overview, units
+from projections.panels import drill, overview
 from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, Kpi
 from projections.queries import Answer
 
@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 def frame(request: Request, p: Panel, template: str, active: str, **more: Any) -> HTMLResponse:
     """A whole page: its frame and the panels its template lays out."""
-    crumbs = units.describe(p.conn, p.projection, p.unit, p.scope).rows
+    crumbs = p.described().rows
     context = page_context(active, p.unit, p.period, crumbs, **more)
     return templates.TemplateResponse(request, template, context)
 
@@ -48,26 +48,34 @@ def overview_page(request: Request, p: Panel) -> HTMLResponse:
 
 @router.get("/panels/overview/tiles", response_class=HTMLResponse)
 def tiles(request: Request, p: Panel) -> HTMLResponse:
-    found = overview.tiles(p.conn, p.projection, p.scope, p.unit, p.period)
+    found = p.remember(
+        "tiles", lambda: overview.tiles(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
     return fragment(request, p, "panels/tiles.html", found)
 
 
 @router.get("/panels/overview/funnel", response_class=HTMLResponse)
 def funnel(request: Request, p: Panel) -> HTMLResponse:
-    found = overview.funnel(p.conn, p.projection, p.scope, p.unit, p.period)
+    found = p.remember(
+        "funnel", lambda: overview.funnel(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
     return fragment(request, p, "panels/funnel.html", found)
 
 
 @router.get("/panels/overview/trend", response_class=HTMLResponse)
 def trend(request: Request, p: Panel) -> HTMLResponse:
-    found = overview.trend(p.conn, p.projection, p.scope, p.unit, p.period)
+    found = p.remember(
+        "trend", lambda: overview.trend(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
     series = [{"name": KPIS[n].label, "metric": KPIS[n].numerator} for n in FUNNEL]
     return fragment(request, p, "panels/trend.html", found, series=series)
 
 
 @router.get("/panels/overview/children", response_class=HTMLResponse)
 def children(request: Request, p: Panel) -> HTMLResponse:
-    found = overview.children(p.conn, p.projection, p.scope, p.unit, p.period)
+    found = p.remember(
+        "children", lambda: overview.children(p.conn, p.projection, p.scope, p.unit, p.period)
+    )
     kpis = [KPIS[n] for n in OVERVIEW_TILES]
     return fragment(request, p, "panels/children.html", found, kpis=kpis)
 
@@ -76,8 +84,15 @@ Part = Literal["numerator", "denominator", "left_out"]
 
 
 def _cases(request: Request, p: Panel, k: Kpi, part: Part, offset: int) -> HTMLResponse:
-    found = drill.cases_behind(
-        p.conn, p.projection, p.scope, p.unit, p.period, k, part, 100, offset
+    found = p.remember(
+        "drill",
+        lambda: drill.cases_behind(
+            p.conn, p.projection, p.scope, p.unit, p.period, k, part, 100, offset
+        ),
+        k.name,
+        part,
+        100,
+        offset,
     )
     total = found.rows[0]["total"] if found.rows else 0
     return frame(

@@ -24,6 +24,8 @@ class DashboardSettings(BaseSettings):
         ``FQ_DASHBOARD_POOL`` (8): PostgreSQL connections serving requests.
         ``FQ_DASHBOARD_SCOPE`` (empty: the whole city): what every viewer may see, e.g.
             ``street:zhenhai-s001`` or ``department:D-MZ``.
+        ``FQ_DASHBOARD_MEMO`` (4096): panel answers kept until the projection moves
+            (``memo.py``); 0 reads every answer afresh.
     """
 
     model_config = SettingsConfigDict(env_prefix="FQ_", extra="ignore")
@@ -38,3 +40,4 @@ class DashboardSettings(BaseSettings):
     dashboard_watch_s: float = Field(default=1.0, gt=0, le=60)
     dashboard_pool: int = Field(default=8, ge=1, le=100)
     dashboard_scope: str = ""
+    dashboard_memo: int = Field(default=4096, ge=0, le=1_000_000)

@@ -10,11 +10,15 @@ from typing import Any
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, child_level
 
-__all__ = ["ScopeRefused", "period_source", "rows_of", "scope_clause"]
+__all__ = ["NoChildUnits", "ScopeRefused", "period_source", "rows_of", "scope_clause"]
 
 
 class ScopeRefused(PermissionError):
     """The unit asked for lies outside the viewer's scope."""
+
+
+class NoChildUnits(ValueError):
+    """A drill-down asked of a unit with nothing below it (a grid, a department, a worker)."""
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,16 @@ def rows_of(
 
     Raises:
         ScopeRefused: the viewer may not see the unit.
+        NoChildUnits: ``children`` of a unit with nothing below it.
     """
     _check(unit, scope)
     params: dict[str, Any] = {}
     if children:
         level = child_level(unit.level)
         if level is None:
-            raise ValueError(f"{unit.key} has no child units")
+            raise NoChildUnits(
+                f"{unit.key} has no child units: ask a city, district, street or village"
+            )
         where = f"{alias}.level = '{level}'"
         if unit.level != "city":
             where += (

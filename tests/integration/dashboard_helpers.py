@@ -3,7 +3,6 @@ and ``fengqiao serve`` running over it as a real process on a free port."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from bench.canonical_log import canonical_events
+from bench.common import free_port, stop_process
 from events.models import Event
 from simulate.city import CityShape
 from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for
@@ -35,13 +35,6 @@ __all__ = [
 START = date(2025, 5, 26)  # two weeks across May and June, Q2 of 2025
 DAYS = 14
 SEED = 5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -91,12 +84,7 @@ def serve(world: ProjectionWorld, **env: str) -> tuple[str, subprocess.Popen[str
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
     if process.stdout is not None:  # a pipe left open is a ResourceWarning in a later test
         process.stdout.close()
 

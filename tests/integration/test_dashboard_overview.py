@@ -132,3 +132,15 @@ def test_an_unknown_kpi_or_part_is_refused(dashboard: Dashboard) -> None:
     assert "reported" in r.json()["allowed"]
     r = dashboard.get("/api/v1/drill", kpi="reported", part="denominator", **JUNE)
     assert (r.status_code, r.json()["parameter"]) == (422, "part")
+
+
+@pytest.mark.parametrize("unit", ["grid:no-children", "department:law-enforcement"])
+def test_a_unit_with_nothing_below_it_has_no_children_panel(
+    dashboard: Dashboard, unit: str
+) -> None:
+    grid = dashboard.sql("SELECT code FROM units WHERE level = 'grid' LIMIT 1")[0][0]
+    unit = unit.replace("no-children", grid)
+    r = dashboard.get("/api/v1/overview/children", unit=unit, **JUNE)
+    assert r.status_code == 422, r.text
+    assert r.json()["parameter"] == "unit" and "no child units" in r.json()["detail"]
+    assert "Traceback" not in r.text

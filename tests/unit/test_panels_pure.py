@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, RANKABLE, KpiError, kpi
 from projections.panels.periods import PeriodError, containing, parse_period
 from projections.panels.scope import CITY, Scope, Unit, UnitError, child_level, parse_unit
-from projections.panels.sources import ScopeRefused, period_source, rows_of
+from projections.panels.sources import NoChildUnits, ScopeRefused, period_source, rows_of
 
 
 @pytest.mark.parametrize(
@@ -121,3 +121,9 @@ def test_kpis_are_derived_from_their_counters() -> None:
 def test_every_tile_funnel_step_and_rankable_kpi_is_declared() -> None:
     assert set(OVERVIEW_TILES) | set(FUNNEL) | set(RANKABLE) <= set(KPIS)
     assert not {KPIS[n].kind for n in RANKABLE} & {"now"}
+
+
+@pytest.mark.parametrize("level", ["grid", "department", "worker"])
+def test_a_unit_with_nothing_below_it_has_no_drill_down(level: str) -> None:
+    with pytest.raises(NoChildUnits, match="no child units"):
+        rows_of(Unit(level, "x1"), Scope(), children=True)  # type: ignore[arg-type]

@@ -113,4 +113,11 @@ def test_results_are_written_as_json_and_a_markdown_table(
 
 
 def test_the_registered_names_include_those_still_being_built() -> None:
-    assert list(suite.BENCHMARKS) == ["publish", "workflow", "replay", "freshness", "queries"]
+    assert list(suite.BENCHMARKS) == [
+        "publish",
+        "workflow",
+        "replay",
+        "freshness",
+        "queries",
+        "dashboard",
+    ]
