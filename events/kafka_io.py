@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from events.errors import PublishFailed
 
@@ -50,7 +50,8 @@ def produce(
     """Produce one record; when the local queue is full, let deliveries drain and retry.
     ``partition``: a given partition instead of the partitioner's choice. ``serve``: serve
     delivery callbacks right after (a caller producing many records may serve them itself,
-    every so many records, with ``producer.poll(0)``)."""
+    every so many records, with ``producer.poll(0)``). A record Kafka refuses at once is
+    counted in ``on_delivery`` when it is a ``Deliveries`` (else the error is raised)."""
     while True:
         try:
             producer.produce(
@@ -65,6 +66,13 @@ def produce(
             break
         except BufferError:
             producer.poll(0.05)
+        except KafkaException as exc:
+            # Refused on the spot (a partition the producer already knows is missing): the
+            # same failure as one reported on delivery, so a write's ``flush`` says it once.
+            if not isinstance(on_delivery, Deliveries):
+                raise
+            on_delivery.failed.append((topic, partition or 0, exc.args[0]))
+            break
     if serve:
         producer.poll(0)
 

@@ -35,8 +35,8 @@ from events.models import model_for
 from events.topics import CANONICAL
 from processors.rules.calendar import SHANGHAI
 from projections.errors import ProjectionError, ProjectionStoreError, UnknownProjection
-from projections.queries import freshness
 from projections.read_progress import STALL_S, ReadProgress
+from projections.reading import freshness
 from projections.settings import ProjectorSettings
 from projections.store import connect, schema_exists, use_schema
 from projections.tables import READ_MODELS, TABLES, Table, topic_patterns

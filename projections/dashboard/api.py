@@ -12,7 +12,7 @@ from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import PanelOut, Tile, freshness_of
 from projections.panels import drill, overview
 from projections.panels.kpis import KPIS, Kpi
-from projections.queries import Answer
+from projections.reading import Answer
 
 __all__ = ["router"]
 

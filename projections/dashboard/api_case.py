@@ -12,7 +12,7 @@ from projections.dashboard.deps_case import CaseInPath
 from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import Freshness, freshness_of
 from projections.panels import case
-from projections.queries import Answer
+from projections.reading import Answer
 
 __all__ = ["CaseOut", "router"]
 

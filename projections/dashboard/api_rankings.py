@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from projections.dashboard.api import out
-from projections.dashboard.deps import Panel, unit_param
+from projections.dashboard.deps import Panel, kpi_query, unit_param
 from projections.dashboard.paging import Limit, Offset, page_of
 from projections.dashboard.problems import Problem, problem_responses
 from projections.dashboard.shapes import PanelOut
 from projections.panels import rankings
-from projections.panels.kpis import KPIS, RANKABLE, Kpi
+from projections.panels.kpis import RANKABLE, Kpi
 from projections.panels.ranks import (
     DEFAULT_MIN_SAMPLE,
     RANK_LEVELS,
@@ -67,26 +67,7 @@ def rank_level(
         raise Problem(422, "invalid level", str(exc), "level", list(exc.allowed)) from exc
 
 
-def rankable_kpi(
-    kpi_name: Annotated[
-        str,
-        Query(
-            alias="kpi",
-            description="a rankable KPI: " + ", ".join(RANKABLE),
-            max_length=40,
-            json_schema_extra={"enum": list(RANKABLE)},
-        ),
-    ] = "on_time_rate",
-) -> Kpi:
-    if kpi_name not in RANKABLE:
-        raise Problem(
-            422,
-            "KPI cannot be ranked",
-            f"KPI {kpi_name!r} is not one of {', '.join(RANKABLE)}",
-            "kpi",
-            list(RANKABLE),
-        )
-    return KPIS[kpi_name]
+rankable_kpi = kpi_query(RANKABLE, "on_time_rate", "a rankable KPI", "KPI cannot be ranked")
 
 
 @router.get("/rankings", summary="排名: units of a level within the unit ranked by a KPI")

@@ -4,7 +4,7 @@ refusal naming the parameter and what is allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -17,15 +17,24 @@ from projections.dashboard.memo import Memo
 from projections.dashboard.problems import Problem
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Position, Watch
-from projections.panels.kpis import KPIS, Kpi, KpiError, kpi
+from projections.panels.kpis import KPIS, Kpi
 from projections.panels.periods import KINDS, Period, PeriodError, containing, parse_period
 from projections.panels.scope import LEVELS, Scope, Unit, UnitError, parse_unit
 from projections.panels.units import describe
-from projections.queries import Answer
+from projections.reading import Answer
 
 A = TypeVar("A", bound=Answer)
 
-__all__ = ["Conn", "Panel", "PanelArgs", "ViewerScope", "kpi_param", "panel_args", "unit_param"]
+__all__ = [
+    "Conn",
+    "Panel",
+    "PanelArgs",
+    "ViewerScope",
+    "kpi_param",
+    "kpi_query",
+    "panel_args",
+    "unit_param",
+]
 
 
 # The forms of a unit and of a period's label, for the OpenAPI document; whether a day exists,
@@ -107,21 +116,35 @@ def period_param(
         raise Problem(422, "invalid period", str(exc), "at", list(KINDS)) from exc
 
 
-def kpi_param(
-    kpi_name: Annotated[
+def kpi_query(
+    allowed: Sequence[str], default: str, what: str = "a KPI", title: str = "unknown KPI"
+) -> Callable[..., Kpi]:
+    """A ``kpi`` query parameter taking one of ``allowed`` (the document lists them), refused
+    otherwise with 422 naming ``kpi`` and what is allowed."""
+    names = list(allowed)
+    name_param = Annotated[
         str,
         Query(
             alias="kpi",
-            description="a KPI: " + ", ".join(KPIS),
+            description=f"{what}: " + ", ".join(names),
             max_length=40,
-            json_schema_extra={"enum": list(KPIS)},
+            json_schema_extra={"enum": names},
         ),
-    ] = "reported",
-) -> Kpi:
-    try:
-        return kpi(kpi_name)
-    except KpiError as exc:
-        raise Problem(422, "unknown KPI", str(exc), "kpi", list(KPIS)) from exc
+    ]
+
+    def kpi_param(kpi_name: str = default) -> Kpi:
+        if kpi_name not in names:
+            detail = f"KPI {kpi_name!r} is not one of {', '.join(names)}"
+            raise Problem(422, title, detail, "kpi", names)
+        return KPIS[kpi_name]
+
+    # The parameter's declaration is made here, from ``allowed``: as an annotation written in
+    # the signature it would be a string (postponed evaluation) FastAPI cannot resolve.
+    kpi_param.__annotations__["kpi_name"] = name_param
+    return kpi_param
+
+
+kpi_param = kpi_query(tuple(KPIS), "reported")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from projections.dashboard.watch import Position
-from projections.queries import Answer
+from projections.reading import Answer
 
 __all__ = ["Memo"]
 

@@ -14,7 +14,7 @@ from projections.dashboard.render import page_context, templates
 from projections.dashboard.shapes import freshness_of
 from projections.panels import drill, overview
 from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, Kpi
-from projections.queries import Answer
+from projections.reading import Answer
 
 __all__ = ["fragment", "frame", "router"]
 

@@ -13,7 +13,7 @@ from projections.dashboard.deps import period_param
 from projections.dashboard.deps_case import Case
 from projections.dashboard.render import page_context, query, templates
 from projections.dashboard.shapes import freshness_of
-from projections.panels import case
+from projections.panels import case, terms
 from projections.panels.periods import Period
 from projections.panels.scope import PLACE_LEVELS, Unit
 
@@ -21,33 +21,14 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-# The case page's own words (statuses and event names are render.py's).
+# The case page's words, by the field they name.
 WORDS: dict[str, dict[str, str]] = {
-    "channel": {
-        "grid_visit": "网格员巡查发现",
-        "resident": "居民上报",
-        "hotline": "12345热线",
-        "department": "部门发现",
-    },
-    "priority": {"normal": "一般", "urgent": "紧急", "critical": "特急"},
-    "escalation": {"street": "街道", "district": "区县(市)", "city": "市"},
-    "role": {
-        "grid_worker": "网格员",
-        "grid_leader": "网格长",
-        "command_centre": "综合指挥室",
-        "department": "部门",
-        "resident": "居民",
-        "system": "系统",
-    },
-    "stage": {"claim": "签收", "handle": "处置", "verify": "核查"},
-    "deadline": {
-        "open": "计时中",
-        "warned": "已预警",
-        "breached": "已超时",
-        "paused": "已暂停",
-        "met": "按期完成",
-        "cancelled": "已取消",
-    },
+    "channel": terms.CHANNEL,
+    "priority": terms.PRIORITY,
+    "escalation": terms.ESCALATION,
+    "role": terms.ROLE,
+    "stage": terms.STAGE,
+    "deadline": terms.DEADLINE,
 }
 
 

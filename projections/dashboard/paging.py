@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
-from projections.queries import Answer
+from projections.reading import Answer
 
 __all__ = ["Limit", "Offset", "page_of"]
 

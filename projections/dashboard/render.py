@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 from fastapi.templating import Jinja2Templates
 
 from processors.rules.calendar import SHANGHAI
+from projections.panels import terms
 from projections.panels.periods import Period
 from projections.panels.scope import LEVEL_ZH, Unit, child_level
 
-__all__ = ["NAV", "STATUS_ZH", "page_context", "query", "templates"]
+__all__ = ["NAV", "page_context", "query", "templates"]
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -29,38 +30,6 @@ NAV = (
     ("map", "地图", "/map"),
     ("cases", "案件", "/cases"),
 )
-STATUS_ZH = {
-    "reported": "已上报",
-    "accepted": "已立案",
-    "rejected": "不予立案",
-    "dispatched": "已派遣",
-    "in_progress": "处置中",
-    "suspended": "挂起",
-    "resolved": "已办结",
-    "verified": "已核查",
-    "closed": "已结案",
-}
-EVENT_ZH = {
-    "CaseReported": "上报",
-    "CaseAccepted": "立案",
-    "CaseRejected": "不予立案",
-    "CaseDispatched": "派遣",
-    "CaseClaimed": "签收",
-    "CaseTransferred": "转派",
-    "CaseReturned": "退单",
-    "CaseExtended": "延期",
-    "CaseSuspended": "挂起",
-    "CaseResumed": "恢复",
-    "CaseEscalated": "上报上级",
-    "CaseResolved": "办结",
-    "CaseVerified": "核查",
-    "CaseReopened": "返工",
-    "CaseClosed": "结案",
-    "CaseEvaluated": "评价",
-    "DeadlineScheduled": "时限设定",
-    "DeadlineWarned": "预警",
-    "DeadlineBreached": "超时",
-}
 
 
 def query(**params: Any) -> str:
@@ -104,8 +73,8 @@ templates.env.filters.update(
     change=_change,
     local=_local,
     day=_day,
-    status_zh=lambda s: STATUS_ZH.get(s, s),
-    event_zh=lambda e: EVENT_ZH.get(e, e),
+    status_zh=lambda s: terms.STATUS.get(s, s),
+    event_zh=lambda e: terms.EVENT.get(e, e),
     level_zh=lambda lvl: LEVEL_ZH.get(lvl, lvl),
 )
 

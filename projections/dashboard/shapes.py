@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from processors.rules.calendar import SHANGHAI
 from projections.dashboard.watch import Position
-from projections.queries import Answer
+from projections.reading import Answer
 
 __all__ = ["Freshness", "PanelOut", "Tile", "freshness_of"]
 

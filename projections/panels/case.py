@@ -13,7 +13,7 @@ import psycopg
 from projections.panels.case_rules import case_in_scope, deadline_state, late_post
 from projections.panels.scope import Scope
 from projections.panels.sources import ScopeRefused
-from projections.queries import Answer, answer
+from projections.reading import Answer, answer
 
 __all__ = [
     "CaseOutOfScope",

@@ -23,7 +23,7 @@ from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit
 from projections.panels.sources import ScopeRefused
-from projections.queries import Answer, answer
+from projections.reading import Answer, answer
 
 __all__ = ["PARTS", "DrillError", "cases_behind"]
 

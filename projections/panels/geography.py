@@ -26,7 +26,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from projections.errors import ProjectionError
-from projections.queries import Answer, freshness, snapshot
+from projections.reading import Answer, freshness, snapshot
 
 __all__ = ["MAP_LEVELS", "GridRow", "Map", "MapLevel", "Shapes", "bounds", "draw", "shapes"]
 

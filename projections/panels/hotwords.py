@@ -11,7 +11,8 @@ from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit, UnitError
 from projections.panels.sources import ScopeRefused
 from projections.panels.words import ranked, with_changes
-from projections.queries import Answer, hot_words
+from projections.queries import hot_words
+from projections.reading import Answer
 
 __all__ = ["MAX_WORDS", "words"]
 

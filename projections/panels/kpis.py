@@ -14,8 +14,9 @@ it was reported in and the department that acted):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["FUNNEL", "KPIS", "OVERVIEW_TILES", "RANKABLE", "Kpi", "KpiError", "kpi"]
 
@@ -54,6 +55,13 @@ class Kpi:
         if not den:
             return None
         return float(num) / float(den) * self.scale
+
+    def of(self, sums: Mapping[str, Any] | None) -> float | None:
+        """The KPI from a row of summed counters; with no row (nothing counted) a count is 0
+        and a rate has no value."""
+        if sums is None:
+            return None if self.is_rate else 0.0
+        return self.value(sums.get(self.numerator), sums.get(self.denominator or ""))
 
     @property
     def is_rate(self) -> bool:

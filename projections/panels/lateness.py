@@ -12,8 +12,6 @@ from processors.rules.errors import CalendarGap
 __all__ = [
     "BUCKETS",
     "BUCKET_EDGES",
-    "ESCALATION_ZH",
-    "STAGE_ZH",
     "bucket_of",
     "late_working_hours",
 ]
@@ -21,8 +19,6 @@ __all__ = [
 # Working hours late: (0,4], (4,8], (8,16], (16,40], more than 40.
 BUCKET_EDGES = (0.0, 4.0, 8.0, 16.0, 40.0)
 BUCKETS = ("(0,4]", "(4,8]", "(8,16]", "(16,40]", ">40")
-STAGE_ZH = {"claim": "签收", "handle": "处置", "verify": "核查"}
-ESCALATION_ZH = {"street": "街道", "district": "区县", "city": "市级"}
 
 
 def bucket_of(hours: float) -> int | None:

@@ -13,12 +13,11 @@ import psycopg
 
 from projections.panels import geography
 from projections.panels.kpis import Kpi
-from projections.panels.overview import NOW_COLUMNS, STATS_TABLES
-from projections.panels.overview import _value as kpi_value
+from projections.panels.overview import NOW_COLUMNS
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, PLACE_LEVELS, Scope, Unit, child_level
-from projections.panels.sources import period_source, scope_clause
-from projections.queries import Answer, answer
+from projections.panels.sources import STATS_TABLES, period_source, scope_clause
+from projections.reading import Answer, answer
 from projections.stats_fold import METRICS
 
 __all__ = [
@@ -171,7 +170,7 @@ def values(
             "code": row["code"],
             "name": row["name"],
             # a unit without counters has counted nothing: the overview's rule for it
-            "value": kpi_value(k, row if row.get(k.numerator) is not None else None),
+            "value": k.of(row if row.get(k.numerator) is not None else None),
         }
         for row in found.rows
     ]

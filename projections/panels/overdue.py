@@ -15,16 +15,15 @@ import psycopg
 
 from processors.rules.calendar import SHANGHAI, WorkCalendar
 from processors.rules.case_state import OPEN_STATUSES
+from projections.panels import terms
 from projections.panels.lateness import (
     BUCKET_EDGES,
     BUCKETS,
-    ESCALATION_ZH,
-    STAGE_ZH,
     late_working_hours,
 )
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, UnitError, child_level
-from projections.queries import Answer, answer
+from projections.reading import Answer, answer
 
 __all__ = ["GROUPINGS", "MAX_ROWS", "GroupingError", "distribution", "expiring", "overdue"]
 
@@ -86,8 +85,10 @@ def _running(
     params = {**params, **unit_params, "open": _OPEN, "limit": min(limit, MAX_ROWS)}
     found = answer(conn, projection, TABLES, query, {**params, "offset": offset})
     for row in found.rows:
-        row["stage_zh"] = STAGE_ZH.get(row["stage"], row["stage"])
-        row["escalation_zh"] = ESCALATION_ZH.get(row["escalation_level"], row["escalation_level"])
+        row["stage_zh"] = terms.STAGE.get(row["stage"], row["stage"])
+        row["escalation_zh"] = terms.ESCALATION.get(
+            row["escalation_level"], row["escalation_level"]
+        )
     return found
 
 

@@ -12,13 +12,12 @@ import psycopg
 from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit
-from projections.panels.sources import period_source, rows_of
-from projections.queries import Answer, answer
+from projections.panels.sources import STATS_TABLES, period_source, rows_of
+from projections.reading import Answer, answer
 from projections.stats_fold import METRICS
 
 __all__ = ["children", "counters", "funnel", "now_counts", "tiles", "trend"]
 
-STATS_TABLES = ("stats_daily",)  # stats_period and stats_daily are folded from the same streams
 NOW_COLUMNS = ("open", "overdue")
 
 
@@ -53,13 +52,7 @@ def now_counts(
     where, params = rows_of(unit, scope, children)
     code = "s.code" if children else "NULL::text"
     query = f"SELECT {code} AS code, {_sums(NOW_COLUMNS)} FROM unit_now s WHERE {where} GROUP BY 1"
-    return answer(conn, projection, ("cases", "deadlines"), query, params)
-
-
-def _value(k: Kpi, sums: dict[str, Any] | None) -> float | None:
-    if sums is None:
-        return None if k.is_rate else 0.0
-    return k.value(sums.get(k.numerator), sums.get(k.denominator) if k.denominator else None)
+    return answer(conn, projection, ("unit_now",), query, params)
 
 
 def _change(now: float | None, then: float | None, rate: bool) -> float | None:
@@ -99,9 +92,9 @@ def tiles(
             rows.append(_tile(k, float(now_row.get(k.numerator) or 0), None, None, None, None))
             continue
         cur = by_period.get(keys["value"])
-        value = _value(k, cur)
-        mom = _value(k, by_period.get(keys["mom"]))
-        yoy = _value(k, by_period.get(keys["yoy"]))
+        value = k.of(cur)
+        mom = k.of(by_period.get(keys["mom"]))
+        yoy = k.of(by_period.get(keys["yoy"]))
         sample = (cur or {}).get(k.denominator or k.numerator) or 0
         rows.append(_tile(k, value, mom, yoy, int(sample), k.is_rate))
     return Answer(rows, _earliest(stats, now), stats.schema)
@@ -192,6 +185,6 @@ def children(
     for unit_row in names.rows:
         code = unit_row["code"]
         got = {**sums.get(code, {}), **nows.get(code, {})}
-        values = {n: _value(KPIS[n], got or None) for n in kpis}
+        values = {n: KPIS[n].of(got or None) for n in kpis}
         rows.append({"code": code, "name": unit_row["name"], **values})
     return Answer(rows, _earliest(stats, now), stats.schema)

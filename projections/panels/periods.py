@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from projections.periods import month_of, quarter_of
+
 __all__ = ["KINDS", "Period", "PeriodError", "containing", "parse_period"]
 
 Kind = Literal["day", "month", "quarter"]
@@ -17,7 +19,6 @@ _FORMS = {
     "month": (re.compile(r"^(\d{4})-(\d{2})$"), "YYYY-MM, e.g. 2025-06"),
     "quarter": (re.compile(r"^(\d{4})-Q([1-4])$"), "YYYY-Qn, e.g. 2025-Q2"),
 }
-_LABEL_ZH = {"day": "日", "month": "月", "quarter": "季度"}
 
 
 class PeriodError(ValueError):
@@ -43,9 +44,7 @@ class Period:
         """``2025-06-03``, ``2025-06`` or ``2025-Q2``: also the key of the period rollups."""
         if self.kind == "day":
             return self.start.isoformat()
-        if self.kind == "month":
-            return f"{self.start.year}-{self.start.month:02d}"
-        return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return (month_of if self.kind == "month" else quarter_of)(self.start)
 
     @property
     def label_zh(self) -> str:
@@ -59,6 +58,11 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days
+
+    @property
+    def quarter(self) -> Period:
+        """The quarter this period starts in (hot words and assessments are quarterly)."""
+        return containing("quarter", self.start)
 
     def previous(self) -> Period:
         """The period just before (环比)."""

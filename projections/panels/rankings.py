@@ -20,14 +20,13 @@ from projections.panels.ranks import (
     sample_counter,
 )
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit
-from projections.panels.sources import period_source, scope_clause
-from projections.queries import Answer, answer
+from projections.panels.sources import STATS_TABLES, period_source, scope_clause
+from projections.reading import Answer, answer
 from projections.stats_fold import METRICS
 
 __all__ = ["MAX_ROWS", "ranking"]
 
 MAX_ROWS = 500
-STATS_TABLES = ("stats_daily",)
 
 
 def _counter(name: str) -> str:

@@ -10,7 +10,18 @@ from typing import Any
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, child_level
 
-__all__ = ["NoChildUnits", "ScopeRefused", "period_source", "rows_of", "scope_clause"]
+__all__ = [
+    "STATS_TABLES",
+    "NoChildUnits",
+    "ScopeRefused",
+    "period_source",
+    "rows_of",
+    "scope_clause",
+]
+
+
+# The counters' rollups (``period_source`` picks one): their freshness is that of their streams.
+STATS_TABLES = ("stats_daily", "stats_period")
 
 
 class ScopeRefused(PermissionError):

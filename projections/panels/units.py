@@ -9,7 +9,7 @@ import psycopg
 
 from projections.panels.scope import CHAIN_COLUMN, PLACE_LEVELS, Scope, Unit
 from projections.panels.sources import ScopeRefused
-from projections.queries import Answer, answer
+from projections.reading import Answer, answer
 
 __all__ = ["UnknownUnit", "describe"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from projections.panels.periods import Period, containing
+from projections.panels.periods import Period
 
 __all__ = [
     "COVERAGE_RULE",
@@ -24,7 +24,7 @@ COVERAGE_RULE = "有走访的工作日 / 本期工作日（周一至周五；参
 
 def assessment_quarter(period: Period) -> Period:
     """The quarter an assessment (考核) covers: the one ``period`` starts in."""
-    return containing("quarter", period.start)
+    return period.quarter
 
 
 def working_days(period: Period, through: date | None = None) -> int:

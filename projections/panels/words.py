@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from projections.panels.periods import Period, containing
+from projections.panels.periods import Period
 
 __all__ = ["Change", "lexicons_of", "quarter_of", "ranked", "with_changes"]
 
@@ -15,7 +15,7 @@ Change = Literal["new", "up", "down", "same"]
 
 def quarter_of(period: Period) -> Period:
     """The quarter hot words are counted in that holds ``period``'s first day."""
-    return containing("quarter", period.start)
+    return period.quarter
 
 
 def ranked(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

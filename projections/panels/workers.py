@@ -20,7 +20,7 @@ from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit
 from projections.panels.sources import scope_clause
 from projections.panels.visiting import assessment_quarter, coverage, working_days
-from projections.queries import Answer, answer
+from projections.reading import Answer, answer
 
 __all__ = [
     "MAX_ROWS",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from projections.dashboard.memo import Memo
 from projections.dashboard.watch import Position
-from projections.queries import Answer
+from projections.reading import Answer
 
 AT = Position(position=100, schema="s1")
 

@@ -13,7 +13,17 @@ PANELS = RULES.parents[1] / "projections" / "panels"
 # ranking, lateness and hot-word rules, a case page's rules.
 MODULES = sorted(RULES.glob("*.py")) + [
     PANELS / f"{m}.py"
-    for m in ("periods", "scope", "kpis", "visiting", "ranks", "lateness", "words", "case_rules")
+    for m in (
+        "periods",
+        "scope",
+        "kpis",
+        "visiting",
+        "ranks",
+        "lateness",
+        "words",
+        "case_rules",
+        "terms",
+    )
 ]
 
 FORBIDDEN_MODULES = {
