@@ -13,6 +13,7 @@ CASE_EVENTS = "fq.case.events"
 VISIT_EVENTS = "fq.visit.events"
 REFERENCE_EVENTS = "fq.reference.events"
 REJECTIONS = "fq.rejections"
+OUTCOMES = "fq.outcomes"  # one answer per submission record, keyed by the submitting system
 
 INBOX = {"case": CASE_INBOX, "visit": VISIT_INBOX, "reference": REFERENCE_INBOX}
 CANONICAL = {"case": CASE_EVENTS, "visit": VISIT_EVENTS, "reference": REFERENCE_EVENTS}
@@ -26,5 +27,5 @@ def dlq(topic: str) -> str:
 def topics_for_stream(stream: str) -> tuple[str, ...]:
     """The topics a stream's event types are written to, and so registered for."""
     if stream == "workflow":
-        return (REJECTIONS,)
+        return (REJECTIONS, OUTCOMES)
     return INBOX[stream], CANONICAL[stream]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from events.topics import (
     CASE_EVENTS,
     CASE_INBOX,
+    OUTCOMES,
     REFERENCE_EVENTS,
     REFERENCE_INBOX,
     REJECTIONS,
@@ -44,6 +45,7 @@ _BASE = [
     TopicSpec(VISIT_EVENTS, STREAM_PARTITIONS, doc="canonical visit log, by grid id"),
     TopicSpec(REFERENCE_EVENTS, 1, doc="canonical reference-data log"),
     TopicSpec(REJECTIONS, STREAM_PARTITIONS, doc="refused submissions with their reason"),
+    TopicSpec(OUTCOMES, STREAM_PARTITIONS, doc="each submission's one answer, by its system"),
 ]
 
 # Any topic that an outside writer or a decoder can meet a poison record on gets a DLQ with

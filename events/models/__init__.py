@@ -76,7 +76,12 @@ from events.models.visit import (
     VISIT_EVENTS,
     VisitRecorded,
 )
-from events.models.workflow import WORKFLOW_EVENTS, SubmissionRejected
+from events.models.workflow import (
+    WORKFLOW_EVENTS,
+    OutcomeStatus,
+    SubmissionOutcome,
+    SubmissionRejected,
+)
 
 __all__ = [
     "CASE_EVENTS",
@@ -116,6 +121,7 @@ __all__ = [
     "Event",
     "GeoPoint",
     "LexiconPublished",
+    "OutcomeStatus",
     "PlaceDefined",
     "PlaceLevel",
     "PlaceRetired",
@@ -126,6 +132,7 @@ __all__ = [
     "SlaLimit",
     "SlaPolicyDefined",
     "Stage",
+    "SubmissionOutcome",
     "SubmissionRejected",
     "TrackPoint",
     "VisitRecorded",
