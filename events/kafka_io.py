@@ -20,18 +20,21 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from events.errors import PublishFailed
+from events.kafka_access import kafka_config
 
 
 def reader(bootstrap: str, purpose: str, **config: Any) -> Consumer:
     """A consumer for reading, not for group work: group ``fengqiao-<purpose>-<uuid>``,
     no offset commits, ``read_committed``. ``config`` adds or overrides librdkafka keys,
     e.g. ``**{"isolation.level": "read_uncommitted"}``."""
-    settings: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
-        "group.id": f"fengqiao-{purpose}-{uuid.uuid4()}",
-        "enable.auto.commit": False,
-        "isolation.level": "read_committed",
-    }
+    settings = kafka_config(
+        bootstrap,
+        **{
+            "group.id": f"fengqiao-{purpose}-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        },
+    )
     settings.update(config)
     return Consumer(settings)
 

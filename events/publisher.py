@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events.codec import AvroCodec
@@ -28,6 +28,7 @@ from events.errors import (
     InvalidEvent,
     PublishFailed,
 )
+from events.kafka_access import kafka_config
 from events.kafka_io import produce, where
 from events.models import Event
 from events.outcomes import Outcome, OutcomeWatcher
@@ -62,19 +63,20 @@ class PublisherSettings(BaseSettings):
     publish_timeout_s: float = Field(default=30.0, gt=0)
     auto_register: bool = False
     client_id: str = "fengqiao-publisher"
-    sasl_password: SecretStr | None = None
     kafka_overrides: dict[str, str] = Field(default_factory=dict)
 
     def producer_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "bootstrap.servers": self.kafka_bootstrap,
-            "client.id": self.client_id,
-            "linger.ms": self.publish_linger_ms,
-            "message.timeout.ms": int(self.publish_timeout_s * 1000),
-            "compression.type": "lz4",
-            "batch.num.messages": 10000,
-            "queue.buffering.max.messages": 1_000_000,
-        }
+        config = kafka_config(
+            self.kafka_bootstrap,
+            **{
+                "client.id": self.client_id,
+                "linger.ms": self.publish_linger_ms,
+                "message.timeout.ms": int(self.publish_timeout_s * 1000),
+                "compression.type": "lz4",
+                "batch.num.messages": 10000,
+                "queue.buffering.max.messages": 1_000_000,
+            },
+        )
         config.update(self.kafka_overrides)
         config.update(_FIXED)
         return config

@@ -23,6 +23,7 @@ import typer
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from events.errors import FengqiaoError
+from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
 from events.schema_admin import register_catalog
@@ -111,7 +112,7 @@ def _answers(url: str) -> bool:
 def _decided(workflow: WorkflowSettings, ends: dict[tuple[str, int], int]) -> int:
     """Inbox records the workflow's consumer group has committed, of those in ``ends``."""
     consumer = Consumer(
-        {"bootstrap.servers": workflow.kafka_bootstrap, "group.id": workflow.workflow_app_id}
+        kafka_config(workflow.kafka_bootstrap, **{"group.id": workflow.workflow_app_id})
     )
     try:
         tps = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)

@@ -43,6 +43,7 @@ from faust.streams import Stream
 from faust.types import TP, AppT
 
 from events.codec import AvroCodec
+from events.kafka_access import KafkaAccess
 from events.registry import SchemaRegistry
 from events.topics import CASE_INBOX, REFERENCE_INBOX, VISIT_INBOX
 from processors.changelog import Table, changelog_topic, restore
@@ -81,6 +82,7 @@ def faust_options(settings: WorkflowSettings) -> dict[str, Any]:
     the workflow benchmark so that the two are measured like for like."""
     return {
         "broker": f"kafka://{settings.kafka_bootstrap}",
+        "broker_credentials": faust_credentials(KafkaAccess()),
         # faust commits nothing of the workflow's (see the module's docstring); its own
         # transactions would only add a producer per partition, never used.
         "processing_guarantee": "at_least_once",
@@ -94,6 +96,18 @@ def faust_options(settings: WorkflowSettings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "autodiscover": False,
     }
+
+
+def faust_credentials(access: KafkaAccess) -> faust.types.auth.CredentialsT | None:
+    """faust's form of the Kafka security settings (None: plaintext)."""
+    if access.sasl:
+        return faust.SASLCredentials(
+            username=access.sasl_username,
+            password=access.sasl_password.get_secret_value() if access.sasl_password else None,
+            ssl_context=access.ssl_context() if access.tls else None,
+            mechanism=access.sasl_mechanism,
+        )
+    return faust.SSLCredentials(access.ssl_context()) if access.tls else None
 
 
 def inbox_topic(app: faust.App, name: str, partitions: int) -> faust.TopicT:

@@ -25,6 +25,7 @@ from aiokafka import (  # type: ignore[import-untyped]
 
 from events.codec import AvroCodec
 from events.errors import DecodeError
+from events.kafka_access import KafkaAccess
 from events.models import Event
 from events.topics import REFERENCE_EVENTS
 from processors.rules.reference_view import ReferenceView
@@ -76,6 +77,7 @@ class ReferenceFeed:
             enable_auto_commit=False,
             isolation_level="read_committed",
             client_id=f"{self.settings.workflow_app_id}-reference-feed",
+            **KafkaAccess().aiokafka(),
         )
         await consumer.start()
         try:

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
+from events.kafka_access import kafka_config
 from events.kafka_io import produce, reader
 from processors.outputs import Outgoing
 from processors.settings import WorkflowSettings
@@ -217,28 +218,32 @@ class Transactions:
         # sent to a transaction are committed under; the broker takes it for any member.
         if self._group is None:
             self._group = Consumer(
-                {
-                    "bootstrap.servers": self.settings.kafka_bootstrap,
-                    "group.id": self.settings.workflow_app_id,
-                    "enable.auto.commit": False,
-                    "isolation.level": "read_committed",  # committed() asks for stable offsets
-                    "log_level": 3,
-                }
+                kafka_config(
+                    self.settings.kafka_bootstrap,
+                    **{
+                        "group.id": self.settings.workflow_app_id,
+                        "enable.auto.commit": False,
+                        "isolation.level": "read_committed",  # committed() asks for stable offsets
+                        "log_level": 3,
+                    },
+                )
             )
         return self._group
 
     def _fenced_producer(self, owned: Owned) -> Producer:
         tid = transactional_id(self.settings.workflow_app_id, owned.topic, owned.partition)
         producer = Producer(
-            {
-                "bootstrap.servers": self.settings.kafka_bootstrap,
-                "transactional.id": tid,
-                "partitioner": "murmur2_random",  # Kafka's default: a key's partition everywhere
-                "linger.ms": self.settings.producer_linger_ms,
-                "batch.size": self.settings.producer_batch_bytes,
-                "queue.buffering.max.messages": 1_000_000,
-                "log_level": 3,
-            }
+            kafka_config(
+                self.settings.kafka_bootstrap,
+                **{
+                    "transactional.id": tid,
+                    "partitioner": "murmur2_random",  # Kafka's default: a key's partition anywhere
+                    "linger.ms": self.settings.producer_linger_ms,
+                    "batch.size": self.settings.producer_batch_bytes,
+                    "queue.buffering.max.messages": 1_000_000,
+                    "log_level": 3,
+                },
+            )
         )
         _call(owned, "init", producer.init_transactions, CLIENT_TIMEOUT_S)
         return producer

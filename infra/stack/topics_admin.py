@@ -20,6 +20,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from events.errors import BrokerUnavailable, StackError, TopicMismatch
+from events.kafka_access import kafka_config
 from infra.settings import ConnectionSettings
 from infra.topics import TOPICS, TopicSpec, expected_mismatches
 
@@ -32,7 +33,7 @@ def admin_client(bootstrap: str) -> AdminClient:
     Our callers turn failures into exceptions, so librdkafka's own error log lines (level 3)
     would only repeat them.
     """
-    return AdminClient({"bootstrap.servers": bootstrap, "log_level": 2})
+    return AdminClient(kafka_config(bootstrap, log_level=2))
 
 
 def delete_topics_starting(
@@ -50,7 +51,13 @@ def delete_topics_starting(
     ours = [t for t in _topic_names(admin) if t.startswith(prefixes)]
     if ours:
         for future in admin.delete_topics(ours).values():
-            future.result(ADMIN_TIMEOUT_S)
+            try:
+                future.result(ADMIN_TIMEOUT_S)
+            except KafkaException as exc:
+                # Listed, then gone before its own deletion reached it (another deletion of
+                # the same prefix, or the listing's metadata was a moment old): what we want.
+                if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise
     deadline = time.monotonic() + ADMIN_TIMEOUT_S
     while until_gone and ours and any(t.startswith(prefixes) for t in _topic_names(admin)):
         if time.monotonic() >= deadline:

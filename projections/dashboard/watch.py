@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from events.kafka_access import kafka_config
 from events.topics import CASE_EVENTS, VISIT_EVENTS
 
 __all__ = ["Position", "Watch"]
@@ -94,11 +95,10 @@ class Watch:
                     conn = psycopg.connect(self._dsn, autocommit=True)
                 if consumer is None:
                     consumer = Consumer(
-                        {
-                            "bootstrap.servers": self._bootstrap,
-                            "group.id": "fq-dashboard-watch",
-                            "enable.auto.commit": False,
-                        }
+                        kafka_config(
+                            self._bootstrap,
+                            **{"group.id": "fq-dashboard-watch", "enable.auto.commit": False},
+                        )
                     )
                 self._publish(self._read(conn, consumer))
             except (psycopg.Error, KafkaException) as exc:

@@ -4,10 +4,8 @@ read by an old reader, and records that cannot be decoded kept with where they c
 
 from __future__ import annotations
 
-import http.server
 import io
 import struct
-import threading
 from typing import Any
 
 import fastavro
@@ -15,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from events.codec import AvroCodec
-from events.errors import DecodeError, RegistryError
+from events.errors import DecodeError
 from events.kafka_io import Deliveries, produce
 from events.models import to_avro
 from events.registry import COMPATIBILITY, SchemaRegistry, subject_name
@@ -133,38 +131,3 @@ def test_undecodable_record_raises_decode_error_keeping_raw_bytes_and_position(
     assert (error.raw, error.topic, error.partition, error.offset) == (raw, topic, 0, 0)
     assert reason in error.reason
     assert f"{topic}[0]@0" in str(error)
-
-
-class _FailingRegistry(http.server.BaseHTTPRequestHandler):
-    """A registry that is up but failing: every request gets HTTP 503."""
-
-    def do_GET(self) -> None:
-        body = b'{"error_code": 50003, "message": "storage unavailable"}'
-        self.send_response(503)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-def test_a_failing_registry_is_an_infrastructure_error_not_an_undecodable_record() -> None:
-    """Readers send a DecodeError's record to its dead-letter topic for good; a registry
-    outage must not send a good record there."""
-    server = http.server.HTTPServer(("127.0.0.1", 0), _FailingRegistry)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    codec = AvroCodec(SchemaRegistry(f"http://127.0.0.1:{server.server_address[1]}"))
-    record = _framed(7, CASE_REPORTED_V2.schema, to_avro(example_event("CaseReported")))
-    try:
-        with pytest.raises(RegistryError) as raised:
-            codec.decode(record, "fq.case.inbox", 3, 41)
-        assert raised.value.status == 503
-        assert not isinstance(raised.value, DecodeError)
-        assert "storage unavailable" in str(raised.value)
-    finally:
-        server.shutdown()
-        server.server_close()
-        codec.registry.close()
