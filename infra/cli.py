@@ -96,6 +96,9 @@ def _mount() -> None:
     from infra import cli_export
 
     app.add_typer(cli_export.app, name="export")
+    from infra import cli_erase
+
+    cli_erase.register(app)
 
 
 def main() -> None:

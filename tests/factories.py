@@ -36,6 +36,12 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "description": "庄市街道某小区门口有流动摊贩长期占道经营，影响通行和市容市貌。",
         "location": {"lat": 29.9421, "lon": 121.5934},
         "reporter_ref": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "reporter": {
+            "subject_id": "resident-7f3a",
+            "key_id": "k1",
+            "nonce": "AAECAwQFBgcICQoL",
+            "ciphertext": "c2VhbGVkIGRldGFpbHMgb2YgdGhlIHJlcG9ydGVy",
+        },
         "channel": "grid_visit",
         "visit_id": "visit-001",
         "attachments_count": 2,
@@ -97,6 +103,11 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "submission_source_system": "dept.market-supervision",
         "code": "INVALID_TRANSITION",
         "message": "case case-2025-000123 is reported; CaseClaimed needs dispatched",
+    },
+    "PersonalDataErased": {
+        "subject_id": "resident-7f3a",
+        "keys_deleted": 1,
+        "reason": "the resident's request of 2025-06-02 (PIPL art. 47), ref. NB-2025-0612",
     },
     "SubmissionOutcome": {
         "submission_event_id": "5b0c7d1e-0000-4000-8000-000000000002",

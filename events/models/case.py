@@ -18,6 +18,7 @@ from events.models.envelope import (
     Event,
     GeoPoint,
     Id,
+    PersonalData,
     Priority,
     Reason,
     Stage,
@@ -101,6 +102,7 @@ class CaseReported(CaseEvent):
     description: Text
     location: GeoPoint | None = None
     reporter_ref: Id | None = None
+    reporter: PersonalData | None = None
     channel: Channel
     visit_id: Id | None = None
     attachments_count: Annotated[int, Strict(), Field(ge=0, le=1000)] = 0

@@ -40,6 +40,7 @@ __all__ = [
     "Int32",
     "Long",
     "Name",
+    "PersonalData",
     "PlaceLevel",
     "Priority",
     "Reason",
@@ -147,6 +148,15 @@ class Actor(Frozen):
 class GeoPoint(Frozen):
     lat: Latitude
     lon: Longitude
+
+
+class PersonalData(Frozen):
+    """A data subject's details, sealed with their own key (see ``events.privacy``)."""
+
+    subject_id: Id
+    key_id: Id
+    nonce: Annotated[str, Strict(), StringConstraints(min_length=16, max_length=16)]
+    ciphertext: Annotated[str, Strict(), StringConstraints(min_length=24, max_length=8000)]
 
 
 class TrackPoint(Frozen):

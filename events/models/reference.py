@@ -29,6 +29,7 @@ from events.models.envelope import (
     Name,
     PlaceLevel,
     Priority,
+    Reason,
     Stage,
     not_before,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "CategoryDefined",
     "DepartmentDefined",
     "LexiconPublished",
+    "PersonalDataErased",
     "PlaceDefined",
     "PlaceRetired",
     "ReferenceEvent",
@@ -188,6 +190,14 @@ class LexiconPublished(ReferenceEvent):
     effective_from: date
 
 
+class PersonalDataErased(ReferenceEvent):
+    key_field: ClassVar[str] = "subject_id"
+
+    subject_id: Id
+    keys_deleted: Annotated[int, Strict(), Field(ge=0, le=1000)]
+    reason: Reason
+
+
 REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
     PlaceDefined,
     PlaceRetired,
@@ -197,4 +207,5 @@ REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
     SlaPolicyDefined,
     CalendarDefined,
     LexiconPublished,
+    PersonalDataErased,
 )

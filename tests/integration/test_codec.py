@@ -27,7 +27,7 @@ from tests.integration.helpers import (
     scratch_fixture,  # noqa: F401 (a fixture)
 )
 
-CASE_REPORTED_V1, CASE_REPORTED_V2 = load_catalog().versions("CaseReported")
+CASE_REPORTED_V1, CASE_REPORTED_V2 = load_catalog().versions("CaseReported")[:2]
 
 
 def _framed(schema_id: int, schema: dict[str, Any], datum: dict[str, Any]) -> bytes:
@@ -84,10 +84,10 @@ def test_data_written_with_the_current_version_is_read_by_a_v1_reader(
     assert (magic, registry.versions(subject)) == (0, [1, 2])
     assert v2_id != v1_id
     old_reader = fastavro.parse_schema(CASE_REPORTED_V1.schema)
-    writer = fastavro.parse_schema(CASE_REPORTED_V2.schema)
+    writer = fastavro.parse_schema(load_catalog().current("CaseReported").schema)
     record = fastavro.schemaless_reader(io.BytesIO(framed[5:]), writer, old_reader)
     expected = to_avro(event)
-    del expected["attachments_count"]
+    del expected["attachments_count"], expected["reporter"]
     assert record == expected
 
 
