@@ -8,6 +8,7 @@ prefix, e.g. ``FQ_KAFKA_BOOTSTRAP=broker:9092``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +21,8 @@ class StackSettings(BaseSettings):
 
     Environment: ``FQ_DATA_DIR`` (default ``<project>/.data``), ``FQ_KAFKA_PORT`` (19092),
     ``FQ_KAFKA_CONTROLLER_PORT`` (19093), ``FQ_REGISTRY_PORT`` (18081), ``FQ_PG_PORT`` (15432),
-    ``FQ_KAFKA_VERSION``, ``FQ_APICURIO_VERSION``, ``FQ_KAFKA_HEAP`` / ``FQ_REGISTRY_HEAP``.
+    ``FQ_KAFKA_VERSION``, ``FQ_APICURIO_VERSION``, ``FQ_KAFKA_HEAP`` / ``FQ_REGISTRY_HEAP``,
+    ``FQ_KAFKA_AUTH`` (``none``; ``scram``: SASL/SCRAM and the ACLs of ``infra.acls``).
     """
 
     model_config = SettingsConfigDict(env_prefix="FQ_", extra="ignore")
@@ -36,6 +38,7 @@ class StackSettings(BaseSettings):
     pg_database: str = "fengqiao"
     kafka_version: str = "4.1.1"
     apicurio_version: str = "3.3.3"
+    kafka_auth: Literal["none", "scram"] = "none"
     kafka_heap: str = "1g"
     registry_heap: str = "512m"
     start_timeout_s: float = 180.0

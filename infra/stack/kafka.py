@@ -8,11 +8,17 @@ with a fixed heap, logging to ``.data/logs/kafka.log``.
 from __future__ import annotations
 
 import base64
+import json
+import secrets
 import shutil
 import uuid
 from pathlib import Path
 from string import Template
 
+from confluent_kafka.admin import AdminClient
+
+from infra.acls import ADMIN, PRINCIPALS, grants
+from infra.stack.acl_admin import apply_grants
 from infra.stack.probes import kafka_answers
 from infra.stack.processes import run
 from infra.stack.service import Daemon
@@ -46,7 +52,39 @@ class Kafka(Daemon):
         return f"{self.settings.host}:{self.settings.kafka_port}"
 
     def healthy(self) -> bool:
-        return kafka_answers(self.address())
+        return kafka_answers(self.address(), **self.client_config(ADMIN))
+
+    def start(self, tools: Tools, timeout_s: float) -> None:
+        super().start(tools, timeout_s)
+        if self.scram:
+            admin = AdminClient({"bootstrap.servers": self.address(), **self.client_config(ADMIN)})
+            apply_grants(admin, grants())
+
+    @property
+    def scram(self) -> bool:
+        return self.settings.kafka_auth == "scram"
+
+    def client_config(self, principal: str) -> dict[str, str]:
+        """The librdkafka settings that authenticate as ``principal`` (none without SCRAM)."""
+        if not self.scram:
+            return {}
+        return {
+            "security.protocol": "sasl_plaintext",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": principal,
+            "sasl.password": self.passwords()[principal],
+        }
+
+    def passwords(self) -> dict[str, str]:
+        """Each principal's SCRAM password, made at the first start and kept beside the data."""
+        path = self.layout.kafka_principals
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made = {p: secrets.token_urlsafe(18) for p in (ADMIN, *PRINCIPALS)}
+            path.write_text(json.dumps(made, indent=2))
+            path.chmod(0o600)
+        known: dict[str, str] = json.loads(path.read_text())
+        return known
 
     def command(self, tools: Tools) -> list[str]:
         self._resolve_libs(tools)
@@ -90,13 +128,15 @@ class Kafka(Daemon):
 
     def _write_config(self) -> None:
         self.layout.kafka_dir.mkdir(parents=True, exist_ok=True)
-        template = Template((TEMPLATES / "kafka-server.properties").read_text())
+        names = ["kafka-server.properties"] + (["kafka-scram.properties"] if self.scram else [])
+        template = Template("\n".join((TEMPLATES / name).read_text() for name in names))
         self.config.write_text(
             template.substitute(
                 host=self.settings.host,
                 port=self.settings.kafka_port,
                 controller_port=self.settings.kafka_controller_port,
                 log_dirs=self.layout.kafka_data,
+                admin_password=self.passwords()[ADMIN] if self.scram else "",
             )
         )
 
@@ -120,9 +160,21 @@ class Kafka(Daemon):
                 _cluster_id(),
                 "-c",
                 str(self.config),
+                *self._scram_users(),
             ],
             log=self.log,
         )
+
+    def _scram_users(self) -> list[str]:
+        # The principals' credentials go into the cluster's metadata when it is formatted;
+        # later ones (an integrator) are added by the super user through the admin API.
+        if not self.scram:
+            return []
+        return [
+            arg
+            for name, password in self.passwords().items()
+            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+        ]
 
 
 def _cluster_id() -> str:

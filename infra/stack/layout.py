@@ -47,6 +47,11 @@ class Layout:
         return self.kafka_dir / "data"
 
     @property
+    def kafka_principals(self) -> Path:
+        """The SCRAM passwords of the principals (``FQ_KAFKA_AUTH=scram``), made once."""
+        return self.kafka_dir / "principals.json"
+
+    @property
     def apicurio_dir(self) -> Path:
         return self.data_dir / "apicurio"
 

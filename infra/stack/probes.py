@@ -14,14 +14,14 @@ from infra.stack.processes import port_open
 from infra.stack.topics_admin import admin_client
 
 
-def kafka_answers(bootstrap: str) -> bool:
+def kafka_answers(bootstrap: str, **config: str) -> bool:
     """True when a broker of ``bootstrap`` returns cluster metadata with at least one broker."""
     host, _, port = bootstrap.split(",")[0].rpartition(":")
     # The port check first: it keeps a down broker from costing a metadata timeout.
     if not port.isdigit() or not port_open(host, int(port)):
         return False
     try:
-        return bool(admin_client(bootstrap).list_topics(timeout=5).brokers)
+        return bool(admin_client(bootstrap, **config).list_topics(timeout=5).brokers)
     except KafkaException:
         return False
 

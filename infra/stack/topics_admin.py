@@ -27,13 +27,13 @@ from infra.topics import TOPICS, TopicSpec, expected_mismatches
 ADMIN_TIMEOUT_S = 30.0
 
 
-def admin_client(bootstrap: str) -> AdminClient:
+def admin_client(bootstrap: str, **config: str) -> AdminClient:
     """An AdminClient for ``bootstrap`` that keeps librdkafka's connection noise off stderr.
 
     Our callers turn failures into exceptions, so librdkafka's own error log lines (level 3)
     would only repeat them.
     """
-    return AdminClient(kafka_config(bootstrap, log_level=2))
+    return AdminClient(kafka_config(bootstrap, log_level=2, **config))
 
 
 def delete_topics_starting(

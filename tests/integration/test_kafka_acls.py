@@ -1,0 +1,159 @@
+"""Kafka locked down (``FQ_KAFKA_AUTH=scram``): each principal may do only what infra.acls
+grants it. A broker of its own (its own data folder and ports, the stack's jars) is started
+in SCRAM mode; every client here authenticates as one principal and is refused the rest.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
+
+from events.kafka_io import reader
+from events.partitioning import partition_for
+from events.topics import CASE_EVENTS, CASE_INBOX, OUTCOMES
+from infra.acls import grants
+from infra.settings import ConnectionSettings, StackSettings
+from infra.stack.acl_admin import apply_grants
+from infra.stack.kafka import Kafka
+from infra.stack.layout import Layout
+from infra.stack.tools import ensure_tools
+from infra.stack.topics_admin import ensure_topics
+from infra.topics import STREAM_PARTITIONS
+
+pytestmark = pytest.mark.integration
+
+INTEGRATOR, INTEGRATOR_PASSWORD = "dept.example", "integrator-s3cret"
+MAIN_LIBS = Path(__file__).resolve().parents[2] / ".data" / "kafka" / "libs"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    data = tmp_path_factory.mktemp("scram-kafka")
+    settings = StackSettings(
+        data_dir=data,
+        kafka_port=_free_port(),
+        kafka_controller_port=_free_port(),
+        kafka_auth="scram",
+        kafka_heap="512m",
+    )
+    layout = Layout.of(settings)
+    layout.kafka_dir.mkdir(parents=True)
+    layout.kafka_libs.symlink_to(MAIN_LIBS)  # the stack's jars, resolved once by Maven
+    (data / "logs").mkdir()
+    kafka, tools = Kafka(settings, layout), ensure_tools(install=False)
+    kafka.start(tools, timeout_s=120)
+    try:
+        admin = AdminClient({"bootstrap.servers": kafka.address(), **kafka.client_config("admin")})
+        ensure_topics(admin, ConnectionSettings())
+        # An integrator's principal is added later, by the super user, with its grants.
+        upsert = UserScramCredentialUpsertion(
+            INTEGRATOR, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096),
+            INTEGRATOR_PASSWORD.encode(),
+        )  # fmt: skip
+        for future in admin.alter_user_scram_credentials([upsert]).values():
+            future.result(30)
+        apply_grants(admin, grants(integrators=[INTEGRATOR]))
+        yield kafka
+    finally:
+        kafka.stop(tools)
+
+
+def _as(kafka: Kafka, principal: str) -> dict[str, Any]:
+    if principal == INTEGRATOR:
+        config = {**kafka.client_config("admin"), "sasl.username": INTEGRATOR,
+                  "sasl.password": INTEGRATOR_PASSWORD}  # fmt: skip
+    else:
+        config = kafka.client_config(principal)
+    return {"bootstrap.servers": kafka.address(), **config}
+
+
+def _write(kafka: Kafka, principal: str, topic: str) -> KafkaError | None:
+    """Append one record to ``topic`` as ``principal``: None when written, else the error."""
+    errors: list[KafkaError | None] = []
+    producer = Producer({**_as(kafka, principal), "enable.idempotence": True, "partitioner": "murmur2_random",
+                         "message.timeout.ms": 15000, "log_level": 0})  # fmt: skip
+    producer.produce(topic, b"{}", b"case-1", on_delivery=lambda err, _: errors.append(err))
+    producer.flush(20)
+    assert errors, f"no delivery report for {principal} on {topic}"
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("principal", "topic", "allowed"),
+    [
+        (INTEGRATOR, CASE_INBOX, True),
+        (INTEGRATOR, CASE_EVENTS, False),
+        (INTEGRATOR, OUTCOMES, False),
+        ("gateway", CASE_INBOX, True),
+        ("gateway", CASE_EVENTS, False),
+        ("workflow", CASE_EVENTS, True),
+        ("workflow", OUTCOMES, True),
+        ("workflow", CASE_INBOX, False),
+        ("projector", CASE_EVENTS, False),
+        ("dashboard", CASE_INBOX, False),
+    ],
+)
+def test_only_what_is_granted_may_be_written(
+    locked: Kafka, principal: str, topic: str, allowed: bool
+) -> None:
+    error = _write(locked, principal, topic)
+    if allowed:
+        assert error is None, f"{principal} could not write {topic}: {error}"
+    else:
+        assert error is not None, f"{principal} wrote {topic}"
+        assert error.code() in (
+            KafkaError.TOPIC_AUTHORIZATION_FAILED,
+            KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        ), error
+
+
+def test_the_projector_reads_the_log_and_an_integrator_cannot(locked: Kafka) -> None:
+    assert _write(locked, "workflow", CASE_EVENTS) is None
+    partition = TopicPartition(CASE_EVENTS, partition_for("case-1", STREAM_PARTITIONS))
+    projector = reader(locked.address(), "acl-test", **_as(locked, "projector"))
+    try:
+        low, _ = projector.get_watermark_offsets(partition, timeout=15)
+        projector.assign([TopicPartition(CASE_EVENTS, partition.partition, low)])
+        msg = projector.poll(15)
+        assert msg is not None and msg.error() is None and msg.value() == b"{}"
+    finally:
+        projector.close()
+    integrator = reader(locked.address(), "acl-test", **_as(locked, INTEGRATOR))
+    try:
+        # The broker does not even say the topic exists to a principal that may not see it.
+        with pytest.raises(KafkaException) as refused:
+            integrator.get_watermark_offsets(partition, timeout=15)
+        assert refused.value.args[0].code() in (
+            KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError._UNKNOWN_PARTITION,
+        )  # fmt: skip
+        assert CASE_EVENTS not in integrator.list_topics(timeout=15).topics
+        assert CASE_INBOX in integrator.list_topics(timeout=15).topics
+    finally:
+        integrator.close()
+
+
+def test_a_wrong_password_is_refused(locked: Kafka) -> None:
+    bad = {**_as(locked, "gateway"), "sasl.password": "wrong"}
+    admin = AdminClient({**bad, "log_level": 0})
+    with pytest.raises(KafkaException) as refused:
+        admin.list_topics(timeout=10)
+    assert "Authentication failed" in str(refused.value) or refused.value.args[0].code() in (
+        KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._TRANSPORT,
+    )  # fmt: skip
