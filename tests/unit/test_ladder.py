@@ -269,7 +269,8 @@ def test_a_parked_case_stops_its_clock_and_comes_back_with_a_later_deadline() ->
     assert 32 < parked_hours < 40
     assert moved.status is DeadlineStatus.open
     assert moved.due_time == add_working_hours(CAL, handle.due_time, parked_hours)
-    assert (str(case.s.status), case.s.suspended_at) == ("in_progress", None)
+    resumed = case.s
+    assert resumed.status is Status.in_progress and resumed.suspended_at is None
 
 
 def test_a_step_on_a_parked_case_is_refused_as_paused() -> None:
