@@ -120,6 +120,7 @@ class CaseRow:
     suspended_hours: float = 0.0  # working hours the clock stood still, parked included
     parked_since: datetime | None = None  # 挂账: on the backlog since
     review_date: date | None = None  # when the command centre reviews it, while parked
+    park_reason: str | None = None  # why it is on the backlog, while parked
     parks: int = 0
     parked_hours: float = 0.0
     urges: int = 0  # 催办 over all its deadlines
@@ -318,6 +319,7 @@ def _apply(
             "suspended_since": when,
             "parked_since": when,
             "review_date": d["review_date"],
+            "park_reason": d["reason"],
             "parks": row.parks + 1,
         }
         deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
@@ -328,6 +330,7 @@ def _apply(
             changes |= {
                 "parked_since": None,
                 "review_date": None,
+                "park_reason": None,
                 "parked_hours": row.parked_hours + paused,
             }
         deadlines = tuple(with_changes(x, paused=False) for x in deadlines)
