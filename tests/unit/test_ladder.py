@@ -3,13 +3,21 @@ steps come due, at which instants, that each is taken once, and every refusal.""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from events.models import CaseNoticed, CaseSupervised, CaseUrged, Event
+from events.models import (
+    LADDER_EVENT_TYPES,
+    CaseNoticed,
+    CaseSupervised,
+    CaseUrged,
+    Event,
+    to_avro,
+)
 from processors.rules.calendar import SHANGHAI, add_working_hours, working_hours_between
 from processors.rules.case_state import DeadlineStatus, Status
 from processors.rules.decisions import Accepted, Duplicate, Rejected
@@ -23,6 +31,8 @@ from processors.rules.ladder import (
 from processors.rules.ladder_policy import NO_LADDER, Ladder
 from processors.rules.reference_view import ReferenceView
 from processors.rules.state_machine import decide, due_signals, signal_submission
+from projections.batch import Changes, Decoded, ProjectionState, fold_batch
+from projections.now_fold import NOW_COLUMNS
 from tests.factories import example_data
 from tests.unit.test_reference_view import REF, ev, limits, sh
 from tests.unit.test_state_machine import Case
@@ -323,3 +333,76 @@ def test_the_pure_ladder_checks_its_hours() -> None:
     with pytest.raises(ValueError, match="supervision_hours"):
         Ladder(district_after_hours=4)
     assert Ladder(street_after_hours=2, supervision_hours=8).supervision_after("district") == 0
+
+
+# --- the read models -------------------------------------------------------------------------
+def _folded(case: Case) -> tuple[ProjectionState, Changes]:
+    state = ProjectionState(ref=case.ref)
+    records = [
+        Decoded("case", "fq.case.events", 0, offset, e.event_type, to_avro(e))
+        for offset, e in enumerate(case.log)
+    ]
+    return state, fold_batch(state, records)
+
+
+def test_the_folds_show_each_step_and_count_it_for_the_case_s_units() -> None:
+    case = dispatched()
+    drive(case, datetime(2025, 4, 2, 9, 0, tzinfo=SHANGHAI))
+    state, changes = _folded(case)
+    assert not changes.dead_letters
+    row = state.cases[case.s.case_id]
+    assert (row.urges, row.supervision_level, row.notices, row.last_notice_period) == (
+        case.s.deadlines[-1].urges,
+        "district",
+        1,
+        "2025-03",
+    )
+    assert row.supervision_due is not None and row.supervised_at is not None
+    (deadline,) = state.deadlines[case.s.case_id]
+    assert deadline.urges == row.urges and deadline.last_urged_at == row.last_urged_at
+    (listed,) = changes.notices
+    assert (listed.period, listed.case_id, listed.supervision_level, listed.urges) == (
+        "2025-03",
+        row.case_id,
+        "district",
+        row.urges,
+    )
+    assert listed.department_code == row.department_code and listed.grid_id == row.grid_id
+    totals: Counter[tuple[str, str, str]] = Counter()
+    for (level, code, _, metric), n in changes.stats.items():
+        totals[(level, code, metric)] += n
+    dept = ("department", str(row.department_code))
+    assert totals[(*dept, "urges")] == row.urges
+    assert totals[(*dept, "supervised_street")] == totals[(*dept, "supervised_district")] == 1
+    assert totals[("grid", row.grid_id, "noticed")] == 1
+    summaries = [t.summary for t in changes.timeline if t.event_type in LADDER_EVENT_TYPES]
+    assert summaries[0] == "claim overdue: urged (催办) #1"
+    assert summaries[-1] == "claim overdue: in the notice (通报) of 2025-03"
+
+
+def test_the_backlog_in_the_read_models() -> None:
+    case = dispatched()
+    case.do("CaseClaimed")
+    case.do("CaseParked", review_date=date(2025, 4, 30))
+    state, changes = _folded(case)
+    row = state.cases[case.s.case_id]
+    assert (row.status, row.review_date, row.parks) == ("parked", date(2025, 4, 30), 1)
+    assert row.park_reason == "需纳入明年改造计划" and row.parked_since == case.t
+    assert all(d.paused for d in state.deadlines[row.case_id] if d.done_at is None)
+    grid = ("grid", row.grid_id)
+    now = {
+        tuple(r[:2]): dict(zip(NOW_COLUMNS, r[2:], strict=True)) for r in changes.now_rows.values()
+    }
+    assert now[grid]["status_parked"] == 1 and now[grid]["open"] == 1
+    case.do("CaseUnparked", at=sh(2025, 3, 4, 9, 0))
+    state, changes = _folded(case)
+    row = state.cases[case.s.case_id]
+    assert (row.status, row.review_date, row.park_reason, row.parked_since) == (
+        "in_progress",
+        None,
+        None,
+        None,
+    )
+    assert row.parked_hours == row.suspended_hours > 0
+    totals = Counter({m: n for (lv, _, _, m), n in changes.stats.items() if lv == "district"})
+    assert (totals["parked"], totals["unparked"]) == (1, 1)
