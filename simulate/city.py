@@ -200,12 +200,13 @@ def calendars(rng: random.Random) -> list[CalendarDefined]:
 
 def ladder_hours(h: int) -> dict[str, Any]:
     """The supervision ladder of a stage of ``h`` working hours: urged every quarter of it
-    (at least 2 h), supervised by the street after half of it (at least 4 h) and by the
+    (at least 2 h), five times at most, supervised by the street after half of it (at least 4 h) and by the
     district after twice that, with half the stage (at least 8 h) to answer supervision; listed
     in each month's notice while overdue."""
     street = max(4, h // 2)
     return {
         "urge_every_hours": max(2, h // 4),
+        "max_urges": 5,
         "street_supervision_after_hours": street,
         "district_supervision_after_hours": 2 * street,
         "supervision_hours": max(8, h // 2),

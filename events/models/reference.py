@@ -138,6 +138,7 @@ class SlaLimit(Frozen):
     working_hours: Hours
     warn_before_hours: Annotated[int, Strict(), Field(ge=0, le=2000)]
     urge_every_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
+    max_urges: Annotated[int, Strict(), Field(ge=0, le=1000)] = 0
     street_supervision_after_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
     district_supervision_after_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
     supervision_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0

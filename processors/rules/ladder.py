@@ -5,7 +5,7 @@ Every step is a pure function of the deadline (its due time, policy and calendar
 and of what the case already took, never of the clock that noticed it:
 
 - urge (催办) number n of a deadline is due ``n × urge_every_hours`` working hours after its
-  due time, while the deadline stays open and breached;
+  due time, while the deadline stays open and breached, up to ``max_urges`` (0: no limit);
 - supervision (督办) by the street (district) is due ``street_after_hours``
   (``district_after_hours``) working hours after the due time; its supervision deadline is
   ``supervision_hours`` working hours after that;
@@ -130,7 +130,10 @@ def _steps(
     steps: list[LadderStep] = []
     if ladder.urge_every_hours:
         n = d.urges + 1
-        while (at := add_working_hours(cal, d.due_time, n * ladder.urge_every_hours)) <= now:
+        limit = ladder.max_urges or None
+        while (limit is None or n <= limit) and (
+            at := add_working_hours(cal, d.due_time, n * ladder.urge_every_hours)
+        ) <= now:
             steps.append(step("CaseUrged", at, number=n))
             n += 1
     above = 0 if state.supervision is None else _LEVELS.index(state.supervision) + 1

@@ -17,13 +17,15 @@ __all__ = ["NO_LADDER", "Ladder", "ladder_of"]
 class Ladder:
     """The ladder of a deadline that runs over, in working hours after its due time.
 
-    ``urge_every_hours``: 催办 every that many hours while overdue (0: never);
+    ``urge_every_hours``: 催办 every that many hours while overdue (0: never), at most
+    ``max_urges`` times per due time (0: no limit);
     ``street_after_hours`` / ``district_after_hours``: 督办 by the street, the district (0:
     never); ``supervision_hours``: the supervision deadline from the step into supervision;
     ``monthly_notice``: listed in the 通报 of each month's close while overdue.
     """
 
     urge_every_hours: float = 0.0
+    max_urges: int = 0
     street_after_hours: float = 0.0
     district_after_hours: float = 0.0
     supervision_hours: float = 0.0
@@ -36,7 +38,7 @@ class Ladder:
             self.district_after_hours,
             self.supervision_hours,
         )
-        if min(hours) < 0:
+        if min(hours) < 0 or self.max_urges < 0:
             raise ValueError(f"a ladder's hours cannot be negative, got {self}")
         supervised = self.street_after_hours or self.district_after_hours
         if supervised and self.supervision_hours <= 0:
@@ -55,6 +57,7 @@ def ladder_of(limit: Any) -> Ladder:
     """The ladder of an ``SlaLimit`` model (SlaPolicyDefined v2; v1's decode with defaults)."""
     return Ladder(
         urge_every_hours=limit.urge_every_hours,
+        max_urges=limit.max_urges,
         street_after_hours=limit.street_supervision_after_hours,
         district_after_hours=limit.district_supervision_after_hours,
         supervision_hours=limit.supervision_hours,

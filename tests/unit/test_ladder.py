@@ -168,6 +168,15 @@ def test_the_month_close_lists_an_overdue_case_once_with_its_supervision() -> No
     assert [e.period for e in may if isinstance(e, CaseNoticed)] == ["2025-04", "2025-05"]
 
 
+def test_urging_stops_at_the_policy_s_most() -> None:
+    ref = REF.apply_all([_policy(2, date(2025, 2, 1), urge_every_hours=2, max_urges=3)])
+    case = dispatched(ref)
+    due = claim_due(case)
+    steps = drive(case, after(due, 40))
+    assert [e.urge_number for e in steps if isinstance(e, CaseUrged)] == [1, 2, 3]
+    assert case.s.supervision is None and not any(isinstance(e, CaseNoticed) for e in steps)
+
+
 def test_month_closes() -> None:
     start = datetime(2025, 11, 20, tzinfo=UTC)
     closes = month_closes_between(start, datetime(2026, 1, 1, tzinfo=SHANGHAI))
