@@ -67,7 +67,7 @@ LadderSubmission = CaseUrged | CaseSupervised | CaseNoticed
 class LadderStep(NamedTuple):
     """A step of the ladder that is due: its kind, its deadline and the instant it became due
     (its event time); ``number`` for an urge, ``level`` and ``supervision_due`` for a
-    supervision, ``period`` for a notice."""
+    supervision, ``period`` and the supervision ``level`` at the close for a notice."""
 
     kind: str  # CaseUrged, CaseSupervised or CaseNoticed
     deadline_id: str
@@ -149,7 +149,11 @@ def _steps(
     if ladder.monthly_notice:
         for period, close in month_closes_between(d.due_time, now):
             if state.noticed_period is None or period > state.noticed_period:
-                steps.append(step("CaseNoticed", close, period=period))
+                # the supervision at the close: the case's, or a step due before the close
+                # (decided before the notice, in the order the steps became due)
+                levels = [s.level for s in steps if s.kind == "CaseSupervised" and s.at <= close]
+                at_close = levels[-1] if levels else state.supervision
+                steps.append(step("CaseNoticed", close, period=period, level=at_close))
     return sorted(steps, key=lambda s: s.at)
 
 
@@ -169,10 +173,9 @@ def due_steps(state: CaseState, now: datetime, ref: ReferenceView) -> list[Ladde
 
 
 def step_submission(state: CaseState, step: LadderStep) -> LadderSubmission:
-    """The submission of ``step`` for the case as it stands (its department, its supervision
-    for a notice): event time the instant it became due, event id derived from the deadline,
+    """The submission of ``step`` for the case as it stands (its department): event time the instant it became due, event id derived from the deadline,
     the step and the due time (a resubmission is a duplicate)."""
-    what = step.number or step.level or step.period
+    what = {"CaseUrged": step.number, "CaseSupervised": step.level}.get(step.kind, step.period)
     key = f"{step.deadline_id}/{step.kind}/{what}/{step.due_time.isoformat()}"
     envelope = Envelope(
         event_id=str(uuid.uuid5(_STEP_NAMESPACE, key)),
@@ -199,7 +202,8 @@ def step_submission(state: CaseState, step: LadderStep) -> LadderSubmission:
             supervision_due_time=step.supervision_due,
         )
     assert step.period is not None
-    return CaseNoticed(**common, period=step.period, supervision_level=state.supervision)
+    level = None if step.level is None else SupervisionLevel(step.level)
+    return CaseNoticed(**common, period=step.period, supervision_level=level)
 
 
 def decide_ladder(state: CaseState, event: LadderSubmission, ref: ReferenceView) -> Decision:
