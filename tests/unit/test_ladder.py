@@ -11,6 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from events.models import (
+    CASE_EVENTS,
+    DERIVED_EVENT_TYPES,
     LADDER_EVENT_TYPES,
     CaseNoticed,
     CaseSupervised,
@@ -19,7 +21,8 @@ from events.models import (
     to_avro,
 )
 from processors.rules.calendar import SHANGHAI, add_working_hours, working_hours_between
-from processors.rules.case_state import DeadlineStatus, Status
+from processors.rules.case_rules import RULES
+from processors.rules.case_state import TRANSITIONS, DeadlineStatus, Status
 from processors.rules.decisions import Accepted, Duplicate, Rejected
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.ladder import (
@@ -32,10 +35,11 @@ from processors.rules.ladder_policy import NO_LADDER, Ladder
 from processors.rules.reference_view import ReferenceView
 from processors.rules.state_machine import decide, due_signals, signal_submission
 from projections.batch import Changes, Decoded, ProjectionState, fold_batch
+from projections.case_fold import _SUMMARIES
 from projections.now_fold import NOW_COLUMNS
 from tests.factories import example_data
 from tests.unit.test_reference_view import REF, ev, limits, sh
-from tests.unit.test_state_machine import Case
+from tests.unit.test_state_machine import Case, submission
 
 LADDER = {
     "urge_every_hours": 4,
@@ -321,8 +325,6 @@ def test_only_the_command_centre_parks_and_with_a_review_date_to_come() -> None:
 
 
 def _park(case: Case, **kw: Any) -> Event:
-    from tests.unit.test_state_machine import submission
-
     return submission("CaseParked", case.t + timedelta(minutes=30), **kw)
 
 
@@ -422,3 +424,10 @@ def test_the_backlog_in_the_read_models() -> None:
     assert row.parked_hours == row.suspended_hours > 0
     totals = Counter({m: n for (lv, _, _, m), n in changes.stats.items() if lv == "district"})
     assert (totals["parked"], totals["unparked"]) == (1, 1)
+
+
+def test_every_case_event_type_is_declared_to_the_workflow_and_the_folds() -> None:
+    types = {m.event_type for m in CASE_EVENTS}
+    assert types == set(TRANSITIONS) | DERIVED_EVENT_TYPES | {"CaseReported"}
+    assert set(RULES) == set(TRANSITIONS)
+    assert set(_SUMMARIES) == types  # a type with no line in a case's trace fails here
