@@ -37,6 +37,7 @@ from processors.rules.state_machine import decide, due_signals, signal_submissio
 from projections.batch import Changes, Decoded, ProjectionState, fold_batch
 from projections.case_fold import _SUMMARIES
 from projections.now_fold import NOW_COLUMNS
+from projections.panels import terms
 from tests.factories import example_data
 from tests.unit.test_reference_view import REF, ev, limits, sh
 from tests.unit.test_state_machine import Case, submission
@@ -431,3 +432,11 @@ def test_every_case_event_type_is_declared_to_the_workflow_and_the_folds() -> No
     assert types == set(TRANSITIONS) | DERIVED_EVENT_TYPES | {"CaseReported"}
     assert set(RULES) == set(TRANSITIONS)
     assert set(_SUMMARIES) == types  # a type with no line in a case's trace fails here
+
+
+def test_the_dashboard_names_every_step_and_status_in_chinese() -> None:
+    assert {m.event_type for m in CASE_EVENTS} <= set(terms.EVENT)
+    assert {str(s) for s in Status} == set(terms.STATUS)
+    assert terms.ladder_step(0, None, 0) == "—"
+    assert terms.ladder_step(3, None, 0) == "催办3次"
+    assert terms.ladder_step(5, "district", 2) == "通报2次，区县督办，催办5次"
