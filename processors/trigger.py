@@ -1,8 +1,9 @@
 """The deadline trigger: the one place the wall clock enters the workflow.
 
 Every ``FQ_TRIGGER_INTERVAL_S`` a timer looks at the cases of the partitions this worker owns,
-asks the pure ``due_signals(state, now, ref)`` which warnings and breaches are due, and submits
-each as a DeadlineWarned / DeadlineBreached to the case inbox, on the case's own partition.
+asks the pure ``due_signals(state, now, ref)`` which warnings and breaches are due and
+``ladder.due_steps(state, now, ref)`` which steps of the supervision ladder (CaseUrged,
+CaseSupervised, CaseNoticed), and submits each to the case inbox, on the case's own partition.
 The workflow then decides them like any other submission: a case that has moved on rejects
 them (STALE_DEADLINE), and a signal already taken is a duplicate (its event id is derived from
 the deadline, the kind and the due time, so submitting it again is idempotent).
@@ -26,6 +27,7 @@ from events.topics import CASE_INBOX
 from processors.changelog import Table
 from processors.reference_feed import ReferenceFeed
 from processors.rules.errors import RulesError
+from processors.rules.ladder import due_steps, step_submission
 from processors.rules.state_machine import due_signals, signal_submission
 from processors.settings import WorkflowSettings
 from processors.state_store import loads
@@ -80,24 +82,30 @@ class DeadlineTrigger:
         )
         for key, raw in cases:
             record = loads(raw)
+            state = record.state
             try:
-                signals = due_signals(record.state, now, view)
+                submissions = [
+                    *(
+                        signal_submission(state.case_id, s, now)
+                        for s in due_signals(state, now, view)
+                    ),
+                    *(step_submission(state, step) for step in due_steps(state, now, view)),
+                ]
             except RulesError as exc:
                 self.counts["trigger.errors"] += 1
-                log.error("deadline trigger: case %s: %s", record.state.case_id, exc)
+                log.error("deadline trigger: case %s: %s", state.case_id, exc)
                 continue
-            for signal in signals:
-                submission = signal_submission(record.state.case_id, signal, now)
+            for submission in submissions:
                 if submission.envelope.event_id in self._sent:
                     continue
                 value = self.codec.encode(CASE_INBOX, submission)
                 await self.send(inbox, key, value, record.partition)
                 self._sent[submission.envelope.event_id] = clock
-                self.counts[f"trigger.{signal.kind}"] += 1
+                self.counts[f"trigger.{submission.event_type}"] += 1
                 log.info(
                     "deadline trigger: %s %s of case %s (due %s)",
-                    signal.kind,
-                    signal.deadline_id,
-                    record.state.case_id,
-                    signal.due_time.isoformat(),
+                    submission.event_type,
+                    submission.deadline_id,
+                    state.case_id,
+                    submission.due_time.isoformat(),
                 )

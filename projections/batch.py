@@ -38,6 +38,7 @@ __all__ = [
     "Changes",
     "DeadLetter",
     "Decoded",
+    "NoticeRow",
     "Position",
     "ProjectionState",
     "ResolutionRow",
@@ -89,6 +90,25 @@ class ResolutionRow(NamedTuple):
     department_code: str
     handling_hours: float
     on_time: bool
+
+
+class NoticeRow(NamedTuple):
+    """One case listed in a month's public notice (通报), where it stood at the month's close:
+    the notice of a month is these rows counted per unit."""
+
+    period: str
+    case_id: str
+    deadline_id: str
+    stage: str
+    noticed_at: datetime
+    due_time: datetime
+    department_code: str | None
+    district_code: str | None
+    street_code: str | None
+    village_code: str | None
+    grid_id: str
+    supervision_level: str | None
+    urges: int
 
 
 class CaseLocationRow(NamedTuple):
@@ -166,6 +186,7 @@ class Changes:
     timeline: list[TimelineRow] = field(default_factory=list)
     resolutions: list[ResolutionRow] = field(default_factory=list)
     case_locations: list[CaseLocationRow] = field(default_factory=list)
+    notices: list[NoticeRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     visit_tracks: list[VisitTrackRow] = field(default_factory=list)
     visit_sequences: dict[str, int] = field(default_factory=dict)
@@ -297,6 +318,25 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
                 rec.datum["department_code"],
                 row.handling_hours or 0.0,
                 bool(row.on_time),
+            )
+        )
+    elif rec.event_type == "CaseNoticed":
+        notice = rec.datum
+        changes.notices.append(
+            NoticeRow(
+                notice["period"],
+                row.case_id,
+                notice["deadline_id"],
+                notice["stage"],
+                step.timeline.event_time,
+                notice["due_time"],
+                notice["department_code"],
+                row.district_code,
+                row.street_code,
+                row.village_code,
+                row.grid_id,
+                notice["supervision_level"],
+                row.urges,
             )
         )
     elif rec.event_type == "CaseReported":

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from events.models import LADDER_EVENT_TYPES
 from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
 from processors.rules.case_state import CorruptStream, Status, next_status
 from processors.rules.copies import built, with_changes
@@ -58,6 +59,8 @@ class DeadlineRow:
     cancelled: bool = False
     paused: bool = False
     lateness_hours: float | None = None  # working hours after the due time; < 0: time to spare
+    urges: int = 0  # 催办 of this deadline (numbered per due time: the latest number)
+    last_urged_at: datetime | None = None
 
     @property
     def status(self) -> str:
@@ -113,8 +116,20 @@ class CaseRow:
     extensions: int = 0
     extended_hours: int = 0
     escalations: int = 0
-    suspended_since: datetime | None = None
-    suspended_hours: float = 0.0
+    suspended_since: datetime | None = None  # the clock stopped: suspended or parked
+    suspended_hours: float = 0.0  # working hours the clock stood still, parked included
+    parked_since: datetime | None = None  # 挂账: on the backlog since
+    review_date: date | None = None  # when the command centre reviews it, while parked
+    park_reason: str | None = None  # why it is on the backlog, while parked
+    parks: int = 0
+    parked_hours: float = 0.0
+    urges: int = 0  # 催办 over all its deadlines
+    last_urged_at: datetime | None = None
+    supervision_level: str | None = None  # 督办: street, then district
+    supervised_at: datetime | None = None
+    supervision_due: datetime | None = None
+    notices: int = 0  # 通报: month-close notices it was listed in
+    last_notice_period: str | None = None
     verifications: int = 0
     verifications_passed: int = 0
     handling_hours: float | None = None
@@ -260,6 +275,8 @@ def _apply(
     when: datetime = d["envelope"]["event_time"]
     if kind.startswith("Deadline"):
         return {}, _deadline_event(row, deadlines, kind, d)
+    if kind in LADDER_EVENT_TYPES:
+        return _ladder_step(row, deadlines, kind, d)
     if kind in _DONE_BY:
         deadlines = _settle(deadlines, when, ref, cancel=False)
     elif kind in _CANCELLED_BY:
@@ -297,9 +314,25 @@ def _apply(
     elif kind == "CaseSuspended":
         changes = {"suspended_since": when}
         deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
-    elif kind == "CaseResumed":
+    elif kind == "CaseParked":
+        changes = {
+            "suspended_since": when,
+            "parked_since": when,
+            "review_date": d["review_date"],
+            "park_reason": d["reason"],
+            "parks": row.parks + 1,
+        }
+        deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
+    elif kind in ("CaseResumed", "CaseUnparked"):
         paused = _hours(deadlines, ref, row.suspended_since, when) if row.suspended_since else 0.0
         changes = {"suspended_since": None, "suspended_hours": row.suspended_hours + paused}
+        if kind == "CaseUnparked":
+            changes |= {
+                "parked_since": None,
+                "review_date": None,
+                "park_reason": None,
+                "parked_hours": row.parked_hours + paused,
+            }
         deadlines = tuple(with_changes(x, paused=False) for x in deadlines)
     elif kind == "CaseEscalated":
         changes = {"escalation_level": d["to_level"], "escalations": row.escalations + 1}
@@ -398,6 +431,29 @@ def _deadline_event(
     return tuple(flagged if x is found else x for x in deadlines)
 
 
+def _ladder_step(
+    row: CaseRow, deadlines: tuple[DeadlineRow, ...], kind: str, d: Datum
+) -> tuple[dict[str, Any], tuple[DeadlineRow, ...]]:
+    """A step up the supervision ladder: 催办 counted on the case and its deadline, 督办 and
+    通报 on the case."""
+    when: datetime = d["envelope"]["event_time"]
+    if kind == "CaseSupervised":
+        changes = {
+            "supervision_level": d["level"],
+            "supervised_at": when,
+            "supervision_due": d["supervision_due_time"],
+        }
+        return changes, deadlines
+    if kind == "CaseNoticed":
+        return {"notices": row.notices + 1, "last_notice_period": d["period"]}, deadlines
+    found = next((x for x in deadlines if x.deadline_id == d["deadline_id"]), None)
+    if found is None:
+        raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
+    urged = with_changes(found, urges=d["urge_number"], last_urged_at=when)
+    changes = {"urges": row.urges + 1, "last_urged_at": when}
+    return changes, tuple(urged if x is found else x for x in deadlines)
+
+
 _SUMMARIES: dict[str, Callable[[Datum], str]] = {
     "CaseReported": lambda d: f"reported via {d['channel']}: {d['title']}",
     "CaseAccepted": lambda d: (
@@ -413,6 +469,8 @@ _SUMMARIES: dict[str, Callable[[Datum], str]] = {
     "CaseExtended": lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
     "CaseSuspended": lambda d: f"suspended: {d['reason']}",
     "CaseResumed": lambda d: "resumed",
+    "CaseParked": lambda d: f"parked (挂账) until review on {d['review_date']}: {d['reason']}",
+    "CaseUnparked": lambda d: "off the backlog" + (f": {d['comment']}" if d.get("comment") else ""),
     "CaseEscalated": lambda d: f"escalated {d['from_level']} → {d['to_level']}: {d['reason']}",
     "CaseResolved": lambda d: f"resolved by {d['department_code']}: {d['resolution']}",
     "CaseVerified": lambda d: (
@@ -427,6 +485,12 @@ _SUMMARIES: dict[str, Callable[[Datum], str]] = {
     ),
     "DeadlineWarned": lambda d: f"{d['stage']} deadline warning",
     "DeadlineBreached": lambda d: f"{d['stage']} deadline breached",
+    "CaseUrged": lambda d: f"{d['stage']} overdue: urged (催办) #{d['urge_number']}",
+    "CaseSupervised": lambda d: (
+        f"{d['stage']} overdue: supervised (督办) by the {d['level']}, "
+        f"due {str(d['supervision_due_time'])[:16]} UTC"
+    ),
+    "CaseNoticed": lambda d: f"{d['stage']} overdue: in the notice (通报) of {d['period']}",
 }
 
 

@@ -1,5 +1,5 @@
 """The analysts' read-model queries: statistics, rankings, the assessment, hot words, the
-case pipeline and the overdue lists. Every answer carries its freshness (``reading``).
+case pipeline, the overdue lists, the supervision ladder and the backlog (``supervision``). Every answer carries its freshness (``reading``).
 
 Each function reads the projection's active schema (``fq_meta.active_projection``), so a
 promoted replay is served from the next call on. Periods are Asia/Shanghai local dates,
@@ -22,11 +22,16 @@ from projections.now_fold import STATUS_COLUMNS
 from projections.periods import Span, cover
 from projections.reading import Answer, answer
 from projections.stats_fold import METRICS
+from projections.supervision import backlog, case_ladder, ladder_now, notice
 
 __all__ = [
+    "backlog",
+    "case_ladder",
     "case_pipeline",
     "case_trace",
     "hot_words",
+    "ladder_now",
+    "notice",
     "overdue",
     "overdue_distribution",
     "ranking",

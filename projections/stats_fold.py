@@ -51,6 +51,12 @@ METRICS = (
     "extensions",
     "escalations",
     "breaches",
+    "urges",
+    "supervised_street",
+    "supervised_district",
+    "noticed",
+    "parked",
+    "unparked",
     "evaluations",
     "satisfaction_sum",
     "visits",
@@ -155,7 +161,21 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
         return [(units, "evaluations", 1), (units, "satisfaction_sum", int(datum["satisfaction"]))]
     if event_type == "DeadlineBreached":
         return [(_and(places, row.department_code), "breaches", 1)]
+    if event_type == "CaseSupervised":
+        return [(_and(places, row.department_code), f"supervised_{datum['level']}", 1)]
+    if event_type in _LADDER_METRIC:
+        return [(_and(places, row.department_code), _LADDER_METRIC[event_type], 1)]
     return []
+
+
+_LADDER_METRIC = {
+    "CaseUrged": "urges",
+    "CaseNoticed": "noticed",
+    "CaseParked": "parked",
+    "CaseUnparked": "unparked",
+}
+"""The supervision ladder's and the backlog's counters, for the case's places and department
+(督办 counts per level: ``supervised_street``, ``supervised_district``)."""
 
 
 def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Delta]:

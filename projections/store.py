@@ -212,6 +212,7 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
     for name, rows in (
         ("case_timeline", changes.timeline),
         ("case_locations", changes.case_locations),
+        ("notices", changes.notices),
         ("visits", changes.visits),
         ("visit_tracks", changes.visit_tracks),
     ):

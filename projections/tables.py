@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
-from projections.batch import CaseLocationRow, ResolutionRow, VisitRow, VisitTrackRow
+from projections.batch import CaseLocationRow, NoticeRow, ResolutionRow, VisitRow, VisitTrackRow
 from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.now_fold import NOW_COLUMNS
 from projections.rejection_fold import RejectionRow
@@ -47,6 +47,8 @@ class Table:
     mode: Literal["upsert", "append", "add", "replace", "first"]
     indexes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ("case",)  # the streams it is folded from (for freshness)
+    # what a column added to a schema made before it holds in the rows already there
+    defaults: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -67,7 +69,15 @@ def _from_row(name: str, row: type, key: tuple[str, ...], mode: Any, **kw: Any) 
     hints = typing.get_type_hints(row)
     fields = getattr(row, "_fields", None) or [f.name for f in dataclasses.fields(row)]
     cols = tuple((f, _sql_type(hints[f])) for f in fields)
-    return Table(name, cols, key, mode, **kw)
+    defaults = tuple(
+        (f.name, str(f.default).lower())
+        for f in (dataclasses.fields(row) if dataclasses.is_dataclass(row) else ())
+        if isinstance(f.default, bool | int | float)
+    )
+    return Table(name, cols, key, mode, defaults=defaults, **kw)
+
+
+_ZERO_METRICS = tuple((m, "0") for m in METRICS)
 
 
 TABLES: tuple[Table, ...] = (
@@ -116,6 +126,13 @@ TABLES: tuple[Table, ...] = (
         indexes=("day", "department_code, day", "district_code, day"),
     ),
     _from_row("case_locations", CaseLocationRow, ("case_id",), "append"),
+    _from_row(  # the month-close public notices (通报): one row per case listed
+        "notices",
+        NoticeRow,
+        ("period", "case_id"),
+        "append",
+        indexes=("period, district_code", "period, department_code"),
+    ),
     _from_row(
         "visits",
         VisitRow,
@@ -147,6 +164,7 @@ TABLES: tuple[Table, ...] = (
         "add",
         indexes=("level, day",),
         sources=("case", "visit"),
+        defaults=_ZERO_METRICS,
     ),
     Table(  # stats_daily summed per month ('2025-06') and quarter ('2025-Q2')
         "stats_period",
@@ -156,12 +174,14 @@ TABLES: tuple[Table, ...] = (
         "add",
         indexes=("level, period",),
         sources=("case", "visit"),
+        defaults=_ZERO_METRICS,
     ),
     Table(  # the cases each place and department holds now (projections.now_fold)
         "unit_now",
         (("level", "text"), ("code", "text")) + tuple((c, "bigint") for c in NOW_COLUMNS),
         ("level", "code"),
         "add",
+        defaults=tuple((c, "0") for c in NOW_COLUMNS),
     ),
     Table(  # resolutions per handling-time bucket (projections.handling_hist)
         "handling_hist",
@@ -271,9 +291,23 @@ def ddl(indexes: bool = True) -> str:
         parts.append(
             f"CREATE TABLE IF NOT EXISTS {t.name} ({cols}, PRIMARY KEY ({', '.join(t.key)}));"
         )
+        parts.append(_added_columns(t))
     if indexes:
         parts.append(index_ddl())
     return "\n".join(parts)
+
+
+def _added_columns(t: Table) -> str:
+    """Columns declared since a schema was made, added to it: the rows already there get the
+    row type's default (0 for a counter), or null."""
+    defaults = dict(t.defaults)
+    adds = ", ".join(
+        f"ADD COLUMN IF NOT EXISTS {name} {sql}"
+        + (f" DEFAULT {defaults[name]}" if name in defaults else "")
+        for name, sql in t.columns
+        if name not in t.key
+    )
+    return f"ALTER TABLE {t.name} {adds};"
 
 
 def index_ddl() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from events.models import (
     ActorRole,
@@ -197,6 +198,22 @@ def calendars(rng: random.Random) -> list[CalendarDefined]:
     return events
 
 
+def ladder_hours(h: int) -> dict[str, Any]:
+    """The supervision ladder of a stage of ``h`` working hours: urged every quarter of it
+    (at least 2 h), five times at most, supervised by the street after half of it (at least 4 h) and by the
+    district after twice that, with half the stage (at least 8 h) to answer supervision; listed
+    in each month's notice while overdue."""
+    street = max(4, h // 2)
+    return {
+        "urge_every_hours": max(2, h // 4),
+        "max_urges": 5,
+        "street_supervision_after_hours": street,
+        "district_supervision_after_hours": 2 * street,
+        "supervision_hours": max(8, h // 2),
+        "monthly_notice": True,
+    }
+
+
 def definitions(rng: random.Random, since: date) -> list[Event]:
     """Departments, the SLA policy, categories and every version of the hot-word lexicon."""
     events: list[Event] = [
@@ -204,7 +221,13 @@ def definitions(rng: random.Random, since: date) -> list[Event]:
         for code, name in DEPARTMENTS
     ]
     limits = tuple(
-        SlaLimit(stage=stage, priority=prio, working_hours=h, warn_before_hours=max(1, h // 4))
+        SlaLimit(
+            stage=stage,
+            priority=prio,
+            working_hours=h,
+            warn_before_hours=max(1, h // 4),
+            **ladder_hours(h),
+        )
         for stage, by_prio in SLA_HOURS.items()
         for prio, h in by_prio.items()
     )

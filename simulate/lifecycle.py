@@ -29,6 +29,7 @@ from events.models import (
     CaseEscalated,
     CaseEvaluated,
     CaseExtended,
+    CaseParked,
     CaseRejected,
     CaseReopened,
     CaseReported,
@@ -37,6 +38,7 @@ from events.models import (
     CaseReturned,
     CaseSuspended,
     CaseTransferred,
+    CaseUnparked,
     CaseVerified,
     Channel,
     EscalationLevel,
@@ -49,12 +51,21 @@ from events.models import (
 )
 from simulate import vocabulary as words
 from simulate.catalogue import CATEGORIES, DEPARTMENTS, CategorySpec
-from simulate.clock import OfficeHours
+from simulate.clock import SHANGHAI, OfficeHours
 from simulate.ids import envelope
 
 __all__ = ["CENTRE", "Lifecycle", "Report", "case_lifecycle"]
 
 CENTRE = (ActorRole.command_centre, "command-centre", "centre.street")
+PARK_SHARE = 0.0004
+"""Cases put on the backlog (挂账): about 4 a month in a district of 10,000 cases a month."""
+SLOW_DEPARTMENTS = {
+    "housing": (0.35, 160),
+    "natural-resources": (0.4, 200),
+    "petitions": (0.3, 120),
+}
+"""Departments that run late: (share of resolutions well past due, latest hours); elsewhere a
+tenth run up to 60 hours. Their cases get urged and supervised (催办, 督办) once live."""
 Actor = tuple[ActorRole, str, str]  # role, id, source system
 
 
@@ -285,13 +296,20 @@ def _detours(case: _Case) -> None:
         )
         case.later(24, 120)
         case.post(CaseResumed, case.dept(), case.dept_late())
+    if rng.random() < PARK_SHARE:
+        case.later(2, 24)
+        review = case.t.astimezone(SHANGHAI).date() + timedelta(days=rng.randint(30, 90))
+        case.post(CaseParked, CENTRE, reason=rng.choice(words.PARK_REASONS), review_date=review)
+        case.later(24 * 14, 24 * 60)
+        case.post(CaseUnparked, CENTRE, comment=rng.choice(words.UNPARK_COMMENTS))
 
 
 def _work_until_verified(case: _Case, wrong_verifier: bool = False) -> None:
     """Resolve and verify until the grid worker passes it (a failure is reworked at once)."""
     rng = case.rng
+    overdue_share, worst = SLOW_DEPARTMENTS.get(case.department, (0.1, 60))
     for attempt in range(3):
-        case.later(2, 60 if rng.random() < 0.1 else 30)  # a tenth run well past the deadline
+        case.later(2, worst if rng.random() < overdue_share else 30)  # some run well past due
         case.post(
             CaseResolved,
             case.dept(),

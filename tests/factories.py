@@ -96,6 +96,21 @@ _FIELDS: dict[str, dict[str, Any]] = {
     },
     "DeadlineWarned": dict(_DEADLINE),
     "DeadlineBreached": dict(_DEADLINE),
+    "CaseUrged": {**_DEADLINE, "urge_number": 1, "department_code": "dept.law-enforcement"},
+    "CaseSupervised": {
+        **_DEADLINE,
+        "level": "street",
+        "supervision_due_time": T0 + timedelta(hours=40),
+        "department_code": "dept.law-enforcement",
+    },
+    "CaseNoticed": {
+        **_DEADLINE,
+        "period": "2025-03",
+        "supervision_level": "street",
+        "department_code": "dept.law-enforcement",
+    },
+    "CaseParked": {"reason": "需列入明年改造计划，待资金落实", "review_date": date(2025, 6, 30)},
+    "CaseUnparked": {"comment": "改造资金已到位"},
     "SubmissionRejected": {
         "submission_event_id": "5b0c7d1e-0000-4000-8000-000000000001",
         "submission_type": "CaseClaimed",

@@ -1,12 +1,13 @@
 """Case events (stream ``case``, namespace ``fengqiao.case``), keyed by ``case_id``.
 
 One model per ``schemas/events/<EventType>``, mirroring its current version field by field.
-The three ``Deadline*`` events are derived by the engine and never accepted as submissions.
+The ``Deadline*`` events and the ladder's steps (``LADDER_EVENT_TYPES``) are derived by the engine and never accepted as submissions.
 """
 
 from __future__ import annotations
 
 import enum
+from datetime import date
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, Strict, StringConstraints, ValidationInfo, field_validator
@@ -30,6 +31,7 @@ from events.models.envelope import (
 __all__ = [
     "CASE_EVENTS",
     "DERIVED_EVENT_TYPES",
+    "LADDER_EVENT_TYPES",
     "CaseAccepted",
     "CaseClaimed",
     "CaseClosed",
@@ -38,14 +40,19 @@ __all__ = [
     "CaseEvaluated",
     "CaseEvent",
     "CaseExtended",
+    "CaseNoticed",
+    "CaseParked",
     "CaseRejected",
     "CaseReopened",
     "CaseReported",
     "CaseResolved",
     "CaseResumed",
     "CaseReturned",
+    "CaseSupervised",
     "CaseSuspended",
     "CaseTransferred",
+    "CaseUnparked",
+    "CaseUrged",
     "CaseVerified",
     "Channel",
     "DeadlineBreached",
@@ -54,6 +61,7 @@ __all__ = [
     "EscalationLevel",
     "RejectionReason",
     "ReopenReason",
+    "SupervisionLevel",
 ]
 
 WorkingHours = Annotated[int, Strict(), Field(ge=1, le=2000)]
@@ -83,6 +91,13 @@ class EscalationLevel(enum.StrEnum):
     street = "street"
     district = "district"
     city = "city"
+
+
+class SupervisionLevel(enum.StrEnum):
+    """Who supervises (督办) an overdue case: the street, then the district."""
+
+    street = "street"
+    district = "district"
 
 
 class CaseEvent(Event):
@@ -165,6 +180,15 @@ class CaseResumed(CaseEvent):
 _LEVELS = list(EscalationLevel)
 
 
+class CaseParked(CaseEvent):
+    reason: Reason
+    review_date: date
+
+
+class CaseUnparked(CaseEvent):
+    comment: Comment | None = None
+
+
 class CaseEscalated(CaseEvent):
     from_level: EscalationLevel
     to_level: EscalationLevel
@@ -228,6 +252,34 @@ class DeadlineBreached(CaseEvent):
     due_time: UtcDatetime
 
 
+class CaseUrged(CaseEvent):
+    deadline_id: Id
+    stage: Stage
+    due_time: UtcDatetime
+    urge_number: Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
+    department_code: Id | None = None
+
+
+class CaseSupervised(CaseEvent):
+    deadline_id: Id
+    stage: Stage
+    due_time: UtcDatetime
+    level: SupervisionLevel
+    supervision_due_time: UtcDatetime
+    department_code: Id | None = None
+
+
+class CaseNoticed(CaseEvent):
+    deadline_id: Id
+    stage: Stage
+    due_time: UtcDatetime
+    period: Annotated[
+        str, Strict(), StringConstraints(min_length=7, max_length=7, pattern=r"^[0-9]{4}-[0-9]{2}$")
+    ]
+    supervision_level: SupervisionLevel | None = None
+    department_code: Id | None = None
+
+
 CASE_EVENTS: tuple[type[CaseEvent], ...] = (
     CaseReported,
     CaseAccepted,
@@ -239,6 +291,8 @@ CASE_EVENTS: tuple[type[CaseEvent], ...] = (
     CaseExtended,
     CaseSuspended,
     CaseResumed,
+    CaseParked,
+    CaseUnparked,
     CaseEscalated,
     CaseResolved,
     CaseVerified,
@@ -248,5 +302,12 @@ CASE_EVENTS: tuple[type[CaseEvent], ...] = (
     DeadlineScheduled,
     DeadlineWarned,
     DeadlineBreached,
+    CaseUrged,
+    CaseSupervised,
+    CaseNoticed,
 )
-DERIVED_EVENT_TYPES = frozenset({"DeadlineScheduled", "DeadlineWarned", "DeadlineBreached"})
+LADDER_EVENT_TYPES = frozenset({"CaseUrged", "CaseSupervised", "CaseNoticed"})
+"""The supervision ladder's steps past the breach (催办, 督办, 通报), derived by the engine."""
+DERIVED_EVENT_TYPES = frozenset(
+    {"DeadlineScheduled", "DeadlineWarned", "DeadlineBreached", *LADDER_EVENT_TYPES}
+)

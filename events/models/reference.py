@@ -18,10 +18,12 @@ from pydantic import (
     ValidationInfo,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from events.models.envelope import (
     INT32_MAX,
+    Bool,
     Event,
     Frozen,
     GeoPoint,
@@ -137,6 +139,24 @@ class SlaLimit(Frozen):
     priority: Priority
     working_hours: Hours
     warn_before_hours: Annotated[int, Strict(), Field(ge=0, le=2000)]
+    urge_every_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
+    max_urges: Annotated[int, Strict(), Field(ge=0, le=1000)] = 0
+    street_supervision_after_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
+    district_supervision_after_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
+    supervision_hours: Annotated[int, Strict(), Field(ge=0, le=2000)] = 0
+    monthly_notice: Bool = False
+
+    @model_validator(mode="after")
+    def _ladder_in_order(self) -> SlaLimit:
+        street, district = (
+            self.street_supervision_after_hours,
+            self.district_supervision_after_hours,
+        )
+        if street and district and district <= street:
+            raise ValueError("district supervision must come after the street's")
+        if (street or district) and not self.supervision_hours:
+            raise ValueError("supervision needs supervision_hours >= 1")
+        return self
 
 
 class SlaPolicyDefined(ReferenceEvent):

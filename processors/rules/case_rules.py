@@ -19,10 +19,12 @@ from events.models import (
     CaseEscalated,
     CaseEvaluated,
     CaseExtended,
+    CaseParked,
     CaseReported,
     CaseResolved,
     CaseReturned,
     CaseTransferred,
+    CaseUnparked,
     CaseVerified,
     Stage,
 )
@@ -222,6 +224,35 @@ def _resume(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
     return (Plan(open_.stage, shifted, open_.deadline_id),)
 
 
+def _park(state: CaseState, event: CaseParked, ref: ReferenceView) -> Outcome:
+    actor = event.envelope.actor
+    if actor.role != "command_centre":
+        return Rejected(
+            Code.NOT_COMMAND_CENTRE,
+            f"{_is(state)}: only the command centre puts a case on the backlog, "
+            f"not {actor.role} {actor.id}",
+        )
+    on = local_date(event.envelope.event_time)
+    if event.review_date < on:
+        return Rejected(
+            Code.REVIEW_DATE_IN_PAST,
+            f"{_is(state)}: review date {event.review_date} is before {on}, the day it is "
+            "parked; set a review date to come",
+        )
+    return ()
+
+
+def _unpark(state: CaseState, event: CaseUnparked, ref: ReferenceView) -> Outcome:
+    actor = event.envelope.actor
+    if actor.role != "command_centre":
+        return Rejected(
+            Code.NOT_COMMAND_CENTRE,
+            f"{_is(state)}: only the command centre takes a case off the backlog, "
+            f"not {actor.role} {actor.id}",
+        )
+    return _resume(state, event, ref)
+
+
 def _escalate(state: CaseState, event: CaseEscalated, ref: ReferenceView) -> Outcome:
     if event.from_level != state.level:
         return Rejected(
@@ -271,6 +302,8 @@ RULES: dict[str, Callable[[CaseState, Any, ReferenceView], Outcome]] = {
     "CaseExtended": _extend,
     "CaseSuspended": _nothing,
     "CaseResumed": _resume,
+    "CaseParked": _park,
+    "CaseUnparked": _unpark,
     "CaseEscalated": _escalate,
     "CaseResolved": _resolve,
     "CaseVerified": _verify,

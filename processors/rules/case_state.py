@@ -18,19 +18,24 @@ from events.models import (
     CaseDispatched,
     CaseEscalated,
     CaseEvent,
+    CaseNoticed,
     CaseReported,
+    CaseSupervised,
     CaseTransferred,
+    CaseUrged,
     CaseVerified,
     DeadlineBreached,
     DeadlineScheduled,
     DeadlineWarned,
     EscalationLevel,
+    SupervisionLevel,
 )
 from processors.rules.copies import with_changes
 from processors.rules.errors import RulesError
 
 __all__ = [
     "OPEN_STATUSES",
+    "PAUSED_STATUSES",
     "TRANSITIONS",
     "CaseState",
     "CorruptStream",
@@ -52,6 +57,7 @@ class Status(StrEnum):
     dispatched = "dispatched"
     in_progress = "in_progress"
     suspended = "suspended"
+    parked = "parked"  # 挂账/缓办: on the backlog, its clock stopped
     resolved = "resolved"
     verified = "verified"
     closed = "closed"
@@ -59,6 +65,8 @@ class Status(StrEnum):
 
 S = Status
 OPEN_STATUSES = frozenset(set(Status) - {S.rejected, S.closed})
+PAUSED_STATUSES = frozenset({S.suspended, S.parked})
+"""Statuses in which a case's clock stands still: no deadline signal is due."""
 TRANSITIONS: dict[str, dict[Status, Status]] = {
     "CaseAccepted": {S.reported: S.accepted},
     "CaseRejected": {S.reported: S.rejected},
@@ -69,6 +77,8 @@ TRANSITIONS: dict[str, dict[Status, Status]] = {
     "CaseExtended": {S.in_progress: S.in_progress},
     "CaseSuspended": {S.in_progress: S.suspended},
     "CaseResumed": {S.suspended: S.in_progress},
+    "CaseParked": {S.in_progress: S.parked},
+    "CaseUnparked": {S.parked: S.in_progress},
     "CaseEscalated": {status: status for status in OPEN_STATUSES},
     "CaseResolved": {S.in_progress: S.resolved},
     "CaseVerified": {S.resolved: S.verified},  # or back to in_progress when it failed
@@ -103,6 +113,7 @@ class DeadlineState:
     status: DeadlineStatus = DeadlineStatus.open
     warned: bool = False
     breached: bool = False
+    urges: int = 0  # 催办 sent for this due time
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,9 @@ class CaseState:
     department: str | None = None
     seen: Mapping[str, int] = field(default_factory=dict)  # event id -> sequence
     deadlines: tuple[DeadlineState, ...] = ()
-    suspended_at: datetime | None = None
+    suspended_at: datetime | None = None  # when the clock stopped (suspended or parked)
+    supervision: SupervisionLevel | None = None  # 督办: who supervises it, once overdue
+    noticed_period: str | None = None  # the latest month whose 通报 listed it
     hand_offs: int = 0
     returns: int = 0
     reworks: int = 0
@@ -177,6 +190,8 @@ def _with_deadline(state: CaseState, event: DeadlineScheduled) -> tuple[Deadline
         calendar_version=event.calendar_version,
         warned=previous.warned if previous else False,
         breached=previous.breached if previous else False,
+        # the urges count against one due time: a deadline moved starts its urging afresh
+        urges=previous.urges if previous and previous.due_time == event.due_time else 0,
     )
     others = tuple(d for d in state.deadlines if d.deadline_id != event.deadline_id)
     return (*others, fresh)
@@ -191,6 +206,19 @@ def _signalled(
         return with_changes(d, breached=True)
 
     return tuple(flagged(d) if d.deadline_id == event.deadline_id else d for d in state.deadlines)
+
+
+def _climbed(state: CaseState, event: CaseUrged | CaseSupervised | CaseNoticed) -> CaseState:
+    """The case one step up its supervision ladder (催办, 督办 or 通报)."""
+    if isinstance(event, CaseUrged):
+        urged = tuple(
+            with_changes(d, urges=event.urge_number) if d.deadline_id == event.deadline_id else d
+            for d in state.deadlines
+        )
+        return with_changes(state, deadlines=urged)
+    if isinstance(event, CaseSupervised):
+        return with_changes(state, supervision=event.level)
+    return with_changes(state, noticed_period=event.period)
 
 
 def _start(event: CaseReported, sequence: int) -> CaseState:
@@ -261,10 +289,12 @@ def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState
         return with_changes(
             new, department=None, returns=old.returns + 1, deadlines=_settle(old, cancelled)
         )
-    if kind == "CaseSuspended":
+    if kind in ("CaseSuspended", "CaseParked"):
         return with_changes(new, suspended_at=event.envelope.event_time)
-    if kind == "CaseResumed":
+    if kind in ("CaseResumed", "CaseUnparked"):
         return with_changes(new, suspended_at=None)
+    if isinstance(event, CaseUrged | CaseSupervised | CaseNoticed):
+        return _climbed(new, event)
     if kind == "CaseReopened":
         return with_changes(
             new, reworks=old.reworks + 1, evaluated=False, deadlines=_settle(old, cancelled)

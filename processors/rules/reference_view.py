@@ -29,6 +29,7 @@ from events.models import (
 )
 from processors.rules.calendar import CalendarYear, WorkCalendar, local_date, year_from_definition
 from processors.rules.errors import UnknownReference
+from processors.rules.ladder_policy import ladder_of
 from processors.rules.sla import SlaLimit, SlaPolicy
 
 __all__ = ["LEVELS", "Category", "Lexicon", "Place", "ReferenceView", "day_of"]
@@ -193,7 +194,9 @@ class ReferenceView:
             _add(self._categories, event.code, category)
         elif isinstance(event, SlaPolicyDefined):
             limits = {
-                (str(x.stage), str(x.priority)): SlaLimit(x.working_hours, x.warn_before_hours)
+                (str(x.stage), str(x.priority)): SlaLimit(
+                    x.working_hours, x.warn_before_hours, ladder_of(x)
+                )
                 for x in event.limits
             }
             version = SlaPolicy(event.policy_id, event.version, limits)

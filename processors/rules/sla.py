@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from processors.rules.calendar import WorkCalendar, add_working_hours, working_hours_between
 from processors.rules.errors import NoSlaLimit
+from processors.rules.ladder_policy import NO_LADDER, Ladder
 
 __all__ = [
     "Deadline",
@@ -40,10 +41,12 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class SlaLimit:
-    """How many working hours a stage may take, and how long before its end to warn."""
+    """How many working hours a stage may take, how long before its end to warn, and the
+    supervision ladder of a deadline that runs over (``processors.rules.ladder``)."""
 
     working_hours: float
     warn_before_hours: float = 0.0
+    ladder: Ladder = NO_LADDER
 
     def __post_init__(self) -> None:
         if self.working_hours <= 0 or self.warn_before_hours < 0:

@@ -27,11 +27,11 @@ from events.models import (
 )
 from processors.rules.case_rules import RULES, Plan, check_report
 from processors.rules.case_state import (
+    PAUSED_STATUSES,
     TRANSITIONS,
     CaseState,
     DeadlineState,
     DeadlineStatus,
-    Status,
     target_status,
 )
 from processors.rules.decisions import (
@@ -45,6 +45,7 @@ from processors.rules.decisions import (
 )
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.errors import UnknownReference
+from processors.rules.ladder import LadderSubmission, decide_ladder
 from processors.rules.reference_view import ReferenceView
 from processors.rules.sla import warn_time_for
 
@@ -78,7 +79,7 @@ def decide(state: CaseState | None, submission: Event, ref: ReferenceView) -> De
             f"{env.event_id} carries sequence {env.sequence}, but the workflow "
             "assigns it: submit with sequence null",
         )
-    signal = isinstance(submission, DeadlineWarned | DeadlineBreached)
+    signal = isinstance(submission, DeadlineWarned | DeadlineBreached | LadderSubmission)
     if isinstance(submission, DeadlineScheduled) or (signal and env.actor.role != "system"):
         return Rejected(
             Code.DERIVED_EVENT_FROM_OUTSIDE,
@@ -102,6 +103,8 @@ def decide(state: CaseState | None, submission: Event, ref: ReferenceView) -> De
         )
     if isinstance(submission, DeadlineWarned | DeadlineBreached):
         return _decide_signal(state, submission, ref)
+    if isinstance(submission, LadderSubmission):
+        return decide_ladder(state, submission, ref)
     return _decide_step(state, submission, ref)
 
 
@@ -175,7 +178,7 @@ def _decide_signal(
             f"{case}, past the {event.stage} stage: deadline "
             f"{d.deadline_id} ({d.stage}) is {d.status}",
         )
-    if state.status is Status.suspended:
+    if state.status in PAUSED_STATUSES:
         return Rejected(Code.DEADLINE_PAUSED, f"{case}: its clock is paused until it resumes")
     if event.due_time != d.due_time:
         return Rejected(
@@ -222,7 +225,7 @@ def due_signals(state: CaseState, now: datetime, ref: ReferenceView) -> list[Due
     has passed, else a warning once the warn time has; none while the case is suspended.
     ``ref`` supplies the policy and calendar versions the deadline recorded, for its warn time.
     """
-    if state.status is Status.suspended:
+    if state.status in PAUSED_STATUSES:
         return []
     signals = []
     for d in state.deadlines:

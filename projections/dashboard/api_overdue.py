@@ -65,6 +65,11 @@ class DeadlineRow(BaseModel):
     escalation_level: str
     escalation_zh: str
     status: str
+    urges: int = Field(description="催办: urges of this deadline for its due time")
+    supervision_level: str | None = Field(description="督办: street or district, if supervised")
+    supervision_due: datetime | None = Field(description="the supervision deadline")
+    notices: int = Field(description="通报: month-close notices the case was listed in")
+    ladder_zh: str = Field(description="the case's step on the supervision ladder, in Chinese")
 
 
 class OverdueRow(DeadlineRow):

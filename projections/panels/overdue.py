@@ -71,12 +71,14 @@ def _running(
     offset: int,
 ) -> Answer:
     """The open cases' running deadlines of ``unit`` that meet ``condition``, the one due first
-    first, with ``extra`` columns, their stage and escalation in Chinese, and ``total``."""
+    first, with ``extra`` columns, their stage, escalation and step on the supervision ladder
+    (``ladder_zh``: urges, supervision, notices) in Chinese, and ``total``."""
     where, unit_params = _where(scope, unit)
     query = (
         "SELECT count(*) OVER () AS total, d.deadline_id, d.case_id, c.title, d.department_code, "
         "coalesce(u.name, d.department_code) AS department_name, d.stage, d.due_time, "
-        f"d.working_hours, d.calendar_version, c.escalation_level, c.status, {extra} "
+        f"d.working_hours, d.calendar_version, c.escalation_level, c.status, d.urges, "
+        f"c.supervision_level, c.supervision_due, c.notices, {extra} "
         "FROM deadlines d JOIN cases c USING (case_id) LEFT JOIN units u "
         "ON u.level = 'department' AND u.code = d.department_code "
         f"WHERE {_RUNNING} AND c.status = ANY(%(open)s) AND {condition} AND {where} "
@@ -89,6 +91,7 @@ def _running(
         row["escalation_zh"] = terms.ESCALATION.get(
             row["escalation_level"], row["escalation_level"]
         )
+        row["ladder_zh"] = terms.ladder_step(row["urges"], row["supervision_level"], row["notices"])
     return found
 
 

@@ -12,6 +12,8 @@ __all__ = [
     "ROLE",
     "STAGE",
     "STATUS",
+    "SUPERVISION",
+    "ladder_step",
 ]
 
 STATUS = {
@@ -21,6 +23,7 @@ STATUS = {
     "dispatched": "已派遣",
     "in_progress": "处置中",
     "suspended": "挂起",
+    "parked": "挂账",
     "resolved": "已办结",
     "verified": "已核查",
     "closed": "已结案",
@@ -45,7 +48,28 @@ EVENT = {
     "DeadlineScheduled": "时限设定",
     "DeadlineWarned": "预警",
     "DeadlineBreached": "超时",
+    "CaseUrged": "催办",
+    "CaseSupervised": "督办",
+    "CaseNoticed": "通报",
+    "CaseParked": "挂账",
+    "CaseUnparked": "销账恢复",
 }
+SUPERVISION = {"street": "街道督办", "district": "区县督办"}
+
+
+def ladder_step(urges: int, supervision: str | None, notices: int) -> str:
+    """Where a case stands on the supervision ladder past its breach, in Chinese: 通报, 督办
+    and 催办, as far as it went; — when it has taken none of them."""
+    parts = []
+    if notices:
+        parts.append(f"通报{notices}次")
+    if supervision:
+        parts.append(SUPERVISION.get(supervision, supervision))
+    if urges:
+        parts.append(f"催办{urges}次")
+    return "，".join(parts) or "—"
+
+
 CHANNEL = {
     "grid_visit": "网格员巡查发现",
     "resident": "居民上报",

@@ -168,7 +168,7 @@ WHOLE_STATE, (WHOLE,) = fold_in([RECORDS])
 
 # --- one batch -------------------------------------------------------------------------------
 def test_the_log_is_realistic_and_folds_cleanly() -> None:
-    assert len(RECORDS) == 56
+    assert len(RECORDS) == 59
     assert {r.event_type for r in RECORDS} >= {
         "CaseReported",
         "CaseTransferred",

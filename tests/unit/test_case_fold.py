@@ -13,7 +13,7 @@ import io
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -194,7 +194,8 @@ def closed_case(case_id: str = "case-2025-000123", **report: Any) -> Case:
 
 
 def busy_case(case_id: str = "case-2025-000123") -> Case:
-    """Every kind of step: a transfer to MARKET, an extension, a pause, an escalation, a
+    """Every kind of step: a transfer to MARKET, an extension, a pause, a spell on the
+    backlog, an escalation, a
     failed verification and its rework, closing, evaluation and a reopening."""
     case = in_progress(case_id)
     market = (MARKET, "department")
@@ -203,6 +204,8 @@ def busy_case(case_id: str = "case-2025-000123") -> Case:
     case.do("CaseExtended", sh(*MON, 14, 30), actor=market)
     case.do("CaseSuspended", sh(*MON, 15, 0), actor=market)
     case.do("CaseResumed", sh(*MON, 16, 0), actor=market)
+    case.do("CaseParked", sh(*MON, 16, 10), review_date=date(2025, 3, 31))
+    case.do("CaseUnparked", sh(*MON, 16, 20))
     case.do("CaseEscalated", sh(*MON, 16, 30))
     case.do("CaseResolved", sh(*TUE, 9, 0), department_code=MARKET)
     case.do("CaseVerified", sh(*TUE, 10, 0), passed=False)
@@ -669,6 +672,8 @@ def test_every_event_type_has_a_readable_summary() -> None:
         "handle extended by 16 working hours",
         "suspended: 等待鉴定结果",
         "resumed",
+        "parked (挂账) until review on 2025-03-31: 需纳入明年改造计划",
+        "off the backlog: 改造资金已落实",
         "escalated street → district: 街道无法协调",
         f"resolved by {MARKET}: 已劝离摊贩",
         "failed verification by worker-042",

@@ -74,7 +74,14 @@ def test_keys() -> None:
 
 def test_registry() -> None:
     assert model_for("CaseReported") is CaseReported
-    assert DERIVED_EVENT_TYPES == {"DeadlineScheduled", "DeadlineWarned", "DeadlineBreached"}
+    assert DERIVED_EVENT_TYPES == {
+        "DeadlineScheduled",
+        "DeadlineWarned",
+        "DeadlineBreached",
+        "CaseUrged",
+        "CaseSupervised",
+        "CaseNoticed",
+    }
     assert all(MODELS[t].stream == "case" for t in DERIVED_EVENT_TYPES)
     with pytest.raises(UnknownEventType, match="CaseLost"):
         model_for("CaseLost")

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
-from events.models import CaseEvent, Channel, Event, VisitRecorded
+import pytest
+
+from events.models import (
+    CaseEvent,
+    CaseResolved,
+    Channel,
+    DeadlineScheduled,
+    Event,
+    VisitRecorded,
+)
 from processors.rules.calendar import local_date
 from processors.rules.case_state import CaseState, Status, evolve
 from processors.rules.decisions import Accepted, Rejected
@@ -17,6 +26,7 @@ from processors.rules.reference_rules import decide_reference
 from processors.rules.reference_view import ReferenceView
 from processors.rules.state_machine import decide
 from processors.rules.visit_rules import decide_visit
+from simulate import lifecycle
 from simulate.activity import day_events
 from simulate.city import City, CityShape, reference_events
 from simulate.stream import Simulation
@@ -165,3 +175,50 @@ def test_a_day_is_the_same_whichever_day_the_run_starts() -> None:
     alone = next(Simulation(city, 5, day).days(1))
     started_that_day = {e.envelope.event_id for e in alone.events}
     assert started_that_day <= {e.envelope.event_id for e in from_start.events}
+
+
+def test_the_backlog_and_slow_departments_come_out_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifecycle, "PARK_SHARE", 0.2)  # the real share is a few a month
+    _, view = _reference()
+    activity, _ = _run(seed=11, days=3)
+    states, refused = fold(activity, view)
+    assert not refused
+    kinds = Counter(e.event_type for e in activity)
+    assert kinds["CaseParked"] > 5  # taken off the backlog weeks later: after these days
+    assert Counter(s.status for s in states.values())[Status.parked] == (
+        kinds["CaseParked"] - kinds["CaseUnparked"]
+    )
+    parked = [e for e in activity if e.event_type == "CaseParked"]
+    assert all(e.envelope.actor.role == "command_centre" for e in parked)
+    policy = view.sla_policy("standard", START)
+    assert policy is not None
+    ladder = policy.limit("handle", "normal").ladder
+    assert 0 < ladder.urge_every_hours < ladder.street_after_hours < ladder.district_after_hours
+    assert ladder.monthly_notice
+
+
+def test_slow_departments_run_past_due_more_often() -> None:
+    city, view = _reference()
+    activity: list[Event] = []
+    for n in range(3):
+        activity += day_events(city, START + timedelta(days=n), random.Random(n))
+    due: dict[str, datetime] = {}
+    late: Counter[bool] = Counter()
+    total: Counter[bool] = Counter()
+    states: dict[str, CaseState] = {}
+    for event in activity:
+        if not isinstance(event, CaseEvent):
+            continue
+        decision = decide(states.get(event.case_id), event, view)
+        assert isinstance(decision, Accepted), decision
+        for accepted in decision.events:
+            assert isinstance(accepted, CaseEvent)
+            states[event.case_id] = evolve(states.get(event.case_id), accepted)
+            if isinstance(accepted, DeadlineScheduled) and accepted.stage == "handle":
+                due[event.case_id] = accepted.due_time
+        if isinstance(event, CaseResolved):
+            slow = event.department_code in lifecycle.SLOW_DEPARTMENTS
+            total[slow] += 1
+            late[slow] += event.envelope.event_time > due[event.case_id]
+    assert total[True] > 10
+    assert late[True] / total[True] > 2 * late[False] / total[False]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.models import MODELS, DeadlineScheduled, Event, model_for
+from events.models import LADDER_EVENT_TYPES, MODELS, DeadlineScheduled, Event, model_for
 from processors.rules.calendar import working_hours_between
 from processors.rules.case_state import CaseState, CorruptStream, DeadlineStatus, Status, evolve
 from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected
@@ -59,6 +59,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     "CaseSuspended": {"reason": "等待鉴定结果"},
     "CaseResumed": {},
+    "CaseParked": {"reason": "需纳入明年改造计划", "review_date": date(2025, 6, 30)},
+    "CaseUnparked": {"comment": "改造资金已落实"},
     "CaseEscalated": {"from_level": "street", "to_level": "district", "reason": "街道无法协调"},
     "CaseResolved": {"department_code": LAW, "resolution": "已劝离摊贩"},
     "CaseVerified": {"passed": True, "worker_id": WORKER},
@@ -77,6 +79,15 @@ FIELDS: dict[str, dict[str, Any]] = {
     },
     "DeadlineWarned": {"deadline_id": "nope", "stage": "claim", "due_time": T0},
     "DeadlineBreached": {"deadline_id": "nope", "stage": "claim", "due_time": T0},
+    "CaseUrged": {"deadline_id": "nope", "stage": "claim", "due_time": T0, "urge_number": 1},
+    "CaseSupervised": {
+        "deadline_id": "nope",
+        "stage": "claim",
+        "due_time": T0,
+        "level": "street",
+        "supervision_due_time": T0,
+    },
+    "CaseNoticed": {"deadline_id": "nope", "stage": "claim", "due_time": T0, "period": "2025-03"},
 }
 _ids = itertools.count(1)
 
@@ -93,7 +104,8 @@ def submission(
     """A valid submission of ``event_type`` for the standard case, with ``changes``."""
     if actor is None:
         actor = (WORKER, "grid_worker") if event_type == "CaseReported" else CENTRE
-        actor = ("trigger", "system") if event_type.startswith("Deadline") else actor
+        signal = event_type.startswith("Deadline") or event_type in LADDER_EVENT_TYPES
+        actor = ("trigger", "system") if signal else actor
     envelope = {
         "event_id": event_id or f"sub-{next(_ids)}",
         "event_time": at,
@@ -147,6 +159,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "dispatched": IN_PROGRESS[:2],
     "in_progress": IN_PROGRESS,
     "suspended": (*IN_PROGRESS, "CaseSuspended"),
+    "parked": (*IN_PROGRESS, "CaseParked"),
     "resolved": (*IN_PROGRESS, "CaseResolved"),
     "verified": (*IN_PROGRESS, "CaseResolved", "CaseVerified"),
     "closed": (*IN_PROGRESS, "CaseResolved", "CaseVerified", "CaseClosed"),
@@ -163,6 +176,8 @@ LEGAL = {  # DESIGN.md's lifecycle table, written out independently of TRANSITIO
     ("in_progress", "CaseExtended"),
     ("in_progress", "CaseSuspended"),
     ("suspended", "CaseResumed"),
+    ("in_progress", "CaseParked"),
+    ("parked", "CaseUnparked"),
     ("in_progress", "CaseResolved"),
     ("resolved", "CaseVerified"),
     ("resolved", "CaseReopened"),
@@ -176,6 +191,9 @@ SPECIFIC = {
     "DeadlineScheduled": Code.DERIVED_EVENT_FROM_OUTSIDE,
     "DeadlineWarned": Code.UNKNOWN_DEADLINE,
     "DeadlineBreached": Code.UNKNOWN_DEADLINE,
+    "CaseUrged": Code.UNKNOWN_DEADLINE,
+    "CaseSupervised": Code.UNKNOWN_DEADLINE,
+    "CaseNoticed": Code.UNKNOWN_DEADLINE,
 }
 CASE_TYPES = sorted(t for t, m in MODELS.items() if m.stream == "case")
 
@@ -556,6 +574,7 @@ FORWARD = {
     "dispatched": "CaseClaimed",
     "in_progress": "CaseResolved",
     "suspended": "CaseResumed",
+    "parked": "CaseUnparked",
     "resolved": "CaseVerified",
     "verified": "CaseClosed",
     "closed": "CaseReopened",

@@ -123,9 +123,12 @@ WRITTEN = json.dumps(
                     "status": "met",
                     "warned": True,
                     "breached": False,
+                    "urges": 0,
                 }
             ],
             "suspended_at": None,
+            "supervision": None,
+            "noticed_period": None,
             "hand_offs": 1,
             "returns": 0,
             "reworks": 0,
