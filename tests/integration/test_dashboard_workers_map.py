@@ -72,6 +72,55 @@ def test_before_the_log_every_grid_is_flagged_unvisited(d: Dashboard) -> None:
     assert "无走访" in panel and "数据截至" in panel
 
 
+@pytest.mark.parametrize(
+    ("unit", "by", "child"),
+    [("city", "district", "zhenhai"), ("district:zhenhai", "street", STREET)],
+)
+def test_above_a_street_progress_is_summed_per_child_unit(
+    d: Dashboard, unit: str, by: str, child: str
+) -> None:
+    body = _ok(d, "/api/v1/workers/grids", unit=unit, **JUNE)
+    grids = _ok(d, "/api/v1/workers/grids", **UNIT, **JUNE)
+    assert body["extra"]["by"] == by and grids["extra"]["by"] == "grid"
+    [row] = body["rows"]  # the fortnight's projection holds one street of one district
+    assert (row["code"], row["by"], body["extra"]["total"]) == (child, by, 1)
+    listed = grids["rows"]
+    assert row["grids"] == len(listed) == grids["extra"]["total"]
+    assert row["unvisited_grids"] == body["extra"]["unvisited_total"]
+    assert row["unvisited_grids"] == grids["extra"]["unvisited_total"]
+    for column in ("visits", "households", "working_days_visited"):
+        assert row[column] == sum(r[column] for r in listed), column
+    mean = sum(r["coverage"] for r in listed) / len(listed)
+    assert row["coverage"] == pytest.approx(mean)
+    panel = d.get("/panels/workers/grids", unit=unit, **JUNE).text
+    assert f"/workers?unit={by}:{child}" in panel and "数据截至" in panel
+
+
+@pytest.mark.parametrize(("unit", "by", "child"), [("city", "district", "zhenhai")])
+def test_above_a_street_the_assessment_is_each_child_units_quarter(
+    d: Dashboard, unit: str, by: str, child: str
+) -> None:
+    body = _ok(d, "/api/v1/workers/assessment", unit=unit, **JUNE)
+    [row] = body["rows"]
+    assert (row["code"], row["by"], body["extra"]["by"]) == (child, by, by)
+    [(v, h, f, ver)] = d.sql(
+        "SELECT visits, households, discovered, verifications FROM stats_period "
+        "WHERE level = %s AND code = %s AND period = '2025-Q2'",
+        by,
+        child,
+    )
+    assert (row["visits"], row["households"], row["discovered"], row["verifications"]) == (
+        v,
+        h,
+        f,
+        ver,
+    )
+    workers = pg_count(d, "SELECT count(*) FROM units WHERE level = 'worker'")
+    assert row["workers"] == workers > 500
+    panel = d.get("/panels/workers/assessment", unit=unit, **JUNE).text
+    assert f"/workers?unit={by}:{child}" in panel and "数据截至" in panel
+
+
 # --- 考核 -------------------------------------------------------------------------------------
 def test_the_assessment_is_the_quarter_of_each_worker_ranked_by_discovery_rate(
     d: Dashboard,
