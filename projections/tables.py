@@ -85,7 +85,9 @@ TABLES: tuple[Table, ...] = (
             "district_code, status",
             "street_code, status",
             "grid_id, status",
+            "village_code, status",
             "reported_at",
+            "first_dispatched_at",  # the close rates' cohort, drilled latest first
         ),
     ),
     _from_row(
@@ -110,14 +112,19 @@ TABLES: tuple[Table, ...] = (
         TimelineRow,
         ("case_id", "sequence"),
         "append",
-        indexes=("event_type, event_time",),
+        # a drill's page of facts, latest first, read in index order
+        indexes=(
+            "event_type, event_time, case_id, sequence",
+            "actor_id, event_time",  # a worker's drill: what they did in a period
+        ),
     ),
     _from_row(
         "resolutions",
         ResolutionRow,
         ("case_id", "sequence"),
         "append",
-        indexes=("day", "department_code, day", "district_code, day"),
+        # the first: a drill's page of resolutions, latest first, read in index order
+        indexes=("day, case_id, sequence", "department_code, day", "district_code, day"),
     ),
     _from_row("case_locations", CaseLocationRow, ("case_id",), "append"),
     _from_row(

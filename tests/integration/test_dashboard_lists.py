@@ -80,10 +80,11 @@ def test_a_rate_ranking_equals_the_rollups_and_leaves_small_samples_unranked(
         **JUNE,
     )
     rows = body["rows"]
-    facts = {
+    facts = {  # 按期结案率: of the cases due to close in the month, those closed on time
         code: (on_time, resolved)
         for code, on_time, resolved in dashboard.sql(
-            "SELECT u.code, coalesce(s.resolved_on_time, 0), coalesce(s.resolved, 0) FROM units u "
+            "SELECT u.code, coalesce(s.closed_on_time_of_due, 0), coalesce(s.due_to_close, 0) "
+            "FROM units u "
             "LEFT JOIN stats_period s ON s.level = 'grid' AND s.code = u.code "
             "AND s.period = '2025-06' WHERE u.level = 'grid' AND u.street_code = %s",
             street,

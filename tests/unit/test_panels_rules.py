@@ -56,7 +56,7 @@ def test_a_level_that_cannot_be_ranked_names_those_that_can() -> None:
 
 
 def test_a_kpis_sample_is_its_denominator_or_its_base() -> None:
-    assert sample_counter(KPIS["on_time_rate"]) == "resolved"
+    assert sample_counter(KPIS["on_time_rate"]) == "due_to_close"
     assert sample_counter(KPIS["hand_offs"]) == "dispatched"
     assert sample_counter(KPIS["reported"]) == "reported"
     assert [parent_level(lvl) for lvl in ("worker", "grid", "street", "district")] == [
