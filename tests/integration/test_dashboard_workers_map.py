@@ -204,9 +204,9 @@ def test_the_maps_values_are_each_units_kpi(d: Dashboard, kpi: str) -> None:
     body = _ok(d, "/api/v1/map/values", level="village", kpi=kpi, **UNIT, **DAY)
     assert body["extra"]["level"] == "village"
     sums = {
-        code: (reported, closed, dispatched, visits)
-        for code, reported, closed, dispatched, visits in d.sql(
-            "SELECT code, reported, closed, dispatched, visits FROM stats_daily "
+        code: (reported, closed, due, visits)  # 结案率: the day's cases due to close, closed
+        for code, reported, closed, due, visits in d.sql(
+            "SELECT code, reported, closed_of_due, due_to_close, visits FROM stats_daily "
             "WHERE level = 'village' AND day = '2025-06-03'"
         )
     }
@@ -215,13 +215,14 @@ def test_the_maps_values_are_each_units_kpi(d: Dashboard, kpi: str) -> None:
     )
     assert len(body["rows"]) == villages > 0
     for row in body["rows"]:
-        reported, closed, dispatched, visits = sums.get(row["code"], (0, 0, 0, 0))
+        reported, closed, due, visits = sums.get(row["code"], (0, 0, 0, 0))
         if kpi == "reported":
             assert row["value"] == reported
         elif kpi == "visits":
             assert row["value"] == visits
         else:
-            assert row["value"] == (pytest.approx(closed / dispatched) if dispatched else None)
+            assert row["value"] == (pytest.approx(closed / due) if due else None)
+            assert row["value"] is None or 0 <= row["value"] <= 1
 
 
 def test_the_grids_of_a_street_are_drawn_and_a_click_opens_each(d: Dashboard) -> None:
