@@ -31,7 +31,15 @@ from projections.case_fold import (
 from projections.hotwords import words_of
 from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
 from projections.rejection_fold import RejectionRow, rejection_row
-from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
+from projections.stats_fold import (
+    METRICS,
+    Move,
+    Unit,
+    case_moves,
+    cohort_moves,
+    quarter_of,
+    visit_counts,
+)
 
 __all__ = [
     "CaseLocationRow",
@@ -304,6 +312,9 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.timeline.append(step.timeline)
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
+    cohort = cohort_moves(rec.event_type, step)
+    if cohort is not None:
+        changes.count(*cohort)
     row = step.after
     if rec.event_type == "CaseResolved":
         changes.resolutions.append(

@@ -137,6 +137,7 @@ class CaseRow:
     satisfaction: int | None = None
     last_sequence: int = 1
     last_event_time: datetime | None = None
+    first_department_code: str | None = None  # the department first dispatched to
 
 
 class TimelineRow(NamedTuple):
@@ -295,6 +296,7 @@ def _apply(
             "department_code": d["department_code"],
             "dispatched_at": when,
             "first_dispatched_at": row.first_dispatched_at or when,
+            "first_department_code": row.first_department_code or d["department_code"],
         }
     elif kind == "CaseClaimed":
         changes = {"claimed_at": when}

@@ -13,8 +13,18 @@ from typing import Literal, NamedTuple
 
 from projections.stats_fold import quarter_of
 
-__all__ = ["MONTH_SQL", "QUARTER_SQL", "Span", "cover", "month_of", "quarter_of", "whole_period"]
+__all__ = [
+    "DAY_SQL",
+    "MONTH_SQL",
+    "QUARTER_SQL",
+    "Span",
+    "cover",
+    "month_of",
+    "quarter_of",
+    "whole_period",
+]
 
+DAY_SQL = "to_char({}, 'YYYY-MM-DD')"
 MONTH_SQL = "to_char({}, 'YYYY-MM')"
 QUARTER_SQL = "to_char({}, 'YYYY-\"Q\"Q')"
 

@@ -55,6 +55,7 @@ from projections.store import (
     write_batch,
 )
 from projections.tables import SOURCE_TOPICS
+from projections.unit_shapes import with_shapes
 from projections.units import Units, build_units
 from projections.versions import active_schema
 
@@ -487,7 +488,8 @@ class Projector:
             return []
         self.state.ref = self.state.ref.apply_all(events)
         if any(isinstance(e, _UNIT_SOURCES) for e in events):
-            self._pending_units = build_units(self.state.ref)
+            # drawn here, on the fold's thread, once per change of the reference data
+            self._pending_units = with_shapes(build_units(self.state.ref), self.state.ref)
         codes = {e.code for e in events if isinstance(e, PlaceDefined | PlaceRetired)}
         return [p for code in sorted(codes) for p in self.state.ref.place_history(code)]
 

@@ -15,12 +15,19 @@ from psycopg import sql
 from processors.rules.case_state import OPEN_STATUSES
 from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS
 from projections.now_fold import NOW_COLUMNS, STATUS_COLUMNS
-from projections.periods import MONTH_SQL, QUARTER_SQL
+from projections.periods import DAY_SQL, MONTH_SQL, QUARTER_SQL
 from projections.tables import READ_MODELS, Table
 
-__all__ = ["ROLLUPS", "add_histogram", "add_periods", "fill", "insert_select"]
+__all__ = [
+    "ROLLUPS",
+    "add_grid_visits",
+    "add_histogram",
+    "add_periods",
+    "fill",
+    "insert_select",
+]
 
-ROLLUPS = ("stats_period", "unit_now", "handling_hist")
+ROLLUPS = ("stats_period", "unit_now", "handling_hist", "grid_visits")
 
 
 def insert_select(
@@ -84,9 +91,56 @@ def add_histogram(conn: psycopg.Connection[Any], resolutions: str) -> None:
     insert_select(conn, READ_MODELS["handling_hist"], select, {"edges": list(EDGES)})
 
 
+_VISIT_PERIODS = (  # each visit row three times: for its day, its month and its quarter
+    "CROSS JOIN LATERAL (VALUES ({}), ({}), ({})) p(period)".format(
+        DAY_SQL.format("v.day"), MONTH_SQL.format("v.day"), QUARTER_SQL.format("v.day")
+    )
+)
+_WORKING_DAY = "extract(isodow FROM v.day) <= 5"  # Monday to Friday (visiting.working_days)
+
+
+def add_grid_visits(conn: psycopg.Connection[Any], visits: str) -> None:
+    """Count the rows of table ``visits`` (shaped as ``visits``) in ``grid_visits``: per grid
+    and day, month and quarter, the visits, households and last visit; the working days with
+    a visit and the workers who visited, each counted the first time it is seen (in
+    ``grid_visit_days`` and ``grid_visit_workers``), so the counts are the same however the
+    log is cut into batches."""
+    v = sql.Identifier(visits)
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO grid_visits SELECT v.grid_id, p.period, count(*), sum(v.households), "
+            "0, 0, max(v.ended_at) FROM {} v " + _VISIT_PERIODS + " GROUP BY 1, 2 ORDER BY 1, 2 "
+            "ON CONFLICT (grid_id, period) DO UPDATE SET "
+            "visits = grid_visits.visits + EXCLUDED.visits, "
+            "households = grid_visits.households + EXCLUDED.households, "
+            "last_visit = GREATEST(grid_visits.last_visit, EXCLUDED.last_visit)"
+        ).format(v)
+    )
+    conn.execute(
+        sql.SQL(
+            "WITH n AS (INSERT INTO grid_visit_days SELECT DISTINCT v.grid_id, v.day FROM {} v "
+            f"WHERE {_WORKING_DAY} ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING grid_id, day) "
+            "INSERT INTO grid_visits SELECT v.grid_id, p.period, 0, 0, count(*), 0, NULL "
+            "FROM n v " + _VISIT_PERIODS + " GROUP BY 1, 2 ORDER BY 1, 2 "
+            "ON CONFLICT (grid_id, period) DO UPDATE SET working_days_visited = "
+            "grid_visits.working_days_visited + EXCLUDED.working_days_visited"
+        ).format(v)
+    )
+    conn.execute(
+        sql.SQL(
+            "WITH n AS (INSERT INTO grid_visit_workers SELECT DISTINCT v.grid_id, p.period, "
+            "v.worker_id FROM {} v " + _VISIT_PERIODS + " ORDER BY 1, 2, 3 "
+            "ON CONFLICT DO NOTHING RETURNING grid_id, period) "
+            "INSERT INTO grid_visits SELECT grid_id, period, 0, 0, 0, count(*), NULL FROM n "
+            "GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT (grid_id, period) DO UPDATE SET "
+            "workers = grid_visits.workers + EXCLUDED.workers"
+        ).format(v)
+    )
+
+
 def fill(conn: psycopg.Connection[Any], rollups: Sequence[str]) -> None:
     """Fill the (empty) ``rollups`` from the schema's facts: ``stats_period`` from
-    ``stats_daily``, ``handling_hist`` from ``resolutions``, ``unit_now`` from the cases and
+    ``stats_daily``, ``handling_hist`` from ``resolutions``, ``grid_visits`` from ``visits``, ``unit_now`` from the cases and
     their deadlines (without the rows of zeros the projector leaves for units every case has
     left)."""
     if "stats_period" in rollups:
@@ -95,6 +149,10 @@ def fill(conn: psycopg.Connection[Any], rollups: Sequence[str]) -> None:
         add_histogram(conn, "resolutions")
     if "unit_now" in rollups:
         insert_select(conn, READ_MODELS["unit_now"], sql.SQL(_UNIT_NOW))
+    if "grid_visits" in rollups:  # its record of what it counted once, counted again
+        conn.execute("DELETE FROM grid_visit_days")
+        conn.execute("DELETE FROM grid_visit_workers")
+        add_grid_visits(conn, "visits")
 
 
 _OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)))

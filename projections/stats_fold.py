@@ -27,6 +27,7 @@ __all__ = [
     "VisitCounts",
     "case_deltas",
     "case_moves",
+    "cohort_moves",
     "deltas",
     "quarter_of",
     "visit_counts",
@@ -62,6 +63,10 @@ METRICS = (
     "visits",
     "households",
     "findings",
+    # 结案率's cohort (``cohort_moves``): counted on the day the case was first dispatched
+    "due_to_close",
+    "closed_of_due",
+    "closed_on_time_of_due",
 )
 PLACE_LEVELS = ("district", "street", "village", "grid")
 
@@ -178,8 +183,37 @@ _LADDER_METRIC = {
 (督办 counts per level: ``supervised_street``, ``supervised_district``)."""
 
 
+def cohort_moves(event_type: str, step: CaseStep) -> tuple[date, list[Move]] | None:
+    """The moves of the close rates' cohort, on the local day the case was first dispatched:
+    it is due to close (应结案) from then on, for the places it was reported in and the
+    department it was first dispatched to; closing it counts it closed (on time when its
+    resolution was), and reopening a closed case takes that back. So each period's cases
+    due are counted once, and of them at most as many closed: 结案率 never passes 100%.
+    ``None`` for an event that moves none of them."""
+    row, before = step.after, step.before
+    if row.first_dispatched_at is None:
+        return None
+    units = _and(case_places(row), row.first_department_code)
+    day = local_date(row.first_dispatched_at)
+    if event_type == "CaseDispatched" and (before is None or before.first_dispatched_at is None):
+        return day, [(units, "due_to_close", 1)]
+    if event_type == "CaseClosed":
+        on_time = int(bool(row.on_time))
+        return day, [(units, "closed_of_due", 1), (units, "closed_on_time_of_due", on_time)]
+    if event_type == "CaseReopened" and before is not None and before.status == "closed":
+        on_time = int(bool(before.on_time))
+        return day, [(units, "closed_of_due", -1), (units, "closed_on_time_of_due", -on_time)]
+    # On the backlog (挂账) a case leaves the cases due to close, and comes back when taken off.
+    if event_type == "CaseParked":
+        return day, [(units, "due_to_close", -1)]
+    if event_type == "CaseUnparked":
+        return day, [(units, "due_to_close", 1)]
+    return None
+
+
 def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Delta]:
-    """The counters one accepted case event moves, one by one."""
+    """The counters one accepted case event moves on its event's day, one by one (the
+    cohort's, on another day, are ``cohort_moves``)."""
     day = local_date(datum["envelope"]["event_time"])
     return deltas(day, case_moves(event_type, datum, step))
 

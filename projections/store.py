@@ -3,8 +3,9 @@ and write one batch's changes together with the positions they were read up to.
 
 ``write_batch`` is the effectively-once point: rows, counters and Kafka offsets go in one
 transaction, so after a crash the projector resumes from exactly what was written. The month
-and quarter rollups (``stats_period``, ``handling_hist``) are summed there too, by PostgreSQL,
-from the batch's day rows and resolutions as they go in (``projections.rollups``).
+and quarter rollups (``stats_period``, ``handling_hist``, ``grid_visits``) are summed there
+too, by PostgreSQL, from the batch's day rows, resolutions and visits as they go in
+(``projections.rollups``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from processors.rules.reference_view import Place
 from projections.batch import Changes, Position
 from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
-from projections.rollups import ROLLUPS, add_histogram, add_periods, fill, insert_select
+from projections.rollups import (
+    ROLLUPS,
+    add_grid_visits,
+    add_histogram,
+    add_periods,
+    fill,
+    insert_select,
+)
 from projections.tables import READ_MODELS, Table, ddl, index_ddl
 from projections.units import Units
 
@@ -163,13 +171,18 @@ def _temp(conn: psycopg.Connection[Any], table: Table) -> str:
     return temp
 
 
-def _resolutions(conn: psycopg.Connection[Any], rows: Sequence[Any]) -> None:
-    """Append the batch's resolutions and count them in ``handling_hist``."""
-    resolutions = READ_MODELS["resolutions"]
-    temp = _temp(conn, resolutions)
-    _copy(conn, temp, resolutions.columns, rows)
-    conn.execute(sql.SQL("INSERT INTO resolutions SELECT * FROM {}").format(sql.Identifier(temp)))
-    add_histogram(conn, temp)
+def _append_rolled_up(conn: psycopg.Connection[Any], name: str, rows: Sequence[Any]) -> str:
+    """Append ``rows`` to table ``name`` through its temporary copy, whose name is returned:
+    the batch's rows, for its rollups to count."""
+    table = READ_MODELS[name]
+    temp = _temp(conn, table)
+    _copy(conn, temp, table.columns, rows)
+    conn.execute(
+        sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
+            sql.Identifier(name), sql.Identifier(temp)
+        )
+    )
+    return temp
 
 
 def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
@@ -190,7 +203,7 @@ def write_batch(
 ) -> None:
     """Write ``changes`` and the positions they reach in one transaction, then commit; with
     ``places`` (re)defined since the last batch upserted into ``places``, and ``units``, when
-    given, replacing the whole ``units`` table and its version.
+    given, replacing the whole ``units`` table, their shapes (``unit_shapes``) and their version.
 
     Raises:
         ProjectionStoreError: PostgreSQL refused; nothing of the batch was written.
@@ -213,13 +226,14 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
         ("case_timeline", changes.timeline),
         ("case_locations", changes.case_locations),
         ("notices", changes.notices),
-        ("visits", changes.visits),
         ("visit_tracks", changes.visit_tracks),
     ):
         if rows:  # named tuples: their fields are the columns, in order
             _copy(conn, name, READ_MODELS[name].columns, rows)
     if changes.resolutions:
-        _resolutions(conn, changes.resolutions)
+        add_histogram(conn, _append_rolled_up(conn, "resolutions", changes.resolutions))
+    if changes.visits:
+        add_grid_visits(conn, _append_rolled_up(conn, "visits", changes.visits))
     if changes.visit_sequences:
         _merge(conn, READ_MODELS["visit_streams"], changes.visit_sequences.items())
     if changes.stats_rows:
@@ -289,6 +303,8 @@ def _upsert_places(conn: psycopg.Connection[Any], places: Sequence[Place]) -> No
 def _replace_units(conn: psycopg.Connection[Any], units: Units) -> None:
     conn.execute("DELETE FROM units")
     _copy(conn, "units", READ_MODELS["units"].columns, units.rows)
+    conn.execute("DELETE FROM unit_shapes")
+    _copy(conn, "unit_shapes", READ_MODELS["unit_shapes"].columns, units.shapes)
     conn.execute(
         "INSERT INTO units_version (reference_sequence) VALUES (%s) ON CONFLICT (one) "
         "DO UPDATE SET reference_sequence = EXCLUDED.reference_sequence",

@@ -22,7 +22,7 @@ from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.now_fold import NOW_COLUMNS
 from projections.rejection_fold import RejectionRow
 from projections.stats_fold import METRICS
-from projections.units import UnitRow
+from projections.units import ShapeRow, UnitRow
 
 __all__ = ["READ_MODELS", "SOURCE_TOPICS", "TABLES", "Table", "ddl", "index_ddl", "topic_patterns"]
 
@@ -61,6 +61,8 @@ def _sql_type(annotation: Any) -> str:
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     if typing.get_origin(hint) is list:  # a list of text is an array; anything deeper, JSON
         return "text[]" if typing.get_args(hint) == (str,) else "jsonb"
+    if typing.get_origin(hint) is dict:  # an object (a GeoJSON geometry): JSON
+        return "jsonb"
     return _SQL_TYPES[hint]
 
 
@@ -93,7 +95,9 @@ TABLES: tuple[Table, ...] = (
             "district_code, status",
             "street_code, status",
             "grid_id, status",
+            "village_code, status",
             "reported_at",
+            "first_dispatched_at",  # the close rates' cohort, drilled latest first
         ),
     ),
     _from_row(
@@ -107,8 +111,10 @@ TABLES: tuple[Table, ...] = (
             "district_code",
             # the overdue and about-to-expire lists: only what is still running
             "done_at, due_time WHERE done_at IS NULL AND NOT cancelled",
-            # the overdue distribution: only the deadlines met late
-            "lateness_hours WHERE done_at IS NOT NULL AND lateness_hours > 0 AND NOT cancelled",
+            # the overdue distribution: the deadlines met late, by when they were met, and
+            # those breached and still running
+            "done_at WHERE done_at IS NOT NULL AND lateness_hours > 0 AND NOT cancelled",
+            "breached_at WHERE breached_at IS NOT NULL AND done_at IS NULL AND NOT cancelled",
         ),
     ),
     _from_row(
@@ -116,14 +122,19 @@ TABLES: tuple[Table, ...] = (
         TimelineRow,
         ("case_id", "sequence"),
         "append",
-        indexes=("event_type, event_time",),
+        # a drill's page of facts, latest first, read in index order
+        indexes=(
+            "event_type, event_time, case_id, sequence",
+            "actor_id, event_time",  # a worker's drill: what they did in a period
+        ),
     ),
     _from_row(
         "resolutions",
         ResolutionRow,
         ("case_id", "sequence"),
         "append",
-        indexes=("day", "department_code, day", "district_code, day"),
+        # the first: a drill's page of resolutions, latest first, read in index order
+        indexes=("day, case_id, sequence", "department_code, day", "district_code, day"),
     ),
     _from_row("case_locations", CaseLocationRow, ("case_id",), "append"),
     _from_row(  # the month-close public notices (通报): one row per case listed
@@ -196,6 +207,38 @@ TABLES: tuple[Table, ...] = (
         "add",
         indexes=("level, period, code, bucket",),
     ),
+    Table(  # visit progress per grid and day, month and quarter (rollups.add_grid_visits)
+        "grid_visits",
+        (
+            ("grid_id", "text"),
+            ("period", "text"),
+            ("visits", "bigint"),
+            ("households", "bigint"),
+            ("working_days_visited", "bigint"),
+            ("workers", "bigint"),
+            ("last_visit", "timestamptz"),
+        ),
+        ("grid_id", "period"),
+        "add",
+        indexes=("period, grid_id",),
+        sources=("visit",),
+    ),
+    # What grid_visits has counted once: each grid's working days with a visit, and each
+    # grid's workers per period (a grid's visits are in one partition: no two writers).
+    Table(
+        "grid_visit_days",
+        (("grid_id", "text"), ("day", "date")),
+        ("grid_id", "day"),
+        "first",
+        sources=("visit",),
+    ),
+    Table(
+        "grid_visit_workers",
+        (("grid_id", "text"), ("period", "text"), ("worker_id", "text")),
+        ("grid_id", "period", "worker_id"),
+        "first",
+        sources=("visit",),
+    ),
     Table(
         "hot_words",
         (
@@ -223,6 +266,8 @@ TABLES: tuple[Table, ...] = (
         ),
         sources=("case", "visit"),
     ),
+    # Drawn when the units are rebuilt, in the same transaction (projections.unit_shapes).
+    _from_row("unit_shapes", ShapeRow, ("level", "code"), "replace", sources=("case", "visit")),
     # The workflow sends a refusal again, byte for byte, when a submission is read again;
     # should a case have forgotten it (it keeps its last 16), the first answer still stands.
     _from_row(

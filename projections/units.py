@@ -9,12 +9,12 @@ also their ``parent_code``. Departments have no place in the tree: their chain i
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from events.models import PlaceLevel
 from processors.rules.reference_view import ReferenceView
 
-__all__ = ["UNIT_LEVELS", "UnitRow", "Units", "build_units", "unit_rows"]
+__all__ = ["UNIT_LEVELS", "ShapeRow", "UnitRow", "Units", "build_units", "unit_rows"]
 
 UNIT_LEVELS = ("district", "street", "village", "grid", "department", "worker")
 _PLACE_LEVELS = {PlaceLevel.district, PlaceLevel.street, PlaceLevel.village, PlaceLevel.grid}
@@ -33,11 +33,27 @@ class UnitRow(NamedTuple):
     grid_id: str | None
 
 
+class ShapeRow(NamedTuple):
+    """A row of ``unit_shapes`` (``projections.unit_shapes`` draws them): a unit's GeoJSON
+    geometry and its box; the city's row (level and code ``city``) has the box around every
+    grid drawn and no geometry."""
+
+    level: str
+    code: str
+    geometry: dict[str, Any] | None
+    west: float
+    south: float
+    east: float
+    north: float
+
+
 class Units(NamedTuple):
-    """Every unit row, and the reference sequence they were built from (their version)."""
+    """Every unit row, the reference sequence they were built from (their version), and the
+    shapes of those drawn."""
 
     reference_sequence: int
     rows: list[UnitRow]
+    shapes: tuple[ShapeRow, ...] = ()
 
 
 def _chained(

@@ -108,5 +108,5 @@ def cases_behind(
         limit,
         offset,
     )
-    total = found.rows[0]["total"] if found.rows else 0
+    total = found.total
     return out("drill", p, found, {"kpi": k.name, "label": k.label, "part": part, "total": total})

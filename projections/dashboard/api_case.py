@@ -128,9 +128,13 @@ class CaseOut(BaseModel):
 
 @router.get("/cases/{case_id}", summary="one case: header, full trace, deadlines, refusals")
 def case_file(c: CaseInPath) -> CaseOut:
-    args = (c.conn, c.projection, c.scope, c.case_id)
-    head, steps, due = case.header(*args), case.trace(*args), case.deadlines(*args)
-    refused = case.rejections(*args)
+    # One snapshot for the four parts: one connection checkout, one transaction, and one
+    # state of the read models on the page (four reads had each waited for the interpreter
+    # again between round trips, slowest when memo hits kept the other threads busy).
+    parts = case.case_file(c.conn, c.projection, c.scope, c.case_id)
+    head, steps, due, refused = (
+        parts[name] for name in ("header", "trace", "deadlines", "rejections")
+    )
     fresh = Answer([], case.earliest(head, steps, due, refused), head.schema)
     return CaseOut(
         case_id=c.case_id,

@@ -70,7 +70,11 @@ def track_args(
 Track = Annotated[PanelArgs, Depends(track_args)]
 
 
-@router.get("/grids", summary="走访进度: visits, households and coverage of each grid of the unit")
+@router.get(
+    "/grids",
+    summary="走访进度: visits, households and coverage of each grid of the unit (from a "
+    "street down), or summed per child unit (the city's districts, a district's streets)",
+)
 def grids(
     p: Panel,
     limit: Annotated[int, Query(ge=1, le=workers.MAX_ROWS)] = workers.MAX_ROWS,
@@ -87,13 +91,18 @@ def grids(
     first = found.rows[0] if found.rows else {}
     extra = {
         "coverage_rule": COVERAGE_RULE,
+        "by": workers.listed_as(p.unit, "grid"),
         "total": first.get("total", 0),
         "unvisited_total": first.get("unvisited_total", 0),
     }
     return out("worker_grids", p, found, extra)
 
 
-@router.get("/assessment", summary="考核: the quarterly assessment of the unit's grid workers")
+@router.get(
+    "/assessment",
+    summary="考核: the quarterly assessment of the unit's grid workers (from a street down), "
+    "or summed per child unit (the city's districts, a district's streets)",
+)
 def assessment(
     p: Panel,
     min_visits: Annotated[int, Query(ge=0, le=10_000)] = workers.MIN_VISITS,
@@ -113,6 +122,7 @@ def assessment(
     extra = {
         "quarter": assessment_quarter(p.period).label,
         "min_visits": min_visits,
+        "by": workers.listed_as(p.unit, "worker"),
         "total": first.get("total", 0),
         "ranked_total": first.get("ranked_total", 0),
     }

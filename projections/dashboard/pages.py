@@ -94,7 +94,7 @@ def _cases(request: Request, p: Panel, k: Kpi, part: Part, offset: int) -> HTMLR
         100,
         offset,
     )
-    total = found.rows[0]["total"] if found.rows else 0
+    total = found.total
     return frame(
         request,
         p,

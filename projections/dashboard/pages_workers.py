@@ -40,6 +40,7 @@ def grids(request: Request, p: Panel, offset: Offset = 0) -> HTMLResponse:
         rule=COVERAGE_RULE,
         total=first.get("total", 0),
         unvisited_total=first.get("unvisited_total", 0),
+        by=workers.listed_as(p.unit, "grid"),
         offset=offset,
         page=PAGE,
     )
@@ -60,6 +61,7 @@ def assessment(request: Request, p: Panel, offset: Offset = 0) -> HTMLResponse:
         min_visits=workers.MIN_VISITS,
         total=first.get("total", 0),
         ranked_total=first.get("ranked_total", 0),
+        by=workers.listed_as(p.unit, "worker"),
         offset=offset,
         page=PAGE,
     )

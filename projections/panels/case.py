@@ -5,19 +5,22 @@ case and checks that the viewer may see it (``header``), so every panel refuses 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from projections.panels.case_rules import case_in_scope, deadline_state, late_post
 from projections.panels.scope import Scope
 from projections.panels.sources import ScopeRefused
-from projections.reading import Answer, answer
+from projections.reading import Answer, freshness, snapshot
 
 __all__ = [
     "CaseOutOfScope",
     "UnknownCase",
+    "case_file",
     "deadlines",
     "earliest",
     "header",
@@ -74,6 +77,75 @@ SELECT event_id, submission_event_id, event_type, code, message, source_system,
 FROM rejections WHERE case_id = %(case_id)s ORDER BY event_time, event_id
 """
 
+# Each part after the header: its query and the tables its freshness is that of.
+_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "trace": (_TRACE, ("case_timeline",)),
+    "deadlines": (_DEADLINES, ("deadlines",)),
+    "rejections": (_REJECTIONS, ("cases", "rejections")),
+}
+
+
+def _read(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    scope: Scope,
+    case_id: str,
+    parts: Sequence[str],
+) -> dict[str, Answer]:
+    """Inside an open snapshot of ``schema``: the case's header, checked against ``scope``, and ``parts``
+    (``_PARTS`` names), each an answer with its freshness.
+
+    Raises:
+        UnknownCase: no such case.
+        CaseOutOfScope: the viewer may not see it.
+    """
+    fresh: dict[tuple[str, ...], datetime | None] = {}
+
+    def read(query: str, tables: tuple[str, ...]) -> Answer:
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(query, {"case_id": case_id}).fetchall()
+        if tables not in fresh:
+            fresh[tables] = freshness(conn, tables)
+        return Answer(rows, fresh[tables], schema)
+
+    head = read(_HEADER, ("cases",))
+    if not head.rows:
+        raise UnknownCase(f"no case {case_id!r} in the read models")
+    row = head.rows[0]
+    if not case_in_scope(row, row["departments"], scope):
+        raise CaseOutOfScope(f"case {case_id} lies outside your scope")
+    found = {"header": head}
+    for part in parts:
+        query, tables = _PARTS[part]
+        found[part] = read(query, tables)
+    if "trace" in found:
+        for step in found["trace"].rows:
+            step["late"] = late_post(step["event_time"], step["recorded_time"])
+    if "deadlines" in found:
+        for due in found["deadlines"].rows:
+            due["status"] = deadline_state(due)
+    return found
+
+
+def case_file(
+    conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id: str
+) -> dict[str, Answer]:
+    """The case's header, trace, deadlines and rejections (as the functions of those names
+    give them), read in one snapshot: one transaction, one state of the read models.
+
+    Raises:
+        UnknownCase, CaseOutOfScope: as ``header``.
+    """
+    with snapshot(conn, projection) as schema:
+        return _read(conn, schema, scope, case_id, ("trace", "deadlines", "rejections"))
+
+
+def _one(
+    conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id: str, part: str
+) -> Answer:
+    with snapshot(conn, projection) as schema:
+        return _read(conn, schema, scope, case_id, () if part == "header" else (part,))[part]
+
 
 def header(conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id: str) -> Answer:
     """The case's one row: what it is, where (names from ``units``), who holds it, every
@@ -83,13 +155,7 @@ def header(conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id
         UnknownCase: no such case.
         CaseOutOfScope: the viewer may not see it.
     """
-    found = answer(conn, projection, ("cases",), _HEADER, {"case_id": case_id})
-    if not found.rows:
-        raise UnknownCase(f"no case {case_id!r} in the read models")
-    row = found.rows[0]
-    if not case_in_scope(row, row["departments"], scope):
-        raise CaseOutOfScope(f"case {case_id} lies outside your scope")
-    return found
+    return _one(conn, projection, scope, case_id, "header")
 
 
 def trace(conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id: str) -> Answer:
@@ -99,11 +165,7 @@ def trace(conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id:
     Raises:
         UnknownCase, CaseOutOfScope: as ``header``.
     """
-    header(conn, projection, scope, case_id)
-    found = answer(conn, projection, ("case_timeline",), _TRACE, {"case_id": case_id})
-    for row in found.rows:
-        row["late"] = late_post(row["event_time"], row["recorded_time"])
-    return found
+    return _one(conn, projection, scope, case_id, "trace")
 
 
 def deadlines(conn: psycopg.Connection[Any], projection: str, scope: Scope, case_id: str) -> Answer:
@@ -113,11 +175,7 @@ def deadlines(conn: psycopg.Connection[Any], projection: str, scope: Scope, case
     Raises:
         UnknownCase, CaseOutOfScope: as ``header``.
     """
-    header(conn, projection, scope, case_id)
-    found = answer(conn, projection, ("deadlines",), _DEADLINES, {"case_id": case_id})
-    for row in found.rows:
-        row["status"] = deadline_state(row)
-    return found
+    return _one(conn, projection, scope, case_id, "deadlines")
 
 
 def rejections(
@@ -132,8 +190,7 @@ def rejections(
     Raises:
         UnknownCase, CaseOutOfScope: as ``header``.
     """
-    header(conn, projection, scope, case_id)
-    return answer(conn, projection, ("cases", "rejections"), _REJECTIONS, {"case_id": case_id})
+    return _one(conn, projection, scope, case_id, "rejections")
 
 
 def earliest(*answers: Answer) -> datetime | None:

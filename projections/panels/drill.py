@@ -3,10 +3,17 @@ unit in a period, as its numerator, its denominator, and the denominator's cases
 left out with why.
 
 Each counter is backed by the facts it was counted from: the events of its types in the case
-timeline (by event time, the case's place at report time, the acting worker), or the
-resolutions table for resolution counters (by the resolving department). Department units are
-matched on the department a resolution names, or otherwise on the case's current department;
-the answer says which (``basis``).
+timeline (by event time, the case's place at report time, the acting worker), the
+resolutions table for resolution counters (by the resolving department), or the cases
+themselves for the close rates' cohort (first dispatched in the period; by the department
+first dispatched to). Department units are matched on the department a resolution names, or
+otherwise on the case's current department; the answer says which (``basis``).
+
+The total of a place's (or the city's) drill is the counter it drills, read from the
+rollups (``stats_daily``, ``stats_period``, ``unit_now``), which count the same facts by
+construction; only the page of cases is read from the facts, in order, ``limit`` at a time.
+A department's or a worker's total is counted from the facts: their counters credit
+whoever acted, which is not always whom the facts are matched on.
 """
 
 from __future__ import annotations
@@ -16,16 +23,17 @@ from datetime import datetime, time
 from typing import Any, Literal
 
 import psycopg
+from psycopg.rows import dict_row
 
 from processors.rules.calendar import SHANGHAI
 from processors.rules.case_state import OPEN_STATUSES
 from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit
-from projections.panels.sources import ScopeRefused
-from projections.reading import Answer, answer
+from projections.panels.sources import STATS_TABLES, ScopeRefused, period_source, rows_of
+from projections.reading import Answer, freshness, snapshot
 
-__all__ = ["PARTS", "DrillError", "cases_behind"]
+__all__ = ["PARTS", "DrillError", "Drilled", "cases_behind"]
 
 Part = Literal["numerator", "denominator", "left_out"]
 PARTS: tuple[Part, ...] = ("numerator", "denominator", "left_out")
@@ -43,7 +51,15 @@ class Facts:
 
     events: tuple[str, ...] = ()
     resolutions: bool = False
+    cohort: bool = False  # the cases first dispatched in the period (stats_fold.cohort_moves)
     where: str = "TRUE"
+
+
+@dataclass(frozen=True)
+class Drilled(Answer):
+    """A page of the cases behind a number, and ``total``: how many there are in all."""
+
+    total: int = 0
 
 
 _FACTS: dict[str, Facts] = {
@@ -67,6 +83,9 @@ _FACTS: dict[str, Facts] = {
     "breaches": Facts(("DeadlineBreached",)),
     "evaluations": Facts(("CaseEvaluated",)),
     "satisfaction_sum": Facts(("CaseEvaluated",)),
+    "due_to_close": Facts(cohort=True),
+    "closed_of_due": Facts(cohort=True, where="c.status = 'closed'"),
+    "closed_on_time_of_due": Facts(cohort=True, where="c.status = 'closed' AND c.on_time"),
 }
 # Why a case of the denominator is not in the numerator.
 _LEFT_OUT_WHY = {
@@ -74,6 +93,8 @@ _LEFT_OUT_WHY = {
     "closed": "尚未结案",
     "verifications_passed": "核查未通过",
     "reworks": "未返工",
+    "closed_of_due": "尚未结案",
+    "closed_on_time_of_due": "尚未结案或未按期办结",
 }
 
 
@@ -90,27 +111,52 @@ def _unit_match(unit: Unit, facts: Facts) -> tuple[str, str]:
     if unit.level == "department":
         if facts.resolutions:
             return "f.department_code = %(code)s", "办结部门"
+        if facts.cohort:
+            return "c.first_department_code = %(code)s", "首次派遣部门"
         return "c.department_code = %(code)s", "案件当前承办部门"
+    if facts.cohort:
+        raise DrillError("the cases due to close are counted per place and department")
     return "f.actor_id = %(code)s", "经办网格员"
+
+
+_FEW_CASES = ("street", "village", "grid")
 
 
 def _facts_sql(k_metric: str, unit: Unit, period: Period) -> tuple[str, dict[str, Any], str]:
     facts = _FACTS[k_metric]
     match, basis = _unit_match(unit, facts)
-    if facts.resolutions:
+    if facts.cohort:
+        source = (
+            "SELECT c.case_id, 0 AS sequence, c.first_dispatched_at AS ord, "
+            "c.first_dispatched_at AS at FROM cases c "
+            "WHERE c.first_dispatched_at >= %(t0)s AND c.first_dispatched_at < %(t1)s"
+        )
+    elif facts.resolutions:
         if unit.level == "worker":
             raise DrillError("resolutions are not counted for workers")
         source = (
-            "SELECT f.case_id, f.sequence, c.reported_at AS at FROM resolutions f "
-            "JOIN cases c USING (case_id) WHERE f.day >= %(start)s AND f.day < %(end)s"
+            # in the order of its index (day, case, sequence); shown at the resolution's time
+            "SELECT f.case_id, f.sequence, f.day AS ord, (SELECT t.event_time FROM "
+            "case_timeline t WHERE t.case_id = f.case_id AND t.sequence = f.sequence) AS at "
+            "FROM resolutions f JOIN cases c USING (case_id) "
+            "WHERE f.day >= %(start)s AND f.day < %(end)s"
         )
     else:
+        # one event type by equality: the index then hands the facts over latest first
+        kind = "= %(event)s" if len(facts.events) == 1 else "= ANY(%(events)s)"
         source = (
-            "SELECT f.case_id, f.sequence, f.event_time AS at FROM case_timeline f "
-            "JOIN cases c USING (case_id) WHERE f.event_type = ANY(%(events)s) "
+            "SELECT f.case_id, f.sequence, f.event_time AS ord, f.event_time AS at "
+            f"FROM case_timeline f JOIN cases c USING (case_id) WHERE f.event_type {kind} "
             "AND f.event_time >= %(t0)s AND f.event_time < %(t1)s"
         )
     query = f"{source} AND {match} AND {facts.where}"
+    if unit.level in _FEW_CASES and not facts.cohort:
+        # A street's cases are few: read them first and their facts by key. Walking the
+        # city's facts in order until a page of theirs turns up is the way for the city
+        # and a district, whose facts are a tenth of the city's or more.
+        query = f"WITH mine AS MATERIALIZED (SELECT * FROM cases c WHERE {match}) " + query.replace(
+            "JOIN cases c USING", "JOIN mine c USING"
+        )
     params = {
         "code": unit.code,
         "start": period.start,
@@ -118,6 +164,7 @@ def _facts_sql(k_metric: str, unit: Unit, period: Period) -> tuple[str, dict[str
         "t0": _instant(period.start),
         "t1": _instant(period.end),
         "events": list(facts.events),
+        "event": facts.events[0] if facts.events else None,
     }
     return query, params, basis
 
@@ -139,10 +186,11 @@ def cases_behind(
     part: Part = "numerator",
     limit: int = 100,
     offset: int = 0,
-) -> Answer:
+) -> Drilled:
     """The cases behind ``k`` of ``unit`` in ``period``: one row per counted fact (a case
     counted twice, e.g. dispatched twice, is listed twice, so the rows add up to the number),
-    ``limit`` rows from ``offset``; the first row's ``total`` is the count of all of them.
+    the latest first, ``limit`` rows from ``offset``; ``total`` is how many there are in all
+    (``left_out``: the denominator less the numerator).
 
     Raises:
         DrillError: the KPI is not backed by cases (visits), or the part does not exist for
@@ -169,16 +217,71 @@ def cases_behind(
         query = f"SELECT * FROM ({query}) d WHERE d.case_id NOT IN (SELECT case_id FROM ({num_query}) n)"
         reason = f"'{_LEFT_OUT_WHY.get(k.numerator, '不计入分子')}'"
     where, scope_params = _scope_on_case(scope)
-    full = (
-        f"WITH facts AS ({query}) SELECT count(*) OVER () AS total, {reason} AS left_out_why, "
+    listed = (
+        f"WITH facts AS ({query}) SELECT {reason} AS left_out_why, "
         f"facts.at AS counted_at, {_case_columns()} FROM facts JOIN cases c USING (case_id) "
-        f"WHERE {where} ORDER BY facts.at DESC, c.case_id LIMIT %(limit)s OFFSET %(offset)s"
+        f"WHERE {where} ORDER BY facts.ord DESC, facts.case_id DESC, facts.sequence DESC "
+        "LIMIT %(limit)s OFFSET %(offset)s"
     )
     params.update(scope_params, limit=min(limit, MAX_ROWS), offset=offset)
-    found = answer(conn, projection, ("case_timeline", "resolutions"), full, params)
-    for row in found.rows:
+    # the cohort's counters credit the department first dispatched to, as its facts match
+    if unit.level in _COUNTED or (unit.level == "department" and _FACTS[metric].cohort):
+        counted = [(k.numerator, -1)] if part == "left_out" else []
+        total = _counter_sql(unit, scope, period, [(metric, 1), *counted])
+    else:
+        total = (
+            (
+                f"WITH facts AS ({query}) SELECT count(*) FROM facts JOIN cases c "
+                f"USING (case_id) WHERE {where}"
+            ),
+            params,
+        )
+    tables = ("case_timeline", "resolutions", *STATS_TABLES)
+    return _read(conn, projection, tables, listed, params, total, basis)
+
+
+# Units whose drill totals are their counters: places count a case where it was reported,
+# which is where the facts are matched.
+_COUNTED = ("city", *CHAIN_COLUMN)
+
+
+def _counter_sql(
+    unit: Unit, scope: Scope, period: Period, signed: list[tuple[str, int]]
+) -> tuple[str, dict[str, Any]]:
+    """SQL summing ``signed`` counters (each added or taken away) of ``unit`` in ``period``
+    (the city: its districts' rows), within ``scope``."""
+    where, params = rows_of(unit, scope)
+    source = period_source(period)
+    terms = " + ".join(f"{sign} * coalesce(sum(s.{metric}), 0)" for metric, sign in signed)
+    params["key"] = source.keys[0]
+    return (
+        (
+            f"SELECT ({terms})::bigint FROM {source.table} s "
+            f"WHERE {where} AND s.{source.column} = %(key)s"
+        ),
+        params,
+    )
+
+
+def _read(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    tables: tuple[str, ...],
+    listed: str,
+    params: dict[str, Any],
+    total: tuple[str, dict[str, Any]],
+    basis: str,
+) -> Drilled:
+    """The page of cases and the total, from one snapshot."""
+    total_sql, total_params = total
+    with snapshot(conn, projection) as schema:
+        with conn.cursor(row_factory=dict_row) as cur:
+            rows = cur.execute(listed, params).fetchall()
+        (count,) = conn.execute(total_sql, total_params).fetchone() or (0,)
+        complete_to = freshness(conn, tables)
+    for row in rows:
         row["basis"] = basis
-    return found
+    return Drilled(rows, complete_to, schema, total=int(count or 0))
 
 
 def _scope_on_case(scope: Scope) -> tuple[str, dict[str, Any]]:
@@ -197,7 +300,7 @@ def _now_cases(
     k: Kpi,
     limit: int,
     offset: int,
-) -> Answer:
+) -> Drilled:
     if unit.level == "worker":
         raise DrillError("open and overdue cases are counted per place and department")
     match = "TRUE"
@@ -212,8 +315,8 @@ def _now_cases(
         else ""
     )
     where, scope_params = _scope_on_case(scope)
-    query = (
-        f"SELECT count(*) OVER () AS total, NULL::text AS left_out_why, c.reported_at AS counted_at, "
+    listed = (
+        f"SELECT NULL::text AS left_out_why, c.reported_at AS counted_at, "
         f"{_case_columns()} FROM cases c WHERE c.status = ANY(%(open)s) AND {match}{overdue} "
         f"AND {where} ORDER BY c.reported_at, c.case_id LIMIT %(limit)s OFFSET %(offset)s"
     )
@@ -224,7 +327,10 @@ def _now_cases(
         "offset": offset,
         **scope_params,
     }
-    found = answer(conn, projection, ("cases", "deadlines"), query, params)
-    for row in found.rows:
-        row["basis"] = "当前状态"
-    return found
+    # the cases each place and department holds now are counted in unit_now
+    counted, counted_params = rows_of(unit, scope)
+    total = (
+        f"SELECT coalesce(sum(s.{k.numerator}), 0)::bigint FROM unit_now s WHERE {counted}",
+        counted_params,
+    )
+    return _read(conn, projection, ("cases", "deadlines"), listed, params, total, "当前状态")

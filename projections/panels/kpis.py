@@ -6,9 +6,13 @@ Definitions (counts are by event time, Asia/Shanghai days, the case counted for 
 it was reported in and the department that acted):
 - 上报 reported, 立案 accepted, 派遣 dispatched (a transfer counts for the receiving department),
   处置 resolved, 核查 verifications, 结案 closed: events of the period.
-- 结案率 closed / dispatched in the period; 按期结案率 resolutions on time / resolutions;
-  返工率 reworks (failed verifications and reopenings) / resolutions; 推诿 hand-offs (transfers
-  and returns) per department; 满意度 mean satisfaction (1–5) of the period's evaluations.
+- 结案率 closed / (due to close − parked) and 按期结案率 closed on time / (due to close −
+  parked), as DESIGN §1 defines them, over a cohort: the cases due to close in a period are
+  those first dispatched in it (应结案), and of them those closed so far, on time when their
+  resolution was (``stats_fold.cohort_moves``), so neither passes 100%; parked cases
+  (挂账) leave the denominator while parked (``DUE_LESS_PARKED``); 返工率 reworks (failed
+  verifications and reopenings) / resolutions; 推诿 hand-offs (transfers and returns) per
+  department; 满意度 mean satisfaction (1–5) of the period's evaluations.
 - 在办 open and 超期 overdue: now, whatever the period (``unit_now``).
 """
 
@@ -18,9 +22,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["FUNNEL", "KPIS", "OVERVIEW_TILES", "RANKABLE", "Kpi", "KpiError", "kpi"]
+__all__ = [
+    "DUE_LESS_PARKED",
+    "FUNNEL",
+    "KPIS",
+    "OVERVIEW_TILES",
+    "RANKABLE",
+    "Kpi",
+    "KpiError",
+    "kpi",
+]
 
 Kind = Literal["count", "rate", "mean", "now"]
+
+# The close rates' denominator (DESIGN §1): the cases due to close less those parked on the
+# backlog (挂账). The projector's cohort moves take a case out of ``due_to_close`` when it is
+# parked and put it back when it is taken off (``stats_fold.cohort_moves``), so this counter
+# already is "due to close − parked", for every panel and drill.
+DUE_LESS_PARKED = "due_to_close"
 
 
 class KpiError(ValueError):
@@ -79,15 +98,23 @@ _ALL = (
     Kpi("resolved", "处置", "count", "resolved", events=("CaseResolved",)),
     Kpi("verifications", "核查", "count", "verifications", events=("CaseVerified",)),
     Kpi("closed", "结案", "count", "closed", events=("CaseClosed",)),
-    Kpi("close_rate", "结案率", "rate", "closed", "dispatched", unit="%", events=("CaseClosed",)),
+    Kpi(
+        "close_rate",
+        "结案率",
+        "rate",
+        "closed_of_due",
+        DUE_LESS_PARKED,
+        unit="%",
+        events=("CaseClosed",),
+    ),
     Kpi(
         "on_time_rate",
         "按期结案率",
         "rate",
-        "resolved_on_time",
-        "resolved",
+        "closed_on_time_of_due",
+        DUE_LESS_PARKED,
         unit="%",
-        events=("CaseResolved",),
+        events=("CaseClosed",),
     ),
     Kpi(
         "rework_rate",

@@ -17,22 +17,26 @@ from processors.rules.calendar import SHANGHAI
 from projections.panels import geography
 from projections.panels.mapview import feature_collection, units_in
 from projections.panels.periods import Period
-from projections.panels.scope import Scope, Unit
+from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, child_level
 from projections.panels.sources import scope_clause
 from projections.panels.visiting import assessment_quarter, coverage, working_days
 from projections.reading import Answer, answer
 
 __all__ = [
+    "LISTED_FROM",
     "MAX_ROWS",
     "MIN_VISITS",
     "WorkersError",
     "assessment",
     "grid_progress",
+    "listed",
+    "listed_as",
     "track",
     "track_grids",
 ]
 
 MAX_ROWS = 500
+LISTED_FROM = ("street", "village", "grid", "worker")  # listed one by one from a street down
 MIN_VISITS = 10  # a worker is ranked with at least this many visits in the quarter
 _TRACK_TABLES = ("visits", "visit_tracks")
 
@@ -57,6 +61,26 @@ def _members(unit: Unit, level: str, scope: Scope) -> tuple[str, dict[str, Any]]
     return f"u.level = '{level}' AND {mine} AND {clause}", {**params, "unit_code": unit.code}
 
 
+def listed(unit: Unit) -> bool:
+    """Whether the grids and workers of ``unit`` are listed one by one (a street and below,
+    a worker); above a street (the city, a district) they are summed per child unit, and the
+    panels answer one row per district or street instead of thousands of grids and workers."""
+    return unit.level in LISTED_FROM
+
+
+def listed_as(unit: Unit, level: str) -> str:
+    """What a row of ``unit``'s panel is: ``level`` (grid or worker) where ``listed``, else
+    the child level the rows are summed by."""
+    return level if listed(unit) else _children(unit)
+
+
+def _children(unit: Unit) -> str:
+    level = child_level(unit.level)
+    if level is None:  # a department: no place below it
+        raise WorkersError("a department has no grids or workers: choose a place or a worker")
+    return level
+
+
 def grid_progress(
     conn: psycopg.Connection[Any],
     projection: str,
@@ -66,38 +90,63 @@ def grid_progress(
     limit: int = MAX_ROWS,
     offset: int = 0,
 ) -> Answer:
-    """Each grid of ``unit`` in ``period``: visits, households visited, workers who visited,
-    working days with a visit and the coverage they make (``visiting.COVERAGE_RULE``), and
-    ``unvisited`` for a grid with no visit; grids with no visit first, then by coverage,
-    ``limit`` rows from ``offset``; every row carries ``total`` (grids) and ``unvisited_total``.
+    """Visit progress in ``period`` (the projector's ``grid_visits``). From a street down,
+    each grid of ``unit``: visits, households visited, workers who visited, working days
+    with a visit and the coverage they make (``visiting.COVERAGE_RULE``), and ``unvisited``
+    for a grid with no visit; grids with no visit first, then by coverage. Above a street
+    (``listed`` false), each child unit: its grids, those visited and not, the same sums,
+    and its coverage (the mean of its grids'), in code order. ``limit`` rows from
+    ``offset``; every row carries ``total`` (rows), ``unvisited_total`` (grids) and
+    ``by`` (``grid`` or the child level).
 
     Raises:
         WorkersError: ``unit`` is a department.
     """
     members, params = _members(unit, "grid", scope)
-    query = (
-        "WITH g AS (SELECT u.code, u.name, u.village_code FROM units u WHERE " + members + "), "
-        "v AS (SELECT v.grid_id, count(*) AS visits, sum(v.households)::bigint AS households, "
-        "count(DISTINCT v.worker_id) AS workers, count(DISTINCT v.day) FILTER "
-        "(WHERE extract(isodow FROM v.day) <= 5) AS working_days_visited, max(v.ended_at) "
-        "AS last_visit FROM visits v JOIN g ON g.code = v.grid_id "
-        "WHERE v.day >= %(start)s AND v.day < %(end)s GROUP BY 1) "
-        "SELECT g.code, g.name, g.village_code, coalesce(v.visits, 0) AS visits, "
-        "coalesce(v.households, 0) AS households, coalesce(v.workers, 0) AS workers, "
-        "coalesce(v.working_days_visited, 0) AS working_days_visited, v.last_visit, "
-        "v.grid_id IS NULL AS unvisited, count(*) OVER () AS total, "
-        "count(*) FILTER (WHERE v.grid_id IS NULL) OVER () AS unvisited_total "
-        "FROM g LEFT JOIN v ON v.grid_id = g.code "
-        "ORDER BY v.grid_id IS NOT NULL, coalesce(v.working_days_visited, 0), g.code "
-        "LIMIT %(limit)s OFFSET %(offset)s"
-    )
-    params.update(start=period.start, end=period.end, limit=min(limit, MAX_ROWS), offset=offset)
-    found = answer(conn, projection, ("visits",), query, params)
+    params.update(period=period.label, limit=min(limit, MAX_ROWS), offset=offset)
+    if listed(unit):
+        by = "grid"
+        query = (
+            "WITH g AS (SELECT u.code, u.name, u.village_code FROM units u WHERE "
+            + members
+            + ") SELECT g.code, g.name, g.village_code, coalesce(v.visits, 0) AS visits, "
+            "coalesce(v.households, 0) AS households, coalesce(v.workers, 0) AS workers, "
+            "coalesce(v.working_days_visited, 0) AS working_days_visited, v.last_visit, "
+            "v.grid_id IS NULL AS unvisited, 1::bigint AS grids, count(*) OVER () AS total, "
+            "count(*) FILTER (WHERE v.grid_id IS NULL) OVER () AS unvisited_total "
+            "FROM g LEFT JOIN grid_visits v ON v.grid_id = g.code AND v.period = %(period)s "
+            "ORDER BY v.grid_id IS NOT NULL, coalesce(v.working_days_visited, 0), g.code "
+            "LIMIT %(limit)s OFFSET %(offset)s"
+        )
+    else:
+        by = _children(unit)
+        column = CHAIN_COLUMN[by]
+        query = (
+            f"WITH g AS (SELECT u.code, u.{column} AS child FROM units u WHERE {members}), "
+            "c AS (SELECT g.child, count(*) AS grids, count(v.grid_id) AS visited, "
+            "coalesce(sum(v.visits), 0)::bigint AS visits, "
+            "coalesce(sum(v.households), 0)::bigint AS households, "
+            "coalesce(sum(v.workers), 0)::bigint AS workers, "
+            "coalesce(sum(v.working_days_visited), 0)::bigint AS working_days_visited, "
+            "max(v.last_visit) AS last_visit FROM g LEFT JOIN grid_visits v "
+            "ON v.grid_id = g.code AND v.period = %(period)s GROUP BY g.child) "
+            "SELECT c.child AS code, coalesce(n.name, c.child) AS name, c.grids, c.visited, "
+            "c.grids - c.visited AS unvisited_grids, c.visits, c.households, c.workers, "
+            "c.working_days_visited, c.last_visit, c.visited = 0 AS unvisited, "
+            "count(*) OVER () AS total, sum(c.grids - c.visited) OVER () AS unvisited_total "
+            "FROM c LEFT JOIN units n ON n.level = %(by)s AND n.code = c.child "
+            "WHERE c.child IS NOT NULL ORDER BY c.child LIMIT %(limit)s OFFSET %(offset)s"
+        )
+        params["by"] = by
+    found = answer(conn, projection, ("grid_visits",), query, params)
     through = found.complete_to.astimezone(SHANGHAI).date() if found.complete_to else None
     days = working_days(period, through)
     for row in found.rows:
+        row["by"] = by
         row["working_days"] = days
-        row["coverage"] = coverage(row["working_days_visited"], days)
+        row["unvisited_total"] = int(row["unvisited_total"] or 0)
+        # a child unit's coverage: the mean of its grids', each over the same working days
+        row["coverage"] = coverage(row["working_days_visited"], days * row["grids"])
     return found
 
 
@@ -111,30 +160,30 @@ def assessment(
     limit: int = 100,
     offset: int = 0,
 ) -> Answer:
-    """The assessment (考核) of ``unit``'s workers over the quarter ``period`` starts in: for
-    each, visits, households, discoveries, discovery rate (per visit and per 100 households),
+    """The assessment (考核) over the quarter ``period`` starts in, from the quarter's rows
+    of ``stats_period``. From a street down, each of ``unit``'s workers: visits,
+    households, discoveries, discovery rate (per visit and per 100 households),
     verifications and those on time, and the rank by discovery rate among the unit's workers
-    with at least ``min_visits`` visits (``None`` below it); ranked first, ``limit`` rows
-    from ``offset``, every row with ``total`` and ``ranked_total``.
+    with at least ``min_visits`` visits (``None`` below it); ranked first. Above a street
+    (``listed`` false), each child unit: its workers and the same counters summed over the
+    unit's rows, in code order, its workers ranked within it (the child's own page). ``limit``
+    rows from ``offset``, every row with ``total``, ``ranked_total`` and ``by`` (``worker``
+    or the child level).
 
     Raises:
         WorkersError: ``unit`` is a department.
     """
-    members, params = _members(unit, "worker", scope)
     quarter = assessment_quarter(period)
+    if not listed(unit):
+        return _assessment_by_child(conn, projection, scope, unit, quarter, limit, offset)
+    members, params = _members(unit, "worker", scope)
     query = (
         "WITH w AS (SELECT u.code, u.name, u.grid_id FROM units u WHERE " + members + "), "
         "t AS (SELECT w.code AS worker_id, w.name, w.grid_id, "
-        "coalesce(s.visits, 0)::bigint AS visits, coalesce(s.households, 0)::bigint AS households, "
-        "coalesce(s.discovered, 0)::bigint AS discovered, "
-        "coalesce(s.verifications, 0)::bigint AS verifications, "
-        "coalesce(s.verifications_on_time, 0)::bigint AS verifications_on_time "
-        "FROM w LEFT JOIN stats_period s ON s.level = 'worker' AND s.code = w.code "
+        + _COUNTERS
+        + " FROM w LEFT JOIN stats_period s ON s.level = 'worker' AND s.code = w.code "
         "AND s.period = %(quarter)s), "
-        "r AS (SELECT *, discovered::float / NULLIF(visits, 0) AS discovery_rate, "
-        "discovered::float * 100 / NULLIF(households, 0) AS discoveries_per_100_households, "
-        "verifications_on_time::float / NULLIF(verifications, 0) AS verification_on_time_rate, "
-        "visits >= %(min)s AS ranked FROM t), "
+        "r AS (SELECT *, " + _RATES + ", visits >= %(min)s AS ranked FROM t), "
         "p AS (SELECT *, CASE WHEN ranked THEN rank() OVER (PARTITION BY ranked "
         "ORDER BY discovery_rate DESC NULLS LAST) END AS rank, count(*) OVER () AS total, "
         "count(*) FILTER (WHERE ranked) OVER () AS ranked_total "
@@ -156,6 +205,50 @@ def assessment(
     found = answer(conn, projection, ("stats_daily",), query, params)
     for row in found.rows:
         row["quarter"] = quarter.label
+        row["by"] = "worker"
+    return found
+
+
+# The assessment's counters of a ``stats_period`` row ``s``, zero where it has none.
+_COUNTERS = ", ".join(
+    f"coalesce(s.{c}, 0)::bigint AS {c}"
+    for c in ("visits", "households", "discovered", "verifications", "verifications_on_time")
+)
+_RATES = (
+    "discovered::float / NULLIF(visits, 0) AS discovery_rate, "
+    "discovered::float * 100 / NULLIF(households, 0) AS discoveries_per_100_households, "
+    "verifications_on_time::float / NULLIF(verifications, 0) AS verification_on_time_rate"
+)
+
+
+def _assessment_by_child(
+    conn: psycopg.Connection[Any],
+    projection: str,
+    scope: Scope,
+    unit: Unit,
+    quarter: Period,
+    limit: int,
+    offset: int,
+) -> Answer:
+    """The assessment's counters of each child unit of the city or a district (its own row
+    of ``stats_period``: its workers' visits and verifications, and the cases discovered on
+    visits in it) and how many workers it has."""
+    by = _children(unit)
+    members, params = units_in(unit, by, scope)
+    query = (
+        "WITH c AS (SELECT u.code, u.name FROM units u WHERE " + members + "), "
+        "t AS (SELECT c.code, c.name, " + _COUNTERS + ", (SELECT count(*) FROM units w "
+        f"WHERE w.level = 'worker' AND w.{CHAIN_COLUMN[by]} = c.code) AS workers "
+        "FROM c LEFT JOIN stats_period s ON s.level = %(by)s AND s.code = c.code "
+        "AND s.period = %(quarter)s) "
+        "SELECT *, " + _RATES + ", count(*) OVER () AS total, NULL::bigint AS ranked_total "
+        "FROM t ORDER BY code LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    params.update(by=by, quarter=quarter.label, limit=min(limit, MAX_ROWS), offset=offset)
+    found = answer(conn, projection, ("stats_daily",), query, params)
+    for row in found.rows:
+        row["quarter"] = quarter.label
+        row["by"] = by
     return found
 
 

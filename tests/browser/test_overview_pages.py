@@ -113,6 +113,7 @@ def test_a_person_drills_from_the_city_to_one_case(visit: Visit, dashboard: Dash
         ("overdue", "/overdue?" + JUNE),
         ("hotwords", "/hotwords?period=quarter&at=2025-Q2"),
         ("workers", "/workers?unit=street:{street}&" + JUNE),
+        ("workers-city", "/workers?" + JUNE),  # summed per district
         ("worker-track", "/workers/track?worker={worker}&day={day}"),
         ("map-streets", "/map?level=street&kpi=reported&" + JUNE),
         ("map-grids", "/map?level=grid&kpi=on_time_rate&unit=street:{street}&" + JUNE),

@@ -60,6 +60,8 @@ def _street(d: Dashboard) -> str:
 
 
 def _ranking(d: Dashboard, **params: Any) -> list[dict[str, Any]]:
+    if params.get("level") in ("grid", "worker"):  # ranked within a street or below
+        params.setdefault("unit", f"street:{_street(d)}")
     rows: list[dict[str, Any]] = _ok(d, "/api/v1/rankings", limit=500, **params)["rows"]
     return rows
 
@@ -80,10 +82,11 @@ def test_a_rate_ranking_equals_the_rollups_and_leaves_small_samples_unranked(
         **JUNE,
     )
     rows = body["rows"]
-    facts = {
+    facts = {  # 按期结案率: of the cases due to close in the month, those closed on time
         code: (on_time, resolved)
         for code, on_time, resolved in dashboard.sql(
-            "SELECT u.code, coalesce(s.resolved_on_time, 0), coalesce(s.resolved, 0) FROM units u "
+            "SELECT u.code, coalesce(s.closed_on_time_of_due, 0), coalesce(s.due_to_close, 0) "
+            "FROM units u "
             "LEFT JOIN stats_period s ON s.level = 'grid' AND s.code = u.code "
             "AND s.period = '2025-06' WHERE u.level = 'grid' AND u.street_code = %s",
             street,
@@ -142,7 +145,14 @@ def test_departments_and_days_rank_from_their_rollups(dashboard: Dashboard) -> N
 def test_a_ranking_is_read_a_page_at_a_time(dashboard: Dashboard) -> None:
     whole = _ranking(dashboard, level="worker", kpi="visits", **JUNE)
     page = _ok(
-        dashboard, "/api/v1/rankings", level="worker", kpi="visits", limit=7, offset=7, **JUNE
+        dashboard,
+        "/api/v1/rankings",
+        unit=f"street:{_street(dashboard)}",
+        level="worker",
+        kpi="visits",
+        limit=7,
+        offset=7,
+        **JUNE,
     )
     assert page["rows"] == whole[7:14]
     workers = pg_count(dashboard, "SELECT count(*) FROM units WHERE level = 'worker'")
@@ -327,6 +337,8 @@ def test_bad_parameters_get_problem_details(
 def test_a_refused_level_or_kpi_lists_what_is_allowed(dashboard: Dashboard) -> None:
     district = dashboard.sql("SELECT code FROM units WHERE level = 'district' LIMIT 1")[0][0]
     r = dashboard.get("/api/v1/rankings", unit=f"district:{district}", level="department")
-    assert r.json()["allowed"] == ["street", "village", "grid", "worker"]
+    assert r.json()["allowed"] == ["street", "village"]
+    r = dashboard.get("/api/v1/rankings", level="worker")
+    assert r.status_code == 422 and "worker" not in r.json()["allowed"]
     r = dashboard.get("/api/v1/rankings", kpi="overdue")
     assert "on_time_rate" in r.json()["allowed"] and "overdue" not in r.json()["allowed"]

@@ -36,12 +36,71 @@ def test_the_city_tiles_equal_the_read_models(dashboard: Dashboard) -> None:
         dashboard, "SELECT count(*) FROM cases WHERE status NOT IN ('rejected', 'closed')"
     )
     assert tiles["open"]["value"] == open_now
-    resolved, on_time = dashboard.sql(
-        "SELECT count(*), count(*) FILTER (WHERE on_time) FROM resolutions "
-        "WHERE day >= '2025-06-01' AND day < '2025-07-01'"
+    # the close rates' cohort: the cases first dispatched in June, and of them those closed
+    due, closed_of_due, on_time = dashboard.sql(
+        "SELECT count(*), count(*) FILTER (WHERE status = 'closed'), "
+        "count(*) FILTER (WHERE status = 'closed' AND on_time) FROM cases "
+        "WHERE first_dispatched_at >= '2025-06-01 00:00+08' "
+        "AND first_dispatched_at < '2025-07-01 00:00+08'"
     )[0]
-    assert tiles["on_time_rate"]["value"] == pytest.approx(on_time / resolved)
-    assert tiles["on_time_rate"]["sample"] == resolved
+    assert due >= closed_of_due > on_time > 0  # the fortnight closes every case it dispatched
+    assert tiles["close_rate"]["value"] == pytest.approx(closed_of_due / due)
+    assert tiles["on_time_rate"]["value"] == pytest.approx(on_time / due)
+    assert tiles["close_rate"]["sample"] == tiles["on_time_rate"]["sample"] == due
+
+
+def test_no_close_rate_passes_100_percent_on_any_day_or_unit(dashboard: Dashboard) -> None:
+    """Closed over dispatched on the same day passed 100% where cases dispatched on earlier
+    days were closed; the cohort's closed cases are always some of its own."""
+    rows = dashboard.sql(
+        "SELECT level, code, day, due_to_close, closed_of_due, closed_on_time_of_due, "
+        "dispatched, closed FROM stats_daily WHERE level <> 'worker'"
+    )
+    assert any(closed > dispatched for *_, dispatched, closed in rows)  # the old ratio did
+    for level, code, day, due, closed, on_time, *_ in rows:
+        assert 0 <= on_time <= closed <= due, (level, code, day)
+    for at in ("2025-06-02", "2025-06-05"):
+        for tile in ("close_rate", "on_time_rate"):
+            value = _tiles(dashboard, period="day", at=at)[tile]["value"]
+            assert value is None or 0 <= value <= 1  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("unit", "kpi", "part"),
+    [
+        ("city", "reported", "numerator"),
+        ("city", "close_rate", "denominator"),
+        ("city", "on_time_rate", "left_out"),
+        ("city", "on_time_rate", "numerator"),
+        ("street:zhenhai-s001", "dispatched", "numerator"),
+        ("department:__DEPT__", "close_rate", "numerator"),
+        ("department:__DEPT__", "dispatched", "numerator"),
+    ],
+)
+def test_a_drills_total_is_the_count_of_the_cases_it_lists(
+    dashboard: Dashboard, unit: str, kpi: str, part: str
+) -> None:
+    """A place's total is its counter, a department's is counted from the facts: either way
+    the cases listed page after page are exactly that many."""
+    if "__DEPT__" in unit:
+        [(dept,)] = dashboard.sql(
+            "SELECT department_code FROM cases WHERE department_code IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        )
+        unit = f"department:{dept}"
+    listed: list[str] = []
+    total = None
+    while total is None or len(listed) < total:
+        r = dashboard.get(
+            "/api/v1/drill", unit=unit, kpi=kpi, part=part, limit=500, offset=len(listed), **JUNE
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        total = body["extra"]["total"]
+        if not body["rows"]:
+            break
+        listed += [row["case_id"] for row in body["rows"]]
+    assert total and len(listed) == total
 
 
 def test_each_tile_compares_with_the_month_before(dashboard: Dashboard) -> None:
@@ -75,7 +134,11 @@ def test_a_rate_drills_to_numerator_denominator_and_those_left_out(dashboard: Da
     assert den == tiles["on_time_rate"]["sample"]
     assert num / den == pytest.approx(tiles["on_time_rate"]["value"])
     assert out == den - num
-    assert {r["left_out_why"] for r in parts["left_out"]["rows"]} <= {"逾期办结"}
+    assert {r["left_out_why"] for r in parts["left_out"]["rows"]} <= {"尚未结案或未按期办结"}
+    left_out = {r["case_id"] for r in parts["left_out"]["rows"]}
+    assert left_out == {r["case_id"] for r in parts["denominator"]["rows"]} - {
+        r["case_id"] for r in parts["numerator"]["rows"]
+    }
 
 
 def test_drilling_down_reaches_a_grid_and_its_cases(dashboard: Dashboard) -> None:

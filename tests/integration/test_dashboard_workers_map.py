@@ -72,6 +72,55 @@ def test_before_the_log_every_grid_is_flagged_unvisited(d: Dashboard) -> None:
     assert "无走访" in panel and "数据截至" in panel
 
 
+@pytest.mark.parametrize(
+    ("unit", "by", "child"),
+    [("city", "district", "zhenhai"), ("district:zhenhai", "street", STREET)],
+)
+def test_above_a_street_progress_is_summed_per_child_unit(
+    d: Dashboard, unit: str, by: str, child: str
+) -> None:
+    body = _ok(d, "/api/v1/workers/grids", unit=unit, **JUNE)
+    grids = _ok(d, "/api/v1/workers/grids", **UNIT, **JUNE)
+    assert body["extra"]["by"] == by and grids["extra"]["by"] == "grid"
+    [row] = body["rows"]  # the fortnight's projection holds one street of one district
+    assert (row["code"], row["by"], body["extra"]["total"]) == (child, by, 1)
+    listed = grids["rows"]
+    assert row["grids"] == len(listed) == grids["extra"]["total"]
+    assert row["unvisited_grids"] == body["extra"]["unvisited_total"]
+    assert row["unvisited_grids"] == grids["extra"]["unvisited_total"]
+    for column in ("visits", "households", "working_days_visited"):
+        assert row[column] == sum(r[column] for r in listed), column
+    mean = sum(r["coverage"] for r in listed) / len(listed)
+    assert row["coverage"] == pytest.approx(mean)
+    panel = d.get("/panels/workers/grids", unit=unit, **JUNE).text
+    assert f"/workers?unit={by}:{child}" in panel and "数据截至" in panel
+
+
+@pytest.mark.parametrize(("unit", "by", "child"), [("city", "district", "zhenhai")])
+def test_above_a_street_the_assessment_is_each_child_units_quarter(
+    d: Dashboard, unit: str, by: str, child: str
+) -> None:
+    body = _ok(d, "/api/v1/workers/assessment", unit=unit, **JUNE)
+    [row] = body["rows"]
+    assert (row["code"], row["by"], body["extra"]["by"]) == (child, by, by)
+    [(v, h, f, ver)] = d.sql(
+        "SELECT visits, households, discovered, verifications FROM stats_period "
+        "WHERE level = %s AND code = %s AND period = '2025-Q2'",
+        by,
+        child,
+    )
+    assert (row["visits"], row["households"], row["discovered"], row["verifications"]) == (
+        v,
+        h,
+        f,
+        ver,
+    )
+    workers = pg_count(d, "SELECT count(*) FROM units WHERE level = 'worker'")
+    assert row["workers"] == workers > 500
+    panel = d.get("/panels/workers/assessment", unit=unit, **JUNE).text
+    assert f"/workers?unit={by}:{child}" in panel and "数据截至" in panel
+
+
 # --- 考核 -------------------------------------------------------------------------------------
 def test_the_assessment_is_the_quarter_of_each_worker_ranked_by_discovery_rate(
     d: Dashboard,
@@ -155,9 +204,9 @@ def test_the_maps_values_are_each_units_kpi(d: Dashboard, kpi: str) -> None:
     body = _ok(d, "/api/v1/map/values", level="village", kpi=kpi, **UNIT, **DAY)
     assert body["extra"]["level"] == "village"
     sums = {
-        code: (reported, closed, dispatched, visits)
-        for code, reported, closed, dispatched, visits in d.sql(
-            "SELECT code, reported, closed, dispatched, visits FROM stats_daily "
+        code: (reported, closed, due, visits)  # 结案率: the day's cases due to close, closed
+        for code, reported, closed, due, visits in d.sql(
+            "SELECT code, reported, closed_of_due, due_to_close, visits FROM stats_daily "
             "WHERE level = 'village' AND day = '2025-06-03'"
         )
     }
@@ -166,13 +215,14 @@ def test_the_maps_values_are_each_units_kpi(d: Dashboard, kpi: str) -> None:
     )
     assert len(body["rows"]) == villages > 0
     for row in body["rows"]:
-        reported, closed, dispatched, visits = sums.get(row["code"], (0, 0, 0, 0))
+        reported, closed, due, visits = sums.get(row["code"], (0, 0, 0, 0))
         if kpi == "reported":
             assert row["value"] == reported
         elif kpi == "visits":
             assert row["value"] == visits
         else:
-            assert row["value"] == (pytest.approx(closed / dispatched) if dispatched else None)
+            assert row["value"] == (pytest.approx(closed / due) if due else None)
+            assert row["value"] is None or 0 <= row["value"] <= 1
 
 
 def test_the_grids_of_a_street_are_drawn_and_a_click_opens_each(d: Dashboard) -> None:

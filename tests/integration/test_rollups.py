@@ -171,6 +171,30 @@ def test_handling_hist_counts_each_resolution_in_its_bucket(
     assert stored == dict(expected) and stored
 
 
+def test_grid_visits_are_the_visits_recounted_per_day_month_and_quarter(
+    projected: tuple[ProjectionWorld, str],
+) -> None:
+    world, schema = projected
+    periods = (
+        "(VALUES (to_char(day, 'YYYY-MM-DD')), (to_char(day, 'YYYY-MM')), "
+        "(to_char(day, 'YYYY-\"Q\"Q'))) p(period)"
+    )
+    recounted = _rows(
+        world,
+        schema,
+        f"SELECT grid_id, p.period, count(*), sum(households), count(DISTINCT day) FILTER "
+        f"(WHERE extract(isodow FROM day) <= 5), count(DISTINCT worker_id), max(ended_at) "
+        f"FROM visits CROSS JOIN LATERAL {periods} GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    kept = _rows(world, schema, "SELECT * FROM grid_visits ORDER BY 1, 2")
+    assert kept == [tuple(r) for r in recounted] and len(kept) > 3 * 189
+    # several workers and several working days in one grid's month: the distinct counts count
+    assert any(r[5] > 1 for r in kept) and any(r[4] > 1 for r in kept)
+    # each counted once: the bookkeeping holds what was counted, no more
+    [(days,)] = _rows(world, schema, "SELECT count(*) FROM grid_visit_days")
+    assert days == sum(r[4] for r in kept if len(r[1]) == 10)
+
+
 def _exact(world: ProjectionWorld, schema: str, column: str) -> dict[str, tuple[list[float]]]:
     rows = _rows(
         world,

@@ -1,4 +1,4 @@
-"""Drawing the map from grid rings (``projections.panels.geography.draw``): over the whole
+"""Drawing the map from grid rings (``projections.unit_shapes.draw``): over the whole
 simulated city every village, street and district is one polygon without holes, equal to
 its own boundary, although neighbours' edges meet at T-junctions."""
 
@@ -11,7 +11,7 @@ from shapely import Polygon
 from shapely.geometry import shape
 
 from events.models import PlaceDefined, PlaceLevel
-from projections.panels.geography import GridRow, draw
+from projections.unit_shapes import GridRow, draw
 from simulate.city import CityShape, build_city
 
 

@@ -33,7 +33,8 @@ def _local(*parts: int) -> datetime:
 
 
 def test_levels_ranked_within_a_unit_are_below_it() -> None:
-    assert levels_within(CITY) == ("district", "street", "village", "grid", "department", "worker")
+    assert levels_within(CITY) == ("district", "street", "village", "department")
+    assert levels_within(Unit("district", "d1")) == ("street", "village")
     assert levels_within(Unit("street", "s1")) == ("village", "grid", "worker")
     assert levels_within(Unit("grid", "g1")) == ("worker",)
     assert levels_within(Unit("department", "D1")) == ()
@@ -45,10 +46,12 @@ def test_levels_ranked_within_a_unit_are_below_it() -> None:
 
 
 def test_a_level_that_cannot_be_ranked_names_those_that_can() -> None:
-    assert check_level(Unit("district", "d1"), "grid") == "grid"
-    with pytest.raises(LevelError, match="choose one of street, village, grid, worker") as caught:
+    assert check_level(Unit("street", "s1"), "grid") == "grid"
+    with pytest.raises(LevelError, match="choose one of street, village$") as caught:
         check_level(Unit("district", "d1"), "department")
-    assert caught.value.allowed == ("street", "village", "grid", "worker")
+    assert caught.value.allowed == ("street", "village")
+    with pytest.raises(LevelError, match="choose one of district, street, village, department"):
+        check_level(CITY, "worker")  # the city's workers are ranked street by street
     with pytest.raises(LevelError, match="nothing is ranked within department:D1"):
         check_level(Unit("department", "D1"), "worker")
     with pytest.raises(LevelError):
@@ -56,7 +59,7 @@ def test_a_level_that_cannot_be_ranked_names_those_that_can() -> None:
 
 
 def test_a_kpis_sample_is_its_denominator_or_its_base() -> None:
-    assert sample_counter(KPIS["on_time_rate"]) == "resolved"
+    assert sample_counter(KPIS["on_time_rate"]) == "due_to_close"
     assert sample_counter(KPIS["hand_offs"]) == "dispatched"
     assert sample_counter(KPIS["reported"]) == "reported"
     assert [parent_level(lvl) for lvl in ("worker", "grid", "street", "district")] == [

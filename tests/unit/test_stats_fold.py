@@ -21,8 +21,12 @@ from projections.stats_fold import (
     PLACE_LEVELS,
     Delta,
     case_deltas,
+    cohort_moves,
     quarter_of,
     visit_deltas,
+)
+from projections.stats_fold import (
+    deltas as move_deltas,
 )
 from tests.unit.test_case_fold import (
     BEFORE_REGRID,
@@ -430,3 +434,54 @@ def test_every_counter_is_a_positive_integer_of_a_known_metric() -> None:
         assert level in (*PLACE_LEVELS, "department", "worker") and code
         assert isinstance(day, date) and metric in METRICS
         assert type(amount) is int and amount > 0
+
+
+# --- 结案率's cohort: the cases first dispatched on a day, and of them those closed ---------------
+def cohort(case: Case) -> list[tuple[str, list[Delta]]]:
+    """Each event of the case with the cohort counters it moves."""
+    f = Folded()
+    out = []
+    for event_type, d in case.records():
+        step = f.feed(event_type, d, WORLD)
+        assert step is not None
+        found = cohort_moves(event_type, step)
+        out.append((event_type, move_deltas(*found) if found is not None else []))
+    return out
+
+
+def test_a_case_is_due_to_close_from_its_first_dispatch_for_its_places_and_department() -> None:
+    moved = dict(cohort(closed_case()))
+    assert Counter(moved["CaseDispatched"]) == expect(MONDAY, {"due_to_close": 1}, department=LAW)
+    # closed on Tuesday, counted on Monday, the day it became due
+    assert Counter(moved["CaseClosed"]) == expect(
+        MONDAY, {"closed_of_due": 1, "closed_on_time_of_due": 1}, department=LAW
+    )
+    assert all(ds == [] for t, ds in moved.items() if t not in ("CaseDispatched", "CaseClosed"))
+
+
+def test_a_transfer_leaves_the_case_with_the_department_first_dispatched_to() -> None:
+    moved = cohort(busy_case())
+    dispatched = [ds for t, ds in moved if t in ("CaseDispatched", "CaseTransferred") and ds]
+    assert len(dispatched) == 1  # due once, however often it moves on
+    departments = {code for _, ds in moved for level, code, *_ in ds if level == "department"}
+    assert departments == {LAW}
+
+
+def test_reopening_a_closed_case_takes_back_its_close_and_closing_again_counts_it_once() -> None:
+    case = closed_case()
+    case.do("CaseReopened", sh(*TUE, 15, 0))
+    moved = cohort(case)
+    total: Counter[str] = Counter()
+    for _, ds in moved:
+        for level, code, day, metric, amount in ds:
+            if (level, code) == ("district", DISTRICT):
+                assert day == MONDAY
+                total[metric] += amount
+    assert total == {"due_to_close": 1, "closed_of_due": 0, "closed_on_time_of_due": 0}
+
+
+def test_a_case_never_dispatched_is_not_due() -> None:
+    case = Case()
+    case.do("CaseReported", sh(*MON, 9, 0))
+    case.do("CaseRejected", sh(*MON, 9, 30))
+    assert all(ds == [] for _, ds in cohort(case))

@@ -90,7 +90,7 @@ def test_a_department_renamed_shows_its_latest_name() -> None:
 
 def test_no_reference_data_no_units() -> None:
     assert unit_rows(ReferenceView()) == []
-    assert build_units(ReferenceView()) == (0, [])
+    assert build_units(ReferenceView()) == (0, [], ())  # no rows, no shapes
 
 
 def test_units_carry_the_sequence_they_were_built_from() -> None:
