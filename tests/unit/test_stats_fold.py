@@ -470,14 +470,11 @@ def test_a_transfer_leaves_the_case_with_the_department_first_dispatched_to() ->
 def test_reopening_a_closed_case_takes_back_its_close_and_closing_again_counts_it_once() -> None:
     case = closed_case()
     case.do("CaseReopened", sh(*TUE, 15, 0))
-    moved = cohort(case)
-    total: Counter[str] = Counter()
-    for _, ds in moved:
-        for level, code, day, metric, amount in ds:
-            if (level, code) == ("district", DISTRICT):
-                assert day == MONDAY
-                total[metric] += amount
-    assert total == {"due_to_close": 1, "closed_of_due": 0, "closed_on_time_of_due": 0}
+    assert _district_net(case) == {
+        "due_to_close": 1,
+        "closed_of_due": 0,
+        "closed_on_time_of_due": 0,
+    }
 
 
 def test_a_case_never_dispatched_is_not_due() -> None:
@@ -485,3 +482,21 @@ def test_a_case_never_dispatched_is_not_due() -> None:
     case.do("CaseReported", sh(*MON, 9, 0))
     case.do("CaseRejected", sh(*MON, 9, 30))
     assert all(ds == [] for _, ds in cohort(case))
+
+
+def _district_net(case: Case) -> Counter[str]:
+    net: Counter[str] = Counter()
+    for _, ds in cohort(case):
+        for level, code, day, metric, amount in ds:
+            if (level, code) == ("district", DISTRICT):
+                assert day == MONDAY  # the cohort's day, the first dispatch's
+                net[metric] += amount
+    return net
+
+
+def test_a_case_on_the_backlog_leaves_the_cases_due_and_comes_back_when_taken_off() -> None:
+    case = in_progress()
+    case.do("CaseParked", sh(*MON, 15, 0), review_date=date(2025, 4, 30))
+    assert _district_net(case) == {"due_to_close": 0}  # due, then parked: not while it waits
+    case.do("CaseUnparked", sh(*TUE, 9, 0))
+    assert _district_net(case) == {"due_to_close": 1}
