@@ -31,7 +31,15 @@ from projections.case_fold import (
 from projections.hotwords import words_of
 from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
 from projections.rejection_fold import RejectionRow, rejection_row
-from projections.stats_fold import METRICS, Move, Unit, case_moves, quarter_of, visit_counts
+from projections.stats_fold import (
+    METRICS,
+    Move,
+    Unit,
+    breach_counts,
+    case_moves,
+    quarter_of,
+    visit_counts,
+)
 
 __all__ = [
     "CaseLocationRow",
@@ -283,6 +291,8 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.timeline.append(step.timeline)
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
+    for due_day, moves in breach_counts(rec.event_type, step):
+        changes.count(due_day, moves)
     row = step.after
     if rec.event_type == "CaseResolved":
         changes.resolutions.append(

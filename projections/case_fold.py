@@ -21,6 +21,7 @@ from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
 
 __all__ = [
+    "SETTLED_BY",
     "CaseRow",
     "CaseStep",
     "CorruptStream",
@@ -35,6 +36,8 @@ Datum = Mapping[str, Any]
 _STATUS = {str(s): s for s in Status}  # a lookup: cheaper than ``Status(value)`` per event
 _DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
 _CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
+SETTLED_BY = frozenset(_DONE_BY | _CANCELLED_BY)
+"""The events that end the open deadline's stage (and settle whether it was breached)."""
 
 
 @dataclass(frozen=True)
@@ -327,11 +330,9 @@ def _resolved(
 ) -> dict[str, Any]:
     start = row.first_dispatched_at or row.reported_at
     handling = max(0.0, _hours(deadlines, ref, start, when) - row.suspended_hours)
-    # A breach counts even when a transfer later cancelled that deadline.
-    late = any(
-        x.stage in ("claim", "handle") and (x.breached_at is not None or x.status == "breached")
-        for x in deadlines
-    )
+    # By event time: a stage that ended after its due time, even one a transfer cancelled;
+    # a breach signalled before a late post of an on-time step does not count.
+    late = any(x.stage in ("claim", "handle") and x.breached_at is not None for x in deadlines)
     return {"resolved_at": when, "handling_hours": round(handling, 4), "on_time": not late}
 
 
@@ -345,15 +346,24 @@ def _settle(
     out = []
     for d in deadlines:
         if _is_open(d):
+            # Breached or not is settled by event time when the stage ends, whatever the
+            # trigger signalled (late, or never, as in a backfill with the trigger off).
+            breached = d.due_time if when > d.due_time else None
             if cancel:
-                d = with_changes(d, cancelled=True, paused=False)
+                d = with_changes(d, cancelled=True, paused=False, breached_at=breached)
             else:
                 late = (
                     _hours((d,), ref, d.due_time, when)
                     if when > d.due_time
                     else (-_hours((d,), ref, when, d.due_time))
                 )
-                d = with_changes(d, done_at=when, paused=False, lateness_hours=round(late, 4))
+                d = with_changes(
+                    d,
+                    done_at=when,
+                    paused=False,
+                    breached_at=breached,
+                    lateness_hours=round(late, 4),
+                )
         out.append(d)
     return tuple(out)
 
@@ -387,13 +397,16 @@ def _deadline_event(
         # Moved by an extension or a pause: kept in its place, so the order stays the order of
         # scheduling, which is also the order a restarted projector loads them in.
         moved = with_changes(found, **fields)
+        if d["due_time"] > found.due_time:  # moved later: the old due time's flags are void
+            moved = with_changes(moved, warned_at=None, breached_at=None)
         return tuple(moved if x is found else x for x in deadlines)
     if found is None:
         raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
+    # A breach happened at the due time it names, however late the trigger noticed it.
     flagged = (
         with_changes(found, warned_at=found.warned_at or when)
         if kind == "DeadlineWarned"
-        else with_changes(found, breached_at=found.breached_at or when)
+        else with_changes(found, breached_at=found.breached_at or d["due_time"])
     )
     return tuple(flagged if x is found else x for x in deadlines)
 

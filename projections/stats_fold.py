@@ -5,6 +5,11 @@ Asia/Shanghai), so sums over days give months and quarters, and the totals do no
 how the log was cut into batches or in which order partitions were read. A case counts for
 the grid, village, street and district it was reported in (the boundaries in force then);
 department and worker counters go to whoever acted. A late post counts on the day it happened.
+
+A breach counts once per deadline, on the day of its due time, when its stage ends after that
+time (settled by event time, ``breach_counts``): a DeadlineBreached only says when the trigger
+noticed it, so the counters are the same whether the trigger ran live, late or never, and a
+late post of a step done in time does not count as a breach.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any, NamedTuple
 
 from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
-from projections.case_fold import CaseRow, CaseStep
+from projections.case_fold import SETTLED_BY, CaseRow, CaseStep
 
 __all__ = [
     "METRICS",
@@ -25,6 +30,7 @@ __all__ = [
     "Move",
     "Unit",
     "VisitCounts",
+    "breach_counts",
     "case_deltas",
     "case_moves",
     "deltas",
@@ -153,15 +159,29 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
     if event_type == "CaseEvaluated":
         units = _and(places, row.department_code)
         return [(units, "evaluations", 1), (units, "satisfaction_sum", int(datum["satisfaction"]))]
-    if event_type == "DeadlineBreached":
-        return [(_and(places, row.department_code), "breaches", 1)]
     return []
+
+
+def breach_counts(event_type: str, step: CaseStep) -> list[tuple[date, list[Move]]]:
+    """The breaches an event settles: each deadline whose stage it ends after the due time,
+    counted for the case's places and the deadline's department on the due time's day."""
+    if event_type not in SETTLED_BY:
+        return []
+    places = case_places(step.after)
+    return [
+        (local_date(d.due_time), [(_and(places, d.department_code), "breaches", 1)])
+        for d in step.changed_deadlines
+        if d.breached_at is not None and (d.done_at is not None or d.cancelled)
+    ]
 
 
 def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Delta]:
     """The counters one accepted case event moves, one by one."""
     day = local_date(datum["envelope"]["event_time"])
-    return deltas(day, case_moves(event_type, datum, step))
+    moved = deltas(day, case_moves(event_type, datum, step))
+    for due_day, moves in breach_counts(event_type, step):
+        moved += deltas(due_day, moves)
+    return moved
 
 
 class VisitCounts(NamedTuple):

@@ -165,6 +165,9 @@ def _settle(state: CaseState, outcome: DeadlineStatus) -> tuple[DeadlineState, .
 
 def _with_deadline(state: CaseState, event: DeadlineScheduled) -> tuple[DeadlineState, ...]:
     previous = state.deadline(event.deadline_id)
+    # Moved later (an extension, a pause): the flags of the old due time no longer hold, and
+    # the new one is warned and breached in its turn.
+    kept = previous is not None and event.due_time <= previous.due_time
     fresh = DeadlineState(
         deadline_id=event.deadline_id,
         stage=str(event.stage),
@@ -175,8 +178,8 @@ def _with_deadline(state: CaseState, event: DeadlineScheduled) -> tuple[Deadline
         policy_id=event.policy_id,
         policy_version=event.policy_version,
         calendar_version=event.calendar_version,
-        warned=previous.warned if previous else False,
-        breached=previous.breached if previous else False,
+        warned=kept and previous is not None and previous.warned,
+        breached=kept and previous is not None and previous.breached,
     )
     others = tuple(d for d in state.deadlines if d.deadline_id != event.deadline_id)
     return (*others, fresh)

@@ -34,6 +34,7 @@ from processors.rules.case_state import (
     Status,
     target_status,
 )
+from processors.rules.copies import model_with
 from processors.rules.decisions import (
     Accepted,
     Decision,
@@ -199,13 +200,16 @@ def _decide_signal(
             Code.NO_WARNING_FOR_DEADLINE,
             f"{case}: policy {d.policy_id} v{d.policy_version} asks for no warning on {d.stage}",
         )
-    if event.envelope.event_time < threshold:
+    env = event.envelope
+    if env.event_time < threshold or env.recorded_time < threshold:
         return Rejected(
             Code.DEADLINE_NOT_DUE,
             f"{case}: deadline {d.deadline_id} signals at "
-            f"{threshold.isoformat()}, not {event.envelope.event_time.isoformat()}",
+            f"{threshold.isoformat()}, not {min(env.event_time, env.recorded_time).isoformat()}",
         )
-    return Accepted((stamp(event, state.sequence + 1),))
+    # A warning or breach happens at its threshold, however late the trigger noticed it.
+    at_threshold = model_with(event, envelope=model_with(env, event_time=threshold))
+    return Accepted((stamp(at_threshold, state.sequence + 1),))
 
 
 class DueSignal(NamedTuple):
@@ -215,6 +219,7 @@ class DueSignal(NamedTuple):
     deadline_id: str
     stage: str
     due_time: datetime
+    at: datetime  # when it happened: the warn time or the due time, not when it was noticed
 
 
 def due_signals(state: CaseState, now: datetime, ref: ReferenceView) -> list[DueSignal]:
@@ -229,11 +234,15 @@ def due_signals(state: CaseState, now: datetime, ref: ReferenceView) -> list[Due
         if d.status is not DeadlineStatus.open or d.breached:
             continue
         if now >= d.due_time:
-            signals.append(DueSignal("DeadlineBreached", d.deadline_id, d.stage, d.due_time))
+            signals.append(
+                DueSignal("DeadlineBreached", d.deadline_id, d.stage, d.due_time, d.due_time)
+            )
         elif not d.warned:
             warn = warn_time_of(d, ref)
             if warn is not None and now >= warn:
-                signals.append(DueSignal("DeadlineWarned", d.deadline_id, d.stage, d.due_time))
+                signals.append(
+                    DueSignal("DeadlineWarned", d.deadline_id, d.stage, d.due_time, warn)
+                )
     return signals
 
 
@@ -241,11 +250,12 @@ def signal_submission(
     case_id: str, signal: DueSignal, now: datetime
 ) -> DeadlineWarned | DeadlineBreached:
     """The submission for ``signal``, with an event id derived from the deadline, the kind and
-    the due time, so that a trigger that retries after a crash submits a duplicate."""
+    the due time, so that a trigger that retries after a crash submits a duplicate. It
+    happened at the signal's own time (``signal.at``); ``now`` is only when it was noticed."""
     key = f"{signal.deadline_id}/{signal.kind}/{signal.due_time.isoformat()}"
     envelope = Envelope(
         event_id=str(uuid.uuid5(_SIGNAL_NAMESPACE, key)),
-        event_time=now,
+        event_time=signal.at,
         recorded_time=now,
         source_system=TRIGGER_SOURCE_SYSTEM,
         actor=Actor(id=TRIGGER_SOURCE_SYSTEM, role=ActorRole.system),
