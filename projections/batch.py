@@ -35,8 +35,8 @@ from projections.stats_fold import (
     METRICS,
     Move,
     Unit,
-    breach_counts,
     case_moves,
+    dated_moves,
     quarter_of,
     visit_counts,
 )
@@ -173,6 +173,7 @@ class Changes:
     deadlines: dict[str, DeadlineRow] = field(default_factory=dict)
     timeline: list[TimelineRow] = field(default_factory=list)
     resolutions: list[ResolutionRow] = field(default_factory=list)
+    superseded: set[str] = field(default_factory=set)  # cases whose stored resolution goes
     case_locations: list[CaseLocationRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     visit_tracks: list[VisitTrackRow] = field(default_factory=list)
@@ -291,10 +292,15 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.timeline.append(step.timeline)
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
-    for due_day, moves in breach_counts(rec.event_type, step):
-        changes.count(due_day, moves)
+    for other_day, moves in dated_moves(rec.event_type, step):
+        changes.count(other_day, moves)
     row = step.after
     if rec.event_type == "CaseResolved":
+        if step.before is not None and step.before.resolved_at is not None:
+            # Reworked: the final resolution replaces the earlier one (a rare step, so the
+            # batch's list is filtered rather than indexed).
+            changes.resolutions = [r for r in changes.resolutions if r.case_id != row.case_id]
+            changes.superseded.add(row.case_id)
         changes.resolutions.append(
             ResolutionRow(
                 row.case_id,

@@ -106,6 +106,7 @@ class CaseRow:
     dispatched_at: datetime | None = None
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
+    resolved_by: str | None = None  # the department of the resolution that counts (the last)
     verified_at: datetime | None = None
     closed_at: datetime | None = None
     evaluated_at: datetime | None = None
@@ -308,6 +309,7 @@ def _apply(
         changes = {"escalation_level": d["to_level"], "escalations": row.escalations + 1}
     elif kind == "CaseResolved":
         changes = _resolved(row, deadlines, when, ref)
+        changes["resolved_by"] = d["department_code"]
     elif kind == "CaseVerified":
         passed = bool(d["passed"])
         changes = {

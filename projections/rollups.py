@@ -67,10 +67,11 @@ def add_periods(conn: psycopg.Connection[Any], days: str) -> None:
     insert_select(conn, table, select.format(sums, sql.Identifier(days), _PERIODS))
 
 
-def add_histogram(conn: psycopg.Connection[Any], resolutions: str) -> None:
+def add_histogram(conn: psycopg.Connection[Any], resolutions: str, sign: int = 1) -> None:
     """Count the rows of table ``resolutions`` (shaped as ``resolutions``) in ``handling_hist``:
     per place and department, month and quarter, and handling-time bucket (PostgreSQL's
-    ``width_bucket`` over ``handling_hist.EDGES``, the buckets of ``bucket_of``)."""
+    ``width_bucket`` over ``handling_hist.EDGES``, the buckets of ``bucket_of``). ``sign``
+    -1 takes them out again (resolutions a case's final one replaced)."""
     units = sql.SQL(", ").join(
         sql.SQL("({}, r.{})").format(sql.Literal(level), sql.Identifier(column))
         for level, column in RESOLUTION_UNITS.items()
@@ -78,10 +79,11 @@ def add_histogram(conn: psycopg.Connection[Any], resolutions: str) -> None:
     select = sql.SQL(
         "SELECT u.level, u.code, p.period, "
         f"{BUCKET_SQL.format('r.handling_hours')}::int AS bucket, "
-        "count(*)::bigint AS resolutions FROM {} r CROSS JOIN LATERAL (VALUES {}) u(level, code) {} "
+        "(%(sign)s * count(*))::bigint AS resolutions FROM {} r CROSS JOIN LATERAL (VALUES {}) u(level, code) {} "
         "WHERE u.code IS NOT NULL GROUP BY 1, 2, 3, 4"
     ).format(sql.Identifier(resolutions), units, _PERIODS)
-    insert_select(conn, READ_MODELS["handling_hist"], select, {"edges": list(EDGES)})
+    params = {"edges": list(EDGES), "sign": sign}
+    insert_select(conn, READ_MODELS["handling_hist"], select, params)
 
 
 def fill(conn: psycopg.Connection[Any], rollups: Sequence[str]) -> None:

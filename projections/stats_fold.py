@@ -6,6 +6,11 @@ how the log was cut into batches or in which order partitions were read. A case 
 the grid, village, street and district it was reported in (the boundaries in force then);
 department and worker counters go to whoever acted. A late post counts on the day it happened.
 
+A case is resolved once: its final resolution counts, with the handling time from the first
+dispatch to it (working hours, less the time suspended); a resolution that failed verification
+and was reworked is taken back from its own day and department when the case is resolved
+again (``dated_moves``), and the rework counts in ``reworks``.
+
 A breach counts once per deadline, on the day of its due time, when its stage ends after that
 time (settled by event time, ``breach_counts``): a DeadlineBreached only says when the trigger
 noticed it, so the counters are the same whether the trigger ran live, late or never, and a
@@ -30,9 +35,9 @@ __all__ = [
     "Move",
     "Unit",
     "VisitCounts",
-    "breach_counts",
     "case_deltas",
     "case_moves",
+    "dated_moves",
     "deltas",
     "quarter_of",
     "visit_counts",
@@ -162,25 +167,40 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
     return []
 
 
-def breach_counts(event_type: str, step: CaseStep) -> list[tuple[date, list[Move]]]:
-    """The breaches an event settles: each deadline whose stage it ends after the due time,
-    counted for the case's places and the deadline's department on the due time's day."""
-    if event_type not in SETTLED_BY:
-        return []
+def dated_moves(event_type: str, step: CaseStep) -> list[tuple[date, list[Move]]]:
+    """The counters an event moves on other days than its own: the breaches of the deadlines
+    whose stage it ends after the due time, for the case's places and the deadline's
+    department on the due time's day; and a resolution it replaces, taken back."""
     places = case_places(step.after)
-    return [
-        (local_date(d.due_time), [(_and(places, d.department_code), "breaches", 1)])
-        for d in step.changed_deadlines
-        if d.breached_at is not None and (d.done_at is not None or d.cancelled)
-    ]
+    out = []
+    if event_type in SETTLED_BY:
+        out += [
+            (local_date(d.due_time), [(_and(places, d.department_code), "breaches", 1)])
+            for d in step.changed_deadlines
+            if d.breached_at is not None and (d.done_at is not None or d.cancelled)
+        ]
+    before = step.before
+    if event_type == "CaseResolved" and before is not None and before.resolved_at is not None:
+        units = _and(places, before.resolved_by)
+        out.append(
+            (
+                local_date(before.resolved_at),
+                [
+                    (units, "resolved", -1),
+                    (units, "resolved_on_time", -int(bool(before.on_time))),
+                    (units, "handling_minutes", -round((before.handling_hours or 0.0) * 60)),
+                ],
+            )
+        )
+    return out
 
 
 def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Delta]:
     """The counters one accepted case event moves, one by one."""
     day = local_date(datum["envelope"]["event_time"])
     moved = deltas(day, case_moves(event_type, datum, step))
-    for due_day, moves in breach_counts(event_type, step):
-        moved += deltas(due_day, moves)
+    for other_day, moves in dated_moves(event_type, step):
+        moved += deltas(other_day, moves)
     return moved
 
 
