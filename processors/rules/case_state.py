@@ -125,6 +125,7 @@ class CaseState:
     returns: int = 0
     reworks: int = 0
     evaluated: bool = False
+    recorded_until: datetime | None = None  # the latest recording time on the case's stream
 
     def deadline(self, deadline_id: str) -> DeadlineState | None:
         """The deadline with that id, open or settled."""
@@ -206,6 +207,7 @@ def _start(event: CaseReported, sequence: int) -> CaseState:
         priority=str(event.priority),
         grid_id=event.grid_id,
         seen={event.envelope.event_id: sequence},
+        recorded_until=event.envelope.recorded_time,
     )
 
 
@@ -228,7 +230,17 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
     seen[event.envelope.event_id] = sequence
     moved = target is not state.status or isinstance(event, CaseTransferred)
     since = event.envelope.event_time if moved else state.status_since
-    new = with_changes(state, status=target, sequence=sequence, seen=seen, status_since=since)
+    recorded = event.envelope.recorded_time
+    if state.recorded_until is not None and state.recorded_until > recorded:
+        recorded = state.recorded_until
+    new = with_changes(
+        state,
+        status=target,
+        sequence=sequence,
+        seen=seen,
+        status_since=since,
+        recorded_until=recorded,
+    )
     return _apply_fields(new, state, event)
 
 

@@ -25,7 +25,14 @@ from events.models import (
     WorkerAssigned,
 )
 from processors.rules.calendar import year_from_definition
-from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected, stamp
+from processors.rules.decisions import (
+    Accepted,
+    Decision,
+    Duplicate,
+    Rejected,
+    recorded_before_event,
+    stamp,
+)
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.errors import InvalidCalendar
 from processors.rules.reference_view import LEVELS, ReferenceView
@@ -171,5 +178,5 @@ def decide_reference(view: ReferenceView, submission: Event) -> Decision:
             f"{env.event_id} carries sequence {env.sequence}; submit it unset",
         )
     check = CHECKS.get(submission.event_type)
-    rejected = check(view, submission) if check else None
+    rejected = recorded_before_event(submission) or (check(view, submission) if check else None)
     return rejected or Accepted((stamp(submission, view.sequence + 1),))

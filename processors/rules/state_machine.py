@@ -42,6 +42,7 @@ from processors.rules.decisions import (
     Rejected,
     deadline_id,
     derived_envelope,
+    recorded_before_event,
     stamp,
 )
 from processors.rules.decisions import RejectionCode as Code
@@ -79,6 +80,9 @@ def decide(state: CaseState | None, submission: Event, ref: ReferenceView) -> De
             f"{env.event_id} carries sequence {env.sequence}, but the workflow "
             "assigns it: submit with sequence null",
         )
+    refused = recorded_before_event(submission)
+    if refused is not None:
+        return Rejected(refused.code, f"{case}; {refused.message}")
     signal = isinstance(submission, DeadlineWarned | DeadlineBreached)
     if isinstance(submission, DeadlineScheduled) or (signal and env.actor.role != "system"):
         return Rejected(
@@ -101,9 +105,19 @@ def decide(state: CaseState | None, submission: Event, ref: ReferenceView) -> De
             f"case {state.case_id} already exists "
             f"({state.status}); report a new problem under a new case id",
         )
+    submission = _in_recording_order(state, submission)
     if isinstance(submission, DeadlineWarned | DeadlineBreached):
         return _decide_signal(state, submission, ref)
     return _decide_step(state, submission, ref)
+
+
+def _in_recording_order(state: CaseState, submission: CaseEvent) -> CaseEvent:
+    """The submission recorded no earlier than the case's last step: its recording times
+    never go backwards, so the case as known at any instant is a prefix of its stream."""
+    env = submission.envelope
+    if state.recorded_until is None or env.recorded_time >= state.recorded_until:
+        return submission
+    return model_with(submission, envelope=model_with(env, recorded_time=state.recorded_until))
 
 
 def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Decision:
