@@ -27,6 +27,7 @@ __all__ = [
     "CorruptStream",
     "DeadlineRow",
     "TimelineRow",
+    "WorkingTimeUnknown",
     "deadline_status",
     "fold_case",
 ]
@@ -243,13 +244,22 @@ def _calendar(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView) -> WorkCal
     return ref.calendar_recorded(d.calendar_version for d in deadlines)
 
 
+class WorkingTimeUnknown(CorruptStream):
+    """A case's working hours cannot be counted: the calendar its deadlines recorded is not
+    in the reference log, or no published year reaches the event. The record is dead-lettered
+    with this reason; wall-clock hours would be a different, silently wrong number."""
+
+
 def _hours(
-    deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime
+    case_id: str, deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime
 ) -> float:
     try:
         return working_hours_between(_calendar(deadlines, ref), a, b)
-    except (CalendarGap, UnknownReference):
-        return max(0.0, (b - a).total_seconds() / 3600)  # beyond the calendar: wall hours
+    except (CalendarGap, UnknownReference) as exc:
+        raise WorkingTimeUnknown(
+            f"case {case_id}: the working hours from {a.isoformat()} to {b.isoformat()} "
+            f"cannot be counted: {exc}"
+        ) from exc
 
 
 def _apply(
@@ -302,7 +312,11 @@ def _apply(
         changes = {"suspended_since": when}
         deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
     elif kind == "CaseResumed":
-        paused = _hours(deadlines, ref, row.suspended_since, when) if row.suspended_since else 0.0
+        paused = (
+            _hours(row.case_id, deadlines, ref, row.suspended_since, when)
+            if row.suspended_since
+            else 0.0
+        )
         changes = {"suspended_since": None, "suspended_hours": row.suspended_hours + paused}
         deadlines = tuple(with_changes(x, paused=False) for x in deadlines)
     elif kind == "CaseEscalated":
@@ -331,7 +345,7 @@ def _resolved(
     row: CaseRow, deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView
 ) -> dict[str, Any]:
     start = row.first_dispatched_at or row.reported_at
-    handling = max(0.0, _hours(deadlines, ref, start, when) - row.suspended_hours)
+    handling = max(0.0, _hours(row.case_id, deadlines, ref, start, when) - row.suspended_hours)
     # By event time: a stage that ended after its due time, even one a transfer cancelled;
     # a breach signalled before a late post of an on-time step does not count.
     late = any(x.stage in ("claim", "handle") and x.breached_at is not None for x in deadlines)
@@ -355,9 +369,9 @@ def _settle(
                 d = with_changes(d, cancelled=True, paused=False, breached_at=breached)
             else:
                 late = (
-                    _hours((d,), ref, d.due_time, when)
+                    _hours(d.case_id, (d,), ref, d.due_time, when)
                     if when > d.due_time
-                    else (-_hours((d,), ref, when, d.due_time))
+                    else (-_hours(d.case_id, (d,), ref, when, d.due_time))
                 )
                 d = with_changes(
                     d,

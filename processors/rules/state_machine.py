@@ -25,6 +25,7 @@ from events.models import (
     Event,
     Stage,
 )
+from processors.rules.calendar import local_date
 from processors.rules.case_rules import RULES, Plan, check_report
 from processors.rules.case_state import (
     TRANSITIONS,
@@ -46,7 +47,7 @@ from processors.rules.decisions import (
     stamp,
 )
 from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import UnknownReference
+from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
 from processors.rules.sla import warn_time_for
 
@@ -136,6 +137,9 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
             f"{event.event_type} at {event.envelope.event_time.isoformat()} cannot "
             "have happened before that: correct the event time",
         )
+    gap = _beyond_calendar(state, event, ref)
+    if gap is not None:
+        return gap
     outcome = RULES[event.event_type](state, event, ref)
     if isinstance(outcome, Rejected):
         return outcome
@@ -144,6 +148,23 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
         _scheduled(event, plan, sequence, sequence + n) for n, plan in enumerate(outcome, start=1)
     ]
     return Accepted((stamp(event, sequence), *derived))
+
+
+_MEASURED = frozenset({"CaseClaimed", "CaseResolved", "CaseVerified", "CaseResumed"})
+"""Steps whose working time the read models count (lateness, handling, time suspended)."""
+
+
+def _beyond_calendar(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Rejected | None:
+    """A measured step of a case with deadlines, in a year no published calendar knows: its
+    working hours could not be counted, so it waits for that year's CalendarDefined."""
+    if event.event_type not in _MEASURED or not state.deadlines:
+        return None
+    year = local_date(event.envelope.event_time).year
+    if year in ref.calendar().known_years:
+        return None
+    return Rejected(
+        Code.CALENDAR_GAP, f"case {state.case_id} is {state.status}: {CalendarGap(year)}"
+    )
 
 
 def _scheduled(cause: CaseEvent, plan: Plan, cause_sequence: int, sequence: int) -> Event:
