@@ -62,14 +62,14 @@ class DeadlineRow:
     cancelled: bool = False
     paused: bool = False
     lateness_hours: float | None = None  # working hours after the due time; < 0: time to spare
-
-    @property
-    def status(self) -> str:
-        """open, warned, breached, paused, met or cancelled (DESIGN.md's SLA states)."""
-        return deadline_status(self)
+    # open, warned, breached, paused, met or cancelled (``deadline_status`` of the fields
+    # above), kept by ``fold_case`` whenever the deadline changes: a column to filter on
+    status: str = "open"
 
 
 def deadline_status(d: DeadlineRow) -> str:
+    """open, warned, breached, paused, met or cancelled (DESIGN.md's SLA states); breached
+    once its stage ended after the due time, or the trigger signalled it while it runs."""
     if d.cancelled:
         return "cancelled"
     if d.done_at is not None:
@@ -201,11 +201,23 @@ def fold_case(
     if fresh is deadlines:  # most events leave the deadlines alone
         changed: tuple[DeadlineRow, ...] = ()
     else:
-        changed = (
-            *(d for d, old in zip(fresh, deadlines, strict=False) if d is not old),
-            *fresh[len(deadlines) :],
-        )
+        fresh, changed = _with_status(fresh, deadlines)
     return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
+
+
+def _with_status(
+    fresh: tuple[DeadlineRow, ...], deadlines: tuple[DeadlineRow, ...]
+) -> tuple[tuple[DeadlineRow, ...], tuple[DeadlineRow, ...]]:
+    """The deadlines with the status of each changed one brought up to date, and those."""
+    out, changed = list(fresh), []
+    for i, d in enumerate(fresh):
+        if i < len(deadlines) and d is deadlines[i]:
+            continue
+        status = deadline_status(d)
+        if d.status != status:
+            d = out[i] = with_changes(d, status=status)
+        changed.append(d)
+    return tuple(out), tuple(changed)
 
 
 def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> str:

@@ -34,6 +34,7 @@ from projections.case_fold import (
     deadline_status,
     fold_case,
 )
+from projections.tables import READ_MODELS
 from schemas.catalog import load_catalog
 from tests.unit.test_reference_view import (
     DISTRICT,
@@ -616,10 +617,21 @@ def test_deadline_status_of_each_state() -> None:
     warned = replace(d, warned_at=sh(*MON, 17, 0))
     breached = replace(warned, breached_at=sh(*TUE, 9, 0))
     assert [deadline_status(x) for x in (d, warned, breached)] == ["open", "warned", "breached"]
-    assert replace(breached, paused=True).status == "paused"
-    assert replace(breached, done_at=sh(*TUE, 9, 0)).status == "met"  # on the dot is in time
-    assert replace(d, done_at=sh(*TUE, 9, 1)).status == "breached"
-    assert replace(d, done_at=sh(*TUE, 9, 1), cancelled=True).status == "cancelled"
+    assert deadline_status(replace(breached, paused=True)) == "paused"
+    assert deadline_status(replace(breached, done_at=sh(*TUE, 9, 0))) == "met"  # on the dot
+    assert deadline_status(replace(d, done_at=sh(*TUE, 9, 1))) == "breached"
+    assert deadline_status(replace(d, done_at=sh(*TUE, 9, 1), cancelled=True)) == "cancelled"
+
+
+def test_the_deadlines_table_keeps_each_deadlines_status() -> None:
+    assert "status" in READ_MODELS["deadlines"].column_names
+    case = in_progress()
+    case.signal(sh(2025, 3, 10, 15, 0))
+    f = fold(case.records())
+    assert [(x.stage, x.status) for x in f.deadlines] == [("claim", "met"), ("handle", "breached")]
+    assert all(x.status == deadline_status(x) for step in f.steps for x in step.deadlines)
+    case.do("CaseSuspended", sh(2025, 3, 10, 16, 0))
+    assert fold(case.records()).deadline("handle").status == "paused"
 
 
 # --- the trace -------------------------------------------------------------------------------
