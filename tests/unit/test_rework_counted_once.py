@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 
 from projections.batch import Decoded, ProjectionState, fold_batch
-from tests.unit.test_case_fold import Case, in_progress
+from tests.unit.test_case_fold import WORLD, Case, in_progress
 from tests.unit.test_reference_view import LAW, sh
 from tests.unit.test_stats_fold import deltas
 
@@ -47,9 +47,9 @@ def test_the_resolutions_table_holds_a_reworked_case_once() -> None:
     records = [
         Decoded("case", "fq.case.events", 0, n, t, d) for n, (t, d) in enumerate(case.records())
     ]
-    whole = fold_batch(ProjectionState(), records)
+    whole = fold_batch(ProjectionState(ref=WORLD), records)
     assert [(r.case_id, r.day) for r in whole.resolutions] == [(case.case_id, TUE_11)]
-    state = ProjectionState()
+    state = ProjectionState(ref=WORLD)
     last = max(n for n, r in enumerate(records) if r.event_type == "CaseResolved")
     first = fold_batch(state, records[:last])
     second = fold_batch(state, records[last:])
