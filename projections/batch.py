@@ -289,7 +289,8 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     state.deadlines[case_id] = step.deadlines
     for d in step.changed_deadlines:
         changes.deadlines[d.deadline_id] = d
-    changes.timeline.append(step.timeline)
+    # where the case's record is, so its history is read back without scanning the partition
+    changes.timeline.append(step.timeline._replace(log_offset=rec.offset))
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
     for other_day, moves in dated_moves(rec.event_type, step):

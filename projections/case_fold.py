@@ -146,6 +146,7 @@ class TimelineRow(NamedTuple):
     actor_role: str
     source_system: str
     summary: str
+    log_offset: int = -1  # the record's offset in its partition of the case log (-1: unknown)
 
 
 class CaseStep(NamedTuple):

@@ -103,13 +103,15 @@ def case_pipeline(
 
 
 def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> Answer:
-    """One case's full trace (全程留痕): every event, who, when, from which system."""
+    """One case's full trace (全程留痕): every event, who, when, from which system, and where
+    its record is in its partition of the case log (``log_offset``)."""
     return answer(
         conn,
         projection,
         ["case_timeline"],
         "SELECT sequence, event_type, event_time, recorded_time, actor_id, actor_role, "
-        "source_system, summary FROM case_timeline WHERE case_id = %s ORDER BY sequence",
+        "source_system, summary, log_offset FROM case_timeline WHERE case_id = %s "
+        "ORDER BY sequence",
         (case_id,),
     )
 
