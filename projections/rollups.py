@@ -84,6 +84,14 @@ def add_histogram(conn: psycopg.Connection[Any], resolutions: str, sign: int = 1
     ).format(sql.Identifier(resolutions), units, _PERIODS)
     params = {"edges": list(EDGES), "sign": sign}
     insert_select(conn, READ_MODELS["handling_hist"], select, params)
+    if sign < 0:  # no bucket left at zero: the rows are those the facts give, however batched
+        conn.execute(
+            sql.SQL(
+                "DELETE FROM handling_hist h USING ({}) s WHERE h.resolutions = 0 AND "
+                "(h.level, h.code, h.period, h.bucket) = (s.level, s.code, s.period, s.bucket)"
+            ).format(select),
+            params,
+        )
 
 
 def fill(conn: psycopg.Connection[Any], rollups: Sequence[str]) -> None:
