@@ -37,6 +37,7 @@ from projections.stats_fold import (
     Unit,
     case_moves,
     cohort_moves,
+    dated_moves,
     quarter_of,
     visit_counts,
 )
@@ -193,6 +194,7 @@ class Changes:
     deadlines: dict[str, DeadlineRow] = field(default_factory=dict)
     timeline: list[TimelineRow] = field(default_factory=list)
     resolutions: list[ResolutionRow] = field(default_factory=list)
+    superseded: set[str] = field(default_factory=set)  # cases whose stored resolution goes
     case_locations: list[CaseLocationRow] = field(default_factory=list)
     notices: list[NoticeRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
@@ -309,14 +311,22 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     state.deadlines[case_id] = step.deadlines
     for d in step.changed_deadlines:
         changes.deadlines[d.deadline_id] = d
-    changes.timeline.append(step.timeline)
+    # where the case's record is, so its history is read back without scanning the partition
+    changes.timeline.append(step.timeline._replace(log_offset=rec.offset))
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
     cohort = cohort_moves(rec.event_type, step)
     if cohort is not None:
         changes.count(*cohort)
+    for other_day, moves in dated_moves(rec.event_type, step):
+        changes.count(other_day, moves)
     row = step.after
     if rec.event_type == "CaseResolved":
+        if step.before is not None and step.before.resolved_at is not None:
+            # Reworked: the final resolution replaces the earlier one (a rare step, so the
+            # batch's list is filtered rather than indexed).
+            changes.resolutions = [r for r in changes.resolutions if r.case_id != row.case_id]
+            changes.superseded.add(row.case_id)
         changes.resolutions.append(
             ResolutionRow(
                 row.case_id,

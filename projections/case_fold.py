@@ -22,11 +22,13 @@ from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.reference_view import ReferenceView
 
 __all__ = [
+    "SETTLED_BY",
     "CaseRow",
     "CaseStep",
     "CorruptStream",
     "DeadlineRow",
     "TimelineRow",
+    "WorkingTimeUnknown",
     "deadline_status",
     "fold_case",
 ]
@@ -36,6 +38,8 @@ Datum = Mapping[str, Any]
 _STATUS = {str(s): s for s in Status}  # a lookup: cheaper than ``Status(value)`` per event
 _DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
 _CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
+SETTLED_BY = frozenset(_DONE_BY | _CANCELLED_BY)
+"""The events that end the open deadline's stage (and settle whether it was breached)."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,14 @@ class DeadlineRow:
     lateness_hours: float | None = None  # working hours after the due time; < 0: time to spare
     urges: int = 0  # 催办 of this deadline (numbered per due time: the latest number)
     last_urged_at: datetime | None = None
-
-    @property
-    def status(self) -> str:
-        """open, warned, breached, paused, met or cancelled (DESIGN.md's SLA states)."""
-        return deadline_status(self)
+    # open, warned, breached, paused, met or cancelled (``deadline_status`` of the fields
+    # above), kept by ``fold_case`` whenever the deadline changes: a column to filter on
+    status: str = "open"
 
 
 def deadline_status(d: DeadlineRow) -> str:
+    """open, warned, breached, paused, met or cancelled (DESIGN.md's SLA states); breached
+    once its stage ended after the due time, or the trigger signalled it while it runs."""
     if d.cancelled:
         return "cancelled"
     if d.done_at is not None:
@@ -106,6 +110,7 @@ class CaseRow:
     dispatched_at: datetime | None = None
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
+    resolved_by: str | None = None  # the department of the resolution that counts (the last)
     verified_at: datetime | None = None
     closed_at: datetime | None = None
     evaluated_at: datetime | None = None
@@ -157,6 +162,7 @@ class TimelineRow(NamedTuple):
     actor_role: str
     source_system: str
     summary: str
+    log_offset: int = -1  # the record's offset in its partition of the case log (-1: unknown)
 
 
 class CaseStep(NamedTuple):
@@ -212,11 +218,23 @@ def fold_case(
     if fresh is deadlines:  # most events leave the deadlines alone
         changed: tuple[DeadlineRow, ...] = ()
     else:
-        changed = (
-            *(d for d, old in zip(fresh, deadlines, strict=False) if d is not old),
-            *fresh[len(deadlines) :],
-        )
+        fresh, changed = _with_status(fresh, deadlines)
     return CaseStep(row, after, fresh, changed, _timeline(event_type, datum, after))
+
+
+def _with_status(
+    fresh: tuple[DeadlineRow, ...], deadlines: tuple[DeadlineRow, ...]
+) -> tuple[tuple[DeadlineRow, ...], tuple[DeadlineRow, ...]]:
+    """The deadlines with the status of each changed one brought up to date, and those."""
+    out, changed = list(fresh), []
+    for i, d in enumerate(fresh):
+        if i < len(deadlines) and d is deadlines[i]:
+            continue
+        status = deadline_status(d)
+        if d.status != status:
+            d = out[i] = with_changes(d, status=status)
+        changed.append(d)
+    return tuple(out), tuple(changed)
 
 
 def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> str:
@@ -255,13 +273,22 @@ def _calendar(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView) -> WorkCal
     return ref.calendar_recorded(d.calendar_version for d in deadlines)
 
 
+class WorkingTimeUnknown(CorruptStream):
+    """A case's working hours cannot be counted: the calendar its deadlines recorded is not
+    in the reference log, or no published year reaches the event. The record is dead-lettered
+    with this reason; wall-clock hours would be a different, silently wrong number."""
+
+
 def _hours(
-    deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime
+    case_id: str, deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime
 ) -> float:
     try:
         return working_hours_between(_calendar(deadlines, ref), a, b)
-    except (CalendarGap, UnknownReference):
-        return max(0.0, (b - a).total_seconds() / 3600)  # beyond the calendar: wall hours
+    except (CalendarGap, UnknownReference) as exc:
+        raise WorkingTimeUnknown(
+            f"case {case_id}: the working hours from {a.isoformat()} to {b.isoformat()} "
+            f"cannot be counted: {exc}"
+        ) from exc
 
 
 def _apply(
@@ -326,7 +353,11 @@ def _apply(
         }
         deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
     elif kind in ("CaseResumed", "CaseUnparked"):
-        paused = _hours(deadlines, ref, row.suspended_since, when) if row.suspended_since else 0.0
+        paused = (
+            _hours(row.case_id, deadlines, ref, row.suspended_since, when)
+            if row.suspended_since
+            else 0.0
+        )
         changes = {"suspended_since": None, "suspended_hours": row.suspended_hours + paused}
         if kind == "CaseUnparked":
             changes |= {
@@ -340,6 +371,7 @@ def _apply(
         changes = {"escalation_level": d["to_level"], "escalations": row.escalations + 1}
     elif kind == "CaseResolved":
         changes = _resolved(row, deadlines, when, ref)
+        changes["resolved_by"] = d["department_code"]
     elif kind == "CaseVerified":
         passed = bool(d["passed"])
         changes = {
@@ -361,12 +393,10 @@ def _resolved(
     row: CaseRow, deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView
 ) -> dict[str, Any]:
     start = row.first_dispatched_at or row.reported_at
-    handling = max(0.0, _hours(deadlines, ref, start, when) - row.suspended_hours)
-    # A breach counts even when a transfer later cancelled that deadline.
-    late = any(
-        x.stage in ("claim", "handle") and (x.breached_at is not None or x.status == "breached")
-        for x in deadlines
-    )
+    handling = max(0.0, _hours(row.case_id, deadlines, ref, start, when) - row.suspended_hours)
+    # By event time: a stage that ended after its due time, even one a transfer cancelled;
+    # a breach signalled before a late post of an on-time step does not count.
+    late = any(x.stage in ("claim", "handle") and x.breached_at is not None for x in deadlines)
     return {"resolved_at": when, "handling_hours": round(handling, 4), "on_time": not late}
 
 
@@ -380,15 +410,24 @@ def _settle(
     out = []
     for d in deadlines:
         if _is_open(d):
+            # Breached or not is settled by event time when the stage ends, whatever the
+            # trigger signalled (late, or never, as in a backfill with the trigger off).
+            breached = d.due_time if when > d.due_time else None
             if cancel:
-                d = with_changes(d, cancelled=True, paused=False)
+                d = with_changes(d, cancelled=True, paused=False, breached_at=breached)
             else:
                 late = (
-                    _hours((d,), ref, d.due_time, when)
+                    _hours(d.case_id, (d,), ref, d.due_time, when)
                     if when > d.due_time
-                    else (-_hours((d,), ref, when, d.due_time))
+                    else (-_hours(d.case_id, (d,), ref, when, d.due_time))
                 )
-                d = with_changes(d, done_at=when, paused=False, lateness_hours=round(late, 4))
+                d = with_changes(
+                    d,
+                    done_at=when,
+                    paused=False,
+                    breached_at=breached,
+                    lateness_hours=round(late, 4),
+                )
         out.append(d)
     return tuple(out)
 
@@ -422,13 +461,16 @@ def _deadline_event(
         # Moved by an extension or a pause: kept in its place, so the order stays the order of
         # scheduling, which is also the order a restarted projector loads them in.
         moved = with_changes(found, **fields)
+        if d["due_time"] > found.due_time:  # moved later: the old due time's flags are void
+            moved = with_changes(moved, warned_at=None, breached_at=None)
         return tuple(moved if x is found else x for x in deadlines)
     if found is None:
         raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
+    # A breach happened at the due time it names, however late the trigger noticed it.
     flagged = (
         with_changes(found, warned_at=found.warned_at or when)
         if kind == "DeadlineWarned"
-        else with_changes(found, breached_at=found.breached_at or when)
+        else with_changes(found, breached_at=found.breached_at or d["due_time"])
     )
     return tuple(flagged if x is found else x for x in deadlines)
 

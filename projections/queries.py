@@ -9,7 +9,6 @@ boundaries that were in force when each case was reported or each visit made.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
@@ -19,6 +18,7 @@ import psycopg
 from projections.errors import ProjectionError
 from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS, WIDTHS
 from projections.now_fold import STATUS_COLUMNS
+from projections.panels.lateness import BUCKETS, bucket_sql
 from projections.periods import Span, cover
 from projections.reading import Answer, answer
 from projections.stats_fold import METRICS
@@ -41,7 +41,6 @@ __all__ = [
 
 Level = Literal["district", "street", "village", "grid", "department", "worker"]
 Period = Literal["day", "month", "quarter"]
-LATENESS_BUCKETS = (0, 4, 8, 16, 40)
 # Every rate once: its SQL over summed counters, and the counter that is its sample size.
 _RATES = {
     "on_time_rate": ("resolved_on_time::float / NULLIF(resolved, 0)", "resolved"),
@@ -109,13 +108,15 @@ def case_pipeline(
 
 
 def case_trace(conn: psycopg.Connection[Any], projection: str, case_id: str) -> Answer:
-    """One case's full trace (全程留痕): every event, who, when, from which system."""
+    """One case's full trace (全程留痕): every event, who, when, from which system, and where
+    its record is in its partition of the case log (``log_offset``)."""
     return answer(
         conn,
         projection,
         ["case_timeline"],
         "SELECT sequence, event_type, event_time, recorded_time, actor_id, actor_role, "
-        "source_system, summary FROM case_timeline WHERE case_id = %s ORDER BY sequence",
+        "source_system, summary, log_offset FROM case_timeline WHERE case_id = %s "
+        "ORDER BY sequence",
         (case_id,),
     )
 
@@ -140,17 +141,16 @@ def overdue(
 
 
 def overdue_distribution(conn: psycopg.Connection[Any], projection: str) -> Answer:
-    """How late finished deadlines were, in working-hour buckets, and how many are still open
-    past due."""
-    edges = LATENESS_BUCKETS
-    cases = " ".join(
-        f"WHEN lateness_hours <= {hi} THEN '({lo},{hi}]'" for lo, hi in itertools.pairwise(edges)
-    )
+    """How late finished deadlines were, in working-hour buckets in their numeric order
+    (``projections.panels.lateness``), then how many are still open past due."""
+    labels = " ".join(f"WHEN {i} THEN '{label}'" for i, label in enumerate(BUCKETS))
     query = (
-        f"SELECT CASE {cases} ELSE '>{edges[-1]}' END AS bucket, count(*) AS deadlines "
-        "FROM deadlines WHERE done_at IS NOT NULL AND lateness_hours > 0 AND NOT cancelled "
-        "GROUP BY 1 UNION ALL SELECT 'open past due', count(*) FROM deadlines "
-        "WHERE breached_at IS NOT NULL AND done_at IS NULL AND NOT cancelled ORDER BY 1"
+        "SELECT bucket, deadlines FROM ("
+        f"SELECT i, CASE i {labels} END AS bucket, count(*) AS deadlines FROM "
+        f"(SELECT {bucket_sql('lateness_hours')} AS i FROM deadlines "
+        "WHERE done_at IS NOT NULL AND lateness_hours > 0 AND NOT cancelled) d GROUP BY i "
+        f"UNION ALL SELECT {len(BUCKETS)}, 'open past due', count(*) FROM deadlines "
+        "WHERE breached_at IS NOT NULL AND done_at IS NULL AND NOT cancelled) x ORDER BY i"
     )
     return answer(conn, projection, ["deadlines"], query)
 

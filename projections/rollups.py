@@ -74,10 +74,11 @@ def add_periods(conn: psycopg.Connection[Any], days: str) -> None:
     insert_select(conn, table, select.format(sums, sql.Identifier(days), _PERIODS))
 
 
-def add_histogram(conn: psycopg.Connection[Any], resolutions: str) -> None:
+def add_histogram(conn: psycopg.Connection[Any], resolutions: str, sign: int = 1) -> None:
     """Count the rows of table ``resolutions`` (shaped as ``resolutions``) in ``handling_hist``:
     per place and department, month and quarter, and handling-time bucket (PostgreSQL's
-    ``width_bucket`` over ``handling_hist.EDGES``, the buckets of ``bucket_of``)."""
+    ``width_bucket`` over ``handling_hist.EDGES``, the buckets of ``bucket_of``). ``sign``
+    -1 takes them out again (resolutions a case's final one replaced)."""
     units = sql.SQL(", ").join(
         sql.SQL("({}, r.{})").format(sql.Literal(level), sql.Identifier(column))
         for level, column in RESOLUTION_UNITS.items()
@@ -85,10 +86,19 @@ def add_histogram(conn: psycopg.Connection[Any], resolutions: str) -> None:
     select = sql.SQL(
         "SELECT u.level, u.code, p.period, "
         f"{BUCKET_SQL.format('r.handling_hours')}::int AS bucket, "
-        "count(*)::bigint AS resolutions FROM {} r CROSS JOIN LATERAL (VALUES {}) u(level, code) {} "
+        "(%(sign)s * count(*))::bigint AS resolutions FROM {} r CROSS JOIN LATERAL (VALUES {}) u(level, code) {} "
         "WHERE u.code IS NOT NULL GROUP BY 1, 2, 3, 4"
     ).format(sql.Identifier(resolutions), units, _PERIODS)
-    insert_select(conn, READ_MODELS["handling_hist"], select, {"edges": list(EDGES)})
+    params = {"edges": list(EDGES), "sign": sign}
+    insert_select(conn, READ_MODELS["handling_hist"], select, params)
+    if sign < 0:  # no bucket left at zero: the rows are those the facts give, however batched
+        conn.execute(
+            sql.SQL(
+                "DELETE FROM handling_hist h USING ({}) s WHERE h.resolutions = 0 AND "
+                "(h.level, h.code, h.period, h.bucket) = (s.level, s.code, s.period, s.bucket)"
+            ).format(select),
+            params,
+        )
 
 
 _VISIT_PERIODS = (  # each visit row three times: for its day, its month and its quarter

@@ -5,6 +5,16 @@ Asia/Shanghai), so sums over days give months and quarters, and the totals do no
 how the log was cut into batches or in which order partitions were read. A case counts for
 the grid, village, street and district it was reported in (the boundaries in force then);
 department and worker counters go to whoever acted. A late post counts on the day it happened.
+
+A case is resolved once: its final resolution counts, with the handling time from the first
+dispatch to it (working hours, less the time suspended); a resolution that failed verification
+and was reworked is taken back from its own day and department when the case is resolved
+again (``dated_moves``), and the rework counts in ``reworks``.
+
+A breach counts once per deadline, on the day of its due time, when its stage ends after that
+time (settled by event time, ``breach_counts``): a DeadlineBreached only says when the trigger
+noticed it, so the counters are the same whether the trigger ran live, late or never, and a
+late post of a step done in time does not count as a breach.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from typing import Any, NamedTuple
 
 from processors.rules.calendar import local_date
 from processors.rules.reference_view import ReferenceView
-from projections.case_fold import CaseRow, CaseStep
+from projections.case_fold import SETTLED_BY, CaseRow, CaseStep
 
 __all__ = [
     "METRICS",
@@ -28,6 +38,7 @@ __all__ = [
     "case_deltas",
     "case_moves",
     "cohort_moves",
+    "dated_moves",
     "deltas",
     "quarter_of",
     "visit_counts",
@@ -164,8 +175,6 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
     if event_type == "CaseEvaluated":
         units = _and(places, row.department_code)
         return [(units, "evaluations", 1), (units, "satisfaction_sum", int(datum["satisfaction"]))]
-    if event_type == "DeadlineBreached":
-        return [(_and(places, row.department_code), "breaches", 1)]
     if event_type == "CaseSupervised":
         return [(_and(places, row.department_code), f"supervised_{datum['level']}", 1)]
     if event_type in _LADDER_METRIC:
@@ -211,11 +220,42 @@ def cohort_moves(event_type: str, step: CaseStep) -> tuple[date, list[Move]] | N
     return None
 
 
+def dated_moves(event_type: str, step: CaseStep) -> list[tuple[date, list[Move]]]:
+    """The counters an event moves on other days than its own: the breaches of the deadlines
+    whose stage it ends after the due time, for the case's places and the deadline's
+    department on the due time's day; and a resolution it replaces, taken back."""
+    places = case_places(step.after)
+    out = []
+    if event_type in SETTLED_BY:
+        out += [
+            (local_date(d.due_time), [(_and(places, d.department_code), "breaches", 1)])
+            for d in step.changed_deadlines
+            if d.breached_at is not None and (d.done_at is not None or d.cancelled)
+        ]
+    before = step.before
+    if event_type == "CaseResolved" and before is not None and before.resolved_at is not None:
+        units = _and(places, before.resolved_by)
+        out.append(
+            (
+                local_date(before.resolved_at),
+                [
+                    (units, "resolved", -1),
+                    (units, "resolved_on_time", -int(bool(before.on_time))),
+                    (units, "handling_minutes", -round((before.handling_hours or 0.0) * 60)),
+                ],
+            )
+        )
+    return out
+
+
 def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Delta]:
     """The counters one accepted case event moves on its event's day, one by one (the
     cohort's, on another day, are ``cohort_moves``)."""
     day = local_date(datum["envelope"]["event_time"])
-    return deltas(day, case_moves(event_type, datum, step))
+    moved = deltas(day, case_moves(event_type, datum, step))
+    for other_day, moves in dated_moves(event_type, step):
+        moved += deltas(other_day, moves)
+    return moved
 
 
 class VisitCounts(NamedTuple):

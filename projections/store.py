@@ -160,9 +160,10 @@ def _merge(conn: psycopg.Connection[Any], table: Table, rows: Iterable[Sequence[
     insert_select(conn, table, sql.SQL("SELECT * FROM {}").format(sql.Identifier(temp)))
 
 
-def _temp(conn: psycopg.Connection[Any], table: Table) -> str:
-    """The batch's temporary copy of ``table`` (emptied at commit), created if need be."""
-    temp = f"tmp_{table.name}"
+def _temp(conn: psycopg.Connection[Any], table: Table, name: str | None = None) -> str:
+    """The batch's temporary copy of ``table`` (emptied at commit), created if need be;
+    ``tmp_<table>`` unless ``name`` is given."""
+    temp = name or f"tmp_{table.name}"
     conn.execute(
         sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
             sql.Identifier(temp), sql.Identifier(table.name)
@@ -183,6 +184,21 @@ def _append_rolled_up(conn: psycopg.Connection[Any], name: str, rows: Sequence[A
         )
     )
     return temp
+
+
+def _superseded(conn: psycopg.Connection[Any], case_ids: Iterable[str]) -> None:
+    """Remove the stored resolutions of reworked cases resolved again, and take them out of
+    ``handling_hist``: a case counts its final resolution only."""
+    resolutions = READ_MODELS["resolutions"]
+    temp = _temp(conn, resolutions, "tmp_superseded")
+    conn.execute(
+        sql.SQL(
+            "WITH gone AS (DELETE FROM resolutions WHERE case_id = ANY(%s) RETURNING *) "
+            "INSERT INTO {} SELECT * FROM gone"
+        ).format(sql.Identifier(temp)),
+        (sorted(case_ids),),
+    )
+    add_histogram(conn, temp, sign=-1)
 
 
 def _as_tuples(table: str, rows: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
@@ -230,6 +246,8 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
     ):
         if rows:  # named tuples: their fields are the columns, in order
             _copy(conn, name, READ_MODELS[name].columns, rows)
+    if changes.superseded:
+        _superseded(conn, changes.superseded)
     if changes.resolutions:
         add_histogram(conn, _append_rolled_up(conn, "resolutions", changes.resolutions))
     if changes.visits:

@@ -138,6 +138,7 @@ class CaseState:
     returns: int = 0
     reworks: int = 0
     evaluated: bool = False
+    recorded_until: datetime | None = None  # the latest recording time on the case's stream
 
     def deadline(self, deadline_id: str) -> DeadlineState | None:
         """The deadline with that id, open or settled."""
@@ -178,6 +179,9 @@ def _settle(state: CaseState, outcome: DeadlineStatus) -> tuple[DeadlineState, .
 
 def _with_deadline(state: CaseState, event: DeadlineScheduled) -> tuple[DeadlineState, ...]:
     previous = state.deadline(event.deadline_id)
+    # Moved later (an extension, a pause): the flags of the old due time no longer hold, and
+    # the new one is warned and breached in its turn.
+    kept = previous is not None and event.due_time <= previous.due_time
     fresh = DeadlineState(
         deadline_id=event.deadline_id,
         stage=str(event.stage),
@@ -188,8 +192,8 @@ def _with_deadline(state: CaseState, event: DeadlineScheduled) -> tuple[Deadline
         policy_id=event.policy_id,
         policy_version=event.policy_version,
         calendar_version=event.calendar_version,
-        warned=previous.warned if previous else False,
-        breached=previous.breached if previous else False,
+        warned=kept and previous is not None and previous.warned,
+        breached=kept and previous is not None and previous.breached,
         # the urges count against one due time: a deadline moved starts its urging afresh
         urges=previous.urges if previous and previous.due_time == event.due_time else 0,
     )
@@ -231,6 +235,7 @@ def _start(event: CaseReported, sequence: int) -> CaseState:
         priority=str(event.priority),
         grid_id=event.grid_id,
         seen={event.envelope.event_id: sequence},
+        recorded_until=event.envelope.recorded_time,
     )
 
 
@@ -253,7 +258,17 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
     seen[event.envelope.event_id] = sequence
     moved = target is not state.status or isinstance(event, CaseTransferred)
     since = event.envelope.event_time if moved else state.status_since
-    new = with_changes(state, status=target, sequence=sequence, seen=seen, status_since=since)
+    recorded = event.envelope.recorded_time
+    if state.recorded_until is not None and state.recorded_until > recorded:
+        recorded = state.recorded_until
+    new = with_changes(
+        state,
+        status=target,
+        sequence=sequence,
+        seen=seen,
+        status_since=since,
+        recorded_until=recorded,
+    )
     return _apply_fields(new, state, event)
 
 

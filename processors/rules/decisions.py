@@ -23,6 +23,7 @@ __all__ = [
     "RejectionCode",
     "deadline_id",
     "derived_envelope",
+    "recorded_before_event",
     "stamp",
 ]
 
@@ -77,6 +78,8 @@ class RejectionCode(StrEnum):
     POLICY_INCOMPLETE = "POLICY_INCOMPLETE"
     VERSION_EXISTS = "VERSION_EXISTS"
     INVALID_CALENDAR = "INVALID_CALENDAR"
+    RECORDED_BEFORE_EVENT = "RECORDED_BEFORE_EVENT"
+    BACKDATED_REFERENCE = "BACKDATED_REFERENCE"
 
 
 BENIGN_SIGNAL_REJECTIONS = frozenset(
@@ -112,6 +115,21 @@ class Duplicate:
 
 
 Decision = Accepted | Rejected | Duplicate
+
+
+def recorded_before_event(submission: Event) -> Rejected | None:
+    """The platform cannot have learned of something before it happened: a submission whose
+    ``recorded_time`` precedes its ``event_time`` is refused, whatever its stream."""
+    env = submission.envelope
+    if env.recorded_time >= env.event_time:
+        return None
+    return Rejected(
+        RejectionCode.RECORDED_BEFORE_EVENT,
+        f"{submission.event_type} {env.event_id} is recorded at "
+        f"{env.recorded_time.isoformat()}, before it happened ({env.event_time.isoformat()}); "
+        "the recording time is when the platform learned of it: correct the clock that "
+        "stamped it",
+    )
 
 
 def stamp(event: E, sequence: int) -> E:

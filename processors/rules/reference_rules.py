@@ -3,12 +3,13 @@
 Definitions must fit the view they are applied to: a place's parent in force on its date and
 one level up, a retirement after the definition, an assignment to a grid in force, a
 category's department and policy known, policy versions increasing and complete, calendar and
-lexicon versions new.
+lexicon versions new; none back-dated over a version that already decided events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, timedelta
 from itertools import product
 from typing import Any
 
@@ -24,8 +25,15 @@ from events.models import (
     Stage,
     WorkerAssigned,
 )
-from processors.rules.calendar import year_from_definition
-from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected, stamp
+from processors.rules.calendar import local_date, year_from_definition
+from processors.rules.decisions import (
+    Accepted,
+    Decision,
+    Duplicate,
+    Rejected,
+    recorded_before_event,
+    stamp,
+)
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.errors import InvalidCalendar
 from processors.rules.reference_view import LEVELS, ReferenceView
@@ -141,6 +149,39 @@ def _lexicon(view: ReferenceView, event: LexiconPublished) -> Rejected | None:
     return None
 
 
+def _in_force_before(view: ReferenceView, event: Any, first: date, last: date) -> bool:
+    """Whether a version that ``event`` would replace answered for some day of
+    [``first``, ``last``]: then events of those days were decided under it."""
+    if isinstance(event, PlaceDefined | PlaceRetired):
+        return any(p.effective_from <= last for p in view.place_history(event.code))
+    if isinstance(event, WorkerAssigned):
+        return any(view.worker_grid(event.worker_id, day) for day in (first, last))
+    if isinstance(event, CategoryDefined):
+        return any(view.category(event.code, day) for day in (first, last))
+    if isinstance(event, LexiconPublished):
+        return view.lexicon(last) is not None  # lexicons only ever follow one another
+    return False
+
+
+def _backdated(view: ReferenceView, event: Event) -> Rejected | None:
+    """A definition effective from before the day it is recorded on, over a version that was
+    in force on those days, would make a replay file those days' events otherwise than the
+    live run did: refused. SLA policies and calendars are exempt, as every deadline records
+    the versions it was computed with."""
+    effective: date | None = getattr(event, "effective_from", None)
+    recorded = local_date(event.envelope.recorded_time)
+    if effective is None or effective >= recorded:
+        return None
+    if not _in_force_before(view, event, effective, recorded - timedelta(days=1)):
+        return None
+    return Rejected(
+        Code.BACKDATED_REFERENCE,
+        f"{event.event_type} {event.envelope.event_id} is effective from {effective}, but "
+        f"events up to {recorded} (when it was recorded) were already decided under the "
+        f"version before; make it effective from {recorded} or later",
+    )
+
+
 CHECKS: dict[str, Check] = {
     "PlaceDefined": _place,
     "PlaceRetired": _retire,
@@ -171,5 +212,9 @@ def decide_reference(view: ReferenceView, submission: Event) -> Decision:
             f"{env.event_id} carries sequence {env.sequence}; submit it unset",
         )
     check = CHECKS.get(submission.event_type)
-    rejected = check(view, submission) if check else None
+    rejected = (
+        recorded_before_event(submission)
+        or _backdated(view, submission)
+        or (check(view, submission) if check else None)
+    )
     return rejected or Accepted((stamp(submission, view.sequence + 1),))

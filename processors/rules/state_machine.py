@@ -25,6 +25,7 @@ from events.models import (
     Event,
     Stage,
 )
+from processors.rules.calendar import local_date
 from processors.rules.case_rules import RULES, Plan, check_report
 from processors.rules.case_state import (
     PAUSED_STATUSES,
@@ -34,6 +35,7 @@ from processors.rules.case_state import (
     DeadlineStatus,
     target_status,
 )
+from processors.rules.copies import model_with
 from processors.rules.decisions import (
     Accepted,
     Decision,
@@ -41,10 +43,11 @@ from processors.rules.decisions import (
     Rejected,
     deadline_id,
     derived_envelope,
+    recorded_before_event,
     stamp,
 )
 from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import UnknownReference
+from processors.rules.errors import CalendarGap, UnknownReference
 from processors.rules.ladder import LadderSubmission, decide_ladder
 from processors.rules.reference_view import ReferenceView
 from processors.rules.sla import warn_time_for
@@ -79,6 +82,9 @@ def decide(state: CaseState | None, submission: Event, ref: ReferenceView) -> De
             f"{env.event_id} carries sequence {env.sequence}, but the workflow "
             "assigns it: submit with sequence null",
         )
+    refused = recorded_before_event(submission)
+    if refused is not None:
+        return Rejected(refused.code, f"{case}; {refused.message}")
     signal = isinstance(submission, DeadlineWarned | DeadlineBreached | LadderSubmission)
     if isinstance(submission, DeadlineScheduled) or (signal and env.actor.role != "system"):
         return Rejected(
@@ -101,11 +107,21 @@ def decide(state: CaseState | None, submission: Event, ref: ReferenceView) -> De
             f"case {state.case_id} already exists "
             f"({state.status}); report a new problem under a new case id",
         )
+    submission = _in_recording_order(state, submission)
     if isinstance(submission, DeadlineWarned | DeadlineBreached):
         return _decide_signal(state, submission, ref)
     if isinstance(submission, LadderSubmission):
         return decide_ladder(state, submission, ref)
     return _decide_step(state, submission, ref)
+
+
+def _in_recording_order(state: CaseState, submission: CaseEvent) -> CaseEvent:
+    """The submission recorded no earlier than the case's last step: its recording times
+    never go backwards, so the case as known at any instant is a prefix of its stream."""
+    env = submission.envelope
+    if state.recorded_until is None or env.recorded_time >= state.recorded_until:
+        return submission
+    return model_with(submission, envelope=model_with(env, recorded_time=state.recorded_until))
 
 
 def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Decision:
@@ -124,6 +140,9 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
             f"{event.event_type} at {event.envelope.event_time.isoformat()} cannot "
             "have happened before that: correct the event time",
         )
+    gap = _beyond_calendar(state, event, ref)
+    if gap is not None:
+        return gap
     outcome = RULES[event.event_type](state, event, ref)
     if isinstance(outcome, Rejected):
         return outcome
@@ -132,6 +151,23 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
         _scheduled(event, plan, sequence, sequence + n) for n, plan in enumerate(outcome, start=1)
     ]
     return Accepted((stamp(event, sequence), *derived))
+
+
+_MEASURED = frozenset({"CaseClaimed", "CaseResolved", "CaseVerified", "CaseResumed"})
+"""Steps whose working time the read models count (lateness, handling, time suspended)."""
+
+
+def _beyond_calendar(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Rejected | None:
+    """A measured step of a case with deadlines, in a year no published calendar knows: its
+    working hours could not be counted, so it waits for that year's CalendarDefined."""
+    if event.event_type not in _MEASURED or not state.deadlines:
+        return None
+    year = local_date(event.envelope.event_time).year
+    if year in ref.calendar().known_years:
+        return None
+    return Rejected(
+        Code.CALENDAR_GAP, f"case {state.case_id} is {state.status}: {CalendarGap(year)}"
+    )
 
 
 def _scheduled(cause: CaseEvent, plan: Plan, cause_sequence: int, sequence: int) -> Event:
@@ -202,13 +238,16 @@ def _decide_signal(
             Code.NO_WARNING_FOR_DEADLINE,
             f"{case}: policy {d.policy_id} v{d.policy_version} asks for no warning on {d.stage}",
         )
-    if event.envelope.event_time < threshold:
+    env = event.envelope
+    if env.event_time < threshold or env.recorded_time < threshold:
         return Rejected(
             Code.DEADLINE_NOT_DUE,
             f"{case}: deadline {d.deadline_id} signals at "
-            f"{threshold.isoformat()}, not {event.envelope.event_time.isoformat()}",
+            f"{threshold.isoformat()}, not {min(env.event_time, env.recorded_time).isoformat()}",
         )
-    return Accepted((stamp(event, state.sequence + 1),))
+    # A warning or breach happens at its threshold, however late the trigger noticed it.
+    at_threshold = model_with(event, envelope=model_with(env, event_time=threshold))
+    return Accepted((stamp(at_threshold, state.sequence + 1),))
 
 
 class DueSignal(NamedTuple):
@@ -218,6 +257,7 @@ class DueSignal(NamedTuple):
     deadline_id: str
     stage: str
     due_time: datetime
+    at: datetime  # when it happened: the warn time or the due time, not when it was noticed
 
 
 def due_signals(state: CaseState, now: datetime, ref: ReferenceView) -> list[DueSignal]:
@@ -232,11 +272,15 @@ def due_signals(state: CaseState, now: datetime, ref: ReferenceView) -> list[Due
         if d.status is not DeadlineStatus.open or d.breached:
             continue
         if now >= d.due_time:
-            signals.append(DueSignal("DeadlineBreached", d.deadline_id, d.stage, d.due_time))
+            signals.append(
+                DueSignal("DeadlineBreached", d.deadline_id, d.stage, d.due_time, d.due_time)
+            )
         elif not d.warned:
             warn = warn_time_of(d, ref)
             if warn is not None and now >= warn:
-                signals.append(DueSignal("DeadlineWarned", d.deadline_id, d.stage, d.due_time))
+                signals.append(
+                    DueSignal("DeadlineWarned", d.deadline_id, d.stage, d.due_time, warn)
+                )
     return signals
 
 
@@ -244,11 +288,12 @@ def signal_submission(
     case_id: str, signal: DueSignal, now: datetime
 ) -> DeadlineWarned | DeadlineBreached:
     """The submission for ``signal``, with an event id derived from the deadline, the kind and
-    the due time, so that a trigger that retries after a crash submits a duplicate."""
+    the due time, so that a trigger that retries after a crash submits a duplicate. It
+    happened at the signal's own time (``signal.at``); ``now`` is only when it was noticed."""
     key = f"{signal.deadline_id}/{signal.kind}/{signal.due_time.isoformat()}"
     envelope = Envelope(
         event_id=str(uuid.uuid5(_SIGNAL_NAMESPACE, key)),
-        event_time=now,
+        event_time=signal.at,
         recorded_time=now,
         source_system=TRIGGER_SOURCE_SYSTEM,
         actor=Actor(id=TRIGGER_SOURCE_SYSTEM, role=ActorRole.system),

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from events.models import Event, VisitRecorded
 from processors.rules.calendar import local_date
-from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected, stamp
+from processors.rules.decisions import (
+    Accepted,
+    Decision,
+    Duplicate,
+    Rejected,
+    recorded_before_event,
+    stamp,
+)
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.reference_view import ReferenceView
 
@@ -38,6 +45,9 @@ def decide_visit(
             f"{submission.envelope.event_id} is not a visit; submit it to the "
             f"{submission.stream} inbox",
         )
+    refused = recorded_before_event(submission)
+    if refused is not None:
+        return refused
     visit = submission
     name = f"visit {visit.visit_id} of worker {visit.worker_id} in grid {visit.grid_id}"
     if visit.envelope.sequence is not None:

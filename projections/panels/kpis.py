@@ -5,13 +5,15 @@ events put a case behind it (for the drill from a number to its cases).
 Definitions (counts are by event time, Asia/Shanghai days, the case counted for the place
 it was reported in and the department that acted):
 - 上报 reported, 立案 accepted, 派遣 dispatched (a transfer counts for the receiving department),
-  处置 resolved, 核查 verifications, 结案 closed: events of the period.
+  核查 verifications, 结案 closed: events of the period; 处置 resolved: cases, each once, on
+  its final resolution's day (a reworked case's earlier resolution is taken back).
 - 结案率 closed / (due to close − parked) and 按期结案率 closed on time / (due to close −
   parked), as DESIGN §1 defines them, over a cohort: the cases due to close in a period are
   those first dispatched in it (应结案), and of them those closed so far, on time when their
   resolution was (``stats_fold.cohort_moves``), so neither passes 100%; parked cases
   (挂账) leave the denominator while parked (``DUE_LESS_PARKED``); 返工率 reworks (failed
-  verifications and reopenings) / resolutions; 推诿 hand-offs (transfers and returns) per
+  verifications and reopenings) / resolved; 平均处置时长 working hours from the first
+  dispatch to the final resolution; 推诿 hand-offs (transfers and returns) per
   department; 满意度 mean satisfaction (1–5) of the period's evaluations.
 - 在办 open and 超期 overdue: now, whatever the period (``unit_now``).
 """

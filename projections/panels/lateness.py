@@ -4,6 +4,7 @@ Chinese names of stages and escalation levels. Pure: no SQL, no clock (``now`` i
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from processors.rules.calendar import WorkCalendar, working_hours_between
@@ -13,12 +14,15 @@ __all__ = [
     "BUCKETS",
     "BUCKET_EDGES",
     "bucket_of",
+    "bucket_sql",
     "late_working_hours",
 ]
 
-# Working hours late: (0,4], (4,8], (8,16], (16,40], more than 40.
-BUCKET_EDGES = (0.0, 4.0, 8.0, 16.0, 40.0)
-BUCKETS = ("(0,4]", "(4,8]", "(8,16]", "(16,40]", ">40")
+BUCKET_EDGES = (0, 4, 8, 16, 40)
+"""The overdue distribution's edges in working hours late, declared once: (0,4], (4,8],
+(8,16], (16,40] and more than 40."""
+BUCKETS = (*(f"({lo},{hi}]" for lo, hi in itertools.pairwise(BUCKET_EDGES)), f">{BUCKET_EDGES[-1]}")
+"""The buckets' labels, in their numeric order (the index ``bucket_of`` answers)."""
 
 
 def bucket_of(hours: float) -> int | None:
@@ -29,6 +33,14 @@ def bucket_of(hours: float) -> int | None:
         if hours <= upper:
             return index
     return len(BUCKETS) - 1
+
+
+def bucket_sql(column: str) -> str:
+    """``bucket_of`` in SQL: the bucket index of a positive ``column`` of hours late."""
+    whens = " ".join(
+        f"WHEN {column} <= {upper} THEN {i}" for i, upper in enumerate(BUCKET_EDGES[1:])
+    )
+    return f"CASE {whens} ELSE {len(BUCKETS) - 1} END"
 
 
 def late_working_hours(

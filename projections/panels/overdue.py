@@ -16,11 +16,7 @@ import psycopg
 from processors.rules.calendar import SHANGHAI, WorkCalendar
 from processors.rules.case_state import OPEN_STATUSES
 from projections.panels import terms
-from projections.panels.lateness import (
-    BUCKET_EDGES,
-    BUCKETS,
-    late_working_hours,
-)
+from projections.panels.lateness import BUCKETS, bucket_sql, late_working_hours
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, UnitError, child_level
 from projections.reading import Answer, answer
@@ -165,10 +161,7 @@ def expiring(
 
 
 def _bucket_sql() -> str:
-    whens = " ".join(
-        f"WHEN d.lateness_hours <= {upper} THEN {i}" for i, upper in enumerate(BUCKET_EDGES[1:])
-    )
-    return f"CASE {whens} ELSE {len(BUCKETS) - 1} END"
+    return bucket_sql("d.lateness_hours")
 
 
 def _bucket_counts() -> str:

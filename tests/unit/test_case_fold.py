@@ -34,6 +34,7 @@ from projections.case_fold import (
     deadline_status,
     fold_case,
 )
+from projections.tables import READ_MODELS
 from schemas.catalog import load_catalog
 from tests.unit.test_reference_view import (
     DISTRICT,
@@ -571,13 +572,13 @@ def test_a_claim_deadline_goes_open_warned_breached_and_stays_breached_when_done
     assert [e.event_type for e in case.signal(sh(*TUE, 9, 0))] == ["DeadlineWarned"]
     f = fold(case.records())
     assert f.deadline("claim").status == "warned"
-    assert f.deadline("claim").warned_at == sh(*TUE, 9, 0)
+    assert f.deadline("claim").warned_at == sh(*TUE, 8, 30)  # when it fell due, not noticed
     assert f.r.status == "dispatched"
 
     assert [e.event_type for e in case.signal(sh(*TUE, 11, 0))] == ["DeadlineBreached"]
     f = fold(case.records())
     assert f.deadline("claim").status == "breached"
-    assert f.deadline("claim").breached_at == sh(*TUE, 11, 0)
+    assert f.deadline("claim").breached_at == sh(*TUE, 10, 30)
 
     case.do("CaseClaimed", sh(*TUE, 14, 30))
     f = fold(case.records())
@@ -598,7 +599,7 @@ def test_a_handle_deadline_done_late_without_signals_is_breached_and_the_case_la
     f = fold(case.records())
     handle = f.deadline("handle")
     assert (handle.status, handle.lateness_hours) == ("breached", 2.0)
-    assert handle.breached_at is None  # no signal needed to know it was late
+    assert handle.breached_at == due  # no signal needed to know it was late
     assert f.r.on_time is False
 
 
@@ -619,10 +620,21 @@ def test_deadline_status_of_each_state() -> None:
     warned = replace(d, warned_at=sh(*MON, 17, 0))
     breached = replace(warned, breached_at=sh(*TUE, 9, 0))
     assert [deadline_status(x) for x in (d, warned, breached)] == ["open", "warned", "breached"]
-    assert replace(breached, paused=True).status == "paused"
-    assert replace(breached, done_at=sh(*TUE, 9, 0)).status == "met"  # on the dot is in time
-    assert replace(d, done_at=sh(*TUE, 9, 1)).status == "breached"
-    assert replace(d, done_at=sh(*TUE, 9, 1), cancelled=True).status == "cancelled"
+    assert deadline_status(replace(breached, paused=True)) == "paused"
+    assert deadline_status(replace(breached, done_at=sh(*TUE, 9, 0))) == "met"  # on the dot
+    assert deadline_status(replace(d, done_at=sh(*TUE, 9, 1))) == "breached"
+    assert deadline_status(replace(d, done_at=sh(*TUE, 9, 1), cancelled=True)) == "cancelled"
+
+
+def test_the_deadlines_table_keeps_each_deadlines_status() -> None:
+    assert "status" in READ_MODELS["deadlines"].column_names
+    case = in_progress()
+    case.signal(sh(2025, 3, 10, 15, 0))
+    f = fold(case.records())
+    assert [(x.stage, x.status) for x in f.deadlines] == [("claim", "met"), ("handle", "breached")]
+    assert all(x.status == deadline_status(x) for step in f.steps for x in step.deadlines)
+    case.do("CaseSuspended", sh(2025, 3, 10, 16, 0))
+    assert fold(case.records()).deadline("handle").status == "paused"
 
 
 # --- the trace -------------------------------------------------------------------------------

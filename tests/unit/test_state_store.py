@@ -133,6 +133,7 @@ WRITTEN = json.dumps(
             "returns": 0,
             "reworks": 0,
             "evaluated": False,
+            "recorded_until": None,
         },
         "recent": [[4, "e-4", base64.b64encode(b"\x00\x01fq").decode()]],
         "rejected": [[4, "e-5", base64.b64encode(b"\x00\x02no").decode()]],
@@ -172,6 +173,7 @@ def test_a_case_keeps_its_last_rejections_through_later_events() -> None:
 def test_a_record_written_before_a_field_existed_loads_with_its_default() -> None:
     payload = json.loads(WRITTEN)
     del payload["state"]["reworks"], payload["state"]["evaluated"]
+    del payload["state"]["recorded_until"]
     record = loads(json.dumps(payload).encode())
     assert record.state == replace(_record().state, reworks=0, evaluated=False)
 

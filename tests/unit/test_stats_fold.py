@@ -165,14 +165,14 @@ def test_a_resolution_in_time_counts_resolved_on_time_and_the_handling_minutes()
     )
 
 
-def test_a_late_resolution_is_not_on_time() -> None:
+def test_a_late_resolution_is_not_on_time_and_counts_its_breach_without_a_signal() -> None:
     case = in_progress()  # handle due Monday 10 March 15:00
     case.do("CaseResolved", sh(2025, 3, 10, 17, 0))
     got = Counter(last(case, "CaseResolved"))
     handling = 6 + 4 * 7.5 + 7  # from the dispatch, Mon 3 March 10:00, to Mon 10 March 17:00
     assert got == expect(
         date(2025, 3, 10),
-        {"resolved": 1, "handling_minutes": round(handling * 60)},
+        {"resolved": 1, "handling_minutes": round(handling * 60), "breaches": 1},
         department=LAW,
     )
 
@@ -200,9 +200,10 @@ def test_a_late_verification_is_not_on_time() -> None:
     case.do("CaseResolved", sh(*TUE, 10, 0))  # verify: 16 working hours, due Thu 10:00
     case.do("CaseVerified", sh(2025, 3, 7, 10, 0))
     got = Counter(last(case, "CaseVerified"))
-    assert got == expect(
-        date(2025, 3, 7), {"verifications": 1, "verifications_passed": 1}, worker=WORKER
-    )
+    want = expect(date(2025, 3, 7), {"verifications": 1, "verifications_passed": 1}, worker=WORKER)
+    want.update(expect(date(2025, 3, 6), {"breaches": 1}, places=(), department=LAW))
+    want.update(expect(date(2025, 3, 6), {"breaches": 1}))
+    assert got == want
 
 
 def test_a_reopen_is_a_rework_of_the_department_that_held_the_case() -> None:
@@ -225,17 +226,51 @@ def test_extensions_and_escalations_count() -> None:
     assert Counter(last(case, "CaseEscalated")) == expect(MONDAY, {"escalations": 1})
 
 
-def test_a_breach_counts_for_the_places_and_the_department_and_a_warning_does_not() -> None:
+def test_a_breach_counts_on_its_due_day_when_its_stage_ends_not_when_signalled() -> None:
     case = Case()
     case.do("CaseReported", sh(*MON, 9, 0))
     case.do("CaseAccepted", sh(*MON, 9, 30))
-    case.do("CaseDispatched", sh(*MON, 10, 0))
+    case.do("CaseDispatched", sh(*MON, 10, 0))  # claim due Tue 10:30
     case.signal(sh(*TUE, 9, 0))
-    case.signal(sh(*TUE, 11, 0))
+    case.signal(sh(2025, 3, 7, 11, 0))  # the trigger came back on Friday
     assert last(case, "DeadlineWarned") == []
-    assert Counter(last(case, "DeadlineBreached")) == expect(
-        date(*TUE), {"breaches": 1}, department=LAW
+    assert last(case, "DeadlineBreached") == []
+    case.do("CaseClaimed", sh(2025, 3, 7, 11, 30), department_code=LAW)
+    assert Counter(last(case, "CaseClaimed")) == expect(date(*TUE), {"breaches": 1}, department=LAW)
+
+
+def _claim_due_tuesday() -> Case:
+    case = Case()
+    case.do("CaseReported", sh(*MON, 9, 0))
+    case.do("CaseAccepted", sh(*MON, 9, 30))
+    case.do("CaseDispatched", sh(*MON, 10, 0))  # claim due Tue 10:30
+    return case
+
+
+def test_a_breach_is_the_same_whether_the_trigger_ran_live_late_or_not_at_all() -> None:
+    live, late, off = _claim_due_tuesday(), _claim_due_tuesday(), _claim_due_tuesday()
+    live.signal(sh(*TUE, 10, 30))
+    late.signal(sh(2025, 3, 12, 9, 0))
+    for case in (live, late, off):
+        case.do("CaseClaimed", sh(*TUE, 15, 0), department_code=LAW)
+    totals = [
+        Counter(x for _, ds in deltas(case) for x in ds if x[3] == "breaches")
+        for case in (live, late, off)
+    ]
+    assert (
+        totals[0] == totals[1] == totals[2] == expect(date(*TUE), {"breaches": 1}, department=LAW)
     )
+
+
+def test_a_late_post_of_a_step_done_in_time_after_the_breach_is_on_time() -> None:
+    case = in_progress()  # handle due Monday 10 March 15:00
+    case.signal(sh(2025, 3, 10, 15, 0))
+    case.do(  # resolved on Friday, posted after the breach
+        "CaseResolved", sh(2025, 3, 7, 16, 0), recorded=sh(2025, 3, 10, 16, 0)
+    )
+    got = Counter(last(case, "CaseResolved"))
+    assert got[("department", LAW, date(2025, 3, 7), "resolved_on_time", 1)] == 1
+    assert not [x for _, ds in deltas(case) for x in ds if x[3] == "breaches"]
 
 
 @pytest.mark.parametrize(
@@ -425,7 +460,7 @@ def test_a_visit_on_an_unknown_grid_counts_for_the_grid_and_the_worker() -> None
     )
 
 
-def test_every_counter_is_a_positive_integer_of_a_known_metric() -> None:
+def test_every_counter_is_an_integer_of_a_known_metric_negative_only_when_taken_back() -> None:
     case = busy_case()
     all_deltas = [d for _, ds in deltas(case) for d in ds]
     all_deltas += visit_deltas(visit(sh(*MON, 11, 0)), WORLD)[1]
@@ -433,7 +468,8 @@ def test_every_counter_is_a_positive_integer_of_a_known_metric() -> None:
     for level, code, day, metric, amount in all_deltas:
         assert level in (*PLACE_LEVELS, "department", "worker") and code
         assert isinstance(day, date) and metric in METRICS
-        assert type(amount) is int and amount > 0
+        assert type(amount) is int and amount != 0
+        assert amount > 0 or metric in ("resolved", "resolved_on_time", "handling_minutes")
 
 
 # --- 结案率's cohort: the cases first dispatched on a day, and of them those closed ---------------
