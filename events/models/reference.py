@@ -44,6 +44,7 @@ __all__ = [
     "ReferenceEvent",
     "SlaLimit",
     "SlaPolicyDefined",
+    "SourceSystemDefined",
     "WorkerAssigned",
     "WorkerRole",
     "WorkingSpan",
@@ -188,6 +189,18 @@ class LexiconPublished(ReferenceEvent):
     effective_from: date
 
 
+class SourceSystemDefined(ReferenceEvent):
+    """What a submitting system may submit: its credential's scope, ``"*"`` meaning any."""
+
+    key_field: ClassVar[str] = "system"
+
+    system: Id
+    event_types: tuple[Id, ...]
+    departments: tuple[Id, ...]
+    districts: tuple[Id, ...]
+    effective_from: date
+
+
 REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
     PlaceDefined,
     PlaceRetired,
@@ -197,4 +210,5 @@ REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
     SlaPolicyDefined,
     CalendarDefined,
     LexiconPublished,
+    SourceSystemDefined,
 )
