@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +25,17 @@ from events.errors import DecodeError
 from events.gateway.credentials import CredentialStore
 from events.gateway.database import ensure_schema
 from events.kafka_io import Deliveries, produce
-from events.models import Event, SubmissionOutcome
+from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome
 from events.registry import SchemaRegistry
 from events.topics import INBOX, OUTCOMES
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, ensure_topics
+from tests.factories import example_data
 from tests.integration.helpers import delete_prefixed_topics, read_topic
 from tests.integration.projection_helpers import wait_for
 
-__all__ = ["GatewayWorld", "Served", "gateway_world"]
+__all__ = ["GatewayWorld", "Served", "gateway_world", "get", "outcome", "post", "submission"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,6 +153,10 @@ class GatewayWorld:
 
     def write_outcomes(self, outcomes: Iterable[SubmissionOutcome]) -> None:
         """Put outcomes on the world's ``fq.outcomes``, as the workflow would."""
+        self.write(OUTCOMES, outcomes)
+
+    def write(self, logical: str, events: Iterable[Event]) -> None:
+        """Put events on the world's ``logical`` topic, keyed as the log is."""
         producer = Producer(
             {
                 "bootstrap.servers": self.connection.kafka_bootstrap,
@@ -158,15 +165,15 @@ class GatewayWorld:
             }
         )
         deliveries = Deliveries()
-        for o in outcomes:
+        for e in events:
             produce(
                 producer,
-                self.topic(OUTCOMES),
-                self.codec.encode(OUTCOMES, o),
-                o.key().encode(),
+                self.topic(logical),
+                self.codec.encode(logical, e),
+                e.key().encode(),
                 deliveries,
             )
-        deliveries.flush(producer, 30, "outcomes")
+        deliveries.flush(producer, 30, logical)
 
     def cleanup(self) -> None:
         for served in self.served:
@@ -190,3 +197,62 @@ def gateway_world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
         yield world
     finally:
         world.cleanup()
+
+
+def submission(event_type: str = "CaseReported", **overrides: Any) -> dict[str, Any]:
+    """A JSON body of ``event_type``: the example event without the fields the gateway stamps."""
+    data = example_data(event_type, **overrides)
+    envelope = {
+        k: v for k, v in data["envelope"].items() if k not in ("source_system", "recorded_time")
+    }
+    body: dict[str, Any] = httpx_json({"event_type": event_type, **data, "envelope": envelope})
+    return body
+
+
+def httpx_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: httpx_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [httpx_json(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def post(served: Served, key: str, path: str, body: Any, **headers: str) -> httpx.Response:
+    return httpx.post(
+        f"{served.url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {key}", **headers},
+        timeout=30,
+    )
+
+
+def get(served: Served, key: str, path: str, **params: Any) -> httpx.Response:
+    return httpx.get(f"{served.url}{path}", params=params, headers={"X-Api-Key": key}, timeout=30)
+
+
+def outcome(
+    event_id: str, system: str, status: OutcomeStatus, n: int, **fields: Any
+) -> SubmissionOutcome:
+    now = datetime.now(UTC)
+    return SubmissionOutcome(
+        envelope=Envelope(
+            event_id=f"outcome-{uuid.uuid4()}",
+            event_time=now,
+            recorded_time=now,
+            source_system="fengqiao.workflow",
+            actor={"id": "fengqiao.workflow", "role": "system"},  # type: ignore[arg-type]
+            causation_id=event_id,
+        ),
+        submission_event_id=event_id,
+        submission_type="CaseReported",
+        submission_key="case-2025-000123",
+        submission_source_system=system,
+        submission_stream="case",
+        status=status,
+        inbox_topic="fq.case.inbox",
+        inbox_partition=0,
+        inbox_offset=n,
+        **fields,
+    )

@@ -4,7 +4,6 @@ sent; batches answered item by item; a submission's status and the outcomes read
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -12,9 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
-from events.models import Envelope, OutcomeStatus, SubmissionOutcome
-from tests.factories import example_data, example_event
-from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world
+from events.models import OutcomeStatus
+from tests.factories import example_event
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    Served,
+    gateway_world,
+    get,
+    outcome,
+    post,
+    submission,
+)
 from tests.integration.projection_helpers import wait_for
 
 SYSTEM = "dept.market-supervision.app"
@@ -33,38 +40,6 @@ def served(world: GatewayWorld) -> Served:
 @pytest.fixture(scope="module")
 def key(world: GatewayWorld) -> str:
     return world.key(SYSTEM)[1]
-
-
-def submission(event_type: str = "CaseReported", **overrides: Any) -> dict[str, Any]:
-    """A JSON body of ``event_type``: the example event without the fields the gateway stamps."""
-    data = example_data(event_type, **overrides)
-    envelope = {
-        k: v for k, v in data["envelope"].items() if k not in ("source_system", "recorded_time")
-    }
-    return httpx_json({"event_type": event_type, **data, "envelope": envelope})
-
-
-def httpx_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: httpx_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [httpx_json(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def post(served: Served, key: str, path: str, body: Any, **headers: str) -> httpx.Response:
-    return httpx.post(
-        f"{served.url}{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {key}", **headers},
-        timeout=30,
-    )
-
-
-def get(served: Served, key: str, path: str, **params: Any) -> httpx.Response:
-    return httpx.get(f"{served.url}{path}", params=params, headers={"X-Api-Key": key}, timeout=30)
 
 
 def on_inbox(world: GatewayWorld, event_id: str) -> list[Any]:
@@ -191,32 +166,6 @@ def test_a_batch_of_the_wrong_shape_or_size_is_refused(
     assert r.json()["errors"][0]["rule"] == rule
 
 
-def outcome(
-    event_id: str, system: str, status: OutcomeStatus, n: int, **fields: Any
-) -> SubmissionOutcome:
-    now = datetime.now(UTC)
-    return SubmissionOutcome(
-        envelope=Envelope(
-            event_id=f"outcome-{uuid.uuid4()}",
-            event_time=now,
-            recorded_time=now,
-            source_system="fengqiao.workflow",
-            actor={"id": "fengqiao.workflow", "role": "system"},  # type: ignore[arg-type]
-            causation_id=event_id,
-        ),
-        submission_event_id=event_id,
-        submission_type="CaseReported",
-        submission_key="case-2025-000123",
-        submission_source_system=system,
-        submission_stream="case",
-        status=status,
-        inbox_topic="fq.case.inbox",
-        inbox_partition=0,
-        inbox_offset=n,
-        **fields,
-    )
-
-
 def test_a_submission_reads_pending_then_accepted_or_rejected_and_only_by_its_system(
     world: GatewayWorld, served: Served, key: str
 ) -> None:
@@ -232,7 +181,7 @@ def test_a_submission_reads_pending_then_accepted_or_rejected_and_only_by_its_sy
     )
 
     def answered() -> bool:
-        return get(served, key, f"/v1/submissions/{b}").json()["status"] != "pending"
+        return bool(get(served, key, f"/v1/submissions/{b}").json()["status"] != "pending")
 
     wait_for(answered, 30, "the outcomes to be materialized")
     got = get(served, key, f"/v1/submissions/{a}").json()
