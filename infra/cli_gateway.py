@@ -47,10 +47,14 @@ def gateway() -> None:
     FQ_GATEWAY_LINGER_MS (1), FQ_GATEWAY_ACK_TIMEOUT_S (15), FQ_GATEWAY_MAX_BATCH (1000),
     FQ_GATEWAY_AUTH_CACHE_S (5), FQ_GATEWAY_POOL (8), FQ_GATEWAY_POLL_S (0.2).
     """
+    import logging
+
     import uvicorn
 
     from events.gateway.app import create_app
 
+    # Refusals are logged at INFO (invalid bodies) and WARNING (keys, scopes), with the system.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = GatewaySettings()
     app = create_app(settings)
     host, port = settings.gateway_host, settings.gateway_port
