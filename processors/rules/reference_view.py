@@ -222,8 +222,8 @@ class ReferenceView:
             self._lexicons = _insert(self._lexicons, lexicon)
         elif isinstance(event, SourceSystemDefined):
             scope = (event.event_types, event.departments, event.districts)
-            item = SystemScope(event.system, *scope, event.effective_from)
-            _add(self._systems, event.system, item)
+            system = SystemScope(event.system, *scope, event.effective_from)
+            _add(self._systems, event.system, system)
 
     def _place(self, event: PlaceDefined | PlaceRetired) -> None:
         history = self._places.get(event.code, ())
