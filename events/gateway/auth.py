@@ -57,9 +57,18 @@ async def caller(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
 ) -> Credential:
-    """The credential of the request, or a 401."""
-    key = bearer.credentials if bearer is not None else api_key
+    """The credential of the request, or a 401. An ``Authorization`` header that is not a
+    bearer key, or two headers with different keys, are refused rather than passed over."""
     where = f"{request.method} {request.url.path}"
+    given = request.headers.get("authorization")
+    if given is not None and bearer is None:
+        log.warning("refused %s: an Authorization header that is not a bearer key", where)
+        raise unauthorized("the Authorization header is not 'Bearer <key>'")
+    keys = {k for k in (bearer.credentials if bearer else None, api_key) if k}
+    if len(keys) > 1:
+        log.warning("refused %s: two different keys", where)
+        raise unauthorized("Authorization and X-Api-Key carry different keys")
+    key = keys.pop() if keys else None
     if not key:
         log.warning("refused %s: no key", where)
         raise unauthorized("no API key was sent")

@@ -67,7 +67,13 @@ def request_schemas(max_batch: int) -> dict[str, dict[str, Any]]:
                 "type": "array",
                 "minItems": 1,
                 "maxItems": max_batch,
-                "items": {"$ref": REF.format(model="Submission")},
+                # Each item is judged on its own: one that is not a Submission is refused in
+                # its place in ``results`` and the others are still sent, so the batch as a
+                # whole takes any item.
+                "items": {
+                    "description": "a Submission; anything else is answered 422 in its place",
+                    "anyOf": [{"$ref": REF.format(model="Submission")}, {}],
+                },
             }
         },
     }

@@ -8,6 +8,7 @@ at ``Location``. With an ``Idempotency-Key`` the answer is given once and replay
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -46,7 +47,8 @@ IdempotencyKey = Annotated[
 
 
 def _location(event_id: str) -> str:
-    return f"/v1/submissions/{event_id}"
+    # Percent-encoded: an event id may hold any character, a header only ASCII.
+    return f"/v1/submissions/{quote(event_id, safe='')}"
 
 
 def _receipt(event: Event) -> dict[str, Any]:
@@ -193,7 +195,7 @@ def _batch_items(body: Any, most: int) -> list[Any]:
 
 
 @router.get(
-    "/submissions/{event_id}",
+    "/submissions/{event_id:path}",
     response_model=SubmissionStatus,
     response_model_exclude_none=True,
     summary="What became of one of your submissions",

@@ -192,3 +192,15 @@ def test_a_submission_reads_pending_then_accepted_or_rejected_and_only_by_its_sy
     r = get(served, other, f"/v1/submissions/{a}")
     assert r.status_code == 404
     assert r.json()["parameter"] == "event_id"
+
+
+def test_an_event_id_of_any_characters_gets_a_location_that_finds_it(
+    served: Served, key: str
+) -> None:
+    body = submission(envelope={"event_id": "事件/1 ?#"})
+    r = post(served, key, "/v1/events", body)
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == "/v1/submissions/%E4%BA%8B%E4%BB%B6%2F1%20%3F%23"
+    found = get(served, key, r.headers["location"])
+    assert found.status_code == 200
+    assert found.json()["event_id"] == "事件/1 ?#"

@@ -173,3 +173,20 @@ def test_a_batch_answers_a_refused_item_403_and_sends_the_others(
     ids = {e.envelope.event_id for e in world.inbox_events()}
     assert good["envelope"]["event_id"] in ids
     assert bad["envelope"]["event_id"] not in ids
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda key: {"Authorization": f"Basic {key}", "X-Api-Key": key},
+        lambda key: {"Authorization": f"Bearer {key}", "X-Api-Key": key[:-1] + "x"},
+    ],
+    ids=["not-bearer", "two-keys"],
+)
+def test_a_second_header_that_is_wrong_is_401_not_passed_over(
+    served: Served, scoped: str, headers
+) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.post(
+        f"{served.url}/v1/events", json=submission(), headers=headers(scoped), timeout=30
+    )
+    assert r.status_code == 401
