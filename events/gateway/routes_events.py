@@ -8,10 +8,10 @@ at ``Location``. With an ``Idempotency-Key`` the answer is given once and replay
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Header, Path, Request
