@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from events.gateway.credentials import KINDS, CredentialStore
+from events.gateway.credentials import KINDS, CredentialStore, check_request
 from events.gateway.database import ensure_schema
 from events.gateway.settings import GatewaySettings
 from events.models import Actor, ActorRole, Envelope, SourceSystemDefined
@@ -125,6 +125,7 @@ def create(
     FQ_TOPIC_PREFIX).
     """
     scope = (_codes(events), _codes(departments), _codes(districts))
+    check_request(kind, *scope)  # before anything is published
     if publish:
         from events.publisher import Publisher
 

@@ -31,6 +31,7 @@ __all__ = [
     "CredentialStore",
     "IssuedKey",
     "KeyListing",
+    "check_request",
     "hash_secret",
     "split_key",
 ]
@@ -78,6 +79,25 @@ class KeyListing:
     revoked_at: datetime | None
 
 
+def check_request(
+    kind: str, event_types: Sequence[str], departments: Sequence[str], districts: Sequence[str]
+) -> None:
+    """Refuse a key of an unknown kind or with an empty scope.
+
+    Raises:
+        CredentialError: saying which.
+    """
+    if kind not in KINDS:
+        raise CredentialError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    for name, values in (
+        ("event types", event_types),
+        ("departments", departments),
+        ("districts", districts),
+    ):
+        if not values:
+            raise CredentialError(f"give the {name} the key may submit ('*' for any)")
+
+
 def split_key(key: str) -> tuple[str, str] | None:
     """``(key id, secret)`` of a well-formed key, else ``None``."""
     found = _KEY.match(key)
@@ -116,15 +136,7 @@ class CredentialStore:
         Raises:
             CredentialError: an unknown kind, or an empty scope.
         """
-        if kind not in KINDS:
-            raise CredentialError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        for name, values in (
-            ("event types", event_types),
-            ("departments", departments),
-            ("districts", districts),
-        ):
-            if not values:
-                raise CredentialError(f"give the {name} the key may submit ('*' for any)")
+        check_request(kind, event_types, departments, districts)
         key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
         with self.conn.transaction():
