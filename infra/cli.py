@@ -93,7 +93,9 @@ def _mount() -> None:
     from infra import cli_serve
 
     cli_serve.register(app)
-    from infra import cli_export
+    from infra import cli_export, cli_gateway
+
+    cli_gateway.register(app)
 
     app.add_typer(cli_export.app, name="export")
     from infra import cli_erase

@@ -212,6 +212,13 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "stop_words": ["的", "了"],
         "effective_from": DAY,
     },
+    "SourceSystemDefined": {
+        "system": "dept.market-supervision.app",
+        "event_types": ["CaseClaimed", "CaseResolved"],
+        "departments": ["dept.market-supervision"],
+        "districts": ["330206"],
+        "effective_from": DAY,
+    },
 }
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "ReferenceEvent",
     "SlaLimit",
     "SlaPolicyDefined",
+    "SourceSystemDefined",
     "WorkerAssigned",
     "WorkerRole",
     "WorkingSpan",
@@ -218,6 +219,18 @@ class PersonalDataErased(ReferenceEvent):
     reason: Reason
 
 
+class SourceSystemDefined(ReferenceEvent):
+    """What a submitting system may submit: its credential's scope, ``"*"`` meaning any."""
+
+    key_field: ClassVar[str] = "system"
+
+    system: Id
+    event_types: tuple[Id, ...]
+    departments: tuple[Id, ...]
+    districts: tuple[Id, ...]
+    effective_from: date
+
+
 REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
     PlaceDefined,
     PlaceRetired,
@@ -228,4 +241,5 @@ REFERENCE_EVENTS: tuple[type[ReferenceEvent], ...] = (
     CalendarDefined,
     LexiconPublished,
     PersonalDataErased,
+    SourceSystemDefined,
 )

@@ -3,7 +3,8 @@
 Definitions must fit the view they are applied to: a place's parent in force on its date and
 one level up, a retirement after the definition, an assignment to a grid in force, a
 category's department and policy known, policy versions increasing and complete, calendar and
-lexicon versions new; none back-dated over a version that already decided events.
+lexicon versions new, a system's departments and districts defined; none back-dated over a
+version that already decided events.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from events.models import (
     Event,
     LexiconPublished,
     PlaceDefined,
+    PlaceLevel,
     PlaceRetired,
     Priority,
     SlaPolicyDefined,
+    SourceSystemDefined,
     Stage,
     WorkerAssigned,
 )
@@ -182,6 +185,18 @@ def _backdated(view: ReferenceView, event: Event) -> Rejected | None:
     )
 
 
+def _system(view: ReferenceView, event: SourceSystemDefined) -> Rejected | None:
+    on, name = event.effective_from, f"system {event.system} from {event.effective_from}"
+    for code in event.departments:
+        if code != "*" and not view.department_exists(code, on):
+            return Rejected(Code.UNKNOWN_DEPARTMENT, f"{name}: department {code} is not defined")
+    for code in event.districts:
+        place = None if code == "*" else view.place(code, on)
+        if code != "*" and (place is None or place.level != PlaceLevel.district):
+            return Rejected(Code.UNKNOWN_PLACE, f"{name}: {code} is not a district in force")
+    return None
+
+
 CHECKS: dict[str, Check] = {
     "PlaceDefined": _place,
     "PlaceRetired": _retire,
@@ -190,6 +205,7 @@ CHECKS: dict[str, Check] = {
     "SlaPolicyDefined": _policy,
     "CalendarDefined": _calendar,
     "LexiconPublished": _lexicon,
+    "SourceSystemDefined": _system,
 }
 
 

@@ -25,6 +25,7 @@ from events.models import (
     PlaceLevel,
     PlaceRetired,
     SlaPolicyDefined,
+    SourceSystemDefined,
     WorkerAssigned,
 )
 from processors.rules.calendar import CalendarYear, WorkCalendar, local_date, year_from_definition
@@ -32,7 +33,7 @@ from processors.rules.errors import UnknownReference
 from processors.rules.ladder_policy import ladder_of
 from processors.rules.sla import SlaLimit, SlaPolicy
 
-__all__ = ["LEVELS", "Category", "Lexicon", "Place", "ReferenceView", "day_of"]
+__all__ = ["LEVELS", "Category", "Lexicon", "Place", "ReferenceView", "SystemScope", "day_of"]
 
 _NO_DATE = date(1, 1, 1)
 LEVELS = (
@@ -75,6 +76,17 @@ class Lexicon:
     version: str
     user_words: tuple[str, ...]
     stop_words: tuple[str, ...]
+    effective_from: date
+
+
+@dataclass(frozen=True)
+class SystemScope:
+    """What a submitting system may submit from a date; ``"*"`` in a tuple means any."""
+
+    system: str
+    event_types: tuple[str, ...]
+    departments: tuple[str, ...]
+    districts: tuple[str, ...]
     effective_from: date
 
 
@@ -145,6 +157,7 @@ class ReferenceView:
         self._calendar_of_year: dict[int, str] = {}  # year -> latest calendar_version
         self._first_calendar_of_year: dict[int, str] = {}  # year -> first calendar_version
         self._lexicons: tuple[Lexicon, ...] = ()
+        self._systems: dict[str, tuple[SystemScope, ...]] = {}
         self._cache: dict[str, WorkCalendar] = {}
         self._recorded_cache: dict[tuple[str, ...], WorkCalendar] = {}
         # (place, date) -> its parent chain: every visit and report asks, four levels each
@@ -210,6 +223,10 @@ class ReferenceView:
             words = (event.user_words, event.stop_words)
             lexicon = Lexicon(event.lexicon_version, *words, event.effective_from)
             self._lexicons = _insert(self._lexicons, lexicon)
+        elif isinstance(event, SourceSystemDefined):
+            scope = (event.event_types, event.departments, event.districts)
+            system = SystemScope(event.system, *scope, event.effective_from)
+            _add(self._systems, event.system, system)
 
     def _place(self, event: PlaceDefined | PlaceRetired) -> None:
         history = self._places.get(event.code, ())
@@ -371,6 +388,10 @@ class ReferenceView:
     def lexicon(self, on: date | datetime) -> Lexicon | None:
         """The lexicon in force on that date."""
         return _at(self._lexicons, day_of(on))
+
+    def system_scope(self, system: str, on: date | datetime) -> SystemScope | None:
+        """What ``system`` may submit on that date (``None``: never defined by then)."""
+        return _at(self._systems.get(system, ()), day_of(on))
 
     def lexicon_exists(self, version: str) -> bool:
         """Whether that lexicon version was published."""

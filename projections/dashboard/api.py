@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from events.problems import problem_responses
 from projections.dashboard.deps import Panel, kpi_param
-from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import PanelOut, Tile, freshness_of
 from projections.panels import drill, overview
 from projections.panels.kpis import KPIS, Kpi

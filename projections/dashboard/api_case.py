@@ -8,8 +8,8 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from events.problems import problem_responses
 from projections.dashboard.deps_case import CaseInPath
-from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import Freshness, freshness_of
 from projections.panels import case
 from projections.reading import Answer

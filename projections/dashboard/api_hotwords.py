@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from events.problems import problem_responses
 from projections.dashboard.api import out
 from projections.dashboard.deps import Panel, PanelArgs
-from projections.dashboard.problems import problem_responses
 from projections.dashboard.shapes import PanelOut
 from projections.panels import hotwords
 from projections.panels.words import lexicons_of, quarter_of

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from events.problems import Problem, problem_responses
 from projections.dashboard.api import out
 from projections.dashboard.deps import Panel, kpi_param
-from projections.dashboard.problems import Problem, problem_responses
 from projections.dashboard.shapes import PanelOut
 from projections.panels import mapview
 from projections.panels.kpis import Kpi

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from events.problems import Problem, problem_responses
 from projections.dashboard.api import out
 from projections.dashboard.deps import Panel, kpi_query, unit_param
 from projections.dashboard.paging import Limit, Offset, page_of
-from projections.dashboard.problems import Problem, problem_responses
 from projections.dashboard.shapes import PanelOut
 from projections.panels import rankings
 from projections.panels.kpis import RANKABLE, Kpi

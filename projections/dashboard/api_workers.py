@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from events.problems import Problem, problem_responses
 from projections.dashboard.api import out
 from projections.dashboard.deps import Conn, Panel, PanelArgs, ViewerScope, settings_of
-from projections.dashboard.problems import Problem, problem_responses
 from projections.dashboard.shapes import PanelOut
 from projections.panels import workers
 from projections.panels.periods import PeriodError, parse_period

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 
+from events.problems import Problem, install
 from projections.dashboard import (
     api,
     api_case,
@@ -30,7 +31,6 @@ from projections.dashboard import (
     pages_workers,
 )
 from projections.dashboard.memo import Memo
-from projections.dashboard.problems import Problem, install
 from projections.dashboard.render import HERE
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Watch
@@ -116,7 +116,7 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         settings.dashboard_stale_after_s,
     )
     app.state.memo = Memo(settings.dashboard_memo) if settings.dashboard_memo else None
-    install(app)
+    install(app, "dashboard")
     for kind, status, title, parameter in _REFUSALS:
         app.add_exception_handler(kind, _refusal(status, title, parameter))
     apis = (api, api_rankings, api_overdue, api_hotwords, api_workers, api_map, api_case, live)

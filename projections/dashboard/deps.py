@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, TypeVar
 import psycopg
 from fastapi import Depends, Query, Request
 
+from events.problems import Problem
 from processors.rules.calendar import SHANGHAI
 from projections.dashboard.memo import Memo
-from projections.dashboard.problems import Problem
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Position, Watch
 from projections.panels.kpis import KPIS, Kpi

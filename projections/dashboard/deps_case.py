@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, Path, Request
 
+from events.problems import Problem
 from projections.dashboard.deps import Conn, ViewerScope, settings_of
-from projections.dashboard.problems import Problem
 from projections.dashboard.watch import Position, Watch
 from projections.panels.scope import Scope
 

@@ -9,22 +9,27 @@ import pytest
 
 RULES = Path(__file__).resolve().parents[2] / "processors" / "rules"
 PANELS = RULES.parents[1] / "projections" / "panels"
+GATEWAY = RULES.parents[1] / "events" / "gateway"
 # The dashboard's pure parts: periods, units and scopes, KPI definitions, visit coverage,
 # ranking, lateness and hot-word rules, a case page's rules.
-MODULES = sorted(RULES.glob("*.py")) + [
-    PANELS / f"{m}.py"
-    for m in (
-        "periods",
-        "scope",
-        "kpis",
-        "visiting",
-        "ranks",
-        "lateness",
-        "words",
-        "case_rules",
-        "terms",
-    )
-]
+MODULES = (
+    sorted(RULES.glob("*.py"))
+    + [
+        PANELS / f"{m}.py"
+        for m in (
+            "periods",
+            "scope",
+            "kpis",
+            "visiting",
+            "ranks",
+            "lateness",
+            "words",
+            "case_rules",
+            "terms",
+        )
+    ]
+    + [GATEWAY / "scope.py", GATEWAY / "intake.py"]
+)  # the gateway's rules of what it accepts
 
 FORBIDDEN_MODULES = {
     "confluent_kafka",

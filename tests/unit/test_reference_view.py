@@ -427,3 +427,40 @@ def test_visit_accepted_stamped_and_idempotent() -> None:
     decision = decide_visit(event, REF, sequence=4)
     assert isinstance(decision, Accepted) and decision.events[0].envelope.sequence == 4
     assert decide_visit(event, REF, seen_sequence=4) == Duplicate(4)
+
+
+def _system(since: date, **scope: list[str]) -> Event:
+    fields = {"event_types": ["CaseClaimed"], "departments": [MARKET], "districts": [DISTRICT]}
+    return ev("SourceSystemDefined", system="market.app", effective_from=since, **(fields | scope))
+
+
+def test_a_systems_scope_is_effective_dated() -> None:
+    view = REF.apply_all(
+        [_system(DAY0), _system(REGRID, event_types=["CaseClaimed", "CaseResolved"])]
+    )
+    assert view.system_scope("market.app", date(2024, 12, 31)) is None
+    before, after = view.system_scope("market.app", DAY0), view.system_scope("market.app", REGRID)
+    assert before is not None and before.event_types == ("CaseClaimed",)
+    assert after is not None and after.event_types == ("CaseClaimed", "CaseResolved")
+    assert after.departments == (MARKET,) and after.districts == (DISTRICT,)
+    assert view.system_scope("other.app", REGRID) is None
+
+
+@pytest.mark.parametrize(
+    ("scope", "code"),
+    [
+        ({}, None),
+        ({"departments": ["*"], "districts": ["*"]}, None),
+        ({"departments": ["dept.nowhere"]}, Code.UNKNOWN_DEPARTMENT),
+        ({"districts": [STREET]}, Code.UNKNOWN_PLACE),
+        ({"districts": ["nowhere"]}, Code.UNKNOWN_PLACE),
+    ],
+)
+def test_a_systems_scope_names_departments_and_districts_in_force(
+    scope: dict[str, list[str]], code: Code | None
+) -> None:
+    decision = decide_reference(REF, _system(date(2025, 3, 3), **scope))
+    if code is None:
+        assert isinstance(decision, Accepted)
+    else:
+        assert isinstance(decision, Rejected) and decision.code == code

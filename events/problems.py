@@ -1,5 +1,8 @@
 """Errors over HTTP as RFC 9457 problem details (``application/problem+json``): which
-parameter, which rule, what is allowed. No stack trace ever reaches a client."""
+parameter, which rule, what is allowed. No stack trace ever reaches a client.
+
+Shared by Fengqiao's HTTP services (the dashboard, the gateway): ``install(app, service)``
+answers every error of an app this way; ``Problem`` is a refusal a route raises."""
 
 from __future__ import annotations
 
@@ -13,9 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-__all__ = ["Problem", "ProblemBody", "install", "problem_responses"]
+__all__ = ["MEDIA_TYPE", "Problem", "ProblemBody", "install", "problem_responses", "respond"]
 
-log = logging.getLogger("fengqiao.dashboard")
 MEDIA_TYPE = "application/problem+json"
 
 
@@ -26,6 +28,7 @@ class ProblemBody(BaseModel):
     title: str
     status: int
     detail: str
+    detail_zh: str | None = None
     instance: str | None = None
     parameter: str | None = None
     allowed: list[str] | None = None
@@ -42,13 +45,29 @@ class Problem(Exception):
         detail: str,
         parameter: str | None = None,
         allowed: list[str] | None = None,
+        detail_zh: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail = status, title, detail
         self.parameter, self.allowed = parameter, allowed
+        self.detail_zh, self.errors, self.headers = detail_zh, errors, headers
+
+    def body(self) -> ProblemBody:
+        """The problem details this refusal is answered with."""
+        return ProblemBody(
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            detail_zh=self.detail_zh,
+            parameter=self.parameter,
+            allowed=self.allowed,
+            errors=self.errors,
+        )
 
 
-def _respond(
+def respond(
     request: Request, body: ProblemBody, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     body.instance = request.url.path
@@ -60,21 +79,14 @@ def _respond(
     )
 
 
-def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` as problem+json."""
+def install(app: FastAPI, service: str) -> None:
+    """Answer every error of ``app`` as problem+json; ``service`` names the app in its log
+    (``fengqiao.<service>``) and in the answer to an unexpected error."""
+    log = logging.getLogger(f"fengqiao.{service}")
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return _respond(
-            request,
-            ProblemBody(
-                title=exc.title,
-                status=exc.status,
-                detail=exc.detail,
-                parameter=exc.parameter,
-                allowed=exc.allowed,
-            ),
-        )
+        return respond(request, exc.body(), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,7 +101,7 @@ def install(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {}
         detail = "; ".join(f"{e['parameter']}: {e['detail']}" for e in errors)
-        return _respond(
+        return respond(
             request,
             ProblemBody(
                 title="invalid parameter",
@@ -104,7 +116,7 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         title = "not found" if exc.status_code == 404 else "request refused"
         # The router's own headers stay: a 405 says which methods are allowed (RFC 9110).
-        return _respond(
+        return respond(
             request,
             ProblemBody(title=title, status=exc.status_code, detail=str(exc.detail)),
             exc.headers,
@@ -113,12 +125,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error answering %s", request.url.path)
-        return _respond(
+        return respond(
             request,
             ProblemBody(
                 title="internal error",
                 status=500,
-                detail="the dashboard could not answer; the error is in its log",
+                detail=f"the {service} could not answer; the error is in its log",
             ),
         )
 
