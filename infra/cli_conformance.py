@@ -86,6 +86,8 @@ def conformance(
 
         def say(message: str) -> None:
             status.update(escape(message))
+            if not err_console.is_terminal:  # no spinner in a log: a line per step
+                err_console.print(message, highlight=False)
 
         with Sandbox(system, ConnectionSettings(), say, timeout) as sandbox:
             say(f"running {len(samples)} samples")
@@ -104,6 +106,7 @@ def _document(system: str, report: Report) -> dict[str, object]:
     return {
         "system": system,
         "passed": report.passed,
+        "sandbox": report.sandbox,
         "samples": [v.as_dict() for v in report.verdicts],
         "timings_s": {k: round(v, 3) for k, v in report.timings.items()},
     }

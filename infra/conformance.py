@@ -119,6 +119,7 @@ class Report:
 
     verdicts: list[Verdict]
     timings: dict[str, float]
+    sandbox: str  # its topics' prefix (deleted by now)
 
     @property
     def passed(self) -> bool:
@@ -276,4 +277,5 @@ def run_samples(sandbox: Sandbox, samples: Sequence[Sample], caller: Credential)
     finally:
         places.stop()
     timings = {**sandbox.timings, "samples": time.monotonic() - started}
-    return Report([Verdict(s, answers[i]) for i, s in enumerate(samples)], timings)
+    verdicts = [Verdict(s, answers[i]) for i, s in enumerate(samples)]
+    return Report(verdicts, timings, sandbox.prefix)
