@@ -191,3 +191,18 @@ def test_fixtures_leave_the_stamped_fields_out_except_to_show_the_refusal() -> N
     for name, body, expect in fixture_samples():
         stamped = {"source_system", "recorded_time"} & set(body["envelope"])
         assert not stamped or expect.kind is Kind.invalid, (name, body["envelope"]["event_id"])
+
+
+def test_the_sandbox_reference_set_is_fixed_and_holds_what_the_help_names() -> None:
+    from infra.conformance import sandbox_reference
+
+    first, again = sandbox_reference(), sandbox_reference()
+    assert first == again
+    named = {getattr(e, "code", None) for e in first} | {
+        getattr(e, "worker_id", None) for e in first
+    }
+    grid = "haishu-s001-v01-g01"
+    documented = {"haishu", "haishu-s001", "haishu-s001-v01", grid, "haishu-s001-v01-g02"}
+    documented |= {f"l-{grid}", f"w-{grid}-1", f"w-{grid}-3", "law-enforcement", "appearance"}
+    assert documented <= named
+    assert any(getattr(e, "policy_id", None) == "standard" for e in first)
