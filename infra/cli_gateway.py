@@ -42,7 +42,8 @@ def gateway() -> None:
     """Serve the HTTP gateway (POST /v1/events, /v1/events/batch, GET /v1/submissions/{id},
     /v1/outcomes; OpenAPI at /docs) until Ctrl-C or SIGTERM.
 
-    Environment: FQ_GATEWAY_HOST (127.0.0.1), FQ_GATEWAY_PORT (8090), FQ_KAFKA_BOOTSTRAP,
+    Environment: FQ_GATEWAY_HOST (127.0.0.1), FQ_GATEWAY_PORT (8090), FQ_GATEWAY_WORKERS (1),
+    FQ_KAFKA_BOOTSTRAP,
     FQ_REGISTRY_URL, FQ_TOPIC_PREFIX, FQ_PG_DSN, FQ_GATEWAY_SCHEMA (gateway),
     FQ_GATEWAY_LINGER_MS (1), FQ_GATEWAY_ACK_TIMEOUT_S (15), FQ_GATEWAY_MAX_BATCH (1000),
     FQ_GATEWAY_AUTH_CACHE_S (5), FQ_GATEWAY_POOL (8), FQ_GATEWAY_POLL_S (0.2).
@@ -51,15 +52,21 @@ def gateway() -> None:
 
     import uvicorn
 
-    from events.gateway.app import create_app
-
     # Refusals are logged at INFO (invalid bodies) and WARNING (keys, scopes), with the system.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = GatewaySettings()
-    app = create_app(settings)
     host, port = settings.gateway_host, settings.gateway_port
-    err_console.print(f"gateway on http://{host}:{port}/ (OpenAPI at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    workers = settings.gateway_workers
+    err_console.print(f"gateway on http://{host}:{port}/ ({workers} workers; OpenAPI at /docs)")
+    uvicorn.run(
+        "events.gateway.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @contextmanager

@@ -35,7 +35,16 @@ from tests.factories import example_data
 from tests.integration.helpers import delete_prefixed_topics, read_topic
 from tests.integration.projection_helpers import wait_for
 
-__all__ = ["GatewayWorld", "Served", "gateway_world", "get", "outcome", "post", "submission"]
+__all__ = [
+    "GatewayWorld",
+    "Served",
+    "as_submission",
+    "gateway_world",
+    "get",
+    "outcome",
+    "post",
+    "submission",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -197,6 +206,14 @@ def gateway_world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
         yield world
     finally:
         world.cleanup()
+
+
+def as_submission(event: Event) -> dict[str, Any]:
+    """``event`` as a system posts it: JSON, named by its type, without the stamped fields."""
+    data = event.model_dump(mode="json")
+    for name in ("source_system", "recorded_time"):
+        data["envelope"].pop(name)
+    return {"event_type": event.event_type, **data}
 
 
 def submission(event_type: str = "CaseReported", **overrides: Any) -> dict[str, Any]:
