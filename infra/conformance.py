@@ -61,6 +61,7 @@ __all__ = [
     "credential_of",
     "run_samples",
     "sandbox_reference",
+    "unscoped",
 ]
 
 PREFIX = "conformance"
@@ -86,10 +87,16 @@ def sandbox_reference() -> list[Event]:
 def credential_of(system: str, settings: GatewaySettings, now: datetime) -> Credential | None:
     """The newest valid credential of ``system`` in the gateway's store, or ``None``."""
     dsn = settings.pg_dsn.get_secret_value()
-    ensure_schema(dsn, settings.gateway_schema)
     options = f"-c search_path={settings.gateway_schema}"
-    with psycopg.connect(dsn, autocommit=True, options=options) as conn:
-        keys = CredentialStore(conn).list(system)
+    try:
+        ensure_schema(dsn, settings.gateway_schema)
+        with psycopg.connect(dsn, autocommit=True, options=options) as conn:
+            keys = CredentialStore(conn).list(system)
+    except psycopg.OperationalError as exc:
+        raise SandboxError(
+            f"cannot read the credentials of {system} (FQ_PG_DSN, schema "
+            f"{settings.gateway_schema}): {exc}"
+        ) from exc
     valid = [
         k
         for k in keys

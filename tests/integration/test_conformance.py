@@ -46,13 +46,18 @@ def credentials_schema_fixture(
 
 
 def kit(
-    connection: ConnectionSettings, schema: str, system: str, file: Path, *more: str
+    connection: ConnectionSettings,
+    schema: str,
+    system: str,
+    file: Path,
+    *more: str,
+    dsn: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": "/usr/bin:/bin",
         "FQ_KAFKA_BOOTSTRAP": connection.kafka_bootstrap,
         "FQ_REGISTRY_URL": connection.registry_url,
-        "FQ_PG_DSN": connection.pg_dsn.get_secret_value(),
+        "FQ_PG_DSN": dsn or connection.pg_dsn.get_secret_value(),
         "FQ_GATEWAY_SCHEMA": schema,
         "COLUMNS": "200",
     }
@@ -189,6 +194,17 @@ def test_a_malformed_file_is_an_error_naming_its_line(
     assert done.returncode == 1 and done.stdout == ""
     assert f"SampleFileError: {where}:" in done.stderr
     assert "sandbox" not in done.stderr  # refused before any sandbox was made
+
+
+def test_credentials_that_cannot_be_read_are_an_error_before_any_sandbox(
+    connection_settings: ConnectionSettings, credentials_schema: str
+) -> None:
+    down = "postgresql://fengqiao:fengqiao@127.0.0.1:1/fengqiao?connect_timeout=2"
+    fixture = FIXTURES / "visit.ndjson"
+    done = kit(connection_settings, credentials_schema, "kit.nopg", fixture, dsn=down)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "SandboxError: cannot read the credentials of kit.nopg" in done.stderr
+    assert "starting the workflow worker" not in done.stderr
 
 
 def test_a_sandbox_whose_worker_dies_says_so_and_leaves_no_topic(
