@@ -93,9 +93,10 @@ def _mount() -> None:
     from infra import cli_serve
 
     cli_serve.register(app)
-    from infra import cli_export, cli_gateway
+    from infra import cli_conformance, cli_export, cli_gateway
 
     cli_gateway.register(app)
+    cli_conformance.register(app)
 
     app.add_typer(cli_export.app, name="export")
     from infra import cli_erase

@@ -11,20 +11,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from events.codec import AvroCodec
 from events.errors import InfrastructureError
+from events.gateway.acceptance import accept
 from events.gateway.auth import Authenticator
 from events.gateway.credentials import Credential
 from events.gateway.database import ensure_schema
-from events.gateway.intake import intake
 from events.gateway.outcomes import OutcomeMaterializer
 from events.gateway.places import PlaceReader
-from events.gateway.problems import Invalid, forbidden, invalid_problem
-from events.gateway.scope import refusal
 from events.gateway.settings import GatewaySettings
 from events.gateway.sink import Sink
 from events.models import Event
@@ -35,7 +32,6 @@ from events.topics import OUTCOMES, REFERENCE_EVENTS
 __all__ = ["Gateway"]
 
 log = logging.getLogger("fengqiao.gateway")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Gateway:
@@ -98,28 +94,7 @@ class Gateway:
         self.key_pool.close()
 
     def accept(self, caller: Credential, body: Any, received: datetime) -> Event:
-        """The event ``body`` describes, stamped for ``caller``, if its scope allows it.
-
-        Raises:
-            Problem: 422 when the body is not a valid submission, 403 when it is outside the
-                caller's scope; either is logged with the system and the reason.
-        """
-        try:
-            event = intake(body, caller.system, received)
-        except Invalid as exc:
-            log.info("refused a submission of %s: invalid: %s", caller.system, exc)
-            raise invalid_problem(exc) from None
-        day = event.envelope.event_time.astimezone(SHANGHAI).date()
+        """The event ``body`` describes, stamped for ``caller``, if its scope allows it
+        (``events.gateway.acceptance.accept`` against this gateway's place tree)."""
         assert self.places is not None
-        refused = refusal(caller.scope, event, day, self.places.district_of)
-        if refused is not None:
-            log.warning(
-                "refused %s %s of %s: %s scope: %s",
-                event.event_type,
-                event.envelope.event_id,
-                caller.system,
-                refused.scope,
-                refused.detail,
-            )
-            raise forbidden(refused)
-        return event
+        return accept(caller, body, received, self.places.district_of)

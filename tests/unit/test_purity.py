@@ -10,6 +10,7 @@ import pytest
 RULES = Path(__file__).resolve().parents[2] / "processors" / "rules"
 PANELS = RULES.parents[1] / "projections" / "panels"
 GATEWAY = RULES.parents[1] / "events" / "gateway"
+CONFORMANCE = RULES.parents[1] / "events" / "conformance"
 # The dashboard's pure parts: periods, units and scopes, KPI definitions, visit coverage,
 # ranking, lateness and hot-word rules, a case page's rules.
 MODULES = (
@@ -28,8 +29,9 @@ MODULES = (
             "terms",
         )
     ]
-    + [GATEWAY / "scope.py", GATEWAY / "intake.py"]
-)  # the gateway's rules of what it accepts
+    + [GATEWAY / "scope.py", GATEWAY / "intake.py"]  # the gateway's rules of what it accepts
+    + [CONFORMANCE / "samples.py", CONFORMANCE / "verdicts.py"]  # the kit's reading and judging
+)
 
 FORBIDDEN_MODULES = {
     "confluent_kafka",
