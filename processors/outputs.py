@@ -21,16 +21,27 @@ from typing import Any
 
 from events.errors import DecodeError
 from events.kafka_io import dead_letter_headers
-from events.models import Envelope, Event, SubmissionRejected
-from events.topics import dlq
+from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
+from events.topics import INBOX, dlq
 from processors.changelog import Table
 from processors.rules.decisions import DERIVED_ACTOR, derived_envelope
+from processors.state_store import Answer
 
-__all__ = ["POISON_RECORD", "UNKNOWN", "Outgoing", "Source", "dead_letter", "rejection"]
+__all__ = [
+    "POISON_RECORD",
+    "UNKNOWN",
+    "Outgoing",
+    "Source",
+    "dead_letter",
+    "outcome",
+    "poison_outcome",
+    "rejection",
+]
 
 POISON_RECORD = "POISON_RECORD"
 UNKNOWN = "unknown"
 Headers = list[tuple[str, bytes]]
+_STREAM_OF_INBOX = {topic: stream for stream, topic in INBOX.items()}
 Outgoing = tuple[str, bytes | None, bytes, int | None, Headers | None]
 """topic, key, value, partition (``None``: the key's), headers"""
 
@@ -98,29 +109,91 @@ def dead_letter(src: Source, exc: DecodeError) -> tuple[Headers, SubmissionRejec
     """The headers of the dead letter of ``src``, and its POISON_RECORD rejection when the
     record's key can name the submitter's stream (``None`` otherwise)."""
     headers: Headers = dead_letter_headers(exc.reason, src.topic, src.partition, src.offset)
-    key = src.key.decode(errors="replace") if src.key else ""
-    if not 1 <= len(key) <= 64:
+    key = _record_key(src)
+    if key is None:
         return headers, None
-    poison_id = f"poison/{src.inbox}/{src.partition}/{src.offset}"
+    cause = _poison_cause(src)
+    refused = SubmissionRejected(
+        envelope=_rejection_envelope(cause),
+        submission_event_id=cause.event_id,
+        submission_type=UNKNOWN,
+        submission_key=key,
+        submission_source_system=UNKNOWN,
+        code=POISON_RECORD,
+        message=_poison_message(src, exc),
+    )
+    return headers, refused
+
+
+def outcome(
+    src: Source, submission: Event, status: OutcomeStatus, answer: Answer
+) -> SubmissionOutcome:
+    """The one outcome of the record ``src``, which held ``submission``: ``status``, with
+    ``answer`` (for a DUPLICATE, the first answer to its event id)."""
+    env = submission.envelope
+    return _outcome(src, env, submission.event_type, submission.key(), status, answer)
+
+
+def poison_outcome(src: Source, exc: DecodeError) -> SubmissionOutcome:
+    """The outcome of a record that cannot be decoded: refused as POISON_RECORD, for the
+    system ``unknown`` (nothing in the record can be trusted to name it)."""
+    answer = Answer(code=POISON_RECORD, message=_poison_message(src, exc))
+    key = _record_key(src) or UNKNOWN
+    return _outcome(src, _poison_cause(src), UNKNOWN, key, OutcomeStatus.REJECTED, answer)
+
+
+def _outcome(
+    src: Source, env: Envelope, kind: str, key: str, status: OutcomeStatus, answer: Answer
+) -> SubmissionOutcome:
+    # The record answered is part of the id: each record gets its own outcome, and a record
+    # decided again after a crash gets the same one.
+    where = f"outcome/{src.topic}/{src.partition}/{src.offset}"
+    first = None
+    if status is OutcomeStatus.DUPLICATE:
+        first = OutcomeStatus.ACCEPTED if answer.accepted else OutcomeStatus.REJECTED
+    return SubmissionOutcome(
+        envelope=derived_envelope(env, where, 1).model_copy(update={"sequence": None}),
+        submission_event_id=env.event_id,
+        submission_type=kind,
+        submission_key=key,
+        submission_source_system=env.source_system,
+        submission_stream=_STREAM_OF_INBOX.get(src.inbox, UNKNOWN),
+        status=status,
+        first_status=first,
+        sequence=answer.sequence,
+        events=answer.events,
+        code=answer.code,
+        message=None if answer.message is None else answer.message[:2000],
+        inbox_topic=src.topic,
+        inbox_partition=src.partition,
+        inbox_offset=src.offset,
+    )
+
+
+def _record_key(src: Source) -> str | None:
+    """The record's key as text, when it can stand for a stream key (1 to 64 characters)."""
+    key = src.key.decode(errors="replace") if src.key else ""
+    return key if 1 <= len(key) <= 64 else None
+
+
+def _poison_cause(src: Source) -> Envelope:
+    """The envelope a poison record is answered for: an id naming the record, its time."""
     at = datetime.fromtimestamp(src.timestamp, UTC)
-    cause = Envelope(
-        event_id=poison_id,
+    return Envelope(
+        event_id=f"poison/{src.inbox}/{src.partition}/{src.offset}",
         event_time=at,
         recorded_time=at,
         source_system=UNKNOWN,
         actor=DERIVED_ACTOR,
     )
-    refused = SubmissionRejected(
-        envelope=_rejection_envelope(cause),
-        submission_event_id=poison_id,
-        submission_type=UNKNOWN,
-        submission_key=key,
-        submission_source_system=UNKNOWN,
-        code=POISON_RECORD,
-        message=f"record {src.where} cannot be decoded ({exc.reason}); its bytes are on "
-        f"{dlq(src.topic)}"[:2000],
+
+
+def _poison_message(src: Source, exc: DecodeError) -> str:
+    return (
+        f"record {src.where} cannot be decoded ({exc.reason}); its bytes are on {dlq(src.topic)}"[
+            :2000
+        ]
     )
-    return headers, refused
 
 
 def _rejection_envelope(cause: Envelope) -> Envelope:
