@@ -13,7 +13,7 @@ them) has its outcome.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Self
 
@@ -110,14 +110,15 @@ class OutcomeWatcher:
         self._consumer.assign(assignment)
         return self
 
-    def wait(self, records: Iterable[Record], timeout_s: float = 60.0) -> dict[Record, Outcome]:
-        """The outcome of each inbox record; raises OutcomeTimeout if some have none in time."""
+    def wait(self, records: Mapping[Record, str], timeout_s: float = 60.0) -> dict[Record, Outcome]:
+        """The outcome of each inbox record (each with the event id it holds); raises
+        OutcomeTimeout, naming the event ids without one, if some have none in time."""
         wanted = set(records)
         deadline = time.monotonic() + timeout_s
         while wanted - self._seen.keys():
             if time.monotonic() > deadline:
                 missing = sorted(wanted - self._seen.keys())
-                raise OutcomeTimeout([f"{t}[{p}]@{o}" for t, p, o in missing], timeout_s)
+                raise OutcomeTimeout([records[r] for r in missing], timeout_s)
             for msg in self._consumer.consume(1000, 0.2):
                 if msg.error() is not None:
                     continue

@@ -272,7 +272,7 @@ class Publisher:
             result = self.publish_batch(batch)
             if result.failures:
                 raise result.failures[0].error
-            records = [(r.topic, r.partition, r.offset) for r in result.receipts]
+            records = {(r.topic, r.partition, r.offset): r.event_id for r in result.receipts}
             outcomes = watcher.wait(records, timeout_s)
         by_id = {r.event_id: outcomes[(r.topic, r.partition, r.offset)] for r in result.receipts}
         return [by_id[event.envelope.event_id] for event in batch]

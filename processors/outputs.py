@@ -1,7 +1,7 @@
 """What an input record writes: everything it causes, collected in its ``Source``.
 
-A handler collects all a record causes in its ``Source`` (canonical events, rejections, dead
-letters, table changelog records) and applies the record's table updates at once, so the next
+A handler collects all a record causes in its ``Source`` (canonical events, rejections, its
+outcome, dead letters, table changelog records) and applies the record's table updates at once, so the next
 record of the same case or grid is decided against them. The agent then appends a batch's
 sources to the transaction of their input partition (``transactions.Transactions.write``),
 which commits them with the offset after the last of them: a record's outputs, its state

@@ -1,16 +1,19 @@
 """The workflow's agents: decode a submission, ask the pure core, write what it answered.
 
 One handler per inbox. Each takes the raw record consumed (bytes, never a faust record),
-decodes it with our Avro codec, calls the pure ``decide`` of its stream and collects the
-outcome: the canonical events, a ``SubmissionRejected``, or for a duplicate the bytes that were
-written the first time. The agent writes a batch of records at a time; all a record writes,
+decodes it with our Avro codec, calls the pure ``decide`` of its stream and collects what it
+writes: the canonical events or a ``SubmissionRejected``, and in every case the record's one
+``SubmissionOutcome`` on the outcomes topic (keyed by the submitting system). A duplicate
+event id writes its outcome only, with the first answer kept in the tables: the canonical log
+holds each event once. The agent writes a batch of records at a time; all a record writes,
 outputs and table changelog alike, goes to the transaction of its own input partition
 (``transactions.Transactions``), so its outputs, its state change and its offset commit
 together.
 
-Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason
-and a ``POISON_RECORD`` rejection; a submission whose key is not its stream key is rejected
-(``WRONG_KEY``); a submission on which the pure rules raise is rejected (``RULES_ERROR``).
+Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason,
+a ``POISON_RECORD`` rejection and outcome; a submission whose key is not its stream key is
+rejected (``WRONG_KEY``); a submission on which the pure rules raise is rejected
+(``RULES_ERROR``).
 Anything else (registry or broker failure, a bug) ends the process at once, before its
 transaction commits, so the record is processed again by the next worker: see ``fatal``.
 """
