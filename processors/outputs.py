@@ -24,7 +24,13 @@ from events.kafka_io import dead_letter_headers
 from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
 from events.topics import INBOX, dlq
 from processors.changelog import Table
-from processors.rules.decisions import DERIVED_ACTOR, derived_envelope
+from processors.rules.copies import model_with
+from processors.rules.decisions import (
+    DERIVED_ACTOR,
+    DERIVED_SOURCE_SYSTEM,
+    derived_envelope,
+    derived_id,
+)
 from processors.state_store import Answer
 
 __all__ = [
@@ -147,12 +153,26 @@ def _outcome(
 ) -> SubmissionOutcome:
     # The record answered is part of the id: each record gets its own outcome, and a record
     # decided again after a crash gets the same one.
-    where = f"outcome/{src.topic}/{src.partition}/{src.offset}"
     first = None
     if status is OutcomeStatus.DUPLICATE:
         first = OutcomeStatus.ACCEPTED if answer.accepted else OutcomeStatus.REJECTED
-    return SubmissionOutcome(
-        envelope=derived_envelope(env, where, 1).model_copy(update={"sequence": None}),
+    # Built as a copy of a valid outcome with every field changed, without validation, which
+    # cost 20-40 µs a record (``model_construct`` still 15: a tenth of what a worker spends on
+    # a submission): every field is taken from a validated submission (or the record's
+    # checked key), the rules' codes and messages, or the record's position; the unit tests
+    # validate what this builds.
+    envelope = model_with(
+        env,
+        event_id=derived_id(env.event_id, f"outcome/{src.topic}/{src.partition}/{src.offset}"),
+        source_system=DERIVED_SOURCE_SYSTEM,
+        actor=DERIVED_ACTOR,
+        correlation_id=env.correlation_id or env.event_id,
+        causation_id=env.event_id,
+        sequence=None,
+    )
+    return model_with(
+        _OUTCOME,
+        envelope=envelope,
         submission_event_id=env.event_id,
         submission_type=kind,
         submission_key=key,
@@ -168,6 +188,28 @@ def _outcome(
         inbox_partition=src.partition,
         inbox_offset=src.offset,
     )
+
+
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+_OUTCOME = SubmissionOutcome(
+    envelope=Envelope(
+        event_id="-",
+        event_time=_NEVER,
+        recorded_time=_NEVER,
+        source_system="-",
+        actor=DERIVED_ACTOR,
+    ),
+    submission_event_id="-",
+    submission_type="-",
+    submission_key="-",
+    submission_source_system="-",
+    submission_stream="-",
+    status=OutcomeStatus.ACCEPTED,
+    inbox_topic="-",
+    inbox_partition=0,
+    inbox_offset=0,
+)
+"""What ``_outcome`` copies, every field replaced."""
 
 
 def _record_key(src: Source) -> str | None:

@@ -40,6 +40,20 @@ def test_an_outcome_is_the_submitting_system_s_with_the_submission_s_times() -> 
     )
 
 
+def test_what_the_workflow_builds_without_validation_is_valid() -> None:
+    claim = example_event("CaseClaimed")
+    refused = Answer(code="INVALID_TRANSITION", message="x" * 3000)
+    bad = DecodeError("magic byte is 103, expected 0", b"garbage", "p.fq.case.inbox", 3, 11)
+    built = [
+        outcome(_source(1), claim, OutcomeStatus.ACCEPTED, Answer(4, 2)),
+        outcome(_source(2), claim, OutcomeStatus.REJECTED, refused),
+        outcome(_source(3), claim, OutcomeStatus.DUPLICATE, refused),
+        poison_outcome(_source(4), bad),
+    ]
+    for answered in built:
+        assert SubmissionOutcome.model_validate(answered.model_dump()) == answered
+
+
 def test_each_record_has_its_own_outcome_id_and_the_same_record_the_same_one() -> None:
     claim = example_event("CaseClaimed")
     first = outcome(_source(7), claim, OutcomeStatus.ACCEPTED, Answer(4, 1))
