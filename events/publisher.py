@@ -33,7 +33,7 @@ from events.kafka_io import produce, where
 from events.models import Event
 from events.outcomes import Outcome, OutcomeWatcher
 from events.registry import SchemaRegistry
-from events.topics import CANONICAL, INBOX, REJECTIONS
+from events.topics import INBOX, OUTCOMES
 from events.validation import parse_event
 
 # Delivery guarantees the SDK will not let a caller weaken; murmur2 so that every client
@@ -248,32 +248,36 @@ class Publisher:
         self,
         events: Iterable[Event | Mapping[str, Any]],
         timeout_s: float = 60.0,
-        watch_topics: Iterable[str] | None = None,
+        outcomes_topic: str | None = None,
     ) -> list[Outcome]:
         """Publish events and wait for the workflow's outcome of each, in input order:
-        accepted (with its case sequence) or rejected (with the code and message).
+        accepted (with its case sequence), rejected (with the code and message), or a
+        duplicate of an event id answered before (with that first answer).
+
+        The outcomes are read from the outcomes topic, from the partitions of the events'
+        source systems only, starting where they ended before publishing.
 
         Args:
             timeout_s: how long to wait for the outcomes once published.
-            watch_topics: the canonical and rejection topics (default: the real ones, under
-                the settings' ``topic_prefix``).
+            outcomes_topic: the outcomes topic (default: the real one, under the settings'
+                ``topic_prefix``).
 
         Raises:
             the first publishing failure (nothing is waited for then);
             OutcomeTimeout: the workflow gave no outcome in time for some of them.
         """
-        batch = list(events)
-        if watch_topics is None and self.settings.topic_prefix:
-            watch_topics = [
-                self.settings.topic_prefix + t for t in (*CANONICAL.values(), REJECTIONS)
-            ]
-        watcher = OutcomeWatcher(self.settings.kafka_bootstrap, self.codec, watch_topics)
+        batch = [raw if isinstance(raw, Event) else parse_event(raw) for raw in events]
+        topic = outcomes_topic or self.settings.topic_prefix + OUTCOMES
+        systems = {event.envelope.source_system for event in batch}
+        watcher = OutcomeWatcher(self.settings.kafka_bootstrap, self.codec, systems, topic)
         with watcher:
             result = self.publish_batch(batch)
             if result.failures:
                 raise result.failures[0].error
-            outcomes = watcher.wait([r.event_id for r in result.receipts], timeout_s)
-        return [outcomes[event_id] for event_id in map(_event_id, batch) if event_id]
+            records = {(r.topic, r.partition, r.offset): r.event_id for r in result.receipts}
+            outcomes = watcher.wait(records, timeout_s)
+        by_id = {r.event_id: outcomes[(r.topic, r.partition, r.offset)] for r in result.receipts}
+        return [by_id[event.envelope.event_id] for event in batch]
 
 
 def _event_id(raw: Any) -> str | None:

@@ -47,7 +47,7 @@ from events.outcomes import Outcome, OutcomeTimeout, OutcomeWatcher
 from events.problems import Problem
 from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
-from events.topics import CANONICAL, REFERENCE_EVENTS, REJECTIONS
+from events.topics import OUTCOMES, REFERENCE_EVENTS
 from infra.cli_process import prefixed
 from infra.demo_children import Child, Children
 from infra.settings import ConnectionSettings
@@ -212,17 +212,21 @@ class Sandbox:
 
     def submit(self, events: Sequence[Event]) -> dict[str, Outcome]:
         """Publish ``events`` in order and wait for the workflow's outcome of each."""
-        topics = [self.prefix + t for t in (*CANONICAL.values(), REJECTIONS)]
-        with OutcomeWatcher(self.connection.kafka_bootstrap, self.codec, topics) as watcher:
+        systems = {event.envelope.source_system for event in events}
+        watcher = OutcomeWatcher(
+            self.connection.kafka_bootstrap, self.codec, systems, self.prefix + OUTCOMES
+        )
+        with watcher:
             result = self.publisher.publish_batch(events)
             if result.failures:
                 raise result.failures[0].error
-            ids = [r.event_id for r in result.receipts]
+            records = {(r.topic, r.partition, r.offset): r.event_id for r in result.receipts}
             deadline = time.monotonic() + self.timeout_s
             while True:
                 self.children.check()  # a worker that died is said, with its log's tail
                 try:
-                    return watcher.wait(ids, timeout_s=0.5)
+                    found = watcher.wait(records, timeout_s=0.5)
+                    return {records[record]: outcome for record, outcome in found.items()}
                 except OutcomeTimeout as exc:
                     if time.monotonic() > deadline:
                         raise SandboxError(

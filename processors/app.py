@@ -66,7 +66,7 @@ __all__ = [
 
 log = logging.getLogger("fengqiao.app")
 STREAM_PARTITIONS = 12  # as infra.topics declares the case and visit topics
-TABLES = ("cases", "visit_grids", "visits")
+TABLES = ("cases", "visit_grids", "visits", "reference_answers")
 """The names of the workflow's tables; each has the changelog ``changelog_topic(app id, name)``."""
 STATS_INTERVAL_S = 10.0
 _GC_YOUNG = 50_000  # allocations between young garbage collections (see run_worker)
@@ -142,10 +142,10 @@ class WorkflowApp:
         )
         self.codec = AvroCodec(SchemaRegistry(settings.registry_url))
         self.feed = ReferenceFeed(settings, self.codec)
-        cases, grids, visits = (
+        cases, grids, visits, reference_answers = (
             Table(name, changelog_topic(settings.workflow_app_id, name)) for name in TABLES
         )
-        self.tables = Tables(cases=cases, grids=grids, visits=visits)
+        self.tables = Tables(cases, grids, visits, reference_answers)
         self.workflow = Workflow(settings, self.codec, self.tables, self.feed)
         self.transactions = Transactions(settings)
         self.inboxes = {

@@ -1,34 +1,38 @@
 """What the workflow keeps in its tables, and how it is written there.
 
 Per case (table ``cases``): a ``CaseRecord``, as JSON. Per grid (``visit_grids``): the last
-sequence of its visit stream (``GridVisits``). Per accepted visit (``visits``, by event id):
-its sequence and canonical bytes, so a repeated visit submission is answered by them.
+sequence of its visit stream (``GridVisits``). Per visit submission answered (``visits``, by
+event id) and per reference submission refused (``reference_answers``, by event id): its first
+``Answer``, so that the same event id sent again, however much later, gets that answer as a
+duplicate (accepted reference submissions are answered from the reference view, which holds
+the sequence of every event id on the reference log).
 
-A ``CaseRecord`` is the ``CaseState`` that ``decide`` needs, the inbox partition the case lives
-on (where the deadline trigger submits its signals), and the encoded bytes of the case's last
-``RECENT`` canonical events, so that a duplicate submission is answered by re-sending exactly
-the bytes that were written the first time; and the last ``RECENT`` rejections of submissions
-to the case, for the same reason: a submission sent again (a retry) must get its first answer,
-not a new one decided against what later submissions did to the case.
+A ``CaseRecord`` is the ``CaseState`` that ``decide`` needs (with the sequence of every event
+id the case has), the inbox partition the case lives on (where the deadline trigger submits
+its signals), how many canonical events each accepted submission became when it became more
+than one, and the code and message of every submission to the case that was refused: a
+submission sent again (a retry) must get its first answer, not a new one decided against what
+later submissions did to the case. A case holds tens of events, so its record stays small.
 
 The JSON is our own, not a faust record and not Avro: the table is private to the workflow,
 rebuilt from its changelog topic, and carries no contract. It is derived from the dataclass
 fields of ``CaseState`` (enums by value, instants in ISO 8601 with their offset, tuples as
 lists), so a field the pure core adds with a default needs no change here; a record written
-before the field existed decodes with the default.
+before the field existed decodes with the default. Records of format 1 (which kept the last 16
+canonical events and rejections byte for byte) still load: the events' counts are taken from
+them; their rejections' bytes are not read (a submission refused before the upgrade and sent
+again is decided again).
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import enum
-import functools
 import struct
 import types
 import typing
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -38,37 +42,34 @@ import orjson
 from processors.rules.case_state import CaseState
 
 __all__ = [
-    "RECENT",
+    "Answer",
     "CaseRecord",
     "GridVisits",
-    "StoredEvent",
     "dumps",
+    "dumps_answer",
     "dumps_grid",
-    "dumps_written",
     "loads",
+    "loads_answer",
     "loads_grid",
-    "loads_written",
 ]
 
-FORMAT = 1
-RECENT = 16
-"""How many canonical events per case are kept byte for byte for re-sends."""
+FORMAT = 2
+_FORMATS = (1, FORMAT)
 
 
 @dataclass(frozen=True)
-class StoredEvent:
-    """One canonical event as written: its sequence, the submission that caused it (its own
-    event id for the stamped submission) and the framed Avro bytes."""
+class Answer:
+    """The first answer to a submission: accepted as canonical sequence ``sequence``, the first
+    of ``events`` canonical events; or refused with ``code`` and ``message``."""
 
-    sequence: int
-    submission_id: str
-    value: bytes
+    sequence: int | None = None
+    events: int = 0
+    code: str | None = None
+    message: str | None = None
 
-    @functools.cached_property
-    def text(self) -> str:
-        """``value`` in base64, as the case record's JSON holds it (computed once per event,
-        though the record is written again with every later event of the case)."""
-        return base64.b64encode(self.value).decode("ascii")
+    @property
+    def accepted(self) -> bool:
+        return self.code is None
 
 
 @dataclass(frozen=True)
@@ -77,31 +78,31 @@ class CaseRecord:
 
     state: CaseState
     partition: int
-    recent: tuple[StoredEvent, ...] = ()
-    # refused submissions: the case's sequence then, the submission id, the rejection's bytes
-    rejected: tuple[StoredEvent, ...] = ()
+    # accepted submissions that became more than one canonical event: event id -> how many
+    events: Mapping[str, int] = field(default_factory=dict)
+    # refused submissions: event id -> (code, message)
+    refused: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
-    def appended(self, state: CaseState, written: Iterable[StoredEvent]) -> CaseRecord:
-        """The record after ``written`` (in log order) took the case to ``state``."""
-        recent = (*self.recent, *written)[-RECENT:]
-        return CaseRecord(state, self.partition, recent, self.rejected)
+    def accepted(self, state: CaseState, submission_id: str, events: int) -> CaseRecord:
+        """The record once a submission, accepted as ``events`` canonical events, took the
+        case to ``state``."""
+        counts = self.events if events == 1 else {**self.events, submission_id: events}
+        return CaseRecord(state, self.partition, counts, self.refused)
 
-    def refused(self, rejection: StoredEvent) -> CaseRecord:
-        """The record once a submission to the case was rejected (``rejection.value``)."""
-        rejected = (*self.rejected, rejection)[-RECENT:]
-        return CaseRecord(self.state, self.partition, self.recent, rejected)
+    def refusing(self, submission_id: str, code: str, message: str) -> CaseRecord:
+        """The record once a submission to the case was refused."""
+        refused = {**self.refused, submission_id: (code, message)}
+        return CaseRecord(self.state, self.partition, self.events, refused)
 
-    def rejection_of(self, submission_id: str) -> StoredEvent | None:
-        """The rejection sent for that submission, if it is one of the last ``RECENT``."""
-        return next((r for r in self.rejected if r.submission_id == submission_id), None)
-
-    def written_for(self, sequence: int) -> list[StoredEvent] | None:
-        """The events one accepted submission wrote: the one at ``sequence`` and the events it
-        caused. ``None`` when that sequence has left the ``RECENT`` window."""
-        head = next((e for e in self.recent if e.sequence == sequence), None)
-        if head is None:
+    def answer_of(self, submission_id: str) -> Answer | None:
+        """The first answer to that submission, if the case has answered it."""
+        refused = self.refused.get(submission_id)
+        if refused is not None:
+            return Answer(code=refused[0], message=refused[1])
+        sequence = self.state.seen.get(submission_id)
+        if sequence is None:
             return None
-        return [e for e in self.recent if e.submission_id == head.submission_id]
+        return Answer(sequence, self.events.get(submission_id, 1))
 
 
 @dataclass(frozen=True)
@@ -123,29 +124,37 @@ def dumps(record: CaseRecord) -> bytes:
         "v": FORMAT,
         "p": record.partition,
         "state": record.state,
-        "recent": [[e.sequence, e.submission_id, e.text] for e in record.recent],
-        "rejected": [[e.sequence, e.submission_id, e.text] for e in record.rejected],
+        "events": record.events,
+        "refused": record.refused,
     }
     return orjson.dumps(payload)
 
 
 def loads(data: bytes) -> CaseRecord:
-    """The record ``dumps`` wrote. Raises ``ValueError`` for anything else."""
+    """The record ``dumps`` wrote (or a record of format 1). Raises ``ValueError`` for
+    anything else."""
     payload = orjson.loads(data)
-    if not isinstance(payload, dict) or payload.get("v") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("v") not in _FORMATS:
         raise ValueError(f"not a case record of format {FORMAT}")
+    if payload["v"] == 1:
+        events, refused = _format_1_counts(payload.get("recent", ())), {}
+    else:
+        events = {str(k): int(n) for k, n in payload["events"].items()}
+        refused = {str(k): (str(c), str(m)) for k, (c, m) in payload["refused"].items()}
     return CaseRecord(
         state=_decoder(CaseState)(payload["state"]),
         partition=int(payload["p"]),
-        recent=_stored(payload["recent"]),
-        rejected=_stored(payload.get("rejected", ())),  # none in a record written before them
+        events=events,
+        refused=refused,
     )
 
 
-def _stored(rows: Iterable[list[Any]]) -> tuple[StoredEvent, ...]:
-    return tuple(
-        StoredEvent(int(seq), str(sid), base64.b64decode(value)) for seq, sid, value in rows
-    )
+def _format_1_counts(recent: list[list[Any]]) -> dict[str, int]:
+    """The counts of the submissions whose events a format-1 record still held."""
+    counts: dict[str, int] = {}
+    for _, submission_id, _ in recent:
+        counts[str(submission_id)] = counts.get(str(submission_id), 0) + 1
+    return {k: n for k, n in counts.items() if n > 1}
 
 
 def dumps_grid(grid: GridVisits) -> bytes:
@@ -157,16 +166,26 @@ def loads_grid(data: bytes) -> GridVisits:
     return GridVisits(partition=int(payload["p"]), sequence=int(payload["seq"]))
 
 
+_ANSWER = b"\x01"
 _SEQ = struct.Struct(">q")
 
 
-def dumps_written(event: StoredEvent) -> bytes:
-    """One written event, for the table of visits by event id: sequence, then the bytes."""
-    return _SEQ.pack(event.sequence) + event.value
+def dumps_answer(answer: Answer) -> bytes:
+    """An answer, for the tables by event id: a marker byte, then compact JSON."""
+    if answer.accepted:
+        return _ANSWER + orjson.dumps([answer.sequence, answer.events])
+    return _ANSWER + orjson.dumps([answer.code, answer.message])
 
 
-def loads_written(submission_id: str, data: bytes) -> StoredEvent:
-    return StoredEvent(_SEQ.unpack_from(data)[0], submission_id, data[_SEQ.size :])
+def loads_answer(data: bytes) -> Answer:
+    """The answer ``dumps_answer`` wrote, or what format 1 of the visits table held: the
+    sequence (8 bytes, big-endian, so its first byte is 0) and the canonical event's bytes."""
+    if data[:1] != _ANSWER:
+        return Answer(_SEQ.unpack_from(data)[0], 1)
+    first, second = orjson.loads(data[1:])
+    if isinstance(first, int):
+        return Answer(first, int(second))
+    return Answer(code=str(first), message=str(second))
 
 
 Convert = Callable[[Any], Any]

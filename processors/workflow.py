@@ -1,16 +1,19 @@
 """The workflow's agents: decode a submission, ask the pure core, write what it answered.
 
 One handler per inbox. Each takes the raw record consumed (bytes, never a faust record),
-decodes it with our Avro codec, calls the pure ``decide`` of its stream and collects the
-outcome: the canonical events, a ``SubmissionRejected``, or for a duplicate the bytes that were
-written the first time. The agent writes a batch of records at a time; all a record writes,
+decodes it with our Avro codec, calls the pure ``decide`` of its stream and collects what it
+writes: the canonical events or a ``SubmissionRejected``, and in every case the record's one
+``SubmissionOutcome`` on the outcomes topic (keyed by the submitting system). A duplicate
+event id writes its outcome only, with the first answer kept in the tables: the canonical log
+holds each event once. The agent writes a batch of records at a time; all a record writes,
 outputs and table changelog alike, goes to the transaction of its own input partition
 (``transactions.Transactions``), so its outputs, its state change and its offset commit
 together.
 
-Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason
-and a ``POISON_RECORD`` rejection; a submission whose key is not its stream key is rejected
-(``WRONG_KEY``); a submission on which the pure rules raise is rejected (``RULES_ERROR``).
+Bad input never stops an agent: an undecodable record goes to ``<inbox>.dlq`` with its reason,
+a ``POISON_RECORD`` rejection and outcome; a submission whose key is not its stream key is
+rejected (``WRONG_KEY``); a submission on which the pure rules raise is rejected
+(``RULES_ERROR``).
 Anything else (registry or broker failure, a bug) ends the process at once, before its
 transaction commits, so the record is processed again by the next worker: see ``fatal``.
 """
@@ -22,16 +25,17 @@ import os
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
 from events.codec import AvroCodec
 from events.errors import DecodeError
-from events.models import CaseEvent, Event, VisitRecorded
+from events.models import CaseEvent, Event, OutcomeStatus, SubmissionOutcome, VisitRecorded
 from events.topics import (
     CASE_EVENTS,
     CASE_INBOX,
+    OUTCOMES,
     REFERENCE_EVENTS,
     REFERENCE_INBOX,
     REJECTIONS,
@@ -40,7 +44,7 @@ from events.topics import (
     dlq,
 )
 from processors.changelog import Table
-from processors.outputs import Source, dead_letter, rejection
+from processors.outputs import Source, dead_letter, outcome, poison_outcome, rejection
 from processors.reference_feed import ReferenceFeed
 from processors.rules.case_state import evolve
 from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected
@@ -51,15 +55,15 @@ from processors.rules.state_machine import decide
 from processors.rules.visit_rules import decide_visit
 from processors.settings import WorkflowSettings
 from processors.state_store import (
+    Answer,
     CaseRecord,
     GridVisits,
-    StoredEvent,
     dumps,
+    dumps_answer,
     dumps_grid,
-    dumps_written,
     loads,
+    loads_answer,
     loads_grid,
-    loads_written,
 )
 
 __all__ = ["RULES_ERROR", "WRONG_KEY", "Tables", "Workflow", "fatal"]
@@ -90,15 +94,21 @@ def fatal(what: str, exc: BaseException) -> NoReturn:
 
 @dataclass(frozen=True)
 class Tables:
-    """The workflow's tables: case records, visit streams by grid, written visits by id."""
+    """The workflow's tables: case records, visit streams by grid, the answers to visit
+    submissions by event id, the refusals of reference submissions by event id."""
 
     def of_inbox(self, inbox: str) -> list[Table]:
         """The tables whose partitions go with the partitions of ``inbox`` (logical name)."""
-        return {CASE_INBOX: [self.cases], VISIT_INBOX: [self.grids, self.visits]}.get(inbox, [])
+        return {
+            CASE_INBOX: [self.cases],
+            VISIT_INBOX: [self.grids, self.visits],
+            REFERENCE_INBOX: [self.reference_answers],
+        }.get(inbox, [])
 
     cases: Table
     grids: Table
     visits: Table
+    reference_answers: Table
 
 
 class Workflow:
@@ -117,13 +127,13 @@ class Workflow:
         self.feed = feed
         self.counts: Counter[str] = Counter()
         self._writer_view: ReferenceView | None = None
-        self._written_reference: dict[int, bytes] = {}
         self._records: dict[bytes, tuple[bytes, CaseRecord]] = {}
 
     # --- the three inboxes -----------------------------------------------------------------
     # Each decides one record and applies its table changes at once (the next record of the
     # same case or grid must see them); what it writes is collected in the returned Source,
-    # which the agent hands to ``writer.write`` with the rest of its batch.
+    # which the agent hands to ``writer.write`` with the rest of its batch. Every record
+    # writes exactly one outcome (``_answered``).
     async def on_case(self, message: Message) -> Source:
         src, submission = await self._received(message, CASE_INBOX)
         if submission is not None:
@@ -150,16 +160,16 @@ class Workflow:
     def forget_reference_writer(self) -> None:
         """The reference inbox was revoked: catch up again before the next decision."""
         self._writer_view = None
-        self._written_reference.clear()
 
     # --- deciding --------------------------------------------------------------------------
     def _case(self, src: Source, submission: Event) -> None:
+        event_id = submission.envelope.event_id
         key = submission.key().encode() if isinstance(submission, CaseEvent) else None
         record = self._case_record(src.partition, key) if key is not None else None
         state = record.state if record else None
-        refused = record.rejection_of(submission.envelope.event_id) if record else None
-        if refused is not None and key is not None:  # sent again: its first answer
-            self._resend(src, REJECTIONS, key, submission, [refused])
+        first = record.answer_of(event_id) if record else None
+        if first is not None and not first.accepted:  # sent again: its first answer
+            self._duplicate(src, submission, first)
             return
         try:
             decision = decide(state, submission, self.feed.view)
@@ -170,23 +180,25 @@ class Workflow:
             self._rules_failed(src, submission, exc)
             return
         if isinstance(decision, Accepted) and key is not None and state is not None:
-            written = self._append(src, CASE_EVENTS, key, submission, decision.events)
+            answer = self._append(src, CASE_EVENTS, key, submission, decision.events)
             base = record or CaseRecord(state=state, partition=src.partition)
-            self._store_case(src, key, base.appended(state, written))
-        elif isinstance(decision, Duplicate) and record is not None and key is not None:
-            resend = record.written_for(decision.sequence)
-            self._resend(src, CASE_EVENTS, key, submission, resend)
+            self._store_case(src, key, base.accepted(state, event_id, answer.events))
+        elif isinstance(decision, Duplicate) and first is not None:
+            self._duplicate(src, submission, first)
         elif isinstance(decision, Rejected) and record is not None and key is not None:
-            sent = self._reject(src, submission, str(decision.code), decision.message)
-            stored = StoredEvent(record.state.sequence, submission.envelope.event_id, sent)
-            self._store_case(src, key, record.refused(stored))
+            code = str(decision.code)
+            self._reject(src, submission, code, decision.message)
+            self._store_case(src, key, record.refusing(event_id, code, decision.message))
         else:
             self._answer(src, submission, decision)
 
     def _visit(self, src: Source, submission: Event) -> None:
         event_id = submission.envelope.event_id.encode()
         seen_raw = self.tables.visits.get(src.partition, event_id)
-        seen = loads_written(submission.envelope.event_id, seen_raw) if seen_raw else None
+        first = loads_answer(seen_raw) if seen_raw else None
+        if first is not None and not first.accepted:
+            self._duplicate(src, submission, first)
+            return
         key = submission.key().encode()
         is_visit = isinstance(submission, VisitRecorded)
         grid_raw = self.tables.grids.get(src.partition, key) if is_visit else None
@@ -196,23 +208,32 @@ class Workflow:
                 submission,
                 self.feed.view,
                 sequence=grid.sequence + 1,
-                seen_sequence=seen.sequence if seen else None,
+                seen_sequence=first.sequence if first else None,
             )
         except RulesError as exc:
             self._rules_failed(src, submission, exc)
             return
         if isinstance(decision, Accepted):
-            (written,) = self._append(src, VISIT_EVENTS, key, submission, decision.events)
-            src.put(self.tables.visits, event_id, dumps_written(written))
-            src.put(
-                self.tables.grids, key, dumps_grid(GridVisits(grid.partition, written.sequence))
-            )
-        elif isinstance(decision, Duplicate):
-            self._resend(src, VISIT_EVENTS, key, submission, [seen] if seen else None)
+            answer = self._append(src, VISIT_EVENTS, key, submission, decision.events)
+            src.put(self.tables.visits, event_id, dumps_answer(answer))
+            grid = GridVisits(grid.partition, grid.sequence + answer.events)
+            src.put(self.tables.grids, key, dumps_grid(grid))
+        elif isinstance(decision, Duplicate) and first is not None:
+            self._duplicate(src, submission, first)
+        elif isinstance(decision, Rejected):
+            code = str(decision.code)
+            self._reject(src, submission, code, decision.message)
+            answer = Answer(code=code, message=decision.message)
+            src.put(self.tables.visits, event_id, dumps_answer(answer))
         else:
             self._answer(src, submission, decision)
 
     def _reference(self, src: Source, submission: Event, view: ReferenceView) -> None:
+        event_id = submission.envelope.event_id.encode()
+        refused_raw = self.tables.reference_answers.get(src.partition, event_id)
+        if refused_raw is not None:
+            self._duplicate(src, submission, loads_answer(refused_raw))
+            return
         try:
             decision = decide_reference(view, submission)
         except RulesError as exc:
@@ -220,14 +241,16 @@ class Workflow:
             return
         key = submission.key().encode()
         if isinstance(decision, Accepted):
-            written = self._append(src, REFERENCE_EVENTS, key, submission, decision.events)
+            self._append(src, REFERENCE_EVENTS, key, submission, decision.events)
             self._writer_view = view.apply_all(decision.events)
-            self._written_reference.update((w.sequence, w.value) for w in written)
         elif isinstance(decision, Duplicate):
-            sequence = decision.sequence
-            value = self._written_reference.get(sequence) or self.feed.written(sequence)
-            resend = [StoredEvent(sequence, submission.envelope.event_id, value)] if value else None
-            self._resend(src, REFERENCE_EVENTS, key, submission, resend)
+            # Each accepted reference submission is one event on the log.
+            self._duplicate(src, submission, Answer(decision.sequence, 1))
+        elif isinstance(decision, Rejected):
+            code = str(decision.code)
+            self._reject(src, submission, code, decision.message)
+            answer = Answer(code=code, message=decision.message)
+            src.put(self.tables.reference_answers, event_id, dumps_answer(answer))
         else:
             self._answer(src, submission, decision)
 
@@ -279,41 +302,34 @@ class Workflow:
             del self._records[next(iter(self._records))]
 
     def _append(
-        self, src: Source, logical: str, key: bytes, submission: Event, events: Iterable[Event]
-    ) -> list[StoredEvent]:
-        written = []
+        self, src: Source, logical: str, key: bytes, submission: Event, events: Sequence[Event]
+    ) -> Answer:
+        """Append the accepted ``events`` to their canonical log and answer ``submission``."""
         topic = self.settings.topic(logical)
         for canonical in events:
-            value = self.codec.encode(logical, canonical)
-            src.send(topic, key, value)
-            sequence = canonical.envelope.sequence or 0
-            written.append(StoredEvent(sequence, submission.envelope.event_id, value))
+            src.send(topic, key, self.codec.encode(logical, canonical))
+        answer = Answer(events[0].envelope.sequence, len(events))
         self.counts["accepted"] += 1
-        self.counts["canonical"] += len(written)
-        return written
+        self.counts["canonical"] += len(events)
+        self._answered(src, submission, OutcomeStatus.ACCEPTED, answer)
+        return answer
 
-    def _resend(
-        self,
-        src: Source,
-        logical: str,
-        key: bytes,
-        submission: Event,
-        written: Sequence[StoredEvent] | None,
-    ) -> None:
+    def _duplicate(self, src: Source, submission: Event, first: Answer) -> None:
+        """Answer a submission whose event id was answered before: its first answer, as a
+        DUPLICATE; nothing is appended to the canonical log again."""
         self.counts["duplicates"] += 1
-        if not written:
-            # Named decision: the first answer is in the log; only its re-send is skipped.
-            self.counts["duplicates_not_resent"] += 1
-            log.warning(
-                "duplicate %s %s at %s: accepted long ago, outside the kept window; not re-sent",
-                submission.event_type,
-                submission.envelope.event_id,
-                src.where,
-            )
-            return
-        topic = self.settings.topic(logical)
-        for stored in written:
-            src.send(topic, key, stored.value)
+        self._answered(src, submission, OutcomeStatus.DUPLICATE, first)
+
+    def _answered(
+        self, src: Source, submission: Event, status: OutcomeStatus, answer: Answer
+    ) -> None:
+        """Write the record's one outcome, keyed by its submitting system."""
+        answered = outcome(src, submission, status, answer)
+        self._send_outcome(src, answered)
+
+    def _send_outcome(self, src: Source, answered: SubmissionOutcome) -> None:
+        value = self.codec.encode(OUTCOMES, answered)
+        src.send(self.settings.topic(OUTCOMES), answered.key().encode(), value)
 
     def _answer(self, src: Source, submission: Event, decision: Decision) -> None:
         if isinstance(decision, Rejected):
@@ -325,20 +341,22 @@ class Workflow:
         log.error("the rules failed on %s at %s: %s", submission.envelope.event_id, src.where, exc)
         self._reject(src, submission, RULES_ERROR, f"{type(exc).__name__}: {exc}")
 
-    def _reject(self, src: Source, submission: Event, code: str, message: str) -> bytes:
-        """Send the rejection of ``submission``; its bytes, as sent."""
+    def _reject(self, src: Source, submission: Event, code: str, message: str) -> None:
+        """Send the rejection of ``submission`` and its outcome."""
         refused = rejection(submission, code, message)
         value = self.codec.encode(REJECTIONS, refused)
         src.send(self.settings.topic(REJECTIONS), refused.key().encode(), value)
         self.counts["rejected"] += 1
         self.counts[f"rejected.{code}"] += 1
-        return value
+        answer = Answer(code=code, message=refused.message)
+        self._answered(src, submission, OutcomeStatus.REJECTED, answer)
 
     def _poison(self, src: Source, exc: DecodeError) -> None:
         self.counts["poison"] += 1
         log.warning("poison record at %s sent to %s: %s", src.where, dlq(src.inbox), exc.reason)
         headers, refused = dead_letter(src, exc)
         src.send(self.settings.topic(dlq(src.inbox)), src.key, src.value, headers)
+        self._send_outcome(src, poison_outcome(src, exc))
         if refused is None:
             log.warning("poison record at %s has no usable key: no rejection sent", src.where)
             return

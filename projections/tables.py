@@ -268,8 +268,9 @@ TABLES: tuple[Table, ...] = (
     ),
     # Drawn when the units are rebuilt, in the same transaction (projections.unit_shapes).
     _from_row("unit_shapes", ShapeRow, ("level", "code"), "replace", sources=("case", "visit")),
-    # The workflow sends a refusal again, byte for byte, when a submission is read again;
-    # should a case have forgotten it (it keeps its last 16), the first answer still stands.
+    # A refusal can be on the log more than once: logs written before the workflow answered
+    # duplicates on fq.outcomes hold copies, and a submission refused before its case existed
+    # is decided again when sent again. The first answer stands.
     _from_row(
         "rejections",
         RejectionRow,

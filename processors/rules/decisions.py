@@ -23,6 +23,7 @@ __all__ = [
     "RejectionCode",
     "deadline_id",
     "derived_envelope",
+    "derived_id",
     "recorded_before_event",
     "stamp",
 ]
@@ -141,7 +142,7 @@ def derived_envelope(cause: Envelope, kind: str, sequence: int) -> Envelope:
     """The envelope of an event the engine derives from ``cause``: a uuid5 of the cause's id
     and ``kind`` (so a retry derives the same id), the cause's times, the system actor."""
     return Envelope(
-        event_id=str(uuid.uuid5(_DERIVED_NAMESPACE, f"{cause.event_id}/{kind}")),
+        event_id=derived_id(cause.event_id, kind),
         event_time=cause.event_time,
         recorded_time=cause.recorded_time,
         source_system=DERIVED_SOURCE_SYSTEM,
@@ -150,6 +151,12 @@ def derived_envelope(cause: Envelope, kind: str, sequence: int) -> Envelope:
         causation_id=cause.event_id,
         sequence=sequence,
     )
+
+
+def derived_id(cause_id: str, kind: str) -> str:
+    """The event id of what the engine derives from the event ``cause_id``: a uuid5 of the
+    two, so a retry derives the same id."""
+    return str(uuid.uuid5(_DERIVED_NAMESPACE, f"{cause_id}/{kind}"))
 
 
 def deadline_id(case_id: str, stage: str, sequence: int) -> str:

@@ -60,32 +60,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "local_stack: drives `fengqiao stack` itself; needs the local-process stack"
     )
-    config.addinivalue_line(
-        "markers", "workflow_outcomes: needs a `fengqiao process` that writes fq.outcomes"
-    )
-
-
-def workflow_writes_outcomes() -> bool:
-    """Whether the workflow processor writes SubmissionOutcome records to fq.outcomes yet."""
-    processors = HERE.parent.parent / "processors"
-    return any("OUTCOMES" in path.read_text(encoding="utf-8") for path in processors.rglob("*.py"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     ours = [item for item in items if HERE in item.path.parents]
     for item in ours:
         item.add_marker(pytest.mark.integration)
-    waiting = [item for item in ours if item.get_closest_marker("workflow_outcomes")]
-    if waiting and not workflow_writes_outcomes():
-        config.hook.pytest_deselected(items=waiting)
-        items[:] = [item for item in items if item not in waiting]
-        ours = [item for item in ours if item not in waiting]
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(
-                f"deselected {len(waiting)} workflow_outcomes tests: the workflow does not "
-                "write fq.outcomes yet"
-            )
     local_only = [item for item in ours if item.get_closest_marker("local_stack")]
     if local_only and stack_mode() != LOCAL:
         config.hook.pytest_deselected(items=local_only)

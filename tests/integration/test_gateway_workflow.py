@@ -1,8 +1,5 @@
 """End to end: submissions posted to the gateway, decided by the real ``fengqiao process``,
 and their outcomes read back through the gateway (its status route and its outcomes).
-
-Marked ``workflow_outcomes``: it runs once the workflow writes ``fq.outcomes`` and is
-deselected, with a line saying so, until then.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from tests.integration.workflow_helpers import (
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
-pytestmark = pytest.mark.workflow_outcomes
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

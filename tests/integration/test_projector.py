@@ -371,8 +371,9 @@ def test_replay_then_promote_switches_what_queries_read_and_the_live_projector_f
         assert promoted.returncode == 0, promoted.stderr
         before = _sums(world, replay_schema)
 
-        # The workflow re-sends the whole log (as after a crash): the live projector has moved
-        # to the promoted schema, reads it all, and changes nothing.
+        # The whole log again, as the workflow wrote copies of duplicates before it answered
+        # them on fq.outcomes (older logs hold such copies): the live projector has moved to
+        # the promoted schema, reads it all, and changes nothing.
         resent = [
             (s, e)
             for s, e in canonical_events(CityShape.zhuangshi(), 5, START, 3)

@@ -1,8 +1,9 @@
 """The workflow worker (``fengqiao process``) on the real stack, each test on its own topics.
 
 A case through its whole loop; records that overfill the producer's batches written whole
-and in order; an illegal step rejected with its code; a duplicate answered
-by a byte-identical re-send; a poison record dead-lettered and a wrongly keyed submission
+and in order; an illegal step rejected with its code; every record answered by one outcome on
+the outcomes topic; a duplicate answered there with its first answer, however many records
+later, and never appended again; a poison record dead-lettered and a wrongly keyed submission
 rejected while the agent goes on; the deadline trigger breaching an overdue deadline once;
 SIGTERM stopping the worker cleanly.
 """
@@ -10,6 +11,7 @@ SIGTERM stopping the worker cleanly.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -35,10 +37,14 @@ from events.models import (
     DeadlineScheduled,
     Envelope,
     Event,
+    OutcomeStatus,
     Priority,
+    SubmissionOutcome,
     SubmissionRejected,
+    TrackPoint,
+    VisitRecorded,
 )
-from events.topics import CASE_EVENTS, CASE_INBOX, REJECTIONS, dlq
+from events.topics import CASE_EVENTS, CASE_INBOX, OUTCOMES, REJECTIONS, VISIT_EVENTS, dlq
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting
 from simulate.city import City, CityShape, reference_events
@@ -46,6 +52,7 @@ from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
     load_reference,
+    outcomes,
     outcomes_for,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
@@ -208,7 +215,21 @@ def test_an_illegal_step_is_rejected_with_its_code(
     ]
 
 
-def test_a_duplicate_is_answered_by_a_byte_identical_resend(
+def answered(ids: list[str], times: int = 1) -> Callable[[list[Record]], bool]:
+    """``until`` for ``WorkflowRun.read``: each id has ``times`` outcomes."""
+
+    def until(records: list[Record]) -> bool:
+        counts = Counter(o.submission_event_id for o in outcomes(records))
+        return all(counts[i] >= times for i in ids)
+
+    return until
+
+
+def outcomes_of(records: list[Record], event_id: str) -> list[SubmissionOutcome]:
+    return [o for o in outcomes(records) if o.submission_event_id == event_id]
+
+
+def test_a_duplicate_is_answered_by_its_first_answer_and_appends_nothing(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
     run = workflow_run()
@@ -216,51 +237,128 @@ def test_a_duplicate_is_answered_by_a_byte_identical_resend(
     load_reference(run, city()[1])
     report, accept, dispatch, *_ = lifecycle("case-dup-1")
     run.submit([report, accept, dispatch])
-    first = run.read([CASE_EVENTS], outcomes_for([dispatch.envelope.event_id]))
+    run.read([OUTCOMES], answered([dispatch.envelope.event_id]))
 
     run.submit([dispatch])  # the integrator's retry
-    scheduled = [r for r in first if isinstance(r.event, DeadlineScheduled)]
-    expected = len(first) + 1 + len(scheduled)
-    records = run.read([CASE_EVENTS, REJECTIONS], lambda rs: len(rs) >= expected)
+    run.read([OUTCOMES], answered([dispatch.envelope.event_id], 2))
+    records = run.read_to_end([CASE_EVENTS, REJECTIONS, OUTCOMES])
 
+    first, again = outcomes_of(records, dispatch.envelope.event_id)
     log = case_log(records, "case-dup-1")
-    by_sequence: dict[int, set[bytes]] = {}
-    for record in log:
-        assert record.event is not None and record.event.envelope.sequence is not None
-        by_sequence.setdefault(record.event.envelope.sequence, set()).add(record.value)
-    assert sorted(by_sequence) == [1, 2, 3, 4]  # one canonical event per sequence ...
-    assert all(len(values) == 1 for values in by_sequence.values())  # ... however often sent
-    dispatched = [
-        r for r in log if r.event and r.event.envelope.event_id == dispatch.envelope.event_id
-    ]
-    assert len(dispatched) == 2  # the original and its re-send
+    scheduled = [r for r in log if isinstance(r.event, DeadlineScheduled)]
+    assert (first.status, first.first_status) == (OutcomeStatus.ACCEPTED, None)
+    assert (first.sequence, first.events) == (3, 2)  # the dispatch and its claim deadline
+    assert [r.event.stage for r in scheduled if isinstance(r.event, DeadlineScheduled)] == ["claim"]
+    assert (again.status, again.first_status) == (OutcomeStatus.DUPLICATE, OutcomeStatus.ACCEPTED)
+    assert (again.sequence, again.events, again.code) == (first.sequence, first.events, None)
+    assert again.inbox_partition == first.inbox_partition
+    assert again.inbox_offset > first.inbox_offset
+    assert again.envelope.event_id != first.envelope.event_id
+    assert again.envelope.event_time == dispatch.envelope.event_time
+    assert again.envelope.causation_id == dispatch.envelope.event_id
+    assert again.key() == dispatch.envelope.source_system
+    ids = [r.event.envelope.event_id for r in log if r.event]
+    assert len(ids) == len(set(ids))  # each event once on the canonical log
+    assert sorted(r.event.envelope.sequence or 0 for r in log if r.event) == list(
+        range(1, len(log) + 1)
+    )
     assert not [r for r in records if r.topic == REJECTIONS]
+    cases = [o for o in outcomes(records) if o.inbox_topic == run.topic(CASE_INBOX)]
+    assert len(cases) == 4  # one per record: report, accept, dispatch, its retry
 
 
 def test_a_rejected_submission_sent_again_gets_its_first_answer_though_the_case_moved_on(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
     # A refused submission retried after later records of its case changed it: a claim refused
-    # before the dispatch would now be legal. Its answer must still be the first one, byte for
-    # byte.
+    # before the dispatch would now be legal. Its answer must still be the first one.
     run = workflow_run()
     run.start()
     load_reference(run, city()[1])
     report, accept, dispatch, claim, *_ = lifecycle("case-refused-1")
-    ids = run.submit([report, claim])
-    first = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
-    (refusal,) = [r for r in first if r.topic == REJECTIONS]
+    run.submit([report, claim])
+    run.read([OUTCOMES], answered([claim.envelope.event_id]))
 
-    later = run.submit([accept, dispatch, claim])
+    run.submit([accept, dispatch, claim])
+    run.read([OUTCOMES], answered([claim.envelope.event_id], 2))
+    records = run.read_to_end([CASE_EVENTS, REJECTIONS, OUTCOMES])
 
-    def claim_answered_again(rs: list[Record]) -> bool:
-        claimed = any(isinstance(r.event, CaseClaimed) for r in rs)
-        return outcomes_for(later)(rs) and (claimed or sum(r.topic == REJECTIONS for r in rs) > 1)
-
-    records = run.read([CASE_EVENTS, REJECTIONS], claim_answered_again)
-    assert [r.value for r in records if r.topic == REJECTIONS] == [refusal.value] * 2
+    (refusal,) = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
+    first, again = outcomes_of(records, claim.envelope.event_id)
+    assert (first.status, first.code) == (OutcomeStatus.REJECTED, "INVALID_TRANSITION")
+    assert first.message == refusal.message and first.sequence is None
+    assert (again.status, again.first_status) == (OutcomeStatus.DUPLICATE, OutcomeStatus.REJECTED)
+    assert (again.code, again.message, again.sequence) == (first.code, first.message, None)
     kinds = [r.event.event_type for r in case_log(records, "case-refused-1") if r.event]
     assert "CaseDispatched" in kinds and "CaseClaimed" not in kinds
+
+
+def visit(n: int, at: datetime) -> VisitRecorded:
+    town, _ = city()
+    grid = town.grids[0]
+    return VisitRecorded(
+        envelope=env(at, ActorRole.grid_worker, town.workers[grid][0], "gridapp"),
+        visit_id=f"visit-{n}",
+        grid_id=grid,
+        worker_id=town.workers[grid][0],
+        started_at=at - timedelta(minutes=30),
+        ended_at=at,
+        households_visited=3,
+        items_checked=(CATEGORY,),
+        findings=(),
+        track=(TrackPoint(t=at, lat=29.94, lon=121.59),),
+    )
+
+
+def test_a_submission_sent_again_a_thousand_records_later_is_a_duplicate(
+    workflow_run: Callable[..., WorkflowRun],
+) -> None:
+    # Far beyond what any window of recent events would keep: a case with a thousand refused
+    # submissions after its report, a grid with a thousand visits after its first.
+    run = workflow_run()
+    run.start()
+    load_reference(run, city()[1])
+    report, _, _, claim, *_ = lifecycle("case-old-1")
+    claims = [
+        claim.model_copy(update={"envelope": env(T0, ActorRole.department, "desk", "dept.x")})
+        for _ in range(1_000)
+    ]
+    visits = [visit(n, T0 + timedelta(minutes=n)) for n in range(1_001)]
+    run.submit([report, *claims, *visits])
+    run.read([OUTCOMES], answered([visits[-1].envelope.event_id, claims[-1].envelope.event_id]))
+    before = run.read_to_end([CASE_EVENTS, VISIT_EVENTS, REJECTIONS])
+
+    again = [report, claims[0], visits[0]]
+    run.submit(again)
+    run.read([OUTCOMES], answered([e.envelope.event_id for e in again], 2))
+    after = run.read_to_end([CASE_EVENTS, VISIT_EVENTS, REJECTIONS, OUTCOMES])
+
+    assert len(before) == 1 + 1_000 + 1_001  # the report, the refusals, the visits
+    assert [r.value for r in after if r.topic != OUTCOMES] == [r.value for r in before]
+    answers = [o for o in outcomes(after) if o.submission_stream != "reference"]
+    assert len(answers) == 1 + 1_000 + 1_001 + 3  # one per record
+    (reported, *_, reported_again) = outcomes_of(after, report.envelope.event_id)
+    assert (reported_again.status, reported_again.first_status) == (
+        OutcomeStatus.DUPLICATE,
+        OutcomeStatus.ACCEPTED,
+    )
+    assert (reported.status, reported.sequence, reported.events) == (OutcomeStatus.ACCEPTED, 1, 1)
+    assert (reported_again.sequence, reported_again.events) == (1, 1)
+    refused, refused_again = outcomes_of(after, claims[0].envelope.event_id)
+    assert refused.status == OutcomeStatus.REJECTED
+    assert (refused_again.status, refused_again.first_status) == (
+        OutcomeStatus.DUPLICATE,
+        OutcomeStatus.REJECTED,
+    )
+    assert refused_again.code == refused.code
+    assert refused_again.message == refused.message
+    visited, visited_again = outcomes_of(after, visits[0].envelope.event_id)
+    assert (visited.status, visited.sequence, visited.events) == (OutcomeStatus.ACCEPTED, 1, 1)
+    assert (visited_again.status, visited_again.first_status) == (
+        OutcomeStatus.DUPLICATE,
+        OutcomeStatus.ACCEPTED,
+    )
+    assert (visited_again.sequence, visited_again.events) == (1, 1)
 
 
 def test_bad_input_is_answered_and_the_agent_goes_on(
@@ -286,6 +384,10 @@ def test_bad_input_is_answered_and_the_agent_goes_on(
             and len([r for r in rs if r.topic == dlq(CASE_INBOX)]) == 2
         ),
     )
+    run.read([OUTCOMES], answered(ids))
+    answers = [
+        o for o in outcomes(run.read_to_end([OUTCOMES])) if o.inbox_topic == run.topic(CASE_INBOX)
+    ]
 
     garbage, unknown = [r for r in records if r.topic == dlq(CASE_INBOX)]
     assert (garbage.value, unknown.value) == (b"garbage", unknown_schema)
@@ -306,6 +408,21 @@ def test_bad_input_is_answered_and_the_agent_goes_on(
         "CaseAccepted",
     ]
     assert case_log(records, "case-poison-2") == []
+    # One outcome per record: the poison ones for the system nothing in them can name
+    statuses = sorted((o.status, o.code, o.key()) for o in answers)
+    assert statuses == [
+        (OutcomeStatus.ACCEPTED, None, "centre.street"),
+        (OutcomeStatus.ACCEPTED, None, "gridapp"),
+        (OutcomeStatus.REJECTED, "POISON_RECORD", "unknown"),
+        (OutcomeStatus.REJECTED, "POISON_RECORD", "unknown"),
+        (OutcomeStatus.REJECTED, "WRONG_KEY", "gridapp"),
+    ]
+    poison = [o for o in answers if o.code == "POISON_RECORD"]
+    assert {o.submission_key for o in poison} == {"case-poison-1"}
+    assert {(o.inbox_topic, o.submission_stream) for o in poison} == {
+        (run.topic(CASE_INBOX), "case")
+    }
+    assert sorted(o.inbox_offset for o in answers) == sorted({o.inbox_offset for o in answers})
 
 
 def test_the_trigger_breaches_an_overdue_deadline_once(

@@ -1,11 +1,13 @@
 """Exactly-once under repeated ``kill -9``: nothing already answered is decided again.
 
-Submissions go to the inboxes in waves while the worker decides them; after each wave the
-worker is killed at a random moment (SIGKILL: no shutdown, no commit) and started again. At
-the end the canonical topics and the rejections are read (committed records only), and every
-event id found more than once is a submission decided again: there must be none, every
-submission must have exactly one outcome, and the group's committed offsets must be the ends
-of the inboxes. How long each restarted worker took to commit again is measured too.
+Submissions go to the inboxes in waves while the worker decides them, some of them sent again
+in the next wave (an integrator's retries); after each wave the worker is killed at a random
+moment (SIGKILL: no shutdown, no commit) and started again. At the end the canonical topics,
+the rejections and the outcomes are read (committed records only), and every event id found
+more than once is a submission decided again: there must be none (a retry is answered on the
+outcomes topic, never appended again), every inbox record must have exactly one outcome (the
+retries a DUPLICATE), and the group's committed offsets must be the ends of the inboxes. How
+long each restarted worker took to commit again is measured too.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from events.models import SubmissionRejected
-from events.topics import CASE_EVENTS, INBOX, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
+from events.models import OutcomeStatus, SubmissionRejected
+from events.topics import CASE_EVENTS, INBOX, OUTCOMES, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
 from simulate.city import CityShape, reference_events
 from tests.integration.test_workflow_crash import burst, encode
 from tests.integration.workflow_helpers import (
@@ -29,6 +31,7 @@ from tests.integration.workflow_helpers import (
     WorkflowRun,
     load_reference,
     outcome_id,
+    outcomes,
     outcomes_for,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
@@ -36,8 +39,9 @@ from tests.integration.workflow_helpers import (
 pytestmark = pytest.mark.integration
 KILLS = 4
 SUBMISSIONS = 12_000
+RESUBMITTED = 600  # sent again in the wave after their first
 RECOVERY_LIMIT_S = 10.0
-OUTPUTS = [CASE_EVENTS, VISIT_EVENTS, REFERENCE_EVENTS, REJECTIONS]
+OUTPUTS = [CASE_EVENTS, VISIT_EVENTS, REFERENCE_EVENTS, REJECTIONS, OUTCOMES]
 
 
 def inbox_partitions(run: WorkflowRun) -> list[TopicPartition]:
@@ -118,29 +122,33 @@ def test_kill_9_at_random_moments_decides_nothing_again(
     encoded = encode(run.codec, events)
     cuts = [len(encoded) * i // (KILLS + 1) for i in range(KILLS + 2)]
     waves = [encoded[a:b] for a, b in itertools.pairwise(cuts)]
+    # A retry goes to the same partition as its first (same key), a wave later: after it.
+    again = sorted(rng.sample(range(len(encoded)), RESUBMITTED))
+    for index in again:
+        first = next(n for n, (a, b) in enumerate(itertools.pairwise(cuts)) if a <= index < b)
+        waves[min(first + 1, KILLS)].append(encoded[index])
+    again_ids = {ids[index] for index in again}
 
     run.start()
     load_reference(run, reference)
     offsets = GroupOffsets(run)
     recoveries = []
-    for wave in waves[:-1]:
+    for n, wave in enumerate(waves):
         before = sum(offsets.committed().values())
         for inbox, key, value in wave:
             run.produce(inbox, key, value)
         run.flush()
+        if n:  # killed after the last wave; restarted with this one to decide, timed
+            started = time.monotonic()
+            run.start()
+            wait_for_commit_above(run, offsets, before)
+            recoveries.append(time.monotonic() - started)
+        if n == len(waves) - 1:
+            break
         wait_for_commit_above(run, offsets, before)  # deciding: the kill lands under load
         time.sleep(rng.uniform(0.0, 1.5))
         run.kill()
-        done, total = sum(offsets.committed().values()), sum(offsets.ends().values())
-        started = time.monotonic()
-        run.start()
-        if done < total:  # work left: time the restarted worker's first commit
-            wait_for_commit_above(run, offsets, done)
-            recoveries.append(time.monotonic() - started)
     offsets.close()
-    for inbox, key, value in waves[-1]:
-        run.produce(inbox, key, value)
-    run.flush()
     ref_ids = [e.envelope.event_id for e in reference]
     records = run.read(OUTPUTS, outcomes_for([*ref_ids, *ids]), timeout_s=120)
 
@@ -151,15 +159,23 @@ def test_kill_9_at_random_moments_decides_nothing_again(
             break
         time.sleep(0.25)
     stable.close()
-    records = run.read(OUTPUTS, lambda got: len(got) >= len(records), timeout_s=30)
-    again = decided_again(records)
+    records = run.read_to_end(OUTPUTS)
+    twice = decided_again(records)
     answered = Counter(outcome_id(r) for r in records if outcome_id(r) in set(ids))
+    answers = outcomes(records)
+    per_record = Counter((o.inbox_topic, o.inbox_partition, o.inbox_offset) for o in answers)
     print(
-        f"\nseed {seed}: {KILLS} kills, {len(ids)} submissions, {len(again)} decided again, "
-        f"recoveries {[round(r, 1) for r in recoveries]} s, {run.restarts} self-restarts"
+        f"\nseed {seed}: {KILLS} kills, {len(ids)} submissions and {RESUBMITTED} sent again, "
+        f"{len(twice)} decided again, recoveries {[round(r, 1) for r in recoveries]} s, "
+        f"{run.restarts} self-restarts"
     )
-    assert not again, f"{len(again)} decided again, e.g. {again.most_common(5)}"
+    assert not twice, f"{len(twice)} decided again, e.g. {twice.most_common(5)}"
     assert set(answered) == set(ids)
+    # Exactly one outcome per inbox record, the reference data's included
+    assert len(answers) == len(per_record) == sum(ends.values())
+    assert set(per_record.values()) == {1}
+    retried = Counter(o.submission_event_id for o in answers if o.status is OutcomeStatus.DUPLICATE)
+    assert retried == Counter(again_ids), set(again_ids) ^ set(retried)
     assert committed == ends, {
         tp: (committed[tp], ends[tp]) for tp in ends if committed[tp] != ends[tp]
     }

@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient
 from events.codec import AvroCodec
 from events.errors import DecodeError
 from events.kafka_io import Deliveries, produce
-from events.models import Event, SubmissionRejected
+from events.models import Event, SubmissionOutcome, SubmissionRejected
 from events.registry import SchemaRegistry
 from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
 from infra.cli_process import prefixed
@@ -210,6 +210,20 @@ class WorkflowRun:
         return "\n".join(self.logs[-1].read_text(errors="replace").splitlines()[-lines:])
 
     # --- output ----------------------------------------------------------------------------
+    def _reader(self, **config: object) -> Consumer:
+        """A consumer of committed records, from the start, under a group of its own."""
+        return Consumer(
+            {
+                "bootstrap.servers": self.connection.kafka_bootstrap,
+                "group.id": f"fqt-read-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "log_level": 2,
+                **config,
+            }
+        )
+
     def read(
         self,
         logicals: Iterable[str],
@@ -219,16 +233,7 @@ class WorkflowRun:
         """Committed records of the topics, from the start, until ``until(records)`` holds;
         fails after ``timeout_s`` (with the worker's log)."""
         names = {self.topic(t): t for t in logicals}
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.connection.kafka_bootstrap,
-                "group.id": f"fqt-read-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                "log_level": 2,
-            }
-        )
+        consumer = self._reader()
         records: list[Record] = []
         try:
             metadata = consumer.list_topics(timeout=10)
@@ -252,6 +257,36 @@ class WorkflowRun:
                     error = msg.error()
                     if error is not None:
                         assert error.code() == KafkaError._PARTITION_EOF, str(error)
+                        continue
+                    records.append(self._record(names[msg.topic() or ""], msg))
+        finally:
+            consumer.close()
+        return records
+
+    def read_to_end(self, logicals: Iterable[str], timeout_s: float = 60.0) -> list[Record]:
+        """Every committed record of the topics, up to where each partition's committed
+        records end now (its last stable offset)."""
+        names = {self.topic(t): t for t in logicals}
+        consumer = self._reader(**{"enable.partition.eof": True})
+        records: list[Record] = []
+        try:
+            metadata = consumer.list_topics(timeout=10)
+            tps = [
+                TopicPartition(name, p, 0)
+                for name in names
+                for p in metadata.topics[name].partitions
+            ]
+            consumer.assign(tps)
+            left = {(tp.topic, tp.partition) for tp in tps}
+            deadline = time.monotonic() + timeout_s
+            while left:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{sorted(left)} not read to their end in {timeout_s}s")
+                for msg in consumer.consume(10_000, 0.5):
+                    error = msg.error()
+                    if error is not None:
+                        assert error.code() == KafkaError._PARTITION_EOF, str(error)
+                        left.discard((msg.topic() or "", msg.partition() or 0))
                         continue
                     records.append(self._record(names[msg.topic() or ""], msg))
         finally:
@@ -394,8 +429,9 @@ def _headers(msg: Message) -> tuple[tuple[str, bytes], ...]:
 
 
 def outcome_id(record: Record) -> str | None:
-    """The submission a record answers: a canonical event's own id, or the rejected one's."""
-    if isinstance(record.event, SubmissionRejected):
+    """The submission a record answers: a canonical event's own id, or the rejected one's, or
+    the one a SubmissionOutcome is the outcome of."""
+    if isinstance(record.event, SubmissionRejected | SubmissionOutcome):
         return record.event.submission_event_id
     return record.event.envelope.event_id if record.event is not None else None
 
@@ -421,6 +457,11 @@ class Outcomes:
 def outcomes_for(ids: Iterable[str]) -> Outcomes:
     """``until`` for ``WorkflowRun.read``: every id has a canonical event or a rejection."""
     return Outcomes(ids)
+
+
+def outcomes(records: Iterable[Record]) -> list[SubmissionOutcome]:
+    """The SubmissionOutcomes among ``records``, in the order read."""
+    return [r.event for r in records if isinstance(r.event, SubmissionOutcome)]
 
 
 def load_reference(run: WorkflowRun, events: Iterable[Event]) -> None:
@@ -459,6 +500,7 @@ __all__ = [
     "WorkflowRun",
     "load_reference",
     "outcome_id",
+    "outcomes",
     "outcomes_for",
     "workflow_run_fixture",
 ]

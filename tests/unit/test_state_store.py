@@ -1,8 +1,9 @@
 """The workflow's table values: what ``dumps`` writes, ``loads`` reads back, in one stable form.
 
 Case records live in a changelog topic and outlive the worker that wrote them, so the JSON
-layout is a format: a record written earlier must load, and the bytes written now must be the
-layout the older writer produced (tested against a record spelled out by hand).
+layout is a format: a record written earlier (format 1 too) must load, and the bytes written
+now must be the layout spelled out by hand here. A case answers every event id it ever
+answered, however many events later.
 """
 
 from __future__ import annotations
@@ -19,16 +20,15 @@ from bench.canonical_log import canonical_events
 from events.models import CaseEvent, EscalationLevel
 from processors.rules.case_state import CaseState, DeadlineState, DeadlineStatus, Status, evolve
 from processors.state_store import (
-    RECENT,
+    Answer,
     CaseRecord,
     GridVisits,
-    StoredEvent,
     dumps,
+    dumps_answer,
     dumps_grid,
-    dumps_written,
     loads,
+    loads_answer,
     loads_grid,
-    loads_written,
 )
 from simulate.city import CityShape
 
@@ -53,10 +53,9 @@ def test_every_state_of_a_simulated_log_survives_the_round_trip() -> None:
     states = _states_of_a_simulated_day()
     assert len({s.status for s in states}) >= 6  # the log reaches most of the lifecycle
     for n, state in enumerate(states):
-        recent = tuple(
-            StoredEvent(i, f"sub-{i}", bytes([i % 256]) * (i + 1)) for i in range(n % 20)
-        )
-        record = CaseRecord(state=state, partition=n % 12, recent=recent[-RECENT:])
+        events = {f"sub-{i}": i + 2 for i in range(n % 20)}
+        refused = {f"ref-{i}": ("INVALID_TRANSITION", f"不行 {i}") for i in range(n % 3)}
+        record = CaseRecord(state=state, partition=n % 12, events=events, refused=refused)
         assert loads(dumps(record)) == record
 
 
@@ -88,15 +87,14 @@ def _record() -> CaseRecord:
         deadlines=(deadline,),
         hand_offs=1,
     )
-    recent = (StoredEvent(4, "e-4", b"\x00\x01fq"),)
-    return CaseRecord(state, 7, recent, rejected=(StoredEvent(4, "e-5", b"\x00\x02no"),))
+    return CaseRecord(state, 7, {"e-1": 2}, refused={"e-5": ("INVALID_TRANSITION", "不行")})
 
 
 # The layout, spelled out: field names as in CaseState, enums by value, instants in ISO 8601
-# with their offset, tuples as lists, text as UTF-8 (not \u escapes), event bytes in base64.
+# with their offset, tuples as lists, text as UTF-8 (not \u escapes).
 WRITTEN = json.dumps(
     {
-        "v": 1,
+        "v": 2,
         "p": 7,
         "state": {
             "case_id": "c-1",
@@ -135,8 +133,8 @@ WRITTEN = json.dumps(
             "evaluated": False,
             "recorded_until": None,
         },
-        "recent": [[4, "e-4", base64.b64encode(b"\x00\x01fq").decode()]],
-        "rejected": [[4, "e-5", base64.b64encode(b"\x00\x02no").decode()]],
+        "events": {"e-1": 2},
+        "refused": {"e-5": ["INVALID_TRANSITION", "不行"]},
     },
     separators=(",", ":"),
     ensure_ascii=False,
@@ -151,22 +149,36 @@ def test_a_record_in_the_stable_layout_loads() -> None:
     assert loads(WRITTEN) == _record()
 
 
-def test_a_record_written_before_rejections_were_kept_loads_with_none() -> None:
+def test_a_record_of_format_1_loads_with_the_counts_of_its_recent_events() -> None:
+    # Format 1 kept the last canonical events and rejections byte for byte.
     payload = json.loads(WRITTEN)
-    del payload["rejected"]
-    assert loads(json.dumps(payload).encode()) == replace(_record(), rejected=())
+    del payload["events"], payload["refused"]
+    event = base64.b64encode(b"\x00\x01fq").decode()
+    payload |= {
+        "v": 1,
+        "recent": [[1, "e-1", event], [2, "e-1", event]],
+        "rejected": [[4, "e-5", event]],
+    }
+    record = loads(json.dumps(payload).encode())
+    assert record == replace(_record(), refused={})
+    assert record.answer_of("e-1") == Answer(1, 2)
+    assert record.answer_of("e-2") == Answer(2, 1)
 
 
-def test_a_case_keeps_its_last_rejections_through_later_events() -> None:
+def test_a_case_answers_every_event_id_however_many_events_later() -> None:
     record = _record()
-    for n in range(RECENT + 2):
-        record = record.refused(StoredEvent(4, f"r-{n}", f"no {n}".encode()))
-    record = record.appended(record.state, [StoredEvent(5, "e-6", b"yes")])
-    assert len(record.rejected) == RECENT
-    last = f"r-{RECENT + 1}"
-    assert record.rejection_of(last) == StoredEvent(4, last, f"no {RECENT + 1}".encode())
-    assert record.rejection_of("r-1") is None  # left the window
-    assert record.rejection_of("e-6") is None  # accepted, not rejected
+    state = record.state
+    for n in range(1_000):
+        state = replace(state, sequence=state.sequence + 1, seen={**state.seen, f"a-{n}": n + 3})
+        record = record.accepted(state, f"a-{n}", 2 if n % 2 else 1)
+        record = record.refusing(f"r-{n}", "INVALID_TRANSITION", f"no {n}")
+    assert record.answer_of("e-1") == Answer(1, 2)  # among the first
+    assert record.answer_of("e-2") == Answer(2, 1)
+    assert record.answer_of("e-5") == Answer(code="INVALID_TRANSITION", message="不行")
+    assert record.answer_of("a-0") == Answer(3, 1)
+    assert record.answer_of("a-999") == Answer(1002, 2)
+    assert record.answer_of("r-0") == Answer(code="INVALID_TRANSITION", message="no 0")
+    assert record.answer_of("never-sent") is None
     assert loads(dumps(record)) == record
 
 
@@ -180,7 +192,7 @@ def test_a_record_written_before_a_field_existed_loads_with_its_default() -> Non
 
 @pytest.mark.parametrize(
     "data",
-    [b"not json", b'{"v": 2, "p": 0, "state": {}, "recent": []}', b"[1, 2]"],
+    [b"not json", b'{"v": 3, "p": 0, "state": {}, "recent": []}', b"[1, 2]"],
     ids=["not JSON", "another format", "not an object"],
 )
 def test_anything_but_a_record_is_a_value_error(data: bytes) -> None:
@@ -188,10 +200,20 @@ def test_anything_but_a_record_is_a_value_error(data: bytes) -> None:
         loads(data)
 
 
-def test_a_stored_event_keeps_its_bytes_exactly() -> None:
-    event = StoredEvent(9, "e-9", bytes(range(256)))
-    assert base64.b64decode(event.text) == event.value
-    assert loads_written("e-9", dumps_written(event)) == event
+@pytest.mark.parametrize(
+    "answer",
+    [Answer(12_345, 1), Answer(7, 3), Answer(code="GRID_NOT_EFFECTIVE", message="网格 g-1 …")],
+    ids=["accepted", "accepted as several events", "refused"],
+)
+def test_an_answer_round_trips(answer: Answer) -> None:
+    assert loads_answer(dumps_answer(answer)) == answer
+
+
+def test_a_visit_written_by_format_1_is_answered_as_accepted_once() -> None:
+    # Format 1 of the visits table: the sequence, 8 bytes big-endian, then the canonical bytes.
+    assert loads_answer((4_321).to_bytes(8, "big") + b"\x00\x00\x00\x00\x01avro") == Answer(
+        4_321, 1
+    )
 
 
 def test_grid_visits_round_trip() -> None:
