@@ -353,7 +353,7 @@ def _added_columns(t: Table) -> str:
         for name, sql in t.columns
         if name not in t.key
     )
-    return f"ALTER TABLE {t.name} {adds};"
+    return f"ALTER TABLE {t.name} {adds};" if adds else ""  # a table of key columns only
 
 
 def index_ddl() -> str:

@@ -40,7 +40,10 @@ pytestmark = pytest.mark.integration
 KILLS = 4
 SUBMISSIONS = 12_000
 RESUBMITTED = 600  # sent again in the wave after their first
-RECOVERY_LIMIT_S = 10.0
+# A restarted worker not committing again within this is broken. How fast it recovers (6-10 s
+# on a quiet machine, README) is a figure the test prints, not a limit it enforces: a loaded
+# machine moves it, and speed is measured by benchmarks, not by timed tests.
+BACK_TO_WORK_S = 60.0
 OUTPUTS = [CASE_EVENTS, VISIT_EVENTS, REFERENCE_EVENTS, REJECTIONS, OUTCOMES]
 
 
@@ -179,4 +182,4 @@ def test_kill_9_at_random_moments_decides_nothing_again(
     assert committed == ends, {
         tp: (committed[tp], ends[tp]) for tp in ends if committed[tp] != ends[tp]
     }
-    assert max(recoveries) < RECOVERY_LIMIT_S, recoveries
+    assert max(recoveries) < BACK_TO_WORK_S, recoveries
