@@ -3,14 +3,16 @@ a resident app's key, and the spec's XML read back into plain values."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from xml.etree import ElementTree
 
 import httpx
+import pytest
 
 from events.gateway.credentials import CredentialStore
 from events.models import PlaceDefined, PlaceLevel
 from events.topics import REFERENCE_EVENTS
-from tests.integration.gateway_helpers import GatewayWorld, Served
+from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world
 from tests.integration.projection_helpers import wait_for
 from tests.integration.test_workflow import city
 
@@ -26,10 +28,12 @@ __all__ = [
 DESCRIPTION = "小区门口流动摊贩占道经营，晚上尤其严重。"
 
 
-def open311_world(world: GatewayWorld) -> None:
-    """Put the tiny city's reference data on the world's canonical reference log."""
-    _, events = city()
-    world.write(REFERENCE_EVENTS, events)
+def open311_world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
+    """A gateway world with the tiny city's reference data on its canonical reference log;
+    removed when the generator closes."""
+    for world in gateway_world(request):
+        world.write(REFERENCE_EVENTS, city()[1])
+        yield world
 
 
 def resident_key(world: GatewayWorld, system: str, kind: str = "resident_app") -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from events.models import CaseReported, Channel
 from events.topics import CASE_INBOX
-from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world
+from tests.integration.gateway_helpers import GatewayWorld, Served
 from tests.integration.helpers import read_topic
 from tests.integration.open311_helpers import (
     DESCRIPTION,
@@ -67,14 +67,12 @@ PERSONAL = {
 
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    for world in gateway_world(request):  # removed when the loop ends
-        open311_world(world)
-        yield world
+    yield from open311_world(request)
 
 
 @pytest.fixture(scope="module")
 def served(world: GatewayWorld) -> Served:
-    served = world.serve(port=8096)
+    served = world.serve(port=8096, FQ_PROJECTION="open311_none")  # no read models: all open
     services_ready(served)
     return served
 

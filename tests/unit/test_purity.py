@@ -28,7 +28,7 @@ MODULES = (
             "terms",
         )
     ]
-    + [GATEWAY / "scope.py", GATEWAY / "intake.py"]
+    + [GATEWAY / "scope.py", GATEWAY / "intake.py", GATEWAY / "open311" / "rules.py"]
 )  # the gateway's rules of what it accepts
 
 FORBIDDEN_MODULES = {

@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from events.errors import InfrastructureError
 from events.gateway.credentials import Credential, split_key
@@ -52,7 +53,7 @@ __all__ = ["Open311", "router"]
 log = logging.getLogger("fengqiao.gateway")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PREFIX = "/open311/v2"
-Format = Annotated[str, Path(description="xml or json", examples=["json"])]
+Format = Annotated[str, Path(description="xml or json", json_schema_extra={"enum": list(FORMATS)})]
 Optional = Annotated[str | None, Query()]
 Field = Annotated[str | None, Form()]
 
@@ -69,7 +70,27 @@ class Open311:
 
 
 class Open311Route(APIRoute):
-    """Answers every refusal of its route in Open311's form and in the format asked for."""
+    """Answers every refusal of its route in Open311's form and in the format asked for.
+
+    A method the route does not take is answered 405 with ``Allow`` naming the methods of
+    every route of its path (``allowed``, set by ``router``): Starlette would name only this
+    route's, though GET and POST of ``/requests`` are two routes of one resource.
+    """
+
+    allowed: frozenset[str] = frozenset()
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allow = ", ".join(sorted(self.allowed | self.methods))
+            response = errors_response(
+                _format_of(scope["path"]),
+                405,
+                [(405, f"{scope['method']} is not allowed here; use {allow}")],
+                headers={"Allow": allow},
+            )
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -398,4 +419,12 @@ def router(settings: Open311Settings, states: CaseStates) -> APIRouter:
         row = _request_row(rows[0], states.get(service_request_id), open311.book, _today(now))
         return render(format, "service_requests", "request", [row])
 
+    for route in api.routes:
+        if isinstance(route, Open311Route):
+            route.allowed = frozenset(
+                method
+                for other in api.routes
+                if isinstance(other, APIRoute) and other.path == route.path
+                for method in other.methods or ()
+            )
     return api

@@ -120,6 +120,13 @@ def _given(form: Mapping[str, str], name: str) -> str | None:
     return value.strip() if value is not None and value.strip() else None
 
 
+def _refuse_nul(arguments: Mapping[str, str]) -> None:
+    # No text column can hold a NUL (PostgreSQL refuses it), and no resident types one.
+    nul = [name for name, value in arguments.items() if "\x00" in value]
+    if nul:
+        raise Open311Error(400, *(f"{name} may not contain a NUL character" for name in nul))
+
+
 def _coordinate(text: str, name: str, bound: float, errors: list[str]) -> float | None:
     try:
         value = float(text)
@@ -142,6 +149,7 @@ def read_filing(
     Raises:
         Open311Error: 400 naming every argument at fault; 404 for an unknown service_code.
     """
+    _refuse_nul(form)
     code = _given(form, "service_code")
     if code is None:
         raise Open311Error(400, "service_code was not provided")
@@ -289,6 +297,7 @@ def read_query(params: Mapping[str, str], now: datetime) -> Query:
         Open311Error: 400 naming each filter at fault (a date without its zone, a window
             longer than 90 days or backwards, a status other than open or closed).
     """
+    _refuse_nul(params)
     errors: list[str] = []
     start_text, end_text = _given(params, "start_date"), _given(params, "end_date")
     start = None if start_text is None else _w3(start_text, "start_date", errors)
