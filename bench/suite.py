@@ -151,6 +151,23 @@ BENCHMARKS: dict[str, Benchmark] = {
                 "missing_target",
             ),
         ),
+        Benchmark(
+            "gateway",
+            "events/s through the HTTP gateway's POST /v1/events/batch beside the SDK publishing "
+            "the same events in the same run; single POST /v1/events p99 at 1,000 requests/s",
+            "bench.gateway_bench",
+            targets=(Target("ratio", ">=", 0.5), Target("single_p99_ms", "<=", 20, " ms")),
+            shown=(
+                "events",
+                "batch_events_per_s",
+                "sdk_events_per_s",
+                "sdk_from_json_events_per_s",
+                "single_achieved_per_s",
+                "single_p50_ms",
+                "single_p99_ms",
+                "load_1min",
+            ),
+        ),
     )
 }
 

@@ -43,7 +43,8 @@ def gateway() -> None:
     /v1/outcomes; Open311 GeoReport v2 at /open311/v2; OpenAPI at /docs) until Ctrl-C or
     SIGTERM.
 
-    Environment: FQ_GATEWAY_HOST (127.0.0.1), FQ_GATEWAY_PORT (8090), FQ_KAFKA_BOOTSTRAP,
+    Environment: FQ_GATEWAY_HOST (127.0.0.1), FQ_GATEWAY_PORT (8090), FQ_GATEWAY_WORKERS (1),
+    FQ_KAFKA_BOOTSTRAP,
     FQ_REGISTRY_URL, FQ_TOPIC_PREFIX, FQ_PG_DSN, FQ_GATEWAY_SCHEMA (gateway),
     FQ_GATEWAY_LINGER_MS (1), FQ_GATEWAY_ACK_TIMEOUT_S (15), FQ_GATEWAY_MAX_BATCH (1000),
     FQ_GATEWAY_AUTH_CACHE_S (5), FQ_GATEWAY_POOL (8), FQ_GATEWAY_POLL_S (0.2);
@@ -54,23 +55,24 @@ def gateway() -> None:
 
     import uvicorn
 
-    from events.gateway.open311.settings import Open311Settings
-    from infra.gateway_app import build_app, projected_states
-
     # Refusals are logged at INFO (invalid bodies) and WARNING (keys, scopes), with the system.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = GatewaySettings()
-    states = projected_states(settings)
-    app = build_app(settings, Open311Settings(), states)
     host, port = settings.gateway_host, settings.gateway_port
+    workers = settings.gateway_workers
     err_console.print(
-        f"gateway on http://{host}:{port}/ (OpenAPI at /docs; Open311 at /open311/v2)"
+        f"gateway on http://{host}:{port}/ ({workers} workers; OpenAPI at /docs;"
+        " Open311 at /open311/v2)"
     )
-    states.open()
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        states.close()
+    uvicorn.run(
+        "infra.gateway_app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @contextmanager

@@ -13,14 +13,21 @@ from events.gateway.settings import GatewaySettings
 from projections.open311_states import ProjectedCaseStates
 from projections.settings import ProjectorSettings
 
-__all__ = ["build_app", "projected_states"]
+__all__ = ["build_app", "from_environment", "projected_states"]
 
 
 def projected_states(settings: GatewaySettings) -> ProjectedCaseStates:
-    """The reader of the cases' states (``FQ_PROJECTION``'s active schema); not yet open."""
+    """The reader of the cases' states (``FQ_PROJECTION``'s active schema); it connects on
+    its first read."""
     return ProjectedCaseStates(settings.pg_dsn.get_secret_value(), ProjectorSettings().projection)
 
 
 def build_app(settings: GatewaySettings, open311: Open311Settings, states: CaseStates) -> FastAPI:
     """The gateway's app with the Open311 routes."""
     return create_app(settings, routers=[router(open311, states)])
+
+
+def from_environment() -> FastAPI:
+    """The app configured from ``FQ_*``: the factory each uvicorn worker process calls."""
+    settings = GatewaySettings()
+    return build_app(settings, Open311Settings(), projected_states(settings))

@@ -27,7 +27,8 @@ FROM {schema}.cases c WHERE c.case_id = ANY(%s)
 
 
 class ProjectedCaseStates:
-    """Reads the states through a small pool of its own; ``close`` ends it."""
+    """Reads the states through a small pool of its own, opened on the first read (in the
+    worker process that serves it); ``close`` ends it."""
 
     def __init__(self, dsn: str, projection: str) -> None:
         self.projection = projection
@@ -35,15 +36,14 @@ class ProjectedCaseStates:
             dsn, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
         )
 
-    def open(self) -> None:
-        self.pool.open(wait=True)
-
     def close(self) -> None:
         self.pool.close()
 
     def __call__(self, case_ids: Sequence[str]) -> Mapping[str, CaseState]:
         if not case_ids:
             return {}
+        if self.pool.closed:  # the first read in the process serving (open twice is safe)
+            self.pool.open(wait=True)
         with self.pool.connection() as conn:
             schema = active_schema_or_none(conn, self.projection)
             if schema is None:

@@ -19,7 +19,7 @@ from events.gateway.runtime import Gateway
 from events.gateway.settings import GatewaySettings
 from events.problems import install
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "from_environment"]
 
 DESCRIPTION = """The way onto Fengqiao's inbox topics over HTTP, for systems that do not write
 Kafka themselves. Each system has its own key (`fengqiao credentials create`), sent as
@@ -69,3 +69,8 @@ def create_app(settings: GatewaySettings, routers: Iterable[APIRouter] = ()) -> 
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app configured from ``FQ_*``: the factory each uvicorn worker process calls."""
+    return create_app(GatewaySettings())

@@ -1,8 +1,9 @@
 """Who is calling: the ``Authorization: Bearer <key>`` or ``X-Api-Key`` of a valid credential.
 
-A key's check costs an scrypt hash, so a verified key (or a refused one) is remembered for
-``FQ_GATEWAY_AUTH_CACHE_S`` by the SHA-256 of the key: a revocation or expiry takes effect
-within that time. Every refusal is logged with the key id (never the secret) and the reason.
+A key's check costs an scrypt hash, so a verified key (or a refused one) is remembered by the
+SHA-256 of the key; after ``FQ_GATEWAY_AUTH_CACHE_S`` a remembered valid key is asked again
+only whether it is still valid (one indexed read, no hash): a revocation or expiry takes
+effect within that time. Every refusal is logged with the key id (never the secret) and the reason.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ class Authenticator:
         if cached is not None and cached[1] > now:
             return cached[0]
         with self.pool.connection() as conn:
-            found = CredentialStore(conn).verify(key)
+            store = CredentialStore(conn)
+            if cached is not None and cached[0] is not None:
+                found = cached[0] if store.still_valid(cached[0].key_id) else None
+            else:
+                found = store.verify(key)
         with self._lock:
             if len(self._known) > 100_000:
                 self._known.clear()

@@ -173,6 +173,13 @@ class CredentialStore:
             return None
         return Credential(key_id, row["system"], row["kind"], _scope(row))
 
+    def still_valid(self, key_id: str) -> bool:
+        """Whether ``key_id`` is neither revoked nor expired (its secret is not checked)."""
+        row = self.conn.execute(
+            f"SELECT 1 FROM credentials WHERE key_id = %s AND {_VALID}", (key_id,)
+        ).fetchone()
+        return row is not None
+
     def list(self, system: str | None = None) -> list[KeyListing]:
         """Every key (of ``system``), oldest first, revoked and expired ones included."""
         with self.conn.cursor(row_factory=dict_row) as cur:

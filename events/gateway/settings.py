@@ -13,6 +13,8 @@ class GatewaySettings(BaseSettings):
 
     Environment (prefix ``FQ_``):
         ``FQ_GATEWAY_HOST`` (``127.0.0.1``), ``FQ_GATEWAY_PORT`` (8090): where it listens.
+        ``FQ_GATEWAY_WORKERS`` (1): processes serving the port, each with its own producer,
+            pools and outcome reader (they share PostgreSQL, so keys and answers hold across).
         ``FQ_KAFKA_BOOTSTRAP``, ``FQ_REGISTRY_URL``: the broker and the schema registry.
         ``FQ_TOPIC_PREFIX`` (empty): prepended to the inbox, outcome and reference topics.
         ``FQ_AUTO_REGISTER`` (false): register a missing schema on first use.
@@ -34,6 +36,7 @@ class GatewaySettings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(default=8090, ge=0, le=65535)
+    gateway_workers: int = Field(default=1, ge=1, le=64)
     kafka_bootstrap: str = "127.0.0.1:19092"
     registry_url: str = "http://127.0.0.1:18081/apis/ccompat/v7"
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")

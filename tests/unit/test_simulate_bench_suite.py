@@ -120,4 +120,5 @@ def test_the_registered_names_include_those_still_being_built() -> None:
         "freshness",
         "queries",
         "dashboard",
+        "gateway",
     ]

@@ -233,6 +233,7 @@ def router(settings: Open311Settings, states: CaseStates) -> APIRouter:
             yield
         finally:
             book.stop()
+            states.close()
 
     api = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route, lifespan=lifespan)
     responses: dict[int | str, dict[str, Any]] = {

@@ -32,9 +32,15 @@ class CaseStates(Protocol):
 
     def __call__(self, case_ids: Sequence[str]) -> Mapping[str, CaseState]: ...
 
+    def close(self) -> None:
+        """Release what the reader holds; called when the gateway stops."""
+
 
 class NoCaseStates:
     """No read models: every request reads as just filed."""
 
     def __call__(self, case_ids: Sequence[str]) -> Mapping[str, CaseState]:
         return {}
+
+    def close(self) -> None:
+        return None
