@@ -356,3 +356,27 @@ def test_an_unknown_format_is_404_in_xml_the_required_format(served: Served) -> 
     r = httpx.get(f"{served.url}/open311/v2/services.csv", timeout=30)
     assert r.status_code == 404
     assert "csv" in str(errors_of(r, "xml")[0]["description"])
+
+
+def test_a_filing_kafka_does_not_acknowledge_in_time_is_refused_and_nothing_kept(
+    world: GatewayWorld, served: Served, key: str
+) -> None:
+    impatient = world.serve(port=8097, FQ_GATEWAY_ACK_TIMEOUT_S="0.000001")
+    services_ready(impatient)
+
+    def kept() -> tuple[int, int]:
+        with world.conn() as conn:
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM open311_requests),"
+                " (SELECT count(*) FROM open311_reporters)"
+            ).fetchone()
+        assert counts is not None
+        return counts[0], counts[1]
+
+    before = kept()
+    r = file(impatient, "xml", **a_request(key), **PERSONAL)
+    assert r.status_code == 400
+    (error,) = errors_of(r, "xml")
+    assert error["code"] == "503" and "retry" in str(error["description"])
+    assert kept() == before
+    impatient.stop()

@@ -100,7 +100,8 @@ class Open311Route(APIRoute):
             try:
                 return await handler(request)
             except Open311Error as exc:
-                log.info("open311 refused %s %s: %s", request.method, request.url.path, exc)
+                # The status only: a description may quote an address or a point as given.
+                log.info("open311 refused %s %s: %d", request.method, request.url.path, exc.status)
                 return errors_response(fmt, exc.status, exc.errors)
             except RequestValidationError as exc:
                 described = [
