@@ -37,7 +37,15 @@ class Authenticator:
         self._known: dict[bytes, tuple[Credential | None, float]] = {}
         self._lock = threading.Lock()
 
+    def remembered(self, key: str) -> tuple[bool, Credential | None]:
+        """(known, credential): what is remembered of ``key`` and not yet stale, without I/O."""
+        cached = self._known.get(hashlib.sha256(key.encode()).digest())
+        if cached is None or cached[1] <= time.monotonic():
+            return False, None
+        return True, cached[0]
+
     def verify(self, key: str) -> Credential | None:
+        """The credential of ``key`` (``None``: not valid), read again when stale."""
         digest = hashlib.sha256(key.encode()).digest()
         now = time.monotonic()
         with self._lock:
@@ -79,7 +87,9 @@ async def caller(
         raise unauthorized("no API key was sent")
     parts = split_key(key)
     authenticator: Authenticator = request.app.state.gateway.authenticator
-    found = None if parts is None else await run_in_threadpool(authenticator.verify, key)
+    known, found = (False, None) if parts is None else authenticator.remembered(key)
+    if parts is not None and not known:
+        found = await run_in_threadpool(authenticator.verify, key)
     if found is None:
         key_id = "malformed" if parts is None else parts[0]
         log.warning("refused %s: key %s is not valid", where, key_id)

@@ -204,3 +204,13 @@ def test_an_event_id_of_any_characters_gets_a_location_that_finds_it(
     found = get(served, key, r.headers["location"])
     assert found.status_code == 200
     assert found.json()["event_id"] == "事件/1 ?#"
+
+
+def test_a_batch_holding_one_event_twice_sends_both_and_knows_the_submission_once(
+    served: Served, key: str
+) -> None:
+    body = submission()
+    r = post(served, key, "/v1/events/batch", {"events": [body, body]})
+    assert [i["status"] for i in r.json()["results"]] == [202, 202]
+    found = get(served, key, f"/v1/submissions/{body['envelope']['event_id']}")
+    assert found.json()["status"] == "pending"
