@@ -40,13 +40,16 @@ def register(app: typer.Typer) -> None:
 @reports_errors
 def gateway() -> None:
     """Serve the HTTP gateway (POST /v1/events, /v1/events/batch, GET /v1/submissions/{id},
-    /v1/outcomes; OpenAPI at /docs) until Ctrl-C or SIGTERM.
+    /v1/outcomes; Open311 GeoReport v2 at /open311/v2; OpenAPI at /docs) until Ctrl-C or
+    SIGTERM.
 
     Environment: FQ_GATEWAY_HOST (127.0.0.1), FQ_GATEWAY_PORT (8090), FQ_GATEWAY_WORKERS (1),
     FQ_KAFKA_BOOTSTRAP,
     FQ_REGISTRY_URL, FQ_TOPIC_PREFIX, FQ_PG_DSN, FQ_GATEWAY_SCHEMA (gateway),
     FQ_GATEWAY_LINGER_MS (1), FQ_GATEWAY_ACK_TIMEOUT_S (15), FQ_GATEWAY_MAX_BATCH (1000),
-    FQ_GATEWAY_AUTH_CACHE_S (5), FQ_GATEWAY_POOL (8), FQ_GATEWAY_POLL_S (0.2).
+    FQ_GATEWAY_AUTH_CACHE_S (5), FQ_GATEWAY_POOL (8), FQ_GATEWAY_POLL_S (0.2);
+    FQ_OPEN311_JURISDICTION_ID (ningbo.gov.cn), FQ_PROJECTION (city: the read models the
+    states of Open311 requests are read from).
     """
     import logging
 
@@ -57,9 +60,12 @@ def gateway() -> None:
     settings = GatewaySettings()
     host, port = settings.gateway_host, settings.gateway_port
     workers = settings.gateway_workers
-    err_console.print(f"gateway on http://{host}:{port}/ ({workers} workers; OpenAPI at /docs)")
+    err_console.print(
+        f"gateway on http://{host}:{port}/ ({workers} workers; OpenAPI at /docs;"
+        " Open311 at /open311/v2)"
+    )
     uvicorn.run(
-        "events.gateway.app:from_environment",
+        "infra.gateway_app:from_environment",
         factory=True,
         host=host,
         port=port,

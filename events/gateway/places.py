@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, TopicPartition
 from events.codec import AvroCodec
 from events.errors import DecodeError
 from events.kafka_io import reader, where
-from events.models import PlaceDefined, PlaceLevel, PlaceRetired
+from events.models import Event, PlaceDefined, PlaceLevel, PlaceRetired
 
 __all__ = ["PlaceReader"]
 
@@ -82,11 +82,16 @@ class PlaceReader:
                 log.warning("place tree: skipped a record that does not decode: %s", exc)
                 continue
             order += 1
-            if isinstance(event, PlaceDefined):
-                item = (event.effective_from, order, str(event.level), event.parent_code, False)
-            elif isinstance(event, PlaceRetired):
-                item = (event.effective_from, order, "", None, True)
-            else:
-                continue
-            with self._lock:
-                insort(self._places.setdefault(event.code, []), item)
+            self.take(event, order)
+
+    def take(self, event: Event, order: int) -> None:
+        """Keep what ``event``, the ``order``-th of the log, says; a reader that keeps more
+        of the reference data extends this."""
+        if isinstance(event, PlaceDefined):
+            item = (event.effective_from, order, str(event.level), event.parent_code, False)
+        elif isinstance(event, PlaceRetired):
+            item = (event.effective_from, order, "", None, True)
+        else:
+            return
+        with self._lock:
+            insort(self._places.setdefault(event.code, []), item)

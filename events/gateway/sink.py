@@ -81,7 +81,8 @@ class Sink:
                 return list(await asyncio.gather(*futures))
         except TimeoutError:
             late = BrokerUnavailable(f"not acknowledged within {self.timeout_s:g} s")
-            return [f.result() if f.done() else late for f in futures]
+            # gather cancelled the futures still waiting: those are late, not answers
+            return [f.result() if f.done() and not f.cancelled() else late for f in futures]
 
 
 def _resolver(

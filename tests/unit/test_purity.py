@@ -29,7 +29,8 @@ MODULES = (
             "terms",
         )
     ]
-    + [GATEWAY / "scope.py", GATEWAY / "intake.py"]  # the gateway's rules of what it accepts
+    # the gateway's rules of what it accepts, Open311's included
+    + [GATEWAY / "scope.py", GATEWAY / "intake.py", GATEWAY / "open311" / "rules.py"]
     + [CONFORMANCE / "samples.py", CONFORMANCE / "verdicts.py"]  # the kit's reading and judging
 )
 
