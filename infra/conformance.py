@@ -35,7 +35,7 @@ import psycopg
 
 from events.conformance.samples import Sample
 from events.conformance.verdicts import Answer, Verdict, answer_of_outcome, answer_of_problem
-from events.errors import FengqiaoError
+from events.errors import BrokerUnavailable, FengqiaoError
 from events.gateway.acceptance import accept
 from events.gateway.credentials import Credential, CredentialStore
 from events.gateway.database import ensure_schema
@@ -254,10 +254,15 @@ class Sandbox:
         self.codec.registry.close()
         # Until the broker lists none: a run that ends as it starts may delete the topics while
         # a creation of them is still under way, which lands after the first deletion.
+        # A loaded broker may take longer than one admin timeout to drop them all: ask again.
         ours = (self.prefix, f"{self.app_id}-")
-        for _ in range(3):
-            if not delete_topics_starting(self.admin, ours, until_gone=True):
-                break
+        for attempt in range(3):
+            try:
+                if not delete_topics_starting(self.admin, ours, until_gone=True):
+                    break
+            except BrokerUnavailable:
+                if attempt == 2:
+                    raise
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
