@@ -87,18 +87,21 @@ class Sink:
                 serve=False,
             )
         wake.set()
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                return list(await asyncio.gather(*futures))
-        except TimeoutError:
-            late = BrokerUnavailable(f"not acknowledged within {self.timeout_s:g} s")
-            return [f.result() if f.done() else late for f in futures]
+        if futures:
+            # asyncio.wait leaves the futures alone at the timeout (gather would cancel them,
+            # and a cancelled one has no result to read).
+            await asyncio.wait(futures, timeout=self.timeout_s)
+        late = BrokerUnavailable(f"not acknowledged within {self.timeout_s:g} s")
+        return [f.result() if f.done() else late for f in futures]
 
     def _pumping(self) -> asyncio.Event:
-        if self._pump is None or self._pump.done() or self._wake is None:
-            self._wake = asyncio.Event()
-            self._pump = asyncio.get_running_loop().create_task(self._serve(self._wake))
-        return self._wake
+        """The pump's wake-up, the pump started on this loop if it is not running on it."""
+        loop = asyncio.get_running_loop()
+        pump, wake = self._pump, self._wake
+        if pump is None or pump.done() or pump.get_loop() is not loop or wake is None:
+            wake = self._wake = asyncio.Event()
+            self._pump = loop.create_task(self._serve(wake))
+        return wake
 
     async def _serve(self, wake: asyncio.Event) -> None:
         """Serve delivery reports on this loop while records are in flight."""
