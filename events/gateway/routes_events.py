@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from events.errors import InfrastructureError
 from events.gateway.auth import Caller
@@ -32,6 +32,7 @@ from events.problems import Problem, problem_responses
 __all__ = ["router"]
 
 log = logging.getLogger("fengqiao.gateway")
+_JSON = "application/json"
 router = APIRouter(prefix="/v1", tags=["submissions"])
 IdempotencyKey = Annotated[
     str | None,
@@ -68,7 +69,7 @@ def _json(raw: bytes) -> Any:
 
 async def _answer(
     request: Request, caller: Caller, key: str | None, make: Callable[[], Awaitable[Answer]]
-) -> JSONResponse:
+) -> Response:
     gateway: Gateway = request.app.state.gateway
     if key is None:
         answer = await make()
@@ -81,7 +82,8 @@ async def _answer(
             except Problem as problem:
                 log.warning("refused a request of %s: %s", caller.system, problem.detail)
                 raise
-    return JSONResponse(answer.body, answer.status, answer.headers)
+    # The body is built already: serialized once, without FastAPI's validation of a model.
+    return Response(orjson.dumps(answer.body), answer.status, answer.headers, _JSON)
 
 
 async def _record(request: Request, system: str, sent: list[tuple[Event, Delivered]]) -> None:
@@ -90,8 +92,7 @@ async def _record(request: Request, system: str, sent: list[tuple[Event, Deliver
         await record(conn, system, sent)
         return
     gateway: Gateway = request.app.state.gateway
-    async with gateway.pool.connection() as fresh:
-        await record(fresh, system, sent)
+    await gateway.recorder.record(system, sent)
 
 
 @router.post(
@@ -110,7 +111,7 @@ async def _record(request: Request, system: str, sent: list[tuple[Event, Deliver
 )
 async def submit(
     request: Request, caller: Caller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
     gateway: Gateway = request.app.state.gateway
 
     async def make() -> Answer:
@@ -138,7 +139,7 @@ async def submit(
 )
 async def submit_batch(
     request: Request, caller: Caller, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
     gateway: Gateway = request.app.state.gateway
 
     async def make() -> Answer:

@@ -24,6 +24,7 @@ from events.gateway.outcomes import OutcomeMaterializer
 from events.gateway.places import PlaceReader
 from events.gateway.settings import GatewaySettings
 from events.gateway.sink import Sink
+from events.gateway.submissions import Recorder
 from events.models import Event
 from events.publisher import PublisherSettings
 from events.registry import SchemaRegistry
@@ -47,6 +48,7 @@ class Gateway:
         self.pool = AsyncConnectionPool(
             self.dsn, min_size=1, max_size=settings.gateway_pool, open=False, kwargs=connect
         )
+        self.recorder = Recorder(self.pool)
         self.key_pool = ConnectionPool(self.dsn, min_size=1, max_size=2, open=False, kwargs=connect)
         self.authenticator = Authenticator(self.key_pool, settings.gateway_auth_cache_s)
         self.codec: AvroCodec | None = None

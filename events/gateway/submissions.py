@@ -7,38 +7,98 @@ on its stream) or ``rejected`` (with the code and message). A system sees only i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
 
+from events.errors import InfrastructureError
 from events.gateway.sink import Delivered
 from events.models import Event
 
-__all__ = ["record", "status_of"]
+__all__ = ["Recorder", "record", "status_of"]
+
+Sent = Sequence[tuple[Event, Delivered]]
 
 
-async def record(
-    conn: AsyncConnection[Any], system: str, sent: Sequence[tuple[Event, Delivered]]
-) -> None:
+async def record(conn: AsyncConnection[Any], system: str, sent: Sent) -> None:
     """Remember ``sent``; an event id the system submitted before keeps its first row."""
-    if not sent:
+    await _insert(conn, [(system, sent)])
+
+
+async def _insert(conn: AsyncConnection[Any], parts: Sequence[tuple[str, Sent]]) -> None:
+    rows = [(system, e, d) for system, sent in parts for e, d in sent]
+    if not rows:
         return
     # One statement of arrays, not a row per round trip: a batch of 1,000 is one write.
     await conn.execute(
         "INSERT INTO submissions (system, event_id, event_type, topic, kafka_partition,"
-        " kafka_offset) SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[],"
+        " kafka_offset) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
         " %s::int[], %s::bigint[]) ON CONFLICT DO NOTHING",
         (
-            system,
-            [e.envelope.event_id for e, _ in sent],
-            [e.event_type for e, _ in sent],
-            [d.topic for _, d in sent],
-            [d.partition for _, d in sent],
-            [d.offset for _, d in sent],
+            [system for system, _, _ in rows],
+            [e.envelope.event_id for _, e, _ in rows],
+            [e.event_type for _, e, _ in rows],
+            [d.topic for _, _, d in rows],
+            [d.partition for _, _, d in rows],
+            [d.offset for _, _, d in rows],
         ),
     )
+
+
+class Recorder:
+    """Writes the submissions of requests that hold no transaction of their own, the rows of
+    every request waiting at the time in one statement.
+
+    Each request still waits until its rows are written (``GET /v1/submissions`` finds a
+    submission as soon as it is answered), but concurrent single submissions share a round
+    trip to PostgreSQL instead of queueing for the pool's connections one statement each.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+        self._waiting: list[tuple[str, Sent, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, system: str, sent: Sent) -> None:
+        """Remember ``sent`` as ``record`` does, once written with whatever else is waiting.
+
+        Raises:
+            psycopg.Error: the statement that held these rows failed (every request whose
+                rows it held gets the same error).
+        """
+        if not sent:
+            return
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((system, sent, written))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write())
+        await written
+
+    async def _write(self) -> None:
+        while self._waiting:
+            taken, self._waiting = self._waiting, []
+            # Whatever ends this write, no request is left waiting on it.
+            failure: BaseException | None = InfrastructureError("submissions not written")
+            try:
+                async with self.pool.connection() as conn:
+                    await _insert(conn, [(system, sent) for system, sent, _ in taken])
+                failure = None
+            except psycopg.Error as exc:  # each waiting request raises it (a 500)
+                failure = exc
+            finally:
+                for _, _, written in taken:
+                    if written.done():
+                        continue
+                    if failure is None:
+                        written.set_result(None)
+                    else:
+                        written.set_exception(failure)
 
 
 async def status_of(
