@@ -25,7 +25,7 @@ from tests.integration.helpers import (
     scratch_fixture,  # noqa: F401 (a fixture)
 )
 
-CASE_REPORTED_V1, CASE_REPORTED_V2 = load_catalog().versions("CaseReported")
+CASE_REPORTED_V1, CASE_REPORTED_V2 = load_catalog().versions("CaseReported")[:2]
 
 
 def _with_fields(schema: dict[str, Any], **changes: dict[str, Any]) -> dict[str, Any]:
