@@ -70,15 +70,21 @@ def _running(
     first, with ``extra`` columns, their stage, escalation and step on the supervision ladder
     (``ladder_zh``: urges, supervision, notices) in Chinese, and ``total``."""
     where, unit_params = _where(scope, unit)
+    # The running deadlines that qualify, narrow (id and due time, from the partial index of
+    # those running), counted once; only the page's rows are read whole, with their cases.
     query = (
-        "SELECT count(*) OVER () AS total, d.deadline_id, d.case_id, c.title, d.department_code, "
-        "coalesce(u.name, d.department_code) AS department_name, d.stage, d.due_time, "
-        f"d.working_hours, d.calendar_version, c.escalation_level, c.status, d.urges, "
-        f"c.supervision_level, c.supervision_due, c.notices, {extra} "
-        "FROM deadlines d JOIN cases c USING (case_id) LEFT JOIN units u "
-        "ON u.level = 'department' AND u.code = d.department_code "
-        f"WHERE {_RUNNING} AND c.status = ANY(%(open)s) AND {condition} AND {where} "
-        "ORDER BY d.due_time, d.deadline_id LIMIT %(limit)s OFFSET %(offset)s"
+        "WITH r AS MATERIALIZED (SELECT d.deadline_id, d.due_time FROM deadlines d "
+        f"JOIN cases c USING (case_id) WHERE {_RUNNING} AND c.status = ANY(%(open)s) "
+        f"AND {condition} AND {where}), "
+        "page AS (SELECT deadline_id FROM r ORDER BY due_time, deadline_id "
+        "LIMIT %(limit)s OFFSET %(offset)s) "
+        "SELECT (SELECT count(*) FROM r) AS total, d.deadline_id, d.case_id, c.title, "
+        "d.department_code, coalesce(u.name, d.department_code) AS department_name, d.stage, "
+        "d.due_time, d.working_hours, d.calendar_version, c.escalation_level, c.status, "
+        f"d.urges, c.supervision_level, c.supervision_due, c.notices, {extra} "
+        "FROM page JOIN deadlines d USING (deadline_id) JOIN cases c USING (case_id) "
+        "LEFT JOIN units u ON u.level = 'department' AND u.code = d.department_code "
+        "ORDER BY d.due_time, d.deadline_id"
     )
     params = {**params, **unit_params, "open": _OPEN, "limit": min(limit, MAX_ROWS)}
     found = answer(conn, projection, TABLES, query, {**params, "offset": offset})
