@@ -112,11 +112,18 @@ def new_replay_schema(
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(72002)")
         if name is None:
-            (count,) = conn.execute(
-                "SELECT count(*) FROM fq_meta.projection_schemas WHERE projection = %s",
-                (projection,),
-            ).fetchone() or (0,)
-            name = f"fq_{projection}_r{count + 1}"
+            taken = {
+                n
+                for (n,) in conn.execute(
+                    "SELECT schema_name FROM fq_meta.projection_schemas WHERE projection = %s",
+                    (projection,),
+                ).fetchall()
+            }
+            # the next number after as many as are registered, past any a dropped one freed
+            number = len(taken) + 1
+            while f"fq_{projection}_r{number}" in taken:
+                number += 1
+            name = f"fq_{projection}_r{number}"
         exists = conn.execute(
             "SELECT 1 FROM fq_meta.projection_schemas WHERE schema_name = %s", (name,)
         ).fetchone()

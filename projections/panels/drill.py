@@ -29,7 +29,7 @@ from processors.rules.calendar import SHANGHAI
 from processors.rules.case_state import OPEN_STATUSES
 from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
-from projections.panels.scope import CHAIN_COLUMN, Scope, Unit
+from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit
 from projections.panels.sources import STATS_TABLES, ScopeRefused, period_source, rows_of
 from projections.reading import Answer, freshness, snapshot
 
@@ -53,6 +53,11 @@ class Facts:
     resolutions: bool = False
     cohort: bool = False  # the cases first dispatched in the period (stats_fold.cohort_moves)
     where: str = "TRUE"
+
+    @property
+    def reports(self) -> bool:
+        """Facts that are the cases' reports: one per case, at its ``reported_at``."""
+        return self.events == ("CaseReported",)
 
 
 @dataclass(frozen=True)
@@ -119,9 +124,6 @@ def _unit_match(unit: Unit, facts: Facts) -> tuple[str, str]:
     return "f.actor_id = %(code)s", "经办网格员"
 
 
-_FEW_CASES = ("street", "village", "grid")
-
-
 def _facts_sql(k_metric: str, unit: Unit, period: Period) -> tuple[str, dict[str, Any], str]:
     facts = _FACTS[k_metric]
     match, basis = _unit_match(unit, facts)
@@ -150,7 +152,7 @@ def _facts_sql(k_metric: str, unit: Unit, period: Period) -> tuple[str, dict[str
             "AND f.event_time >= %(t0)s AND f.event_time < %(t1)s"
         )
     query = f"{source} AND {match} AND {facts.where}"
-    if unit.level in _FEW_CASES and not facts.cohort:
+    if unit.level in FEW_CASES and not facts.cohort:
         # A street's cases are few: read them first and their facts by key. Walking the
         # city's facts in order until a page of theirs turns up is the way for the city
         # and a district, whose facts are a tenth of the city's or more.
@@ -224,10 +226,13 @@ def cases_behind(
         "LIMIT %(limit)s OFFSET %(offset)s"
     )
     params.update(scope_params, limit=min(limit, MAX_ROWS), offset=offset)
-    # the cohort's counters credit the department first dispatched to, as its facts match
-    if unit.level in _COUNTED or (unit.level == "department" and _FACTS[metric].cohort):
-        counted = [(k.numerator, -1)] if part == "left_out" else []
-        total = _counter_sql(unit, scope, period, [(metric, 1), *counted])
+    signed = [(metric, 1), *([(k.numerator, -1)] if part == "left_out" else [])]
+    if unit.level in _COUNTED or (
+        unit.level == "department" and all(_department_counted(m) for m, _ in signed)
+    ):
+        total = _counter_sql(unit, scope, period, signed)
+    elif unit.level == "department" and part == "numerator" and _FACTS[metric].reports:
+        total = _reports_sql(unit, scope, period, _FACTS[metric].where)
     else:
         total = (
             (
@@ -243,6 +248,29 @@ def cases_behind(
 # Units whose drill totals are their counters: places count a case where it was reported,
 # which is where the facts are matched.
 _COUNTED = ("city", *CHAIN_COLUMN)
+
+
+def _department_counted(metric: str) -> bool:
+    """Whether a department's counter of ``metric`` credits the department its facts are
+    matched on: the resolving department (a reworked resolution taken back from it, as its
+    row is from ``resolutions``) and the department first dispatched to (the cohort)."""
+    facts = _FACTS[metric]
+    return facts.resolutions or facts.cohort
+
+
+def _reports_sql(
+    unit: Unit, scope: Scope, period: Period, where: str
+) -> tuple[str, dict[str, Any]]:
+    """SQL counting a department's reports in ``period`` from its cases alone: a case is
+    reported once, and its ``reported_at`` is its CaseReported's event time (no read of the
+    city's timeline, which a department's counters do not cover: they credit whoever acted)."""
+    scoped, params = _scope_on_case(scope)
+    params.update(code=unit.code, t0=_instant(period.start), t1=_instant(period.end))
+    query = (
+        "SELECT count(*) FROM cases c WHERE c.department_code = %(code)s "
+        f"AND c.reported_at >= %(t0)s AND c.reported_at < %(t1)s AND {where} AND {scoped}"
+    )
+    return query, params
 
 
 def _counter_sql(

@@ -206,11 +206,14 @@ def case_points(
     if scope.place is not None:
         where += f" AND c.{CHAIN_COLUMN[scope.place.level]} = %(scope_place)s"
         params["scope_place"] = scope.place.code
+    # The unit's cases first, then their locations by key: joined the other way round the
+    # planner reads every location in the city to find a street's few hundred.
     query = (
-        "SELECT c.case_id, c.title, c.status, c.grid_id, c.reported_at, l.lon, l.lat, "
-        "count(*) OVER () AS total FROM cases c JOIN case_locations l USING (case_id) "
-        "WHERE c.reported_at >= %(start)s::timestamp AT TIME ZONE 'Asia/Shanghai' "
-        f"AND c.reported_at < %(end)s::timestamp AT TIME ZONE 'Asia/Shanghai' AND {where} "
+        "WITH c AS MATERIALIZED (SELECT c.case_id, c.title, c.status, c.grid_id, c.reported_at "
+        "FROM cases c WHERE c.reported_at >= %(start)s::timestamp AT TIME ZONE 'Asia/Shanghai' "
+        f"AND c.reported_at < %(end)s::timestamp AT TIME ZONE 'Asia/Shanghai' AND {where}) "
+        "SELECT c.*, l.lon, l.lat, count(*) OVER () AS total "
+        "FROM c JOIN case_locations l USING (case_id) "
         "ORDER BY c.reported_at DESC, c.case_id LIMIT %(cap)s"
     )
     return answer(conn, projection, ("cases",), query, params)

@@ -18,7 +18,7 @@ from processors.rules.case_state import OPEN_STATUSES
 from projections.panels import terms
 from projections.panels.lateness import BUCKETS, bucket_sql, late_working_hours
 from projections.panels.periods import Period
-from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, UnitError, child_level
+from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit, UnitError, child_level
 from projections.reading import Answer, answer
 
 __all__ = ["GROUPINGS", "MAX_ROWS", "GroupingError", "distribution", "expiring", "overdue"]
@@ -70,15 +70,21 @@ def _running(
     first, with ``extra`` columns, their stage, escalation and step on the supervision ladder
     (``ladder_zh``: urges, supervision, notices) in Chinese, and ``total``."""
     where, unit_params = _where(scope, unit)
+    # The running deadlines that qualify, narrow (id and due time, from the partial index of
+    # those running), counted once; only the page's rows are read whole, with their cases.
     query = (
-        "SELECT count(*) OVER () AS total, d.deadline_id, d.case_id, c.title, d.department_code, "
-        "coalesce(u.name, d.department_code) AS department_name, d.stage, d.due_time, "
-        f"d.working_hours, d.calendar_version, c.escalation_level, c.status, d.urges, "
-        f"c.supervision_level, c.supervision_due, c.notices, {extra} "
-        "FROM deadlines d JOIN cases c USING (case_id) LEFT JOIN units u "
-        "ON u.level = 'department' AND u.code = d.department_code "
-        f"WHERE {_RUNNING} AND c.status = ANY(%(open)s) AND {condition} AND {where} "
-        "ORDER BY d.due_time, d.deadline_id LIMIT %(limit)s OFFSET %(offset)s"
+        "WITH r AS MATERIALIZED (SELECT d.deadline_id, d.due_time FROM deadlines d "
+        f"JOIN cases c USING (case_id) WHERE {_RUNNING} AND c.status = ANY(%(open)s) "
+        f"AND {condition} AND {where}), "
+        "page AS (SELECT deadline_id FROM r ORDER BY due_time, deadline_id "
+        "LIMIT %(limit)s OFFSET %(offset)s) "
+        "SELECT (SELECT count(*) FROM r) AS total, d.deadline_id, d.case_id, c.title, "
+        "d.department_code, coalesce(u.name, d.department_code) AS department_name, d.stage, "
+        "d.due_time, d.working_hours, d.calendar_version, c.escalation_level, c.status, "
+        f"d.urges, c.supervision_level, c.supervision_due, c.notices, {extra} "
+        "FROM page JOIN deadlines d USING (deadline_id) JOIN cases c USING (case_id) "
+        "LEFT JOIN units u ON u.level = 'department' AND u.code = d.department_code "
+        "ORDER BY d.due_time, d.deadline_id"
     )
     params = {**params, **unit_params, "open": _OPEN, "limit": min(limit, MAX_ROWS)}
     found = answer(conn, projection, TABLES, query, {**params, "offset": offset})
@@ -198,8 +204,13 @@ def distribution(
     # A deadline carries its case's district: the city's and a district's late deadlines are
     # counted from the narrow index alone, without their cases.
     group, where = (part.replace("c.district_code", "d.district_code") for part in (group, where))
+    cases = "cases"
+    if unit.level in FEW_CASES:
+        # A street's cases are few: read them first, then the month's late deadlines from
+        # the covering index, joined by key (never each late deadline's case in the city).
+        cases = "mine"
     late_from = (
-        "deadlines d JOIN cases c USING (case_id)" if "c." in group + where else "deadlines d"
+        f"deadlines d JOIN {cases} c USING (case_id)" if "c." in group + where else "deadlines d"
     )
     # Two narrow reads, each by its own partial index of ``deadlines``: those met late in
     # the period (by done_at) and those breached and still running; never one scan of both.
@@ -211,11 +222,18 @@ def distribution(
     )
     running = (
         f"SELECT {group} AS code, 0 AS bucket, false AS late_in_period, true AS open_over "
-        "FROM deadlines d JOIN cases c USING (case_id) WHERE d.breached_at IS NOT NULL "
+        f"FROM deadlines d JOIN {cases} c USING (case_id) WHERE d.breached_at IS NOT NULL "
         f"AND {_RUNNING} AND c.status = ANY(%(open)s) AND {where}"
     )
+    mine = (
+        "mine AS MATERIALIZED (SELECT c.case_id, c.status, c.district_code, c.street_code, "
+        "c.village_code, c.grid_id FROM cases c WHERE "
+        f"c.{CHAIN_COLUMN[unit.level]} = %(unit_code)s), "
+        if cases == "mine"
+        else ""
+    )
     query = (
-        f"WITH g AS ({late} UNION ALL {running}) "
+        f"WITH {mine}g AS ({late} UNION ALL {running}) "
         "SELECT g.code, coalesce(min(u.name), g.code) AS name, "
         f"{_bucket_counts()}, "
         "count(*) FILTER (WHERE g.open_over) AS open_overdue FROM g LEFT JOIN units u "

@@ -14,6 +14,7 @@ from typing import Literal
 
 __all__ = [
     "CITY",
+    "FEW_CASES",
     "LEVELS",
     "PLACE_LEVELS",
     "WHOLE_CITY",
@@ -51,6 +52,9 @@ CHAIN_COLUMN = {
     "village": "village_code",
     "grid": "grid_id",
 }
+# Places whose cases are few (a street's are a few hundred of the city's 100,000): a read of
+# their facts starts from their cases and joins the facts by key.
+FEW_CASES: tuple[Level, ...] = ("street", "village", "grid")
 _CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

@@ -209,20 +209,29 @@ def test_nothing_of_a_past_fortnight_expires_in_the_next_hours(dashboard: Dashbo
 
 
 @pytest.mark.parametrize(
-    ("by", "column"), [("children", "district_code"), ("department", "department_code")]
+    ("unit", "by", "column"),
+    [
+        ("city", "children", "district_code"),
+        ("city", "department", "department_code"),
+        # a street's cases are read first, its late deadlines joined to them by key
+        ("street:zhenhai-s001", "children", "village_code"),
+        ("street:zhenhai-s001", "department", "department_code"),
+    ],
 )
 def test_the_distribution_counts_late_deadlines_in_bucket_order(
-    dashboard: Dashboard, by: str, column: str
+    dashboard: Dashboard, unit: str, by: str, column: str
 ) -> None:
-    body = _ok(dashboard, "/api/v1/overdue/distribution", by=by, **JUNE)
+    body = _ok(dashboard, "/api/v1/overdue/distribution", unit=unit, by=by, **JUNE)
     assert body["extra"]["buckets"] == BUCKETS
     expected: dict[str, list[int]] = {}
+    mine = "TRUE" if unit == "city" else f"c.street_code = '{unit.split(':')[1]}'"
+    group = "d.department_code" if column == "department_code" else f"c.{column}"
     for code, bucket, n in dashboard.sql(
-        f"SELECT c.{column}, CASE WHEN lateness_hours <= 4 THEN 0 WHEN lateness_hours <= 8 "
+        f"SELECT {group}, CASE WHEN lateness_hours <= 4 THEN 0 WHEN lateness_hours <= 8 "
         "THEN 1 WHEN lateness_hours <= 16 THEN 2 WHEN lateness_hours <= 40 THEN 3 ELSE 4 END, "
         "count(*) FROM deadlines d JOIN cases c USING (case_id) WHERE NOT d.cancelled "
         "AND d.lateness_hours > 0 AND d.done_at >= '2025-06-01 00:00+08' "
-        "AND d.done_at < '2025-07-01 00:00+08' GROUP BY 1, 2"
+        f"AND d.done_at < '2025-07-01 00:00+08' AND {mine} GROUP BY 1, 2"
     ):
         expected.setdefault(code, [0] * 5)[bucket] = n
     got = {r["code"]: r["counts"] for r in body["rows"] if r["late"]}

@@ -75,12 +75,18 @@ def test_no_close_rate_passes_100_percent_on_any_day_or_unit(dashboard: Dashboar
         ("street:zhenhai-s001", "dispatched", "numerator"),
         ("department:__DEPT__", "close_rate", "numerator"),
         ("department:__DEPT__", "dispatched", "numerator"),
+        # a department's reports are counted from its cases, its resolutions by its counters
+        ("department:__DEPT__", "reported", "numerator"),
+        ("department:__DEPT__", "discovery_rate", "numerator"),
+        ("department:__DEPT__", "on_time_rate", "numerator"),
+        ("department:__DEPT__", "on_time_rate", "denominator"),
     ],
 )
 def test_a_drills_total_is_the_count_of_the_cases_it_lists(
     dashboard: Dashboard, unit: str, kpi: str, part: str
 ) -> None:
-    """A place's total is its counter, a department's is counted from the facts: either way
+    """A place's total is its counter, a department's its counter where that credits the
+    department the facts are matched on, else counted from its cases or the facts: either way
     the cases listed page after page are exactly that many."""
     if "__DEPT__" in unit:
         [(dept,)] = dashboard.sql(
