@@ -201,13 +201,25 @@ def _create(
 
 
 def _configs(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, dict[str, str]]:
-    resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in names]
-    futures = admin.describe_configs(resources, request_timeout=timeout_s)
-    configs = {}
-    for resource, future in futures.items():
-        try:
-            entries = future.result()
-        except KafkaException as e:
-            raise StackError(f"cannot describe topic {resource.name}: {e}") from e
-        configs[resource.name] = {k: v.value for k, v in entries.items() if v.value is not None}
+    deadline = time.monotonic() + timeout_s
+    configs: dict[str, dict[str, str]] = {}
+    pending = list(names)
+    while pending:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in pending]
+        futures = admin.describe_configs(resources, request_timeout=timeout_s)
+        pending = []
+        for resource, future in futures.items():
+            try:
+                entries = future.result()
+            except KafkaException as e:
+                # Listed a moment ago, but not yet known to the broker answering for its
+                # configs (a topic just made, on a loaded broker): ask again until the timeout.
+                code = e.args[0].code()
+                if code == KafkaError.UNKNOWN_TOPIC_OR_PART and time.monotonic() < deadline:
+                    pending.append(resource.name)
+                    continue
+                raise StackError(f"cannot describe topic {resource.name}: {e}") from e
+            configs[resource.name] = {k: v.value for k, v in entries.items() if v.value is not None}
+        if pending:
+            time.sleep(0.1)
     return configs
