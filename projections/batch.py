@@ -28,6 +28,7 @@ from projections.case_fold import (
     TimelineRow,
     fold_case,
 )
+from projections.funnel_fold import funnel_moves
 from projections.hotwords import words_of
 from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
 from projections.rejection_fold import RejectionRow, rejection_row
@@ -315,9 +316,9 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.timeline.append(step.timeline._replace(log_offset=rec.offset))
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
-    cohort = cohort_moves(rec.event_type, step)
-    if cohort is not None:
-        changes.count(*cohort)
+    for cohort in (cohort_moves(rec.event_type, step), funnel_moves(step)):
+        if cohort is not None:
+            changes.count(*cohort)
     for other_day, moves in dated_moves(rec.event_type, step):
         changes.count(other_day, moves)
     row = step.after

@@ -78,6 +78,12 @@ METRICS = (
     "due_to_close",
     "closed_of_due",
     "closed_on_time_of_due",
+    # the funnel's cohort (``funnel_fold``): the cases reported that day, by how far they got
+    "funnel_accepted",
+    "funnel_dispatched",
+    "funnel_resolved",
+    "funnel_verified",
+    "funnel_closed",
 )
 PLACE_LEVELS = ("district", "street", "village", "grid")
 
