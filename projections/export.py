@@ -28,12 +28,12 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from psycopg import IsolationLevel, sql
 
+from domain.calendar import SHANGHAI
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
 from events.kafka_io import reader, where
 from events.models import model_for
 from events.topics import CANONICAL
-from processors.rules.calendar import SHANGHAI
 from projections.errors import ProjectionError, ProjectionStoreError, UnknownProjection
 from projections.read_progress import STALL_S, ReadProgress
 from projections.reading import freshness

@@ -25,8 +25,8 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
-from processors.rules.calendar import SHANGHAI
-from processors.rules.case_state import OPEN_STATUSES
+from domain.calendar import SHANGHAI
+from domain.case_state import OPEN_STATUSES
 from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from domain.calendar import WorkCalendar, local_date, working_hours_between
+from domain.case_state import CorruptStream, Status, next_status
+from domain.copies import built, with_changes
+from domain.errors import CalendarGap, UnknownReference
+from domain.reference_view import ReferenceView
 from events.models import LADDER_EVENT_TYPES
-from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
-from processors.rules.case_state import CorruptStream, Status, next_status
-from processors.rules.copies import built, with_changes
-from processors.rules.errors import CalendarGap, UnknownReference
-from processors.rules.reference_view import ReferenceView
 
 __all__ = [
     "SETTLED_BY",

@@ -12,6 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.calendar import local_date
+from domain.case_state import CaseState, DeadlineState
+from domain.decisions import Rejected
+from domain.decisions import RejectionCode as Code
+from domain.errors import CalendarGap, NoSlaLimit
+from domain.reference_view import ReferenceView
+from domain.sla import (
+    Deadline,
+    extend_deadline,
+    schedule_deadline,
+    shift_deadline_for_pause,
+)
 from events.models import (
     CaseAccepted,
     CaseClaimed,
@@ -27,18 +39,6 @@ from events.models import (
     CaseUnparked,
     CaseVerified,
     Stage,
-)
-from processors.rules.calendar import local_date
-from processors.rules.case_state import CaseState, DeadlineState
-from processors.rules.decisions import Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import CalendarGap, NoSlaLimit
-from processors.rules.reference_view import ReferenceView
-from processors.rules.sla import (
-    Deadline,
-    extend_deadline,
-    schedule_deadline,
-    shift_deadline_for_pause,
 )
 
 __all__ = ["RULES", "Plan", "check_report"]

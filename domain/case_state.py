@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from domain.copies import with_changes
+from domain.errors import RulesError
 from events.models import (
     DERIVED_EVENT_TYPES,
     CaseAccepted,
@@ -30,8 +32,6 @@ from events.models import (
     EscalationLevel,
     SupervisionLevel,
 )
-from processors.rules.copies import with_changes
-from processors.rules.errors import RulesError
 
 __all__ = [
     "OPEN_STATUSES",

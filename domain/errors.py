@@ -19,7 +19,7 @@ __all__ = [
 
 
 class RulesError(FengqiaoError):
-    """Root of the errors raised by ``processors.rules``."""
+    """Root of the errors raised by ``domain``."""
 
 
 class CalendarGap(RulesError, LookupError):

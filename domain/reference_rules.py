@@ -14,6 +14,18 @@ from datetime import date, timedelta
 from itertools import product
 from typing import Any
 
+from domain.calendar import local_date, year_from_definition
+from domain.decisions import (
+    Accepted,
+    Decision,
+    Duplicate,
+    Rejected,
+    recorded_before_event,
+    stamp,
+)
+from domain.decisions import RejectionCode as Code
+from domain.errors import InvalidCalendar
+from domain.reference_view import LEVELS, ReferenceView
 from events.models import (
     CalendarDefined,
     CategoryDefined,
@@ -28,18 +40,6 @@ from events.models import (
     Stage,
     WorkerAssigned,
 )
-from processors.rules.calendar import local_date, year_from_definition
-from processors.rules.decisions import (
-    Accepted,
-    Decision,
-    Duplicate,
-    Rejected,
-    recorded_before_event,
-    stamp,
-)
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import InvalidCalendar
-from processors.rules.reference_view import LEVELS, ReferenceView
 
 __all__ = ["decide_reference"]
 

@@ -24,9 +24,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from processors.rules.calendar import local_date
-from processors.rules.reference_view import ReferenceView
-from projections.case_fold import SETTLED_BY, CaseRow, CaseStep
+from domain.calendar import local_date
+from domain.case_fold import SETTLED_BY, CaseRow, CaseStep
+from domain.reference_view import ReferenceView
 
 __all__ = [
     "METRICS",
