@@ -10,6 +10,7 @@ from schemas.errors import FengqiaoError
 
 __all__ = [
     "CalendarGap",
+    "CorruptStream",
     "InvalidCalendar",
     "NaiveInstant",
     "NoSlaLimit",
@@ -20,6 +21,10 @@ __all__ = [
 
 class RulesError(FengqiaoError):
     """Root of the errors raised by ``domain``."""
+
+
+class CorruptStream(RulesError):
+    """A canonical case stream that the lifecycle table cannot explain."""
 
 
 class CalendarGap(RulesError, LookupError):

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from domain.calendar import local_date
-from domain.case_rules import RULES, Plan, check_report
+from domain.case_rules import Plan, check_report
 from domain.case_state import (
     PAUSED_STATUSES,
     TRANSITIONS,
@@ -37,6 +37,7 @@ from domain.decisions import (
 from domain.decisions import RejectionCode as Code
 from domain.errors import CalendarGap, UnknownReference
 from domain.ladder import LadderSubmission, decide_ladder
+from domain.meanings import step_rule
 from domain.reference_view import ReferenceView
 from domain.sla import warn_time_for
 from events.models import (
@@ -143,7 +144,7 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
     gap = _beyond_calendar(state, event, ref)
     if gap is not None:
         return gap
-    outcome = RULES[event.event_type](state, event, ref)
+    outcome = step_rule(event.event_type)(state, event, ref)
     if isinstance(outcome, Rejected):
         return outcome
     sequence = state.sequence + 1

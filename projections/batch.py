@@ -19,14 +19,9 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from domain.calendar import local_date
-from domain.case_fold import (
-    CaseRow,
-    CaseStep,
-    CorruptStream,
-    DeadlineRow,
-    TimelineRow,
-    fold_case,
-)
+from domain.case_fold import CaseRow, CaseStep, TimelineRow, fold_case
+from domain.deadline_rows import DeadlineRow
+from domain.errors import CorruptStream
 from domain.reference_view import ReferenceView
 from domain.stats_moves import (
     METRICS,

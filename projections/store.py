@@ -18,7 +18,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from domain.case_fold import CaseRow, DeadlineRow
+from domain.case_fold import CaseRow
+from domain.deadline_rows import DeadlineRow
 from domain.reference_view import Place
 from projections.batch import Changes, Position
 from projections.errors import ProjectionStoreError

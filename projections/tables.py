@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from domain.case_fold import CaseRow, DeadlineRow, TimelineRow
+from domain.case_fold import CaseRow, TimelineRow
+from domain.deadline_rows import DeadlineRow
 from domain.stats_moves import METRICS
 from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
 from projections.batch import CaseLocationRow, NoticeRow, ResolutionRow, VisitRow, VisitTrackRow

@@ -8,7 +8,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.case_fold import DeadlineRow, deadline_status
+from domain.deadline_rows import DeadlineRow, deadline_status
 from projections.panels.scope import CHAIN_COLUMN, Scope
 
 __all__ = ["DEADLINE_COLUMNS", "LATE_POST", "case_in_scope", "deadline_state", "late_post"]

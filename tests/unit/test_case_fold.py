@@ -21,16 +21,11 @@ import fastavro
 import pytest
 
 from domain.calendar import working_hours_between
-from domain.case_fold import (
-    CaseRow,
-    CaseStep,
-    CorruptStream,
-    DeadlineRow,
-    deadline_status,
-    fold_case,
-)
+from domain.case_fold import CaseRow, CaseStep, fold_case
 from domain.case_state import CaseState, evolve
+from domain.deadline_rows import DeadlineRow, deadline_status
 from domain.decisions import Accepted
+from domain.errors import CorruptStream
 from domain.reference_view import ReferenceView
 from domain.state_machine import decide, due_signals, signal_submission
 from events.models import Event, model_for

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.case_fold import DeadlineRow
+from domain.deadline_rows import DeadlineRow
 from events.models import Actor, ActorRole, Envelope, SubmissionRejected, to_avro
 from projections.batch import Changes, Decoded, ProjectionState, fold_batch
 from projections.panels.case_rules import case_in_scope, deadline_state, late_post

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.case_fold import DeadlineRow
 from domain.case_state import CaseState, Status
 from domain.copies import built, model_with, with_changes
+from domain.deadline_rows import DeadlineRow
 from events.models import MODELS
 from tests.factories import example_event
 
