@@ -108,7 +108,7 @@ class CaseMeaning:
     deadline_effect: DeadlineEffect
     summary: Summary
     counters: Counters | No
-    parties: frozenset[Party]
+    parties: tuple[Party, ...]  # who may send it: any one of them
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,10 @@ Meaning = CaseMeaning | RecordMeaning
 
 E = DeadlineEffect
 P = Party
-_CENTRE, _DEPT, _WORKER = (
-    frozenset({P.command_centre}),
-    frozenset({P.department}),
-    frozenset({P.grid_worker}),
-)
-_ENGINE, _ANYONE = frozenset({P.engine}), frozenset({P.anyone})
+# in the order a refusal names them: the first party's code is the rejection's
+_CENTRE, _DEPT, _WORKER = (P.command_centre,), (P.department,), (P.grid_worker,)
+_ENGINE, _ANYONE = (P.engine,), (P.anyone,)
+_DEPT_OR_CENTRE = (P.department, P.command_centre)
 _IN_PROGRESS_OR_DISPATCHED = {S.dispatched: S.dispatched, S.in_progress: S.dispatched}
 
 
@@ -192,7 +190,7 @@ _CASE = (
         E.cancelled,
         lambda d: f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}",
         count.transferred,
-        frozenset({P.department, P.command_centre}),
+        _DEPT_OR_CENTRE,
     ),
     CaseMeaning(
         "CaseReturned",
@@ -219,7 +217,7 @@ _CASE = (
         E.paused,
         lambda d: f"suspended: {d['reason']}",
         No.counters,
-        frozenset({P.department, P.command_centre}),
+        _DEPT_OR_CENTRE,
     ),
     CaseMeaning(
         "CaseResumed",
@@ -228,7 +226,7 @@ _CASE = (
         E.resumed,
         lambda d: "resumed",
         No.counters,
-        frozenset({P.department, P.command_centre}),
+        _DEPT_OR_CENTRE,
     ),
     CaseMeaning(
         "CaseParked",

@@ -44,7 +44,7 @@ def undeclared(types: Iterable[str], meanings: Mapping[str, Meaning]) -> list[st
             missing.append(f"{event_type}: declared as {meaning.event_type}")
         for part in dataclasses.fields(meaning):
             value = getattr(meaning, part.name)
-            if value is None or (isinstance(value, Mapping | frozenset) and not value):
+            if value is None or (isinstance(value, Mapping | tuple) and not value):
                 missing.append(f"{event_type}: its {part.name} is not declared")
     return missing
 
@@ -55,7 +55,7 @@ def test_every_event_type_of_the_catalog_is_declared_whole() -> None:
 
 
 def test_the_check_names_the_type_and_the_part_missing() -> None:
-    broken = dataclasses.replace(CASE_MEANINGS["CaseClaimed"], summary=None, parties=frozenset())
+    broken = dataclasses.replace(CASE_MEANINGS["CaseClaimed"], summary=None, parties=())
     meanings = {**MEANINGS, "CaseClaimed": broken}
     del meanings["CaseUrged"]
     assert undeclared(["CaseClaimed", "CaseUrged", "VisitRecorded"], meanings) == [
@@ -85,7 +85,7 @@ def test_the_steps_have_rules_and_the_derived_types_are_the_engines() -> None:
     for event_type, meaning in CASE_MEANINGS.items():
         if event_type in DERIVED_EVENT_TYPES:
             assert meaning.transition is Lifecycle.keeps, event_type
-            assert meaning.parties == {Party.engine}, event_type
+            assert meaning.parties == (Party.engine,), event_type
             assert isinstance(meaning.rule, Decided), event_type
         elif event_type == "CaseReported":
             assert meaning.transition is Lifecycle.starts
