@@ -16,7 +16,7 @@ from typing import Any, Self
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from processors.rules.calendar import SHANGHAI
+from domain.calendar import SHANGHAI
 from projections.errors import ProjectionError
 
 ROW_GROUP = 50_000

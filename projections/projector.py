@@ -26,6 +26,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from domain.reference_view import Place
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
 from events.kafka_access import kafka_config
@@ -37,7 +38,6 @@ from events.models import (
     WorkerAssigned,
 )
 from events.topics import REFERENCE_EVENTS, dlq
-from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError

@@ -21,9 +21,10 @@ import psycopg.errors
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from processors.rules.reference_view import Place
+from domain.case_fold import CaseRow
+from domain.deadline_rows import DeadlineRow
+from domain.reference_view import Place
 from projections.batch import Changes, Position
-from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
 from projections.rollups import (
     ROLLUPS,

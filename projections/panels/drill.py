@@ -25,9 +25,9 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
-from processors.rules.calendar import SHANGHAI
-from processors.rules.case_state import OPEN_STATUSES
-from projections.funnel_fold import FUNNEL_SQL
+from domain.calendar import SHANGHAI
+from domain.case_state import OPEN_STATUSES
+from domain.funnel_moves import FUNNEL_SQL
 from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit
@@ -54,7 +54,7 @@ class Facts:
     resolutions: bool = False
     # A cohort of cases, by the column that dates them into the period: first dispatched in it
     # (the close rates', ``stats_fold.cohort_moves``) or reported in it (the funnel's,
-    # ``funnel_fold``); per department, the department first dispatched to.
+    # ``domain.funnel_moves``); per department, the department first dispatched to.
     cohort: str | None = None
     where: str = "TRUE"
 

@@ -18,7 +18,7 @@ it was reported in and the department that acted):
 - 在办 open and 超期 overdue: now, whatever the period (``unit_now``).
 - The funnel 上报 → 立案 → 派遣 → 处置 → 核查 → 结案 is a cohort's: the cases reported in the
   period, and of them those that have got through each stage and all before it by now
-  (``funnel_fold``), so each stage holds at most the one before; per department, the cases
+  (``domain.funnel_moves``), so each stage holds at most the one before; per department, the cases
   first dispatched to it.
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from projections.funnel_fold import FUNNEL_METRICS
+from domain.funnel_moves import FUNNEL_METRICS
 
 __all__ = [
     "DUE_LESS_PARKED",

@@ -9,12 +9,12 @@ from typing import Any
 
 import psycopg
 
+from domain.stats_moves import METRICS
 from projections.panels.kpis import FLOWS, FUNNEL, KPIS, OVERVIEW_TILES, Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit
 from projections.panels.sources import STATS_TABLES, period_source, rows_of
 from projections.reading import Answer, answer
-from projections.stats_fold import METRICS
 
 __all__ = ["children", "counters", "funnel", "now_counts", "tiles", "trend"]
 

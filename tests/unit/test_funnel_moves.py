@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from projections.funnel_fold import FUNNEL_METRICS, FUNNEL_SQL, funnel_moves, reached
-from projections.stats_fold import METRICS
-from projections.stats_fold import deltas as move_deltas
+from domain.funnel_moves import FUNNEL_METRICS, FUNNEL_SQL, funnel_moves, reached
+from domain.stats_moves import METRICS
+from domain.stats_moves import deltas as move_deltas
 from tests.unit.test_case_fold import (
     DISTRICT,
     LAW,

@@ -20,13 +20,22 @@ late post of a step done in time does not count as a breach.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
-from functools import lru_cache
-from typing import Any, NamedTuple
+from datetime import date
+from typing import Any
 
-from processors.rules.calendar import local_date
-from processors.rules.reference_view import ReferenceView
-from projections.case_fold import SETTLED_BY, CaseRow, CaseStep
+from domain.calendar import local_date
+from domain.case_fold import CaseStep
+from domain.counters import (
+    PLACE_LEVELS,
+    Move,
+    Unit,
+    VisitCounts,
+    case_places,
+    visit_counts,
+    with_units,
+)
+from domain.meanings import CASE_MEANINGS, DeadlineEffect, No
+from domain.reference_view import ReferenceView
 
 __all__ = [
     "METRICS",
@@ -37,6 +46,7 @@ __all__ = [
     "VisitCounts",
     "case_deltas",
     "case_moves",
+    "case_places",
     "cohort_moves",
     "dated_moves",
     "deltas",
@@ -78,21 +88,18 @@ METRICS = (
     "due_to_close",
     "closed_of_due",
     "closed_on_time_of_due",
-    # the funnel's cohort (``funnel_fold``): the cases reported that day, by how far they got
+    # the funnel's cohort (``funnel_moves``): the cases reported that day, by how far they got
     "funnel_accepted",
     "funnel_dispatched",
     "funnel_resolved",
     "funnel_verified",
     "funnel_closed",
 )
-PLACE_LEVELS = ("district", "street", "village", "grid")
 
-Unit = tuple[str, str]
-"""(level, code): a place, a department or a worker."""
-Move = tuple[tuple[Unit, ...], str, int]
-"""(units, metric, amount): the same amount added to each unit's counter of one day."""
 Delta = tuple[str, str, date, str, int]
 """(level, unit code, day, metric, amount): one counter of one unit moved."""
+
+_SETTLING = frozenset({DeadlineEffect.met, DeadlineEffect.cancelled})
 
 
 def quarter_of(day: date) -> str:
@@ -110,92 +117,13 @@ def deltas(day: date, moves: Iterable[Move]) -> list[Delta]:
     ]
 
 
-@lru_cache(maxsize=1 << 16)
-def _places(chain: tuple[str | None, ...]) -> tuple[Unit, ...]:
-    """The (level, code) of each level of ``chain`` (codes in PLACE_LEVELS order) it names."""
-    return tuple((level, code) for level, code in zip(PLACE_LEVELS, chain, strict=True) if code)
-
-
-def case_places(row: CaseRow) -> tuple[Unit, ...]:
-    """The places a case counts for: those it was reported in, the grid included."""
-    return _places((row.district_code, row.street_code, row.village_code, row.grid_id))
-
-
-def _and(
-    units: tuple[Unit, ...], dept: str | None = None, worker: str | None = None
-) -> tuple[Unit, ...]:
-    if dept:
-        units = (*units, ("department", dept))
-    if worker:
-        units = (*units, ("worker", worker))
-    return units
-
-
 def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> list[Move]:
-    """The counters one accepted case event moves (some by zero), on its event's local day."""
-    row, before = step.after, step.before
-    places = case_places(row)
-    if event_type == "CaseReported":
-        reporter = row.reporter_id if row.reporter_role in ("grid_worker", "grid_leader") else None
-        units = _and(places, worker=reporter)
-        return [(units, "reported", 1), (units, "discovered", int(row.channel == "grid_visit"))]
-    if event_type == "CaseAccepted":
-        return [(places, "accepted", 1)]
-    if event_type == "CaseRejected":
-        return [(places, "rejected", 1)]
-    if event_type == "CaseDispatched":
-        return [(_and(places, row.department_code), "dispatched", 1)]
-    if event_type == "CaseTransferred":
-        return [
-            (_and(places, datum["from_department"]), "hand_offs", 1),
-            ((("department", datum["to_department"]),), "dispatched", 1),
-        ]
-    if event_type == "CaseReturned":
-        return [(_and(places, datum["department_code"]), "hand_offs", 1)]
-    if event_type == "CaseExtended":
-        return [(_and(places, row.department_code), "extensions", 1)]
-    if event_type == "CaseEscalated":
-        return [(places, "escalations", 1)]
-    if event_type == "CaseResolved":
-        units = _and(places, datum["department_code"])
-        return [
-            (units, "resolved", 1),
-            (units, "resolved_on_time", int(bool(row.on_time))),
-            (units, "handling_minutes", round((row.handling_hours or 0.0) * 60)),
-        ]
-    if event_type == "CaseVerified":
-        units = _and(places, worker=datum["worker_id"])
-        verify = [d for d in step.changed_deadlines if d.stage == "verify" and d.done_at]
-        on_time = bool(verify) and verify[-1].status == "met"
-        dept_before = before.department_code if before else None
-        return [
-            (units, "verifications", 1),
-            (units, "verifications_passed", int(bool(datum["passed"]))),
-            (units, "verifications_on_time", int(on_time)),
-            (_and(places, dept_before), "reworks", int(not datum["passed"])),
-        ]
-    if event_type == "CaseReopened":
-        return [(_and(places, before.department_code if before else None), "reworks", 1)]
-    if event_type == "CaseClosed":
-        return [(places, "closed", 1)]
-    if event_type == "CaseEvaluated":
-        units = _and(places, row.department_code)
-        return [(units, "evaluations", 1), (units, "satisfaction_sum", int(datum["satisfaction"]))]
-    if event_type == "CaseSupervised":
-        return [(_and(places, row.department_code), f"supervised_{datum['level']}", 1)]
-    if event_type in _LADDER_METRIC:
-        return [(_and(places, row.department_code), _LADDER_METRIC[event_type], 1)]
-    return []
-
-
-_LADDER_METRIC = {
-    "CaseUrged": "urges",
-    "CaseNoticed": "noticed",
-    "CaseParked": "parked",
-    "CaseUnparked": "unparked",
-}
-"""The supervision ladder's and the backlog's counters, for the case's places and department
-(督办 counts per level: ``supervised_street``, ``supervised_district``)."""
+    """The counters one accepted case event moves (some by zero), on its event's local day:
+    its type's declared ``counters`` (``domain.meanings``)."""
+    meaning = CASE_MEANINGS.get(event_type)
+    if meaning is None or isinstance(meaning.counters, No):
+        return []
+    return meaning.counters(datum, step)
 
 
 def cohort_moves(event_type: str, step: CaseStep) -> tuple[date, list[Move]] | None:
@@ -208,7 +136,7 @@ def cohort_moves(event_type: str, step: CaseStep) -> tuple[date, list[Move]] | N
     row, before = step.after, step.before
     if row.first_dispatched_at is None:
         return None
-    units = _and(case_places(row), row.first_department_code)
+    units = with_units(case_places(row), row.first_department_code)
     day = local_date(row.first_dispatched_at)
     if event_type == "CaseDispatched" and (before is None or before.first_dispatched_at is None):
         return day, [(units, "due_to_close", 1)]
@@ -232,15 +160,16 @@ def dated_moves(event_type: str, step: CaseStep) -> list[tuple[date, list[Move]]
     department on the due time's day; and a resolution it replaces, taken back."""
     places = case_places(step.after)
     out = []
-    if event_type in SETTLED_BY:
+    meaning = CASE_MEANINGS.get(event_type)
+    if meaning is not None and meaning.deadline_effect in _SETTLING:
         out += [
-            (local_date(d.due_time), [(_and(places, d.department_code), "breaches", 1)])
+            (local_date(d.due_time), [(with_units(places, d.department_code), "breaches", 1)])
             for d in step.changed_deadlines
             if d.breached_at is not None and (d.done_at is not None or d.cancelled)
         ]
     before = step.before
     if event_type == "CaseResolved" and before is not None and before.resolved_at is not None:
-        units = _and(places, before.resolved_by)
+        units = with_units(places, before.resolved_by)
         out.append(
             (
                 local_date(before.resolved_at),
@@ -262,31 +191,6 @@ def case_deltas(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> li
     for other_day, moves in dated_moves(event_type, step):
         moved += deltas(other_day, moves)
     return moved
-
-
-class VisitCounts(NamedTuple):
-    """What one visit adds: the same amounts to each of its units, on one day."""
-
-    chain: dict[str, str]  # the grid's parents when the visit started, the grid included
-    day: date
-    moves: list[Move]  # to the places, then the worker
-
-
-def visit_counts(datum: Mapping[str, Any], ref: ReferenceView) -> VisitCounts:
-    """The counters one visit moves (``visit_deltas`` one by one)."""
-    started: datetime = datum["started_at"]
-    # The boundaries are by local date: asking with the date spares a conversion per level.
-    grid = datum["grid_id"]
-    chain = ref.parent_chain(grid, local_date(started))
-    chain.setdefault("grid", grid)
-    places = _places((chain.get("district"), chain.get("street"), chain.get("village"), grid))
-    units = (*places, ("worker", datum["worker_id"]))
-    households, findings = int(datum["households_visited"]), len(datum["findings"])
-    return VisitCounts(
-        chain,
-        local_date(datum["envelope"]["event_time"]),
-        [(units, "visits", 1), (units, "households", households), (units, "findings", findings)],
-    )
 
 
 def visit_deltas(

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from processors.rules.calendar import local_date
-from projections.case_fold import CaseRow, CaseStep
-from projections.stats_fold import Move, Unit, case_places
+from domain.calendar import local_date
+from domain.case_fold import CaseRow, CaseStep
+from domain.stats_moves import Move, Unit, case_places
 
 __all__ = ["FUNNEL_METRICS", "FUNNEL_SQL", "funnel_moves", "reached"]
 
