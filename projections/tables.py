@@ -305,6 +305,7 @@ TABLES: tuple[Table, ...] = (
             "level, street_code",
             "level, village_code",
             "level, parent_code",
+            "level, grid_id",  # a grid's workers (the grid's own row is its key)
         ),
         sources=("case", "visit"),
     ),
