@@ -117,11 +117,18 @@ class NoticeRow(NamedTuple):
 
 
 class CaseLocationRow(NamedTuple):
-    """Where a case's problem is, as reported (WGS-84): the points of the map."""
+    """Where a case's problem is, as reported (WGS-84): the points of the map; with when and
+    in which places it was reported (a case's, fixed at its report), so that a street's
+    points of a period are read by place and time, not looked up case by case."""
 
     case_id: str
     lon: float
     lat: float
+    reported_at: datetime
+    district_code: str | None
+    street_code: str | None
+    village_code: str | None
+    grid_id: str
 
 
 class VisitRow(NamedTuple):
@@ -360,7 +367,18 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
         _count_words(state, rec.datum, row, day, changes)
         where = rec.datum["location"]
         if where is not None:
-            changes.case_locations.append(CaseLocationRow(row.case_id, where["lon"], where["lat"]))
+            changes.case_locations.append(
+                CaseLocationRow(
+                    row.case_id,
+                    where["lon"],
+                    where["lat"],
+                    row.reported_at,
+                    row.district_code,
+                    row.street_code,
+                    row.village_code,
+                    row.grid_id,
+                )
+            )
 
 
 def _move_standing(step: CaseStep, deadlines: tuple[DeadlineRow, ...], changes: Changes) -> None:

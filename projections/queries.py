@@ -400,16 +400,18 @@ def hot_words(
     k: int = 20,
     lexicon_version: str | None = None,
 ) -> Answer:
-    """The top ``k`` words of the quarter's report texts (热词排行), city-wide or for one
-    district; ties broken by the word, so the same log and lexicon give the same list."""
+    """The top ``k`` words of the quarter's report texts (热词排行), city-wide (from the
+    projector's sums over the districts, ``city_hot_words``) or for one district; ties broken
+    by the word, so the same log and lexicon give the same list."""
     if k < 1:
         raise ProjectionError(f"k must be at least 1, got {k}")
+    city = district is None
+    table, where = ("city_hot_words", "TRUE") if city else ("hot_words", "district_code = %(d)s")
     query = (
         "SELECT word, sum(count)::bigint AS count, array_agg(DISTINCT lexicon_version) AS lexicons "
-        "FROM hot_words WHERE quarter = %(q)s "
-        "AND (%(d)s::text IS NULL OR district_code = %(d)s) "
+        f"FROM {table} WHERE quarter = %(q)s AND {where} "
         "AND (%(v)s::text IS NULL OR lexicon_version = %(v)s) "
         'GROUP BY word ORDER BY count DESC, word COLLATE "C" LIMIT %(k)s'
     )
     params = {"q": quarter, "d": district, "v": lexicon_version, "k": k}
-    return answer(conn, projection, ["hot_words"], query, params)
+    return answer(conn, projection, [table], query, params)

@@ -19,15 +19,27 @@ from projections.periods import DAY_SQL, MONTH_SQL, QUARTER_SQL
 from projections.tables import READ_MODELS, Table
 
 __all__ = [
+    "PLACE_VISIT_LEVELS",
     "ROLLUPS",
+    "add_city_words",
     "add_grid_visits",
     "add_histogram",
     "add_periods",
+    "count_unit_sizes",
     "fill",
     "insert_select",
+    "place_locations",
 ]
 
-ROLLUPS = ("stats_period", "unit_now", "handling_hist", "grid_visits")
+ROLLUPS = (
+    "stats_period",
+    "unit_now",
+    "handling_hist",
+    "grid_visits",
+    "place_visits",
+    "unit_sizes",
+    "city_hot_words",
+)
 
 
 def insert_select(
@@ -101,12 +113,42 @@ def add_histogram(conn: psycopg.Connection[Any], resolutions: str, sign: int = 1
         )
 
 
-_VISIT_PERIODS = (  # each visit row three times: for its day, its month and its quarter
-    "CROSS JOIN LATERAL (VALUES ({}), ({}), ({})) p(period)".format(
-        DAY_SQL.format("v.day"), MONTH_SQL.format("v.day"), QUARTER_SQL.format("v.day")
-    )
-)
+def _periods(alias: str) -> str:
+    """Each row of ``alias`` three times: for its day, its month and its quarter."""
+    labels = ", ".join(f"({f.format(alias + '.day')})" for f in (DAY_SQL, MONTH_SQL, QUARTER_SQL))
+    return f"CROSS JOIN LATERAL (VALUES {labels}) p(period)"
+
+
+_VISIT_PERIODS = _periods("v")
 _WORKING_DAY = "extract(isodow FROM v.day) <= 5"  # Monday to Friday (visiting.working_days)
+
+# The places ``place_visits`` sums grids into: those whose children the workers' page lists
+# summed (a district's streets, the city's districts), each where the grid lay when visited.
+PLACE_VISIT_LEVELS = ("district", "street")
+
+
+def _places(alias: str) -> str:
+    """Each row of ``alias`` once for each of its places in ``PLACE_VISIT_LEVELS``."""
+    pairs = ", ".join(f"('{level}', {alias}.{level}_code)" for level in PLACE_VISIT_LEVELS)
+    return f"CROSS JOIN LATERAL (VALUES {pairs}) u(level, code)"
+
+
+# A batch's additions to place_visits, collected by the statements that count them and
+# summed into it by one statement (its rows locked once, in key order, by each writer).
+_PLACE_ADDS = (
+    "CREATE TEMP TABLE IF NOT EXISTS tmp_place_visits (LIKE place_visits) ON COMMIT DELETE ROWS"
+)
+_PLACE_COUNTS = ("grids_visited", "visits", "households", "working_days_visited", "workers")
+
+
+def _first(key: str, periods: bool = False) -> str:
+    """The batch's (``{}``) first visit of each ``key``, with its places: a count first seen
+    in the batch goes to the places of the visit that made it."""
+    return (
+        f"SELECT DISTINCT ON ({key}) {key}, v.district_code, v.street_code FROM {{}} v "
+        + (_VISIT_PERIODS if periods else "")
+        + f" ORDER BY {key}, v.sequence"
+    )
 
 
 def add_grid_visits(conn: psycopg.Connection[Any], visits: str) -> None:
@@ -114,8 +156,33 @@ def add_grid_visits(conn: psycopg.Connection[Any], visits: str) -> None:
     and day, month and quarter, the visits, households and last visit; the working days with
     a visit and the workers who visited, each counted the first time it is seen (in
     ``grid_visit_days`` and ``grid_visit_workers``), so the counts are the same however the
-    log is cut into batches."""
+    log is cut into batches. The same sums go to ``place_visits`` per district and street
+    (``PLACE_VISIT_LEVELS``), with the grids visited: a grid, working day or worker first
+    seen in a period counts in the places of its first visit there."""
     v = sql.Identifier(visits)
+    conn.execute(_PLACE_ADDS)
+    # grids visited for the first time in a period: asked before grid_visits holds them
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO tmp_place_visits SELECT u.level, u.code, f.period, count(*), 0, 0, 0, "
+            "0, NULL FROM ("
+            + _first("v.grid_id, p.period", periods=True)
+            + ") f "
+            + _places("f")
+            + " WHERE u.code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM grid_visits g "
+            "WHERE g.grid_id = f.grid_id AND g.period = f.period) GROUP BY 1, 2, 3"
+        ).format(v)
+    )
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO tmp_place_visits SELECT u.level, u.code, p.period, 0, count(*), "
+            "sum(v.households), 0, 0, max(v.ended_at) FROM {} v "
+            + _VISIT_PERIODS
+            + " "
+            + _places("v")
+            + " WHERE u.code IS NOT NULL GROUP BY 1, 2, 3"
+        ).format(v)
+    )
     conn.execute(
         sql.SQL(
             "INSERT INTO grid_visits SELECT v.grid_id, p.period, count(*), sum(v.households), "
@@ -129,40 +196,106 @@ def add_grid_visits(conn: psycopg.Connection[Any], visits: str) -> None:
     conn.execute(
         sql.SQL(
             "WITH n AS (INSERT INTO grid_visit_days SELECT DISTINCT v.grid_id, v.day FROM {} v "
-            f"WHERE {_WORKING_DAY} ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING grid_id, day) "
-            "INSERT INTO grid_visits SELECT v.grid_id, p.period, 0, 0, count(*), 0, NULL "
+            f"WHERE {_WORKING_DAY} ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING grid_id, day), "
+            "g AS (INSERT INTO grid_visits SELECT v.grid_id, p.period, 0, 0, count(*), 0, NULL "
             "FROM n v " + _VISIT_PERIODS + " GROUP BY 1, 2 ORDER BY 1, 2 "
             "ON CONFLICT (grid_id, period) DO UPDATE SET working_days_visited = "
-            "grid_visits.working_days_visited + EXCLUDED.working_days_visited"
-        ).format(v)
+            "grid_visits.working_days_visited + EXCLUDED.working_days_visited) "
+            "INSERT INTO tmp_place_visits SELECT u.level, u.code, p.period, 0, 0, 0, count(*), "
+            "0, NULL FROM n JOIN ("
+            + _first("v.grid_id, v.day")
+            + ") f USING (grid_id, day) "
+            + _periods("f")
+            + " "
+            + _places("f")
+            + " WHERE u.code IS NOT NULL GROUP BY 1, 2, 3"
+        ).format(v, v)
     )
     conn.execute(
         sql.SQL(
             "WITH n AS (INSERT INTO grid_visit_workers SELECT DISTINCT v.grid_id, p.period, "
             "v.worker_id FROM {} v " + _VISIT_PERIODS + " ORDER BY 1, 2, 3 "
-            "ON CONFLICT DO NOTHING RETURNING grid_id, period) "
-            "INSERT INTO grid_visits SELECT grid_id, period, 0, 0, 0, count(*), NULL FROM n "
-            "GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT (grid_id, period) DO UPDATE SET "
-            "workers = grid_visits.workers + EXCLUDED.workers"
-        ).format(v)
+            "ON CONFLICT DO NOTHING RETURNING grid_id, period, worker_id), "
+            "g AS (INSERT INTO grid_visits SELECT grid_id, period, 0, 0, 0, count(*), NULL "
+            "FROM n GROUP BY 1, 2 ORDER BY 1, 2 ON CONFLICT (grid_id, period) DO UPDATE SET "
+            "workers = grid_visits.workers + EXCLUDED.workers) "
+            "INSERT INTO tmp_place_visits SELECT u.level, u.code, f.period, 0, 0, 0, 0, "
+            "count(*), NULL FROM n JOIN ("
+            + _first("v.grid_id, p.period, v.worker_id", periods=True)
+            + ") f USING (grid_id, period, worker_id) "
+            + _places("f")
+            + " WHERE u.code IS NOT NULL GROUP BY 1, 2, 3"
+        ).format(v, v)
+    )
+    sums = ", ".join(f"sum({c})::bigint" for c in _PLACE_COUNTS)
+    added = ", ".join(f"{c} = place_visits.{c} + EXCLUDED.{c}" for c in _PLACE_COUNTS)
+    conn.execute(
+        f"INSERT INTO place_visits SELECT level, code, period, {sums}, max(last_visit) "
+        "FROM tmp_place_visits GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 "
+        f"ON CONFLICT (level, code, period) DO UPDATE SET {added}, "
+        "last_visit = GREATEST(place_visits.last_visit, EXCLUDED.last_visit)"
+    )
+    conn.execute("DELETE FROM tmp_place_visits")  # counted: not again in this transaction
+
+
+def add_city_words(conn: psycopg.Connection[Any], words: str) -> None:
+    """Add the rows of table ``words`` (shaped as ``hot_words``) to ``city_hot_words``, summed
+    over their districts: the city's list is read from a few hundred rows a quarter, not
+    summed from every district's at each request."""
+    select = sql.SQL(
+        "SELECT quarter, word, lexicon_version, sum(count)::bigint FROM {} GROUP BY 1, 2, 3"
+    ).format(sql.Identifier(words))
+    insert_select(conn, READ_MODELS["city_hot_words"], select)
+
+
+def place_locations(conn: psycopg.Connection[Any]) -> None:
+    """Give the rows of ``case_locations`` written before it recorded when and where each
+    case was reported (its columns added empty) those of their cases, which never change
+    after the report."""
+    conn.execute(
+        "UPDATE case_locations l SET reported_at = c.reported_at, "
+        "district_code = c.district_code, street_code = c.street_code, "
+        "village_code = c.village_code, grid_id = c.grid_id "
+        "FROM cases c WHERE c.case_id = l.case_id AND l.reported_at IS NULL"
+    )
+
+
+def count_unit_sizes(conn: psycopg.Connection[Any]) -> None:
+    """Replace ``unit_sizes`` with the grids and workers of ``units`` counted per district,
+    street and village they lie in (a place with neither has no row); called whenever the
+    units are rebuilt, in the same transaction."""
+    conn.execute("DELETE FROM unit_sizes")
+    conn.execute(
+        "INSERT INTO unit_sizes SELECT p.level, p.code, "
+        "count(*) FILTER (WHERE u.level = 'grid'), count(*) FILTER (WHERE u.level = 'worker') "
+        "FROM units u CROSS JOIN LATERAL (VALUES ('district', u.district_code), "
+        "('street', u.street_code), ('village', u.village_code)) p(level, code) "
+        "WHERE u.level IN ('grid', 'worker') AND p.code IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
     )
 
 
 def fill(conn: psycopg.Connection[Any], rollups: Sequence[str]) -> None:
     """Fill the (empty) ``rollups`` from the schema's facts: ``stats_period`` from
-    ``stats_daily``, ``handling_hist`` from ``resolutions``, ``grid_visits`` from ``visits``, ``unit_now`` from the cases and
-    their deadlines (without the rows of zeros the projector leaves for units every case has
-    left)."""
+    ``stats_daily``, ``handling_hist`` from ``resolutions``, ``grid_visits`` and
+    ``place_visits`` from ``visits`` (both counted anew when either is missing),
+    ``unit_sizes`` from ``units``, ``city_hot_words`` from ``hot_words``, ``unit_now`` from
+    the cases and their deadlines (without the rows of zeros the projector leaves for units
+    every case has left)."""
     if "stats_period" in rollups:
         add_periods(conn, "stats_daily")
     if "handling_hist" in rollups:
         add_histogram(conn, "resolutions")
     if "unit_now" in rollups:
         insert_select(conn, READ_MODELS["unit_now"], sql.SQL(_UNIT_NOW))
-    if "grid_visits" in rollups:  # its record of what it counted once, counted again
-        conn.execute("DELETE FROM grid_visit_days")
-        conn.execute("DELETE FROM grid_visit_workers")
+    if "grid_visits" in rollups or "place_visits" in rollups:
+        # what they counted once, and what they hold, counted again
+        for table in ("grid_visit_days", "grid_visit_workers", "grid_visits", "place_visits"):
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
         add_grid_visits(conn, "visits")
+    if "unit_sizes" in rollups:
+        count_unit_sizes(conn)
+    if "city_hot_words" in rollups:
+        add_city_words(conn, "hot_words")
 
 
 _OPEN = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)))

@@ -28,11 +28,14 @@ from projections.batch import Changes, Position
 from projections.errors import ProjectionStoreError
 from projections.rollups import (
     ROLLUPS,
+    add_city_words,
     add_grid_visits,
     add_histogram,
     add_periods,
+    count_unit_sizes,
     fill,
     insert_select,
+    place_locations,
 )
 from projections.tables import READ_MODELS, Table, ddl, index_ddl
 from projections.units import Units
@@ -80,18 +83,23 @@ def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = Tr
     secondary indexes when ``indexes`` is false, for a replay, which bulk-loads and then
     calls ``create_indexes``: one index build is cheaper than keeping indexes up to date
     through millions of upserts. A schema made before the rollups gets them filled from its
-    facts (``rollups.fill``), in the same transaction."""
+    facts (``rollups.fill``), and its case locations their places (``rollups.place_locations``),
+    in the same transaction."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     use_schema(conn, schema)
-    tables = {
-        name
-        for (name,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+    columns = set(
+        conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            (schema,),
         ).fetchall()
-    }
+    )
+    tables = {name for name, _ in columns}
     conn.execute(ddl(indexes))
     if "checkpoints" in tables:  # made before some rollup existed: filled from the facts
         fill(conn, [name for name in ROLLUPS if name not in tables])
+    if "case_locations" in tables and ("case_locations", "reported_at") not in columns:
+        place_locations(conn)
     conn.commit()
 
 
@@ -302,6 +310,7 @@ def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Pla
     if changes.hot_words:
         words = [(*k, n) for k, n in changes.hot_words.items()]
         _merge(conn, READ_MODELS["hot_words"], words)
+        add_city_words(conn, "tmp_hot_words")  # the batch's words, still there
     if changes.rejections:
         _keep_first(conn, READ_MODELS["rejections"], changes.rejections.values())
     if places:
@@ -361,6 +370,7 @@ def _upsert_places(conn: psycopg.Connection[Any], places: Sequence[Place]) -> No
 def _replace_units(conn: psycopg.Connection[Any], units: Units) -> None:
     conn.execute("DELETE FROM units")
     _copy(conn, "units", READ_MODELS["units"].columns, units.rows)
+    count_unit_sizes(conn)
     conn.execute("DELETE FROM unit_shapes")
     _copy(conn, "unit_shapes", READ_MODELS["unit_shapes"].columns, units.shapes)
     conn.execute(

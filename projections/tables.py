@@ -100,6 +100,7 @@ TABLES: tuple[Table, ...] = (
             "reported_at",
             "first_dispatched_at",  # the close rates' cohort, drilled latest first
             "department_code, reported_at",  # a department's reports, counted from its cases
+            "street_code, reported_at",  # a street's cases of a period: the map's points
         ),
     ),
     _from_row(
@@ -143,7 +144,14 @@ TABLES: tuple[Table, ...] = (
         # the first: a drill's page of resolutions, latest first, read in index order
         indexes=("day, case_id, sequence", "department_code, day", "district_code, day"),
     ),
-    _from_row("case_locations", CaseLocationRow, ("case_id",), "append"),
+    _from_row(
+        "case_locations",
+        CaseLocationRow,
+        ("case_id",),
+        "append",
+        # a street's points of a period, read from the index alone (the rows never change)
+        indexes=("street_code, reported_at, case_id, lon, lat",),
+    ),
     _from_row(  # the month-close public notices (通报): one row per case listed
         "notices",
         NoticeRow,
@@ -246,6 +254,23 @@ TABLES: tuple[Table, ...] = (
         "first",
         sources=("visit",),
     ),
+    Table(  # grid_visits summed per district and street and period (rollups.add_grid_visits)
+        "place_visits",
+        (
+            ("level", "text"),
+            ("code", "text"),
+            ("period", "text"),
+            ("grids_visited", "bigint"),
+            ("visits", "bigint"),
+            ("households", "bigint"),
+            ("working_days_visited", "bigint"),
+            ("workers", "bigint"),
+            ("last_visit", "timestamptz"),
+        ),
+        ("level", "code", "period"),
+        "add",
+        sources=("visit",),
+    ),
     Table(
         "hot_words",
         (
@@ -256,6 +281,17 @@ TABLES: tuple[Table, ...] = (
             ("count", "bigint"),
         ),
         ("quarter", "district_code", "lexicon_version", "word"),
+        "add",
+    ),
+    Table(  # hot_words summed over the districts (rollups.add_city_words), in word order
+        "city_hot_words",
+        (
+            ("quarter", "text"),
+            ("word", "text"),
+            ("lexicon_version", "text"),
+            ("count", "bigint"),
+        ),
+        ("quarter", "word", "lexicon_version"),
         "add",
     ),
     # The reference log is read to its end before every batch, so the units are as fresh as
@@ -270,7 +306,15 @@ TABLES: tuple[Table, ...] = (
             "level, street_code",
             "level, village_code",
             "level, parent_code",
+            "level, grid_id",  # a grid's workers (the grid's own row is its key)
         ),
+        sources=("case", "visit"),
+    ),
+    Table(  # the grids and workers each place holds, counted whenever the units are rebuilt
+        "unit_sizes",
+        (("level", "text"), ("code", "text"), ("grids", "bigint"), ("workers", "bigint")),
+        ("level", "code"),
+        "replace",
         sources=("case", "visit"),
     ),
     # Drawn when the units are rebuilt, in the same transaction (projections.unit_shapes).

@@ -177,6 +177,12 @@ def values(
     return Answer(rows, found.complete_to, found.schema)
 
 
+_REPORTED = (  # the period's reports, by the Asia/Shanghai days it spans
+    "{0}.reported_at >= %(start)s::timestamp AT TIME ZONE 'Asia/Shanghai' "
+    "AND {0}.reported_at < %(end)s::timestamp AT TIME ZONE 'Asia/Shanghai'"
+)
+
+
 def case_points(
     conn: psycopg.Connection[Any],
     projection: str,
@@ -206,14 +212,19 @@ def case_points(
     if scope.place is not None:
         where += f" AND c.{CHAIN_COLUMN[scope.place.level]} = %(scope_place)s"
         params["scope_place"] = scope.place.code
-    # The unit's cases first, then their locations by key: joined the other way round the
-    # planner reads every location in the city to find a street's few hundred.
+    located = "TRUE"
+    if unit.level == "street":
+        # A street's locations of the period read as a range of their index, as its cases
+        # are read from theirs, and the two matched by case: a location holds its case's
+        # street and report time, which never change, so the match is the cases' own.
+        located = f"l.street_code = %(unit_code)s AND {_REPORTED.format('l')}"
+    # Above a street, the unit's cases first, then their locations by key: joined the other
+    # way round the planner reads every location in the city to find a district's cases.
     query = (
         "WITH c AS MATERIALIZED (SELECT c.case_id, c.title, c.status, c.grid_id, c.reported_at "
-        "FROM cases c WHERE c.reported_at >= %(start)s::timestamp AT TIME ZONE 'Asia/Shanghai' "
-        f"AND c.reported_at < %(end)s::timestamp AT TIME ZONE 'Asia/Shanghai' AND {where}) "
+        f"FROM cases c WHERE {_REPORTED.format('c')} AND {where}) "
         "SELECT c.*, l.lon, l.lat, count(*) OVER () AS total "
-        "FROM c JOIN case_locations l USING (case_id) "
+        f"FROM c JOIN case_locations l USING (case_id) WHERE {located} "
         "ORDER BY c.reported_at DESC, c.case_id LIMIT %(cap)s"
     )
     return answer(conn, projection, ("cases",), query, params)

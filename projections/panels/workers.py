@@ -3,7 +3,10 @@ assessment (考核) of the unit's workers, and one worker's tracks of a day.
 
 Which grids and workers belong to a unit comes from ``units`` (a grid's chain; a worker has
 their grid's chain); visits and tracks from ``visits`` and ``visit_tracks``; the assessment
-from the quarter's row of ``stats_period`` for each worker.
+from the quarter's row of ``stats_period`` for each worker. Above a street, where a panel has
+one row per child unit, each row is read from the projector's per-place rollups
+(``place_visits``, ``unit_sizes``, ``stats_period``), never summed from the grids or
+workers at the request.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from domain.calendar import SHANGHAI
 from projections.panels import geography
 from projections.panels.mapview import feature_collection, units_in
 from projections.panels.periods import Period
-from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, child_level
+from projections.panels.scope import Scope, Unit, child_level
 from projections.panels.sources import scope_clause
 from projections.panels.visiting import assessment_quarter, coverage, working_days
 from projections.reading import Answer, answer
@@ -94,18 +97,18 @@ def grid_progress(
     each grid of ``unit``: visits, households visited, workers who visited, working days
     with a visit and the coverage they make (``visiting.COVERAGE_RULE``), and ``unvisited``
     for a grid with no visit; grids with no visit first, then by coverage. Above a street
-    (``listed`` false), each child unit: its grids, those visited and not, the same sums,
-    and its coverage (the mean of its grids'), in code order. ``limit`` rows from
+    (``listed`` false), each child unit with grids: its grids (``unit_sizes``), those
+    visited and not, the same sums (``place_visits``) and its coverage (the mean of its
+    grids'), in code order. ``limit`` rows from
     ``offset``; every row carries ``total`` (rows), ``unvisited_total`` (grids) and
     ``by`` (``grid`` or the child level).
 
     Raises:
         WorkersError: ``unit`` is a department.
     """
-    members, params = _members(unit, "grid", scope)
-    params.update(period=period.label, limit=min(limit, MAX_ROWS), offset=offset)
     if listed(unit):
         by = "grid"
+        members, params = _members(unit, "grid", scope)
         query = (
             "WITH g AS (SELECT u.code, u.name, u.village_code FROM units u WHERE "
             + members
@@ -120,24 +123,8 @@ def grid_progress(
         )
     else:
         by = _children(unit)
-        column = CHAIN_COLUMN[by]
-        query = (
-            f"WITH g AS (SELECT u.code, u.{column} AS child FROM units u WHERE {members}), "
-            "c AS (SELECT g.child, count(*) AS grids, count(v.grid_id) AS visited, "
-            "coalesce(sum(v.visits), 0)::bigint AS visits, "
-            "coalesce(sum(v.households), 0)::bigint AS households, "
-            "coalesce(sum(v.workers), 0)::bigint AS workers, "
-            "coalesce(sum(v.working_days_visited), 0)::bigint AS working_days_visited, "
-            "max(v.last_visit) AS last_visit FROM g LEFT JOIN grid_visits v "
-            "ON v.grid_id = g.code AND v.period = %(period)s GROUP BY g.child) "
-            "SELECT c.child AS code, coalesce(n.name, c.child) AS name, c.grids, c.visited, "
-            "c.grids - c.visited AS unvisited_grids, c.visits, c.households, c.workers, "
-            "c.working_days_visited, c.last_visit, c.visited = 0 AS unvisited, "
-            "count(*) OVER () AS total, sum(c.grids - c.visited) OVER () AS unvisited_total "
-            "FROM c LEFT JOIN units n ON n.level = %(by)s AND n.code = c.child "
-            "WHERE c.child IS NOT NULL ORDER BY c.child LIMIT %(limit)s OFFSET %(offset)s"
-        )
-        params["by"] = by
+        query, params = _progress_by_child(unit, by, scope)
+    params.update(period=period.label, limit=min(limit, MAX_ROWS), offset=offset)
     found = answer(conn, projection, ("grid_visits",), query, params)
     through = found.complete_to.astimezone(SHANGHAI).date() if found.complete_to else None
     days = working_days(period, through)
@@ -148,6 +135,31 @@ def grid_progress(
         # a child unit's coverage: the mean of its grids', each over the same working days
         row["coverage"] = coverage(row["working_days_visited"], days * row["grids"])
     return found
+
+
+def _progress_by_child(unit: Unit, by: str, scope: Scope) -> tuple[str, dict[str, Any]]:
+    """The query of ``grid_progress`` above a street: each child unit with grids, its grids
+    (``unit_sizes``) and its visits of the period (``place_visits``: a grid's visits count
+    where the grid lay when visited, as the statistics do), a read of one row each."""
+    children, params = units_in(unit, by, scope)
+    counts = ", ".join(
+        f"coalesce(v.{c}, 0)::bigint AS {c}"
+        for c in ("visits", "households", "workers", "working_days_visited")
+    )
+    query = (
+        "WITH c AS (SELECT u.code, u.name, z.grids, coalesce(v.grids_visited, 0) AS visited, "
+        f"{counts}, v.last_visit FROM units u "
+        "JOIN unit_sizes z ON z.level = u.level AND z.code = u.code AND z.grids > 0 "
+        "LEFT JOIN place_visits v ON v.level = u.level AND v.code = u.code "
+        f"AND v.period = %(period)s WHERE {children}) "
+        # a grid moved in after its visits counts visited where it was, not here
+        "SELECT code, name, grids, visited, greatest(grids - visited, 0) AS unvisited_grids, "
+        "visits, households, workers, working_days_visited, last_visit, "
+        "visited = 0 AS unvisited, count(*) OVER () AS total, "
+        "sum(greatest(grids - visited, 0)) OVER () AS unvisited_total "
+        "FROM c ORDER BY code LIMIT %(limit)s OFFSET %(offset)s"
+    )
+    return query, params
 
 
 def assessment(
@@ -232,15 +244,15 @@ def _assessment_by_child(
 ) -> Answer:
     """The assessment's counters of each child unit of the city or a district (its own row
     of ``stats_period``: its workers' visits and verifications, and the cases discovered on
-    visits in it) and how many workers it has."""
+    visits in it) and how many workers it has (its row of ``unit_sizes``)."""
     by = _children(unit)
     members, params = units_in(unit, by, scope)
     query = (
         "WITH c AS (SELECT u.code, u.name FROM units u WHERE " + members + "), "
-        "t AS (SELECT c.code, c.name, " + _COUNTERS + ", (SELECT count(*) FROM units w "
-        f"WHERE w.level = 'worker' AND w.{CHAIN_COLUMN[by]} = c.code) AS workers "
+        "t AS (SELECT c.code, c.name, " + _COUNTERS + ", coalesce(z.workers, 0) AS workers "
         "FROM c LEFT JOIN stats_period s ON s.level = %(by)s AND s.code = c.code "
-        "AND s.period = %(quarter)s) "
+        "AND s.period = %(quarter)s LEFT JOIN unit_sizes z ON z.level = %(by)s "
+        "AND z.code = c.code) "
         "SELECT *, " + _RATES + ", count(*) OVER () AS total, NULL::bigint AS ranked_total "
         "FROM t ORDER BY code LIMIT %(limit)s OFFSET %(offset)s"
     )

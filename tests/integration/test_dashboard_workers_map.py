@@ -88,8 +88,9 @@ def test_above_a_street_progress_is_summed_per_child_unit(
     assert row["grids"] == len(listed) == grids["extra"]["total"]
     assert row["unvisited_grids"] == body["extra"]["unvisited_total"]
     assert row["unvisited_grids"] == grids["extra"]["unvisited_total"]
-    for column in ("visits", "households", "working_days_visited"):
+    for column in ("visits", "households", "working_days_visited", "workers"):
         assert row[column] == sum(r[column] for r in listed), column
+    assert row["visited"] == len([r for r in listed if not r["unvisited"]]) > 0
     mean = sum(r["coverage"] for r in listed) / len(listed)
     assert row["coverage"] == pytest.approx(mean)
     panel = d.get("/panels/workers/grids", unit=unit, **JUNE).text

@@ -25,7 +25,7 @@ from events.models import Event
 from projections import queries
 from projections.handling_hist import RESOLUTION_UNITS, WIDTHS, bucket_of
 from projections.now_fold import NOW_COLUMNS
-from projections.rollups import ROLLUPS
+from projections.rollups import PLACE_VISIT_LEVELS, ROLLUPS
 from projections.store import create_schema
 from simulate.city import CityShape
 from tests.integration.projection_helpers import ProjectionWorld
@@ -34,6 +34,17 @@ START = date(2025, 6, 2)
 JUNE = (date(2025, 6, 1), date(2025, 7, 1))
 Q2 = (date(2025, 4, 1), date(2025, 7, 1))
 DAYS = (date(2025, 6, 2), date(2025, 6, 30))  # every June day with events, not a whole month
+# each visit row three times: for its day, its month and its quarter
+_VISIT_PERIODS = (
+    "(VALUES (to_char(day, 'YYYY-MM-DD')), (to_char(day, 'YYYY-MM')), "
+    "(to_char(day, 'YYYY-\"Q\"Q'))) p(period)"
+)
+# a grid's counts of a period, as grid_visits keeps them
+_GRID_COUNTS = (
+    "count(*) AS visits, sum(households) AS households, count(DISTINCT day) FILTER "
+    "(WHERE extract(isodow FROM day) <= 5) AS days, count(DISTINCT worker_id) AS workers, "
+    "max(ended_at) AS last_visit"
+)
 
 
 def _cut(
@@ -175,16 +186,11 @@ def test_grid_visits_are_the_visits_recounted_per_day_month_and_quarter(
     projected: tuple[ProjectionWorld, str],
 ) -> None:
     world, schema = projected
-    periods = (
-        "(VALUES (to_char(day, 'YYYY-MM-DD')), (to_char(day, 'YYYY-MM')), "
-        "(to_char(day, 'YYYY-\"Q\"Q'))) p(period)"
-    )
     recounted = _rows(
         world,
         schema,
-        f"SELECT grid_id, p.period, count(*), sum(households), count(DISTINCT day) FILTER "
-        f"(WHERE extract(isodow FROM day) <= 5), count(DISTINCT worker_id), max(ended_at) "
-        f"FROM visits CROSS JOIN LATERAL {periods} GROUP BY 1, 2 ORDER BY 1, 2",
+        f"SELECT grid_id, p.period, {_GRID_COUNTS} "
+        f"FROM visits CROSS JOIN LATERAL {_VISIT_PERIODS} GROUP BY 1, 2 ORDER BY 1, 2",
     )
     kept = _rows(world, schema, "SELECT * FROM grid_visits ORDER BY 1, 2")
     assert kept == [tuple(r) for r in recounted] and len(kept) > 3 * 189
@@ -193,6 +199,79 @@ def test_grid_visits_are_the_visits_recounted_per_day_month_and_quarter(
     # each counted once: the bookkeeping holds what was counted, no more
     [(days,)] = _rows(world, schema, "SELECT count(*) FROM grid_visit_days")
     assert days == sum(r[4] for r in kept if len(r[1]) == 10)
+
+
+@pytest.mark.parametrize("level", PLACE_VISIT_LEVELS)
+def test_place_visits_are_the_visits_recounted_per_place_and_period(
+    projected: tuple[ProjectionWorld, str], level: str
+) -> None:
+    world, schema = projected
+    # each grid's counts of grid_visits, summed where the grid lay when visited
+    recounted = _rows(
+        world,
+        schema,
+        f"WITH g AS (SELECT {level}_code AS code, grid_id, p.period, {_GRID_COUNTS} "
+        f"FROM visits CROSS JOIN LATERAL {_VISIT_PERIODS} "
+        f"WHERE {level}_code IS NOT NULL GROUP BY 1, 2, 3) "
+        f"SELECT '{level}', code, period, count(*), sum(visits), sum(households), sum(days), "
+        "sum(workers), max(last_visit) FROM g GROUP BY 2, 3 ORDER BY 2, 3",
+    )
+    kept = _rows(world, schema, f"SELECT * FROM place_visits WHERE level = '{level}' ORDER BY 2, 3")
+    assert kept == [tuple(r) for r in recounted] and kept
+    # a place's grids and their working days and workers: more than one of each
+    assert any(r[3] > 1 for r in kept) and any(r[6] > r[3] for r in kept)
+    assert any(r[7] > r[3] for r in kept)
+
+
+def test_unit_sizes_are_the_grids_and_workers_of_each_place(
+    projected: tuple[ProjectionWorld, str],
+) -> None:
+    world, schema = projected
+    recounted = _rows(
+        world,
+        schema,
+        "SELECT p.level, p.code, count(*) FILTER (WHERE u.level = 'grid'), "
+        "count(*) FILTER (WHERE u.level = 'worker') FROM units u, "
+        "(SELECT level, code FROM units WHERE level IN ('district', 'street', 'village')) p "
+        "WHERE u.level IN ('grid', 'worker') AND CASE p.level "
+        "WHEN 'district' THEN u.district_code WHEN 'street' THEN u.street_code "
+        "ELSE u.village_code END = p.code GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    kept = _rows(world, schema, "SELECT * FROM unit_sizes ORDER BY 1, 2")
+    assert kept == [tuple(r) for r in recounted]
+    # Zhuangshi: one street, 14 villages, 189 grids, each grid with its workers
+    assert ("street", 189) in {(r[0], r[2]) for r in kept}
+    assert len([r for r in kept if r[0] == "village"]) == 14
+    assert all(r[3] >= r[2] for r in kept)
+
+
+def test_city_hot_words_are_the_districts_words_summed(
+    projected: tuple[ProjectionWorld, str],
+) -> None:
+    world, schema = projected
+    summed = _rows(
+        world,
+        schema,
+        "SELECT quarter, word, lexicon_version, sum(count)::bigint FROM hot_words "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
+    kept = _rows(world, schema, "SELECT * FROM city_hot_words ORDER BY 1, 2, 3")
+    assert kept == [tuple(r) for r in summed] and len(kept) > 20
+
+
+def test_a_case_location_is_where_and_when_its_case_was_reported(
+    projected: tuple[ProjectionWorld, str],
+) -> None:
+    world, schema = projected
+    differ = _rows(
+        world,
+        schema,
+        "SELECT l.case_id FROM case_locations l LEFT JOIN cases c USING (case_id) WHERE "
+        "(l.reported_at, l.district_code, l.street_code, l.village_code, l.grid_id) IS "
+        "DISTINCT FROM (c.reported_at, c.district_code, c.street_code, c.village_code, c.grid_id)",
+    )
+    [(located,)] = _rows(world, schema, "SELECT count(*) FROM case_locations")
+    assert differ == [] and located > 100
 
 
 def _exact(world: ProjectionWorld, schema: str, column: str) -> dict[str, tuple[list[float]]]:
@@ -276,8 +355,16 @@ def test_a_schema_made_before_the_rollups_gets_them_filled_from_its_facts(
     with world.conn() as c:
         for table in ROLLUPS:
             c.execute(f'DROP TABLE "{old}".{table}')
+        # case_locations as it was before it recorded when and where a case was reported
+        c.execute(
+            f'ALTER TABLE "{old}".case_locations DROP COLUMN reported_at, '
+            "DROP COLUMN district_code, DROP COLUMN street_code, DROP COLUMN village_code, "
+            "DROP COLUMN grid_id"
+        )
         c.commit()
         create_schema(c, old)  # as `fengqiao project` does when it starts on it
+    query = "SELECT * FROM case_locations ORDER BY case_id"
+    assert _rows(world, old, query) == _rows(world, schema, query)
     for table in ROLLUPS:
         query = f"SELECT * FROM {table} ORDER BY 1, 2, 3" + (
             ", 4" if table == "handling_hist" else ""

@@ -265,7 +265,21 @@ def test_visits_become_rows_with_the_parents_of_their_time() -> None:
 
 def test_each_reported_case_keeps_where_it_is_once() -> None:
     # case-c was reported with its location, the others without one
-    assert WHOLE.case_locations == [CaseLocationRow("case-c", 121.5934, 29.9421)]
+    case = WHOLE.cases["case-c"]
+    assert case.street_code is not None and case.village_code is not None
+    # with when and in which places it was reported: the case's, at its report
+    assert WHOLE.case_locations == [
+        CaseLocationRow(
+            "case-c",
+            121.5934,
+            29.9421,
+            sh(*MON, 9, 15),
+            case.district_code,
+            case.street_code,
+            case.village_code,
+            case.grid_id,
+        )
+    ]
     _, (_, again) = fold_in([RECORDS, RECORDS])
     assert again.case_locations == []
 
