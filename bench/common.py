@@ -1,8 +1,10 @@
-"""Shared helpers for the benchmarks: unique topics on the local stack, medians, reports."""
+"""Shared helpers for the benchmarks: unique topics on the local stack, medians, percentiles,
+CPU used by processes they start, reports."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -40,6 +42,48 @@ def timed(func: Callable[[], int]) -> tuple[float, int]:
 
 def median_rate(samples: list[tuple[float, int]]) -> float:
     return statistics.median(count / seconds for seconds, count in samples)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The nearest-rank percentile ``q`` (0..1) of ``samples``."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def latency_figures(
+    ms: list[float], quantiles: tuple[float, ...] = (0.5, 0.95)
+) -> dict[str, float]:
+    """``p50_ms``, ``p95_ms`` … of latencies in milliseconds (nearest rank), rounded to 0.1."""
+    return {f"p{round(q * 100)}_ms": round(percentile(ms, q), 1) for q in quantiles}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds used so far by process ``pid`` and its descendants (a
+    server's worker processes: the living ones directly, the reaped ones through their parent),
+    read from ``/proc``; 0 for a process that is gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for one in [pid, *_descendants(pid)]:
+        try:
+            # After the command (which may hold spaces): utime, stime, cutime, cstime (14-17).
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += sum(int(f) for f in fields[11:15]) / tick
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        found += [int(c) for c in children]
+        frontier += [int(c) for c in children]
+    return found
 
 
 def report(name: str, figures: dict[str, Any]) -> None:

@@ -30,7 +30,6 @@ import itertools
 import os
 import queue
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,14 +44,14 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, report, stop_process
+from bench.common import free_port, latency_figures, percentile, report, stop_process
 from bench.queries_bench import whole_city_projection
 from bench.replay_bench import SEED, START
 from projections.settings import ProjectorSettings
 from projections.store import connect
 from projections.versions import active_schema
 
-__all__ = ["PROJECTION", "TARGET_MS", "combinations", "percentile", "run"]
+__all__ = ["PROJECTION", "TARGET_MS", "combinations", "run"]
 
 PROJECTION = "benchdash"
 TARGET_MS = 50.0
@@ -68,12 +67,6 @@ def settings_for(days: int) -> ProjectorSettings:
     return ProjectorSettings().model_copy(
         update={"topic_prefix": f"bench.dash.{SEED}.{days}.", "projector_batch": 20_000}
     )
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """The nearest-rank percentile ``q`` (0..1) of ``samples``."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 @dataclass(frozen=True)
@@ -302,8 +295,8 @@ def warm_up(
                     refused[status] = refused.get(status, 0) + 1
             first[endpoint]["combinations"] = len(kept[endpoint])
             if cold:  # each combination's first answer, one client: nothing kept yet
-                first[endpoint]["cold_p50_ms"] = round(statistics.median(cold), 1)
-                first[endpoint]["cold_p95_ms"] = round(percentile(cold, 0.95), 1)
+                cold_figures = latency_figures(cold)
+                first[endpoint].update({f"cold_{k}": v for k, v in cold_figures.items()})
             if refused:
                 first[endpoint]["refused"] = refused
     return kept, first
@@ -351,12 +344,11 @@ def measure(
 def _figures(got: Samples) -> dict[str, Any]:
     if not got.ms:
         return {"calls": 0, "failures": got.failures}
-    p95 = percentile(got.ms, 0.95)
+    figures = latency_figures(got.ms)
     out: dict[str, Any] = {
         "calls": len(got.ms),
-        "p50_ms": round(statistics.median(got.ms), 1),
-        "p95_ms": round(p95, 1),
-        "meets": p95 <= TARGET_MS,
+        **figures,
+        "meets": percentile(got.ms, 0.95) <= TARGET_MS,
     }
     if got.failures:
         out["failures"] = got.failures

@@ -72,18 +72,17 @@ async def caller(
 ) -> Credential:
     """The credential of the request, or a 401. An ``Authorization`` header that is not a
     bearer key, or two headers with different keys, are refused rather than passed over."""
-    where = f"{request.method} {request.url.path}"
     given = request.headers.get("authorization")
     if given is not None and bearer is None:
-        log.warning("refused %s: an Authorization header that is not a bearer key", where)
+        log.warning("refused %s: an Authorization header that is not a bearer key", _where(request))
         raise unauthorized("the Authorization header is not 'Bearer <key>'")
     keys = {k for k in (bearer.credentials if bearer else None, api_key) if k}
     if len(keys) > 1:
-        log.warning("refused %s: two different keys", where)
+        log.warning("refused %s: two different keys", _where(request))
         raise unauthorized("Authorization and X-Api-Key carry different keys")
     key = keys.pop() if keys else None
     if not key:
-        log.warning("refused %s: no key", where)
+        log.warning("refused %s: no key", _where(request))
         raise unauthorized("no API key was sent")
     parts = split_key(key)
     authenticator: Authenticator = request.app.state.gateway.authenticator
@@ -92,9 +91,14 @@ async def caller(
         found = await run_in_threadpool(authenticator.verify, key)
     if found is None:
         key_id = "malformed" if parts is None else parts[0]
-        log.warning("refused %s: key %s is not valid", where, key_id)
+        log.warning("refused %s: key %s is not valid", _where(request), key_id)
         raise unauthorized("the API key is not valid (unknown, revoked, expired or mistyped)")
     return found
+
+
+def _where(request: Request) -> str:
+    # Built only for a refusal's log line: a request's URL object is not free.
+    return f"{request.method} {request.url.path}"
 
 
 Caller = Annotated[Credential, Depends(caller)]

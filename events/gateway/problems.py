@@ -114,69 +114,91 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, int | float | str | bool) else str(value)
 
 
+_TITLES = {
+    401: "not authenticated",
+    403: "outside your scope",
+    409: "request in flight",
+    422: "invalid event",
+    503: "not accepted",
+}
+_RETRY = {"Retry-After": "1"}
+
+
+def _refused(
+    status: int,
+    detail: str,
+    detail_zh: str,
+    parameter: str | None = None,
+    *,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Problem:
+    """The one builder of the gateway's refusals: the title is the status's unless given."""
+    return Problem(
+        status,
+        title or _TITLES[status],
+        detail,
+        parameter=parameter,
+        detail_zh=detail_zh,
+        errors=errors,
+        headers=headers,
+    )
+
+
 def invalid_problem(exc: Invalid) -> Problem:
     """The 422 of an invalid submission."""
     of = f" {exc.event_type}" if exc.event_type else ""
     fields = ", ".join(e.field for e in exc.errors)
-    return Problem(
+    return _refused(
         422,
-        "invalid event",
         f"the{of} submission breaks the contract at: {fields}; see errors",
-        parameter=exc.errors[0].field,
-        detail_zh=f"提交的{of}事件不符合契约，出错字段：{fields}；详见 errors",
+        f"提交的{of}事件不符合契约，出错字段：{fields}；详见 errors",
+        exc.errors[0].field,
         errors=[e.as_dict() for e in exc.errors],
     )
 
 
 def unauthorized(why: str) -> Problem:
     """A 401: no key, or a key that is not valid."""
-    return Problem(
+    return _refused(
         401,
-        "not authenticated",
         f"{why}; send your key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'",
-        detail_zh="缺少或无效的 API 密钥；请以 Authorization: Bearer <密钥> 或 X-Api-Key 发送",
+        "缺少或无效的 API 密钥；请以 Authorization: Bearer <密钥> 或 X-Api-Key 发送",
         headers={"WWW-Authenticate": 'Bearer realm="fengqiao"'},
     )
 
 
 def forbidden(refusal: Refusal) -> Problem:
     """A 403 naming the scope that refused."""
-    return Problem(
-        403,
-        "outside your scope",
-        refusal.detail,
-        parameter=refusal.scope,
-        detail_zh=refusal.detail_zh,
-    )
+    return _refused(403, refusal.detail, refusal.detail_zh, refusal.scope)
 
 
 def idempotency_conflict(key: str) -> Problem:
-    return Problem(
+    return _refused(
         422,
-        "idempotency key reused",
         f"Idempotency-Key {key!r} was used before with another body; use a new key",
-        parameter="Idempotency-Key",
-        detail_zh=f"幂等键 {key!r} 已用于另一个请求体；请使用新的键",
+        f"幂等键 {key!r} 已用于另一个请求体；请使用新的键",
+        "Idempotency-Key",
+        title="idempotency key reused",
     )
 
 
 def idempotency_in_flight(key: str) -> Problem:
-    return Problem(
+    return _refused(
         409,
-        "request in flight",
         f"a request with Idempotency-Key {key!r} is being answered; retry after it",
-        parameter="Idempotency-Key",
-        detail_zh=f"幂等键 {key!r} 的请求正在处理中；请稍后重试",
-        headers={"Retry-After": "1"},
+        f"幂等键 {key!r} 的请求正在处理中；请稍后重试",
+        "Idempotency-Key",
+        headers=_RETRY,
     )
 
 
 def kafka_unavailable(reason: str) -> Problem:
-    return Problem(
+    return _refused(
         503,
-        "not accepted",
         f"Kafka did not acknowledge the submission ({reason}); retry it: the same event id"
         " (and Idempotency-Key) makes a retry safe",
-        detail_zh="Kafka 未确认此次提交；请以相同的事件 ID（及幂等键）重试，不会重复",
-        headers={"Retry-After": "1"},
+        "Kafka 未确认此次提交；请以相同的事件 ID（及幂等键）重试，不会重复",
+        headers=_RETRY,
     )

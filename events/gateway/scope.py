@@ -56,7 +56,10 @@ def _allows(allowed: tuple[str, ...], value: str) -> bool:
 
 def departments_named(event: Event) -> tuple[str, ...]:
     """The department codes ``event`` names."""
-    named = [getattr(event, f) for f in _DEPARTMENT_FIELDS if hasattr(event, f)]
+    # Looked up among the model's fields: a field a model lacks costs pydantic's __getattr__
+    # an AttributeError raised and caught, more than the whole scope check otherwise.
+    fields = type(event).model_fields
+    named = [getattr(event, f) for f in _DEPARTMENT_FIELDS if f in fields]
     if isinstance(event, CategoryDefined):
         named.append(event.default_department_code)
     if isinstance(event, DepartmentDefined):
@@ -68,7 +71,7 @@ def grid_named(event: Event) -> str | None:
     """The place whose district scopes ``event``: its grid, or the place it defines."""
     if isinstance(event, PlaceDefined | PlaceRetired):
         return event.code
-    grid = getattr(event, "grid_id", None)
+    grid = getattr(event, "grid_id", None) if "grid_id" in type(event).model_fields else None
     return grid if isinstance(grid, str) else None
 
 
@@ -87,16 +90,18 @@ def refusal(
             f"this credential may not submit {kind}; it may submit {', '.join(scope.event_types)}",
             f"此凭证无权提交 {kind}；可提交：{'、'.join(scope.event_types)}",
         )
-    for code in departments_named(event):
-        if not _allows(scope.departments, code):
+    for code in () if ANY in scope.departments else departments_named(event):
+        if code not in scope.departments:
             return Refusal(
                 "departments",
                 f"{kind} names department {code}, outside this credential's departments "
                 f"({', '.join(scope.departments)})",
                 f"{kind} 涉及部门 {code}，不在此凭证的部门范围（{'、'.join(scope.departments)}）内",
             )
+    if ANY in scope.districts:
+        return None
     place = grid_named(event)
-    if place is None or ANY in scope.districts:
+    if place is None:
         return None
     district = district_of(place, day)
     if district is None or district not in scope.districts:

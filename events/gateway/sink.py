@@ -11,8 +11,9 @@ longer. A request waits for its own records only, never for a flush.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -25,9 +26,11 @@ from events.topics import INBOX
 
 __all__ = ["Delivered", "Sink"]
 
-_IDLE_POLL_S = 0.0005
+_IDLE_POLL_S = 0.001
 """How long the pump sleeps between polls that served nothing while records are in flight:
-short beside an acknowledgement's round trip, long enough to leave the loop to requests."""
+short beside an acknowledgement's round trip, long enough to leave the loop to requests. A
+whole millisecond: uvloop's timers count whole milliseconds, and rounds a shorter sleep to
+none (the pump would then spin while any record is in flight)."""
 
 
 @dataclass(frozen=True)
@@ -70,29 +73,27 @@ class Sink:
         Raises:
             ContractError: an event cannot be encoded (its schema is not registered).
         """
-        loop = asyncio.get_running_loop()
+        if not events:
+            return []
+        encoded = [self.codec.encode(INBOX[e.stream], e) for e in events]
+        awaited = _Awaited(len(events), asyncio.get_running_loop().create_future())
         wake = self._pumping()
-        futures: list[asyncio.Future[Outcome]] = []
-        encoded = [(e, self.codec.encode(INBOX[e.stream], e)) for e in events]
-        for event, value in encoded:
-            future: asyncio.Future[Outcome] = loop.create_future()
-            futures.append(future)
+        for index, (event, value) in enumerate(zip(events, encoded, strict=True)):
             self._in_flight += 1
             produce(
                 self._producer,
                 self.topic_of(event),
                 value,
                 event.key().encode(),
-                self._resolver(future),
+                partial(self._delivered, awaited, index),
                 serve=False,
             )
         wake.set()
-        if futures:
-            # asyncio.wait leaves the futures alone at the timeout (gather would cancel them,
-            # and a cancelled one has no result to read).
-            await asyncio.wait(futures, timeout=self.timeout_s)
+        # One future for the whole send, set by its last report (a future per record cost
+        # more than the record's encoding); asyncio.wait leaves it alone at the timeout.
+        await asyncio.wait([awaited.done], timeout=self.timeout_s)
         late = BrokerUnavailable(f"not acknowledged within {self.timeout_s:g} s")
-        return [f.result() if f.done() else late for f in futures]
+        return [late if o is None else o for o in awaited.outcomes]
 
     def _pumping(self) -> asyncio.Event:
         """The pump's wake-up, the pump started on this loop if it is not running on it."""
@@ -112,19 +113,29 @@ class Sink:
             served = self._producer.poll(0)
             await asyncio.sleep(0 if served else _IDLE_POLL_S)
 
-    def _resolver(
-        self, future: asyncio.Future[Outcome]
-    ) -> Callable[[KafkaError | None, Message], None]:
-        def delivered(err: KafkaError | None, msg: Message) -> None:
-            self._in_flight -= 1
-            result: Outcome
-            if err is None:
-                result = Delivered(*where(msg))
-            elif err.code() in (KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT):
-                result = BrokerUnavailable(err.str())
-            else:
-                result = PublishFailed(f"{err.name()}: {err.str()}")
-            if not future.done():  # not when its request timed out or went away
-                future.set_result(result)
+    def _delivered(
+        self, awaited: _Awaited, index: int, err: KafkaError | None, msg: Message
+    ) -> None:
+        self._in_flight -= 1
+        result: Outcome
+        if err is None:
+            result = Delivered(*where(msg))
+        elif err.code() in (KafkaError._MSG_TIMED_OUT, KafkaError._TRANSPORT):
+            result = BrokerUnavailable(err.str())
+        else:
+            result = PublishFailed(f"{err.name()}: {err.str()}")
+        awaited.outcomes[index] = result
+        awaited.left -= 1
+        if awaited.left == 0 and not awaited.done.done():  # not when its request went away
+            awaited.done.set_result(None)
 
-        return delivered
+
+class _Awaited:
+    """The reports one ``send`` waits for: each record's outcome (None until reported), how
+    many are left, and the future its last report sets."""
+
+    __slots__ = ("done", "left", "outcomes")
+
+    def __init__(self, count: int, done: asyncio.Future[None]) -> None:
+        self.outcomes: list[Outcome | None] = [None] * count
+        self.left, self.done = count, done

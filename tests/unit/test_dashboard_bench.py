@@ -1,5 +1,5 @@
 """The dashboard benchmark's pure parts: which endpoints it measures, the parameter
-combinations it asks each with, and its percentile."""
+combinations it asks each with, and how an endpoint is judged."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from bench.dashboard_bench import (
     _figures,
     combinations,
     endpoints,
-    percentile,
 )
 
 VALUES = Values(
@@ -87,13 +86,6 @@ def test_combinations_are_capped_and_drawn_the_same_way_each_run() -> None:
     first = combinations("/api/v1/drill", params, {}, VALUES)
     assert len(first) == MAX_COMBINATIONS
     assert first == combinations("/api/v1/drill", params, {}, VALUES)
-
-
-def test_percentile_is_nearest_rank() -> None:
-    samples = [float(x) for x in range(1, 101)]
-    assert percentile(samples, 0.5) == 51.0  # round(49.5) is 50, the 51st value
-    assert percentile(samples, 0.95) == 95.0
-    assert percentile([7.0], 0.95) == 7.0
 
 
 def test_an_endpoint_is_judged_by_its_p95_and_its_failures_kept() -> None:
