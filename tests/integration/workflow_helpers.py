@@ -261,11 +261,12 @@ class WorkflowRun:
                     records.append(self._record(names[msg.topic() or ""], msg))
         finally:
             consumer.close()
-        return records
+        return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
 
     def read_to_end(self, logicals: Iterable[str], timeout_s: float = 60.0) -> list[Record]:
         """Every committed record of the topics, up to where each partition's committed
-        records end now (its last stable offset)."""
+        records end now (its last stable offset), in (topic, partition, offset) order: the
+        order partitions are fetched in differs from one read to the next."""
         names = {self.topic(t): t for t in logicals}
         consumer = self._reader(**{"enable.partition.eof": True})
         records: list[Record] = []
@@ -291,7 +292,7 @@ class WorkflowRun:
                     records.append(self._record(names[msg.topic() or ""], msg))
         finally:
             consumer.close()
-        return records
+        return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
 
     def locate(self, missing: Sequence[str], shown: int = 10) -> str:
         """Where the first ``shown`` of the ``missing`` submissions are in their inboxes, and
