@@ -1,0 +1,108 @@
+"""The fault-injection suite runs on a stack of its own, never on the shared one.
+
+PostgreSQL, Kafka and the registry are started by ``infra.stack`` in a temporary data folder
+(``FQ_DATA_DIR``) on ports found free at the start, with the binaries the shared stack already
+resolved (Kafka's jars and the unpacked registry are linked, not fetched again). The suite may
+restart, freeze or stop anything in it; the stack is stopped and its folder removed at the end,
+also when a test failed. When it cannot be started the session fails loudly: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from events.errors import FengqiaoError
+from infra.settings import ConnectionSettings, StackSettings
+from infra.stack import connection_for, down, up
+from infra.stack.layout import Layout
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class FaultStack:
+    """The suite's own stack: how it is laid out and how clients reach it."""
+
+    settings: StackSettings
+    connection: ConnectionSettings
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free now; each also has its successor free (the
+    registry's management interface listens on its port + 1)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port in ports or port + 1 in ports or port - 1 in ports:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        ports.append(port)
+    return ports
+
+
+def _share_binaries(shared: Layout, own: Layout, kafka_version: str) -> None:
+    """Link the shared stack's Kafka jars and unpacked registry into ``own`` (read only by
+    the services); where the shared stack has none yet, ``up`` fetches them as it would."""
+    if (shared.kafka_libs / f"kafka_2.13-{kafka_version}.jar").exists():
+        own.kafka_dir.mkdir(parents=True, exist_ok=True)
+        own.kafka_libs.symlink_to(shared.kafka_libs)
+    if (shared.apicurio_home / "quarkus-run.jar").exists():
+        own.apicurio_dir.mkdir(parents=True, exist_ok=True)
+        own.apicurio_home.symlink_to(shared.apicurio_home)
+
+
+@pytest.fixture(scope="session")
+def fault_stack() -> Iterator[FaultStack]:
+    """A stack of the suite's own, stopped and removed at the end of the session."""
+    shared = StackSettings()
+    data = Path(tempfile.mkdtemp(prefix="fq-faults-"))
+    data.chmod(0o755)  # PostgreSQL runs as its own OS user, which must enter the folder
+    kafka, controller, registry, pg = _free_ports(4)
+    settings = StackSettings(
+        data_dir=data,
+        kafka_port=kafka,
+        kafka_controller_port=controller,
+        registry_port=registry,
+        pg_port=pg,
+        kafka_heap="512m",
+        registry_heap="384m",
+        start_timeout_s=240.0,
+    )
+    try:
+        _share_binaries(Layout.of(shared), Layout.of(settings), settings.kafka_version)
+        connection = connection_for(settings, ConnectionSettings())
+        up(settings, connection)
+    except (FengqiaoError, OSError, subprocess.SubprocessError) as e:
+        _remove(settings)
+        pytest.fail(f"the fault suite's own stack did not start:\n{e}", pytrace=False)
+    try:
+        yield FaultStack(settings, connection)
+    finally:
+        _remove(settings)
+
+
+def _remove(settings: StackSettings) -> None:
+    try:
+        down(settings)
+    finally:
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
