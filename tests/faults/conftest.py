@@ -9,6 +9,7 @@ also when a test failed. When it cannot be started the session fails loudly: not
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from infra.stack import connection_for, down, up
 from infra.stack.layout import Layout
 
 HERE = Path(__file__).resolve().parent
+PORTS_FROM = 20_000  # above the well-known and registered ports services are often given
 
 
 @dataclass(frozen=True)
@@ -41,23 +43,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-def _free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports free now; each also has its successor free (the
-    registry's management interface listens on its port + 1)."""
+def _free_ports(count: int, rng: random.Random | None = None) -> list[int]:
+    """``count`` distinct TCP ports free now, below the range the kernel hands out to
+    outgoing connections: a restarted service binds its port again, and a port in that range
+    may meanwhile be the local end of some client's connection. Each also has its successor
+    free (the registry's management interface listens on its port + 1)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = rng or random.Random()
     ports: list[int] = []
     while len(ports) < count:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port in ports or port + 1 in ports or port - 1 in ports:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-        except OSError:
+        port = rng.randrange(PORTS_FROM, low - 1)
+        if any(abs(port - p) <= 1 for p in ports) or not all(map(_bindable, (port, port + 1))):
             continue
         ports.append(port)
     return ports
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _share_binaries(shared: Layout, own: Layout, kafka_version: str) -> None:
