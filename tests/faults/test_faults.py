@@ -101,16 +101,24 @@ def _wait(what: str, holds: Any, supervisor: Supervisor, timeout_s: float = STAR
 
 
 def _figures_table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'fault':<26} {'repeat':>6} {'recovery s':>10}  per process"]
+    lines = [f"{'fault':<24} {'repeat':>6} {'lasted s':>8} {'recovery s':>10}  per process"]
     for r in rows:
         each = ", ".join(f"{k} {v}" for k, v in r["processes"].items())
         total = "-" if r["recovery_s"] is None else f"{r['recovery_s']:.1f}"
-        lines.append(f"{r['fault']:<26} {r['repeat']:>6} {total:>10}  {each}")
+        lines.append(f"{r['fault']:<24} {r['repeat']:>6} {r['lasted_s']:>8.1f} {total:>10}  {each}")
     return "\n".join(lines)
 
 
+def _endings(endings: list[dict[str, Any]]) -> str:
+    """Which processes ended by themselves (and were restarted), how often, during what."""
+    counted = Counter(
+        f"{e['process']} (exit {e['code']}) during {e['during'] or 'no fault'}" for e in endings
+    )
+    return "; ".join(f"{what} x{n}" for what, n in sorted(counted.items())) or "none"
+
+
 def test_faults_under_load_lose_nothing_and_decide_nothing_twice(
-    fault_stack: FaultStack, tmp_path: Path
+    fault_stack: FaultStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed = int(os.environ.get("FQ_FAULT_SEED") or random.randrange(1_000_000))
     print(f"\nfault suite seed {seed} (FQ_FAULT_SEED={seed} repeats this order)")
@@ -230,9 +238,12 @@ def test_faults_under_load_lose_nothing_and_decide_nothing_twice(
     artefact = StackSettings().data_dir / "artefacts" / "faults.json"
     artefact.parent.mkdir(parents=True, exist_ok=True)
     artefact.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
-    print(_figures_table(rows))
-    print(json.dumps({k: v for k, v in summary.items() if k != "faults"}, indent=1, default=str))
-    print(f"written {artefact}")
+    with capsys.disabled():  # the figures are the suite's report: shown in every run
+        print(f"\nfault suite, seed {seed}\n{_figures_table(rows)}")
+        rest = {k: v for k, v in summary.items() if k not in ("faults", "ended_by_themselves")}
+        print(json.dumps(rest, default=str))
+        print(f"ended by themselves: {_endings(summary['ended_by_themselves'])}")
+        print(f"written {artefact}")
 
     assert committed == ends, {k: (committed[k], ends[k]) for k in ends if committed[k] != ends[k]}
     assert not verdict.failures, verdict.failures
