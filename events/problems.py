@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -120,6 +121,22 @@ def install(app: FastAPI, service: str) -> None:
             request,
             ProblemBody(title=title, status=exc.status_code, detail=str(exc.detail)),
             exc.headers,
+        )
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_away(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # PostgreSQL restarting, or a pooled connection it cut: the pool drops the broken
+        # connection, so a retry gets a new one. A 503 says "retry"; a 500 would say "broken".
+        log.error("PostgreSQL unavailable answering %s: %s", request.url.path, exc)
+        return respond(
+            request,
+            ProblemBody(
+                title="database unavailable",
+                status=503,
+                detail=f"the {service} could not reach its database; retry the request",
+                detail_zh="数据库暂时不可用；请稍后重试",
+            ),
+            {"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

@@ -6,6 +6,13 @@ are what it, the integration tests and the demo call.
 
 from __future__ import annotations
 
+from infra.stack.control import (
+    freeze,
+    service_pid,
+    start_service,
+    stop_service,
+    thaw,
+)
 from infra.stack.stack import (
     ServiceReport,
     UpReport,
@@ -25,7 +32,12 @@ __all__ = [
     "disk_usage",
     "down",
     "ensure_topics",
+    "freeze",
     "prepare",
+    "service_pid",
+    "start_service",
     "status",
+    "stop_service",
+    "thaw",
     "up",
 ]
