@@ -65,6 +65,7 @@ from psycopg import sql
 
 from bench.common import report
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce, reader
 from events.models import SubmissionRejected, VisitRecorded
 from events.publisher import PublisherSettings
@@ -361,7 +362,7 @@ class ReadModelWatcher(_Background):
         p = self.pipeline
         group = Consumer(
             {
-                "bootstrap.servers": p.conn.kafka_bootstrap,
+                **kafka_config(p.conn.kafka_bootstrap),
                 "group.id": p.app_id,
                 "enable.auto.commit": False,
             }

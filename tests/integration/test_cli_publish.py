@@ -20,6 +20,7 @@ import pytest
 from confluent_kafka import Producer
 
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
@@ -137,7 +138,7 @@ def test_tail_prints_records_decoded_and_reports_the_undecodable(
     first, second = example_event("CaseReported"), example_event("CaseClaimed")
     with scratch_publisher(connection_settings, {"case": topic}) as publisher:
         publisher.publish(first)
-        producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
+        producer = Producer({**kafka_config(connection_settings.kafka_bootstrap)})
         deliveries = Deliveries()
         produce(producer, topic, b"\x07not avro", first.key().encode(), deliveries)
         deliveries.flush(producer, 30, "the poison record")
