@@ -18,6 +18,7 @@ from bench.common import free_port
 from events.models import CaseReported
 from tests.integration.gateway_helpers import GatewayWorld, Served
 from tests.integration.open311_helpers import (
+    PERSONAL,
     inside,
     open311_world,
     resident_key,
@@ -29,14 +30,7 @@ pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 APP = "resident.app.erasure"
-ERASED = {
-    "first_name": "小明",
-    "last_name": "王",
-    "phone": "13800138000",
-    "email": "wang.xm@example.cn",
-    "device_id": "device-7f3a",
-    "account_id": "acct-42",
-}
+ERASED = PERSONAL
 KEPT = {"first_name": "四海", "last_name": "李", "phone": "13900139000"}
 # What a resident types about themselves into the request's own fields.
 ERASED_TEXT = {"description": "我是王小明，住3号楼", "address_string": "王小明家门口", "media_url": "https://img.example.cn/wxm.jpg"}  # fmt: skip
