@@ -8,7 +8,7 @@ workflow's consumers). A deployment sets them once per process; nothing else cha
 The local stack (``fengqiao stack up``) is locked down by default (SASL/SCRAM and ACLs). When
 none of the security variables is set and the bootstrap address is the local broker's SASL
 listener, a client authenticates with a principal's password from
-``<FQ_DATA_DIR>/kafka/principals.json``: the principal ``FQ_KAFKA_PRINCIPAL`` names, else the
+``<FQ_DATA_DIR>/kafka/principals.json`` (``FQ_KAFKA_LOCAL_DIR``): the principal ``FQ_KAFKA_PRINCIPAL`` names, else the
 one its command runs as (``acting_as``: ``fengqiao process`` is ``workflow``...), else the super
 user ``admin`` (the CLI, the SDK, the tests). In production the variables are set instead.
 """
@@ -55,8 +55,10 @@ class KafkaAccess(BaseSettings):
         sasl_username, sasl_password: ``FQ_KAFKA_SASL_USERNAME`` / ``..._PASSWORD``: this
             process's principal.
         principal: ``FQ_KAFKA_PRINCIPAL``, whose password a client of the local stack reads
-            from ``<data_dir>/kafka/principals.json`` when none of the above is set.
-        data_dir: ``FQ_DATA_DIR``, the local stack's data folder (``<project>/.data``).
+            from ``<local_dir>/principals.json`` when none of the above is set.
+        local_dir: ``FQ_KAFKA_LOCAL_DIR``, the local stack's Kafka folder (its
+            ``server.properties`` and ``principals.json``): ``<FQ_DATA_DIR>/kafka`` when unset
+            (a process that writes elsewhere with ``FQ_DATA_DIR``, the demo, sets it).
         ssl_ca_file: ``FQ_KAFKA_SSL_CA_FILE``, the CA that signed the brokers' certificates (the
             system's CAs when unset); ``ssl_cert_file`` / ``ssl_key_file`` a client certificate.
     """
@@ -71,7 +73,13 @@ class KafkaAccess(BaseSettings):
     ssl_cert_file: Path | None = None
     ssl_key_file: Path | None = None
     principal: str | None = None
+    local_dir: Path | None = None
     data_dir: Path = Field(default=LOCAL_DATA_DIR, validation_alias="FQ_DATA_DIR")
+
+    @property
+    def local_kafka(self) -> Path:
+        """The local stack's Kafka folder."""
+        return (self.local_dir or self.data_dir / "kafka").resolve()
 
     @classmethod
     def for_bootstrap(cls, bootstrap: str) -> KafkaAccess:
@@ -86,10 +94,10 @@ class KafkaAccess(BaseSettings):
         access = cls()
         if access.model_fields_set & _CONFIGURED:
             return access
-        if bootstrap.split(",")[0].strip() not in local_sasl_listeners(access.data_dir):
+        if bootstrap.split(",")[0].strip() not in local_sasl_listeners(access.local_kafka):
             return access
         who = access.principal or os.environ.get(_ROLE_VARIABLE) or SUPER_USER
-        path = access.data_dir.resolve() / "kafka" / "principals.json"
+        path = access.local_kafka / "principals.json"
         try:
             password = json.loads(path.read_text())[who]
         except (OSError, ValueError, KeyError) as exc:
@@ -192,10 +200,11 @@ def acting_as(principal: str) -> Iterator[None]:
             os.environ[_ROLE_VARIABLE] = before
 
 
-def local_sasl_listeners(data_dir: Path) -> set[str]:
-    """The ``host:port`` of the SASL listeners the local broker was last started with."""
+def local_sasl_listeners(kafka_dir: Path) -> set[str]:
+    """The ``host:port`` of the SASL listeners the local broker of ``kafka_dir`` was last
+    started with."""
     try:
-        lines = (data_dir.resolve() / "kafka" / "server.properties").read_text().splitlines()
+        lines = (kafka_dir / "server.properties").read_text().splitlines()
     except OSError:
         return set()
     listeners = [line.split("=", 1)[1] for line in lines if line.startswith("listeners=")]

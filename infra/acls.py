@@ -71,10 +71,16 @@ def grants(
         *topics("workflow", [*canonical, *answers, *letters], WRITE_TOPIC),
         *topics(
             "workflow",
-            [*inboxes, prefix + REFERENCE_EVENTS, *canonical, *answers, *letters],
+            [*inboxes, *canonical, *answers, *letters],
             checked,
         ),
-        Grant("workflow", "topic", app, ("READ", "WRITE", "DESCRIBE", "CREATE"), prefixed=True),
+        Grant(
+            "workflow",
+            "topic",
+            app,
+            ("READ", "WRITE", "DESCRIBE", "CREATE", *checked),
+            prefixed=True,
+        ),
         Grant("workflow", "group", app, ("READ", "DESCRIBE"), prefixed=True),
         Grant("workflow", "transactional_id", app, ("WRITE", "DESCRIBE"), prefixed=True),
         *producer("workflow"),

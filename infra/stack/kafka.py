@@ -91,7 +91,7 @@ class Kafka(Daemon):
     def locked(self) -> bool:
         """Whether the broker was last started locked down: its written configuration, not the
         settings (a broker started in plaintext stays so until it is restarted)."""
-        return self.address() in local_sasl_listeners(self.layout.data_dir)
+        return self.address() in local_sasl_listeners(self.layout.kafka_dir)
 
     def client_config(self, principal: str) -> dict[str, str]:
         """The librdkafka settings that authenticate as ``principal`` (none in plaintext)."""
@@ -182,7 +182,7 @@ class Kafka(Daemon):
         finally:
             if not self.stop(tools):
                 raise StackError(f"kafka: the plaintext start did not stop cleanly ({self.log})")
-            # Its exit is seen before the kernel lets go of its listeners: the next start binds them.
+            # The locked-down start binds the same ports: fail here, naming them, if still held.
             host, ports = (
                 self.settings.host,
                 (self.settings.kafka_port, self.settings.kafka_controller_port),

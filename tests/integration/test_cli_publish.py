@@ -47,7 +47,9 @@ def _fengqiao() -> str:
 
 def run(connection: ConnectionSettings, *args: str) -> subprocess.CompletedProcess[str]:
     """``fengqiao *args`` against the session's stack, other ``FQ_*`` settings cleared."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FQ_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("FQ_") or k == "FQ_KAFKA_LOCAL_DIR"
+    }
     env.update(
         FQ_KAFKA_BOOTSTRAP=connection.kafka_bootstrap, FQ_REGISTRY_URL=connection.registry_url
     )

@@ -59,7 +59,9 @@ def export(
 ) -> subprocess.CompletedProcess[str]:
     """``fengqiao export *args`` (as ``python -m infra.cli``) on the session's stack, other
     ``FQ_*`` settings cleared and ``env`` (``FQ_...``) added."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FQ_")}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("FQ_") or k == "FQ_KAFKA_LOCAL_DIR"
+    }
     clean.update(
         FQ_KAFKA_BOOTSTRAP=connection.kafka_bootstrap,
         FQ_REGISTRY_URL=connection.registry_url,

@@ -80,7 +80,8 @@ LOCAL = "127.0.0.1:49999"
 @pytest.fixture
 def local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A local stack's data folder whose broker was last started locked down on ``LOCAL``."""
-    for name in ("SECURITY_PROTOCOL", "SASL_USERNAME", "SASL_PASSWORD", "PRINCIPAL", "ACTING_AS"):
+    variables = ("SECURITY_PROTOCOL", "SASL_USERNAME", "SASL_PASSWORD", "PRINCIPAL", "ACTING_AS")
+    for name in (*variables, "LOCAL_DIR"):
         monkeypatch.delenv(f"FQ_KAFKA_{name}", raising=False)
     monkeypatch.setenv("FQ_DATA_DIR", str(tmp_path))
     (tmp_path / "kafka").mkdir()
@@ -103,6 +104,15 @@ def test_a_client_of_the_locked_local_broker_is_the_super_user_by_default() -> N
     assert _who() == ("sasl_plaintext", "admin", "pw-admin")
     assert KafkaAccess.for_bootstrap(LOCAL).aiokafka()["sasl_plain_username"] == "admin"
     assert _who("broker.city:9092") == ("plaintext", None, None)  # not the local broker
+
+
+def test_a_process_writing_elsewhere_is_told_where_the_stacks_kafka_is(
+    local_stack: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    monkeypatch.setenv("FQ_DATA_DIR", str(tmp_path_factory.mktemp("demo-output")))
+    assert _who() == ("plaintext", None, None)
+    monkeypatch.setenv("FQ_KAFKA_LOCAL_DIR", str(local_stack / "kafka"))
+    assert _who() == ("sasl_plaintext", "admin", "pw-admin")
 
 
 @pytest.mark.usefixtures("local_stack")
