@@ -65,7 +65,6 @@ from psycopg import sql
 
 from bench.common import report
 from events.codec import AvroCodec
-from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce, reader
 from events.models import SubmissionRejected, VisitRecorded
 from events.publisher import PublisherSettings
@@ -362,7 +361,7 @@ class ReadModelWatcher(_Background):
         p = self.pipeline
         group = Consumer(
             {
-                **kafka_config(p.conn.kafka_bootstrap),
+                "bootstrap.servers": p.conn.kafka_bootstrap,
                 "group.id": p.app_id,
                 "enable.auto.commit": False,
             }
