@@ -28,7 +28,7 @@ from infra.stack.acl_admin import apply_grants
 from infra.stack.kafka import Kafka
 from infra.stack.layout import Layout
 from infra.stack.tools import ensure_tools
-from infra.stack.topics_admin import ensure_topics
+from infra.stack.topics_admin import ensure_topics, wait_until_writable
 from infra.topics import STREAM_PARTITIONS
 
 pytestmark = pytest.mark.integration
@@ -186,6 +186,8 @@ def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
     locked.start(tools, timeout_s=120)
     try:
         assert locked.locked() and layout.kafka_scram_users.exists()
+        # A restarted broker answers before it leads its partitions again.
+        wait_until_writable(locked.admin(), {CASE_EVENTS: STREAM_PARTITIONS})
         partition = TopicPartition(CASE_EVENTS, partition_for("case-1", STREAM_PARTITIONS))
         projector = reader(locked.address(), "acl-test", **_as(locked, "projector"))
         try:
