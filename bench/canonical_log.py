@@ -23,6 +23,7 @@ from domain.reference_view import ReferenceView
 from domain.state_machine import decide, due_signals, signal_submission
 from domain.visit_rules import decide_visit
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
@@ -108,7 +109,7 @@ def write_canonical_log(
     }
     producer = Producer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "enable.idempotence": True,
             "linger.ms": 20,
             "batch.size": 1_000_000,

@@ -17,6 +17,8 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from events.kafka_access import kafka_config
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -24,7 +26,7 @@ def fresh_topics(bootstrap: str, names: list[str], partitions: int = 12) -> dict
     """Create a unique topic per name (so a benchmark never writes the real log)."""
     run = uuid.uuid4().hex[:8]
     mapping = {name: f"bench.{run}.{name}" for name in names}
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({**kafka_config(bootstrap)})
     futures = admin.create_topics(
         [NewTopic(t, partitions, 1, config={"retention.ms": "-1"}) for t in mapping.values()]
     )

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from bench.freshness_pipeline import Pipeline, Submission, Timings
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import reader
 from events.models import SubmissionRejected
 from events.registry import SchemaRegistry
@@ -90,11 +91,9 @@ class ReadModelWatcher(Background):
     def loop(self) -> None:
         p = self.pipeline
         group = Consumer(
-            {
-                "bootstrap.servers": p.conn.kafka_bootstrap,
-                "group.id": p.app_id,
-                "enable.auto.commit": False,
-            }
+            kafka_config(
+                p.conn.kafka_bootstrap, **{"group.id": p.app_id, "enable.auto.commit": False}
+            )
         )
         inboxes = [
             TopicPartition(p.topic(INBOX[s]), n)

@@ -31,6 +31,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from bench.common import report
+from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
 from events.topics import CANONICAL, INBOX, REJECTIONS
 from infra.cli_process import prefixed
@@ -54,7 +55,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 def _committed(bootstrap: str, group: str, ends: dict[tuple[str, int], int]) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    consumer = Consumer({**kafka_config(bootstrap), "group.id": group})
     tps = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
     consumer.close()
     return sum(max(tp.offset, 0) for tp in tps)
@@ -105,7 +106,7 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     canonical = [prefix + t for t in CANONICAL.values()]
     figures: dict[str, Any] = {"days": days, "start": start, "shape": "ningbo", "topics": prefix}
     connection = ConnectionSettings()
-    ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), connection, prefixed(prefix))
+    ensure_topics(AdminClient({**kafka_config(bootstrap)}), connection, prefixed(prefix))
 
     # The reference data, decided before anything that refers to it.
     _, reference = reference_events(CityShape(), SEED)

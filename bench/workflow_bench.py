@@ -30,6 +30,7 @@ from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartiti
 
 from bench.common import median_rate, report
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
@@ -70,7 +71,7 @@ class Side:
         ensure_topics(admin_client(conn.kafka_bootstrap), conn, specs)
         self.producer = Producer(
             {
-                "bootstrap.servers": conn.kafka_bootstrap,
+                **kafka_config(conn.kafka_bootstrap),
                 "acks": "all",
                 "enable.idempotence": True,
                 "partitioner": "murmur2_random",
@@ -119,7 +120,7 @@ class Side:
     def committed(self, topics: list[str]) -> int:
         consumer = Consumer(
             {
-                "bootstrap.servers": self.conn.kafka_bootstrap,
+                **kafka_config(self.conn.kafka_bootstrap),
                 "group.id": self.app_id,
                 "enable.auto.commit": False,
             }

@@ -21,7 +21,7 @@ __all__ = ["ADMIN", "PRINCIPALS", "Grant", "grants"]
 ADMIN = "admin"  # the super user: the stack's own tools (topics, ACLs); no client runs as it
 PRINCIPALS = ("workflow", "projector", "gateway", "dashboard")
 Resource = Literal["topic", "group", "transactional_id", "cluster"]
-Operation = Literal["READ", "WRITE", "DESCRIBE", "CREATE", "IDEMPOTENT_WRITE"]
+Operation = Literal["READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS", "CREATE", "IDEMPOTENT_WRITE"]
 READ_TOPIC: tuple[Operation, ...] = ("READ", "DESCRIBE")
 WRITE_TOPIC: tuple[Operation, ...] = ("WRITE", "DESCRIBE")
 
@@ -41,7 +41,11 @@ def grants(
     prefix: str = "", workflow_app_id: str = "fengqiao-workflow", integrators: Iterable[str] = ()
 ) -> list[Grant]:
     """Every grant of a deployment whose topics carry ``prefix`` (``FQ_TOPIC_PREFIX``), whose
-    workflow is ``workflow_app_id``, with these direct integrators' principals."""
+    workflow is ``workflow_app_id``, with these direct integrators' principals.
+
+    The topics are named literally (a prefixed deployment's own names, never every topic
+    starting with the prefix); only what carries the workflow's app id (its changelogs, group
+    and transactional ids) and the readers' throw-away groups are granted by name prefix."""
     inboxes = [prefix + t for t in INBOX.values()]
     canonical = [prefix + t for t in CANONICAL.values()]
     answers = [prefix + REJECTIONS, prefix + OUTCOMES]
@@ -57,13 +61,26 @@ def grants(
         return [Grant(who, "group", "fengqiao-", ("READ",), prefixed=True)]
 
     app = workflow_app_id
+    # `fengqiao process` checks its topics' partitions and configs before it starts
+    checked: tuple[Operation, ...] = ("DESCRIBE_CONFIGS",)
     out = [
         # the workflow: reads the inboxes and the reference log, writes everything it decides,
         # its changelogs, offsets and transactions under its app id
         *topics("workflow", inboxes, READ_TOPIC),
         *topics("workflow", [prefix + REFERENCE_EVENTS], ("READ",)),  # and writes it, below
         *topics("workflow", [*canonical, *answers, *letters], WRITE_TOPIC),
-        Grant("workflow", "topic", app, ("READ", "WRITE", "DESCRIBE", "CREATE"), prefixed=True),
+        *topics(
+            "workflow",
+            [*inboxes, *canonical, *answers, *letters],
+            checked,
+        ),
+        Grant(
+            "workflow",
+            "topic",
+            app,
+            ("READ", "WRITE", "DESCRIBE", "CREATE", *checked),
+            prefixed=True,
+        ),
         Grant("workflow", "group", app, ("READ", "DESCRIBE"), prefixed=True),
         Grant("workflow", "transactional_id", app, ("WRITE", "DESCRIBE"), prefixed=True),
         *producer("workflow"),
@@ -72,9 +89,10 @@ def grants(
         *topics("projector", [dlq(t) for t in (*canonical, prefix + REJECTIONS)], WRITE_TOPIC),
         *readers("projector"),
         *producer("projector"),
-        # the gateway: appends to the inboxes, reads the outcomes back
+        # the gateway: appends to the inboxes, reads the outcomes back and the reference log
+        # (the place tree a district's scope is judged against)
         *topics("gateway", inboxes, WRITE_TOPIC),
-        *topics("gateway", [prefix + OUTCOMES], READ_TOPIC),
+        *topics("gateway", [prefix + OUTCOMES, prefix + REFERENCE_EVENTS], READ_TOPIC),
         *readers("gateway"),
         *producer("gateway"),
         # the dashboard: only how far the logs reach

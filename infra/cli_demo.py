@@ -33,6 +33,7 @@ from infra.cli import err_console, reports_errors
 from infra.cli_process import prefixed
 from infra.demo_children import ChildDied, Children
 from infra.settings import ConnectionSettings, StackSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import ensure_topics
 from processors.settings import WorkflowSettings
 from projections.dashboard.settings import DashboardSettings
@@ -206,6 +207,7 @@ def _run(run: _Demo, data_dir: Path, days: int, shape: str, rate: float) -> None
         registry.close()
     # Before any child reads them: the projector refuses topics that do not exist yet.
     ensure_topics(connection.kafka_bootstrap, connection, prefixed(workflow.topic_prefix))
+    grant_deployment(connection.kafka_bootstrap, workflow.topic_prefix, workflow.workflow_app_id)
 
     run.say(
         "starting the dashboard, the projector and the workflow (its deadline trigger off "

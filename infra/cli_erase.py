@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import typer
 
+from events.gateway.open311.store import erase_subject
+from events.gateway.settings import GatewaySettings
 from events.models import Actor, ActorRole, Envelope, PersonalDataErased
 from events.publisher import Publisher, PublisherSettings
 from events.subject_keys import SubjectKeys, privacy_schema
@@ -31,16 +33,21 @@ def erase(
     operator: str = typer.Option(..., "--by", help="who erases (an operator's id)"),
 ) -> None:
     """Delete every key of a data subject, so that all personal data sealed for them (on the
-    log, in exports, anywhere its bytes were copied) can no longer be read, then write a
+    log, in exports, anywhere its bytes were copied) can no longer be read, and what the
+    gateway keeps of them as an Open311 resident (the subject id is then the reporter_ref of
+    their reports: their contact rows and the text of their requests), then write a
     PersonalDataErased audit event to the reference log. Cases and statistics stay whole.
     Asked again for the same subject, it deletes nothing more and writes another audit event.
 
-    Environment: FQ_PG_DSN and FQ_PRIVACY_SCHEMA (fq_privacy): the key store; FQ_KAFKA_BOOTSTRAP,
-    FQ_REGISTRY_URL, FQ_TOPIC_PREFIX.
+    Environment: FQ_PG_DSN and FQ_PRIVACY_SCHEMA (fq_privacy): the key store; FQ_GATEWAY_SCHEMA
+    (gateway): the Open311 tables; FQ_KAFKA_BOOTSTRAP, FQ_REGISTRY_URL, FQ_TOPIC_PREFIX.
     """
-    keys = SubjectKeys(ConnectionSettings().pg_dsn.get_secret_value(), privacy_schema())
+    dsn = ConnectionSettings().pg_dsn.get_secret_value()
+    keys = SubjectKeys(dsn, privacy_schema())
     deleted = keys.erase(subject, reason)
     err_console.print(f"deleted {deleted} key(s) of {subject}")
+    requests = erase_subject(dsn, GatewaySettings().gateway_schema, subject)
+    err_console.print(f"erased the contact and text of {requests} Open311 request(s) of {subject}")
     now = datetime.now(UTC)
     audit = PersonalDataErased(
         envelope=Envelope(

@@ -18,6 +18,7 @@ from rich.table import Table
 from events.gateway.credentials import KINDS, CredentialStore, check_request
 from events.gateway.database import ensure_schema
 from events.gateway.settings import GatewaySettings
+from events.kafka_access import acting_as
 from events.models import Actor, ActorRole, Envelope, SourceSystemDefined
 from infra.cli import err_console, reports_errors
 from infra.cli_process import _reflowed
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
 
 
 @reports_errors
+@acting_as("gateway")
 def gateway() -> None:
     """Serve the HTTP gateway (POST /v1/events, /v1/events/batch, GET /v1/submissions/{id},
     /v1/outcomes; Open311 GeoReport v2 at /open311/v2; OpenAPI at /docs) until Ctrl-C or

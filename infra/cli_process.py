@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from events.kafka_access import acting_as
 from infra.cli import reports_errors
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
@@ -27,6 +28,7 @@ def _reflowed(doc: str) -> str:
 
 
 @reports_errors
+@acting_as("workflow")
 def process() -> None:
     """Run a workflow worker until SIGTERM or Ctrl-C; it logs to stderr.
 

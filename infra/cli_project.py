@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from events.kafka_access import acting_as
 from infra.cli import reports_errors
 from infra.cli_process import _reflowed
 
@@ -49,6 +50,7 @@ def _connect(settings: Any) -> Any:
 
 
 @reports_errors
+@acting_as("projector")
 def project() -> None:
     """Keep the active projection schema up to date with the canonical logs, until SIGTERM
     or Ctrl-C. Every batch and the offsets it consumed commit in one PostgreSQL transaction,
@@ -110,6 +112,7 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 @reports_errors
+@acting_as("projector")
 def replay(
     until: Annotated[
         str | None,

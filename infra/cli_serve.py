@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from events.kafka_access import acting_as
 from infra.cli import err_console, reports_errors
 from infra.cli_process import _reflowed
 
@@ -16,6 +17,7 @@ def register(app: typer.Typer) -> None:
 
 
 @reports_errors
+@acting_as("dashboard")
 def serve() -> None:
     """Serve the dashboard (pages and the JSON API under /api/v1, OpenAPI at /docs) until
     Ctrl-C or SIGTERM. It only reads: the active schema of the projection and the canonical

@@ -51,6 +51,7 @@ from events.topics import OUTCOMES, REFERENCE_EVENTS
 from infra.cli_process import prefixed
 from infra.demo_children import Child, Children
 from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import (
     ADMIN_TIMEOUT_S,
     admin_client,
@@ -201,6 +202,7 @@ class Sandbox:
         )
         self.say(f"creating the sandbox's topics ({self.prefix}*)")
         ensure_topics(self.admin, self.connection, prefixed(self.prefix))
+        grant_deployment(self.connection.kafka_bootstrap, self.prefix, self.app_id)
         self.timings["topics"] = time.monotonic() - started
         reference = sandbox_reference()
         self.say(f"seeding the reference data ({len(reference)} events)")

@@ -82,7 +82,9 @@ def faust_options(settings: WorkflowSettings) -> dict[str, Any]:
     the workflow benchmark so that the two are measured like for like."""
     return {
         "broker": f"kafka://{settings.kafka_bootstrap}",
-        "broker_credentials": faust_credentials(KafkaAccess()),
+        "broker_credentials": faust_credentials(
+            KafkaAccess.for_bootstrap(settings.kafka_bootstrap)
+        ),
         # faust commits nothing of the workflow's (see the module's docstring); its own
         # transactions would only add a producer per partition, never used.
         "processing_guarantee": "at_least_once",

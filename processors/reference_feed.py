@@ -73,7 +73,7 @@ class ReferenceFeed:
             enable_auto_commit=False,
             isolation_level="read_committed",
             client_id=f"{self.settings.workflow_app_id}-reference-feed",
-            **KafkaAccess().aiokafka(),
+            **KafkaAccess.for_bootstrap(self.settings.kafka_bootstrap).aiokafka(),
         )
         await consumer.start()
         try:

@@ -3,6 +3,13 @@
 The broker classpath is resolved once by Maven (infra/kafka/pom.xml) into ``.data/kafka/libs``;
 the storage is formatted once (``meta.properties`` marks it); the broker then runs detached
 with a fixed heap, logging to ``.data/logs/kafka.log``.
+
+Locked down (``FQ_KAFKA_AUTH=scram``, the default), the principals' SCRAM credentials enter the
+cluster's metadata when it is formatted. A cluster formatted without them (a data folder of a
+plaintext stack) gets them at its next locked-down start: the broker is started once more in
+plaintext, the super user upserts every credential with the admin API, and the broker restarts
+locked down, its topics and offsets untouched. (A KRaft controller does not take
+AlterUserScramCredentials directly, and ``kafka-storage format --add-scram`` only formats.)
 """
 
 from __future__ import annotations
@@ -15,12 +22,20 @@ import uuid
 from pathlib import Path
 from string import Template
 
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialAlteration,
+    UserScramCredentialUpsertion,
+)
 
+from events.errors import StackError
+from events.kafka_access import local_sasl_listeners
 from infra.acls import ADMIN, PRINCIPALS, grants
 from infra.stack.acl_admin import apply_grants
 from infra.stack.probes import kafka_answers
-from infra.stack.processes import run
+from infra.stack.processes import poll, port_open, run
 from infra.stack.service import Daemon
 from infra.stack.tools import Tools
 
@@ -29,12 +44,15 @@ POM = INFRA / "kafka" / "pom.xml"
 TEMPLATES = INFRA / "data"
 # Short-lived tool JVMs (StorageTool) start faster without the C2 compiler and with one GC thread.
 TOOL_JVM = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+SCRAM_ITERATIONS = 4096
+ADMIN_TIMEOUT_S = 30.0
 
 
 class Kafka(Daemon):
     """The broker on ``FQ_KAFKA_PORT`` (controller on ``FQ_KAFKA_CONTROLLER_PORT``)."""
 
     name = "kafka"
+    _plaintext_start = False  # true while _add_scram_users starts it without SASL
 
     @property
     def pid_file(self) -> Path:
@@ -55,18 +73,29 @@ class Kafka(Daemon):
         return kafka_answers(self.address(), **self.client_config(ADMIN))
 
     def start(self, tools: Tools, timeout_s: float) -> None:
+        if self.scram and self._formatted() and not self.layout.kafka_scram_users.exists():
+            self._add_scram_users(tools, timeout_s)
         super().start(tools, timeout_s)
         if self.scram:
-            admin = AdminClient({"bootstrap.servers": self.address(), **self.client_config(ADMIN)})
-            apply_grants(admin, grants())
+            apply_grants(self.admin(), grants())
+
+    def admin(self) -> AdminClient:
+        """An admin client of this broker, as the super user when it is locked down."""
+        return AdminClient({"bootstrap.servers": self.address(), **self.client_config(ADMIN)})
 
     @property
     def scram(self) -> bool:
+        """Whether a start locks the broker down (``FQ_KAFKA_AUTH``)."""
         return self.settings.kafka_auth == "scram"
 
+    def locked(self) -> bool:
+        """Whether the broker was last started locked down: its written configuration, not the
+        settings (a broker started in plaintext stays so until it is restarted)."""
+        return self.address() in local_sasl_listeners(self.layout.kafka_dir)
+
     def client_config(self, principal: str) -> dict[str, str]:
-        """The librdkafka settings that authenticate as ``principal`` (none without SCRAM)."""
-        if not self.scram:
+        """The librdkafka settings that authenticate as ``principal`` (none in plaintext)."""
+        if not self.locked():
             return {}
         return {
             "security.protocol": "sasl_plaintext",
@@ -88,7 +117,7 @@ class Kafka(Daemon):
 
     def command(self, tools: Tools) -> list[str]:
         self._resolve_libs(tools)
-        self._write_config()
+        self._write_config(self.scram and not self._plaintext_start)
         self._format(tools)
         heap = self.settings.kafka_heap
         return [
@@ -126,9 +155,51 @@ class Kafka(Daemon):
         shutil.rmtree(libs, ignore_errors=True)
         partial.rename(libs)
 
-    def _write_config(self) -> None:
+    def _add_scram_users(self, tools: Tools, timeout_s: float) -> None:
+        """Upsert every principal's credential into a cluster formatted without them, on a
+        plaintext start of the broker (see the module's docstring)."""
+        self._plaintext_start = True
+        try:
+            super().start(tools, timeout_s)
+        finally:
+            self._plaintext_start = False
+        try:
+            upserts: list[UserScramCredentialAlteration] = [
+                UserScramCredentialUpsertion(
+                    name,
+                    ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS),
+                    password.encode(),
+                )
+                for name, password in self.passwords().items()
+            ]
+            admin = self.admin()  # kept alive until every future has its answer
+            futures = admin.alter_user_scram_credentials(upserts)
+            for name, future in futures.items():
+                try:
+                    future.result(ADMIN_TIMEOUT_S)
+                except Exception as exc:  # a KafkaException, or the refusal of one user
+                    raise StackError(f"kafka: cannot add the SCRAM user {name}: {exc}") from exc
+        finally:
+            if not self.stop(tools):
+                raise StackError(f"kafka: the plaintext start did not stop cleanly ({self.log})")
+            # The locked-down start binds the same ports: fail here, naming them, if still held.
+            host, ports = (
+                self.settings.host,
+                (self.settings.kafka_port, self.settings.kafka_controller_port),
+            )
+            if not poll(lambda: not any(port_open(host, p) for p in ports), ADMIN_TIMEOUT_S):
+                raise StackError(f"kafka: ports {ports} still taken after the plaintext start")
+        self._mark_scram_users()
+
+    def _mark_scram_users(self) -> None:
+        self.layout.kafka_scram_users.write_text(" ".join(self.passwords()) + "\n")
+
+    def _formatted(self) -> bool:
+        return (self.layout.kafka_data / "meta.properties").exists()
+
+    def _write_config(self, scram: bool) -> None:
         self.layout.kafka_dir.mkdir(parents=True, exist_ok=True)
-        names = ["kafka-server.properties"] + (["kafka-scram.properties"] if self.scram else [])
+        names = ["kafka-server.properties"] + (["kafka-scram.properties"] if scram else [])
         template = Template("\n".join((TEMPLATES / name).read_text() for name in names))
         self.config.write_text(
             template.substitute(
@@ -136,7 +207,7 @@ class Kafka(Daemon):
                 port=self.settings.kafka_port,
                 controller_port=self.settings.kafka_controller_port,
                 log_dirs=self.layout.kafka_data,
-                admin_password=self.passwords()[ADMIN] if self.scram else "",
+                admin_password=self.passwords()[ADMIN] if scram else "",
             )
         )
 
@@ -144,7 +215,7 @@ class Kafka(Daemon):
         return [f"-Dlog4j2.configurationFile={TEMPLATES / 'kafka-log4j2.properties'}"]
 
     def _format(self, tools: Tools) -> None:
-        if (self.layout.kafka_data / "meta.properties").exists():
+        if self._formatted():
             return
         run(
             [
@@ -164,6 +235,8 @@ class Kafka(Daemon):
             ],
             log=self.log,
         )
+        if self.scram:
+            self._mark_scram_users()
 
     def _scram_users(self) -> list[str]:
         # The principals' credentials go into the cluster's metadata when it is formatted;

@@ -5,6 +5,7 @@
 .data/kafka/libs/                     broker classpath resolved by Maven
 .data/kafka/{server.properties,log4j2.properties,kafka.pid}
 .data/kafka/data/                     KRaft metadata and topic logs
+.data/kafka/{principals.json,scram-users}  SCRAM passwords; which users the metadata has
 .data/apicurio/<version>/             unpacked registry; registry.pid beside it
 """
 
@@ -50,6 +51,11 @@ class Layout:
     def kafka_principals(self) -> Path:
         """The SCRAM passwords of the principals (``FQ_KAFKA_AUTH=scram``), made once."""
         return self.kafka_dir / "principals.json"
+
+    @property
+    def kafka_scram_users(self) -> Path:
+        """Present once the principals' credentials are in the cluster's metadata."""
+        return self.kafka_dir / "scram-users"
 
     @property
     def apicurio_dir(self) -> Path:

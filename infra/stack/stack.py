@@ -128,8 +128,13 @@ def up(
             f"{report.name:<9} {report.action:<16} {report.seconds:6.1f}s  pid {report.pid}  "
             f"{report.address}"
         )
+    kafka = Kafka(settings, Layout.of(settings))
+    if kafka.scram and not kafka.locked():
+        console.print(
+            "kafka     runs in plaintext, as it was started: `stack down` then `up` locks it down"
+        )
     local = connection_for(settings, connection)
-    created = ensure_topics(local.kafka_bootstrap, local)
+    created = ensure_topics(kafka.admin(), local)
     console.print(f"{'topics':<9} {len(created)} created {' '.join(created)}")
     changed = ensure_compatibility(local.registry_url)
     verb = "set to" if changed else "already"

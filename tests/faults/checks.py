@@ -21,6 +21,7 @@ import psycopg
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.models import Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
 from events.topics import CASE_EVENTS, OUTCOMES, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
 from projections.projector import end_offsets
@@ -55,15 +56,17 @@ def read_committed(
 ) -> list[tuple[str, int, int, Event]]:
     """Every committed record of ``topics`` up to each partition's end now, decoded."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"fq-faults-read-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-            "log_level": 2,
-        }
+        kafka_config(
+            bootstrap,
+            **{
+                "group.id": f"fq-faults-read-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+                "log_level": 2,
+            },
+        )
     )
     out: list[tuple[str, int, int, Event]] = []
     try:
@@ -93,7 +96,9 @@ def wait_until_decided(
 ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
     """The workflow group's committed offsets and the inboxes' ends, once they meet (or at
     ``timeout_s``, for the check to report the difference)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": WORKFLOW_GROUP, "enable.auto.commit": False})  # fmt: skip
+    consumer = Consumer(
+        kafka_config(bootstrap, **{"group.id": WORKFLOW_GROUP, "enable.auto.commit": False})
+    )
     try:
         deadline = time.monotonic() + timeout_s
         while True:

@@ -95,6 +95,9 @@ def fault_stack() -> Iterator[FaultStack]:
         pg_port=pg,
         kafka_heap="512m",
         start_timeout_s=240.0,
+        # The faults are what is tested here, on plaintext; the locked-down broker is proven
+        # on the shared stack (tests/integration/test_kafka_locked.py).
+        kafka_auth="none",
     )
     try:
         _share_binaries(Layout.of(shared), Layout.of(settings), settings.kafka_version)

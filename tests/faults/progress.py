@@ -17,6 +17,7 @@ import httpx
 import psycopg
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from events.kafka_access import kafka_config
 from events.topics import INBOX, REFERENCE_INBOX
 from infra.settings import ConnectionSettings
 from infra.topics import STREAM_PARTITIONS
@@ -41,12 +42,10 @@ class Progress:
         self.dashboard_url = dashboard_url
         # Only asks the group coordinator for the group's offsets: it never joins the group.
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": connection.kafka_bootstrap,
-                "group.id": WORKFLOW_GROUP,
-                "enable.auto.commit": False,
-                "log_level": 0,
-            }
+            kafka_config(
+                connection.kafka_bootstrap,
+                **{"group.id": WORKFLOW_GROUP, "enable.auto.commit": False, "log_level": 0},
+            )
         )
         self._inboxes = inbox_partitions()
 

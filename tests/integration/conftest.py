@@ -27,6 +27,7 @@ import pytest
 from events.errors import FengqiaoError
 from infra.settings import ConnectionSettings, StackSettings
 from infra.stack import connection_for, prepare, up
+from infra.stack.layout import Layout
 
 HERE = Path(__file__).resolve().parent
 INFRA = HERE.parent.parent / "infra"
@@ -93,6 +94,9 @@ def stack() -> Iterator[Stack]:
         if mode == LOCAL:
             connection = connection_for(settings)
             up(settings, connection)
+            # Where a client finds the locked-down broker's principals, also for the processes
+            # a test starts with a data folder of their own (FQ_DATA_DIR: the demo's output).
+            os.environ.setdefault("FQ_KAFKA_LOCAL_DIR", str(Layout.of(settings).kafka_dir))
         else:
             connection = ConnectionSettings()
             prepare(connection, settings.start_timeout_s)

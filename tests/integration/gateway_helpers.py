@@ -24,12 +24,14 @@ from events.codec import AvroCodec
 from events.errors import DecodeError
 from events.gateway.credentials import CredentialStore
 from events.gateway.database import ensure_schema
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome
 from events.registry import SchemaRegistry
 from events.topics import INBOX, OUTCOMES
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, ensure_topics
 from tests.factories import example_data
 from tests.integration.helpers import delete_prefixed_topics, read_topic
@@ -81,6 +83,7 @@ class GatewayWorld:
         ensure_topics(
             admin_client(self.connection.kafka_bootstrap), self.connection, prefixed(self.prefix)
         )
+        grant_deployment(self.connection.kafka_bootstrap, self.prefix)
         ensure_schema(self.dsn, self.schema)
         self.codec = AvroCodec(SchemaRegistry(self.connection.registry_url), auto_register=True)
 
@@ -168,7 +171,7 @@ class GatewayWorld:
         """Put events on the world's ``logical`` topic, keyed as the log is."""
         producer = Producer(
             {
-                "bootstrap.servers": self.connection.kafka_bootstrap,
+                **kafka_config(self.connection.kafka_bootstrap),
                 "enable.idempotence": True,
                 "partitioner": "murmur2_random",
             }

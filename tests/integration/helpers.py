@@ -19,6 +19,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
 from events.topics import INBOX
@@ -111,7 +112,7 @@ def scratch_publisher(
 def _consumer(bootstrap: str) -> Consumer:
     return Consumer(
         {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap),
             "group.id": f"fqt-read-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

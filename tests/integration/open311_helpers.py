@@ -18,6 +18,7 @@ from tests.integration.test_workflow import city
 
 __all__ = [
     "DESCRIPTION",
+    "PERSONAL",
     "inside",
     "open311_world",
     "resident_key",
@@ -26,6 +27,14 @@ __all__ = [
 ]
 
 DESCRIPTION = "小区门口流动摊贩占道经营，晚上尤其严重。"
+PERSONAL = {  # a resident's details, as an app sends them
+    "first_name": "小明",
+    "last_name": "王",
+    "phone": "13800138000",
+    "email": "wang.xm@example.cn",
+    "device_id": "device-7f3a",
+    "account_id": "acct-42",
+}
 
 
 def open311_world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:

@@ -22,10 +22,12 @@ from domain.decisions import Rejected
 from domain.reference_view import ReferenceView
 from domain.state_machine import decide
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.models import CaseReported, Event, VisitRecorded
 from events.registry import SchemaRegistry
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import ensure_topics
 from processors.outputs import rejection
 from projections.projector import Projector, end_offsets
@@ -47,8 +49,9 @@ class ProjectionWorld:
 
     def __post_init__(self) -> None:
         self.codec = AvroCodec(SchemaRegistry(self.connection.registry_url))
-        admin = AdminClient({"bootstrap.servers": self.connection.kafka_bootstrap})
+        admin = AdminClient({**kafka_config(self.connection.kafka_bootstrap)})
         ensure_topics(admin, self.connection, prefixed(self.prefix))
+        grant_deployment(self.connection.kafka_bootstrap, self.prefix)
 
     @property
     def prefix(self) -> str:

@@ -20,6 +20,7 @@ import pytest
 from confluent_kafka import Producer
 
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
@@ -46,7 +47,9 @@ def _fengqiao() -> str:
 
 def run(connection: ConnectionSettings, *args: str) -> subprocess.CompletedProcess[str]:
     """``fengqiao *args`` against the session's stack, other ``FQ_*`` settings cleared."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FQ_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("FQ_") or k == "FQ_KAFKA_LOCAL_DIR"
+    }
     env.update(
         FQ_KAFKA_BOOTSTRAP=connection.kafka_bootstrap, FQ_REGISTRY_URL=connection.registry_url
     )
@@ -137,7 +140,7 @@ def test_tail_prints_records_decoded_and_reports_the_undecodable(
     first, second = example_event("CaseReported"), example_event("CaseClaimed")
     with scratch_publisher(connection_settings, {"case": topic}) as publisher:
         publisher.publish(first)
-        producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
+        producer = Producer({**kafka_config(connection_settings.kafka_bootstrap)})
         deliveries = Deliveries()
         produce(producer, topic, b"\x07not avro", first.key().encode(), deliveries)
         deliveries.flush(producer, 30, "the poison record")

@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 
 from events.codec import AvroCodec
 from events.errors import DecodeError
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import to_avro
 from events.registry import COMPATIBILITY, SchemaRegistry, subject_name
@@ -120,7 +121,7 @@ def test_undecodable_record_raises_decode_error_keeping_raw_bytes_and_position(
     topic = scratch.topic(1)
     codec = AvroCodec(registry, auto_register=True)
     raw = make(codec, topic)
-    producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
+    producer = Producer({**kafka_config(connection_settings.kafka_bootstrap)})
     deliveries = Deliveries()
     produce(producer, topic, raw, b"k", deliveries)
     deliveries.flush(producer, 30, "the record")

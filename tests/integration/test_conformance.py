@@ -6,6 +6,7 @@ are gone afterwards, whether it ran to the end or failed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -61,6 +62,8 @@ def kit(
         "FQ_GATEWAY_SCHEMA": schema,
         "COLUMNS": "200",
     }
+    if "FQ_KAFKA_LOCAL_DIR" in os.environ:  # the session's stack's principals
+        env["FQ_KAFKA_LOCAL_DIR"] = os.environ["FQ_KAFKA_LOCAL_DIR"]
     return subprocess.run(
         [sys.executable, "-m", "infra.cli", "conformance", system, str(file), *more],
         env=env,

@@ -12,6 +12,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]
 
+from events.kafka_access import kafka_config
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting
 from processors import app as app_module
@@ -32,11 +33,11 @@ def partition(connection_settings: ConnectionSettings, unique_name: Callable[[st
     bootstrap = connection_settings.kafka_bootstrap
     admin = admin_client(bootstrap)
     admin.create_topics([NewTopic(name, 1, 1)])[name].result()
-    plain = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    plain = Producer({**kafka_config(bootstrap), "enable.idempotence": True})
     for n in range(3):
         plain.produce(name, value=b"plain-%d" % n)
     assert plain.flush(30) == 0
-    txn = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"{name}-txn"})
+    txn = Producer({**kafka_config(bootstrap), "transactional.id": f"{name}-txn"})
     txn.init_transactions(30)
     txn.begin_transaction()
     txn.produce(name, value=b"aborted-1")

@@ -31,6 +31,7 @@ from psycopg.types.json import Jsonb
 
 from bench.canonical_log import canonical_events, write_canonical_log
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
@@ -58,7 +59,9 @@ def export(
 ) -> subprocess.CompletedProcess[str]:
     """``fengqiao export *args`` (as ``python -m infra.cli``) on the session's stack, other
     ``FQ_*`` settings cleared and ``env`` (``FQ_...``) added."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FQ_")}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("FQ_") or k == "FQ_KAFKA_LOCAL_DIR"
+    }
     clean.update(
         FQ_KAFKA_BOOTSTRAP=connection.kafka_bootstrap,
         FQ_REGISTRY_URL=connection.registry_url,
@@ -95,7 +98,7 @@ _CREATED: list[tuple[str, str]] = []  # (bootstrap, prefix), deleted when the mo
 
 
 def _canonical_topics(connection: ConnectionSettings, prefix: str) -> None:
-    admin = AdminClient({"bootstrap.servers": connection.kafka_bootstrap})
+    admin = AdminClient({**kafka_config(connection.kafka_bootstrap)})
     ensure_topics(admin, connection, prefixed(prefix))
     _CREATED.append((connection.kafka_bootstrap, prefix))
 
@@ -238,7 +241,7 @@ def test_an_undecodable_record_fails_the_export_unless_skipping_is_asked_for(
     topic = prefix + CANONICAL["reference"]
     try:
         write_canonical_log(connection_settings.kafka_bootstrap, codec, iter(reference[:2]), prefix)
-        producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
+        producer = Producer({**kafka_config(connection_settings.kafka_bootstrap)})
         deliveries = Deliveries()
         produce(producer, topic, b"\x07not avro", b"poison", deliveries)
         deliveries.flush(producer, 30, "the poison record")
@@ -283,7 +286,7 @@ def test_only_committed_records_are_exported_as_the_workflow_writes_them(
     topic = prefix + CANONICAL["reference"]
     producer = Producer(
         {
-            "bootstrap.servers": connection_settings.kafka_bootstrap,
+            **kafka_config(connection_settings.kafka_bootstrap),
             "transactional.id": f"fqx-export-{uuid.uuid4().hex}",
         }
     )

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from events.kafka_access import kafka_config
 from events.models import OutcomeStatus
 from events.topics import OUTCOMES
 from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world, get, outcome
@@ -145,7 +146,7 @@ def test_a_record_that_is_not_an_outcome_is_skipped_and_the_rest_read(
 ) -> None:
     served = world.serve()
     before = _rows(world)
-    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    producer = Producer({**kafka_config(world.connection.kafka_bootstrap)})
     producer.produce(world.topic(OUTCOMES), b"\x00not avro", A.encode())
     producer.flush(10)
     after = _write(world, A, "after-poison", 2)

@@ -28,7 +28,7 @@ from infra.stack.acl_admin import apply_grants
 from infra.stack.kafka import Kafka
 from infra.stack.layout import Layout
 from infra.stack.tools import ensure_tools
-from infra.stack.topics_admin import ensure_topics
+from infra.stack.topics_admin import ensure_topics, wait_until_writable
 from infra.topics import STREAM_PARTITIONS
 
 pytestmark = pytest.mark.integration
@@ -157,3 +157,52 @@ def test_a_wrong_password_is_refused(locked: Kafka) -> None:
     assert "Authentication failed" in str(refused.value) or refused.value.args[0].code() in (
         KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._TRANSPORT,
     )  # fmt: skip
+
+
+def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A data folder of a plaintext stack: its next locked-down start adds the SCRAM users
+    (on one more plaintext start) and keeps its records; the start after that adds nothing."""
+    data = tmp_path_factory.mktemp("plain-kafka")
+    ports = {"kafka_port": _free_port(), "kafka_controller_port": _free_port()}
+    plain = StackSettings(data_dir=data, kafka_auth="none", kafka_heap="512m", **ports)
+    layout = Layout.of(plain)
+    layout.kafka_dir.mkdir(parents=True)
+    layout.kafka_libs.symlink_to(MAIN_LIBS)
+    (data / "logs").mkdir()
+    tools = ensure_tools(install=False)
+    kafka = Kafka(plain, layout)
+    kafka.start(tools, timeout_s=120)
+    try:
+        assert not kafka.locked() and kafka.client_config("admin") == {}
+        ensure_topics(kafka.admin(), ConnectionSettings())
+        assert _write(kafka, "admin", CASE_EVENTS) is None  # plaintext: anyone writes
+    finally:
+        kafka.stop(tools)
+    assert not layout.kafka_scram_users.exists()
+
+    locked = Kafka(plain.model_copy(update={"kafka_auth": "scram"}), layout)
+    locked.start(tools, timeout_s=120)
+    try:
+        assert locked.locked() and layout.kafka_scram_users.exists()
+        # A restarted broker answers before it leads its partitions again.
+        wait_until_writable(locked.admin(), {CASE_EVENTS: STREAM_PARTITIONS})
+        partition = TopicPartition(CASE_EVENTS, partition_for("case-1", STREAM_PARTITIONS))
+        projector = reader(locked.address(), "acl-test", **_as(locked, "projector"))
+        try:
+            low, high = projector.get_watermark_offsets(partition, timeout=15)
+            assert high - low == 1  # the plaintext record is still there
+        finally:
+            projector.close()
+        assert _write(locked, "workflow", CASE_EVENTS) is None
+        assert _write(locked, "gateway", CASE_EVENTS) is not None
+    finally:
+        locked.stop(tools)
+    marked = layout.kafka_scram_users.stat().st_mtime_ns
+    locked.start(tools, timeout_s=120)  # the users are there: no plaintext start again
+    try:
+        assert layout.kafka_scram_users.stat().st_mtime_ns == marked
+        assert _write(locked, "workflow", CASE_EVENTS) is None
+    finally:
+        locked.stop(tools)

@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka import Producer
 
 from events.errors import PublishFailed
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
@@ -21,7 +22,7 @@ def test_a_write_with_a_refused_record_raises_naming_it(
     topic = unique_name("refused")
     admin = admin_client(connection_settings.kafka_bootstrap)
     ensure_topics(admin, connection_settings, [TopicSpec(topic, 2)])
-    producer = Producer({"bootstrap.servers": connection_settings.kafka_bootstrap})
+    producer = Producer({**kafka_config(connection_settings.kafka_bootstrap)})
     try:
         deliveries = Deliveries()
         produce(producer, topic, b"kept", b"k", deliveries, partition=1)

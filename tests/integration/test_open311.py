@@ -18,6 +18,7 @@ from tests.integration.gateway_helpers import GatewayWorld, Served
 from tests.integration.helpers import read_topic
 from tests.integration.open311_helpers import (
     DESCRIPTION,
+    PERSONAL,
     inside,
     open311_world,
     resident_key,
@@ -55,14 +56,6 @@ REQUEST_FIELDS = [
     "long",
     "media_url",
 ]
-PERSONAL = {
-    "first_name": "小明",
-    "last_name": "王",
-    "phone": "13800138000",
-    "email": "wang.xm@example.cn",
-    "device_id": "device-7f3a",
-    "account_id": "acct-42",
-}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bench.canonical_log import canonical_events
 from events.errors import BrokerUnavailable, PublishFailed
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.topics import CASE_EVENTS, dlq
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
@@ -418,7 +419,7 @@ def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
     world: ProjectionWorld, city_log: dict[str, int]
 ) -> None:
     topic = world.prefix + CASE_EVENTS
-    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    producer = Producer({**kafka_config(world.connection.kafka_bootstrap)})
     deliveries = Deliveries()
     produce(producer, topic, b"\x00\x00\x00\x00\x63not avro", b"poison", deliveries, partition=0)
     deliveries.flush(producer, 30, "the poison record")
@@ -434,7 +435,7 @@ def test_an_undecodable_record_is_dead_lettered_and_the_rest_projected(
     assert timeline == city_log["case"]
     consumer = Consumer(
         {
-            "bootstrap.servers": world.connection.kafka_bootstrap,
+            **kafka_config(world.connection.kafka_bootstrap),
             "group.id": world.name,
             "auto.offset.reset": "earliest",
         }
@@ -449,14 +450,12 @@ def test_a_case_event_keyed_by_another_id_is_dead_lettered_not_folded(
     world: ProjectionWorld, city_log: dict[str, int]
 ) -> None:
     topic = world.prefix + CASE_EVENTS
-    consumer = Consumer(
-        {"bootstrap.servers": world.connection.kafka_bootstrap, "group.id": world.name}
-    )
+    consumer = Consumer({**kafka_config(world.connection.kafka_bootstrap), "group.id": world.name})
     consumer.assign([TopicPartition(topic, 0, 0)])
     first = consumer.poll(15)
     consumer.close()
     assert first is not None and first.error() is None
-    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    producer = Producer({**kafka_config(world.connection.kafka_bootstrap)})
     deliveries = Deliveries()
     produce(producer, topic, first.value(), b"c-someone-else", deliveries, partition=0)
     deliveries.flush(producer, 30, "the miskeyed record")
@@ -478,7 +477,7 @@ def test_a_dead_letter_kafka_refuses_stops_the_projector_before_its_batch_is_wri
     admin = admin_client(world.connection.kafka_bootstrap)
     delete_topics_starting(admin, (dlq(topic),), until_gone=True)
     ensure_topics(admin, world.connection, [TopicSpec(dlq(topic), 1)])
-    producer = Producer({"bootstrap.servers": world.connection.kafka_bootstrap})
+    producer = Producer({**kafka_config(world.connection.kafka_bootstrap)})
     deliveries = Deliveries()
     produce(producer, topic, b"\x00\x00\x00\x00\x63not avro", b"poison", deliveries, partition=3)
     deliveries.flush(producer, 30, "the poison record")

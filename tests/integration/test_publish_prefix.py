@@ -7,6 +7,7 @@ from collections.abc import Callable
 from confluent_kafka.admin import AdminClient
 
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
 from events.registry import SchemaRegistry
 from events.topics import CASE_INBOX, VISIT_INBOX
@@ -22,7 +23,7 @@ def test_a_prefixed_publisher_writes_its_own_inboxes_framed_for_the_real_subject
 ) -> None:
     prefix = f"{unique_name('pp')}."
     ensure_topics(
-        AdminClient({"bootstrap.servers": connection_settings.kafka_bootstrap}),
+        AdminClient({**kafka_config(connection_settings.kafka_bootstrap)}),
         connection_settings,
         prefixed(prefix),
     )

@@ -23,6 +23,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from typer.testing import CliRunner
 
 from events.errors import BrokerUnavailable, TopicMismatch
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from infra.settings import ConnectionSettings, StackSettings
 from infra.stack import down, ensure_topics, status, up
@@ -251,7 +252,7 @@ def test_registry_reuses_ids_and_enforces_backward_transitive(
 
 def _first_message(bootstrap: str, topic: str, group: str, timeout_s: float = 30) -> Message:
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
+        {**kafka_config(bootstrap), "group.id": group, "auto.offset.reset": "earliest"}
     )
     consumer.subscribe([topic])
     deadline = time.monotonic() + timeout_s
@@ -288,7 +289,7 @@ def test_down_then_up_keeps_rows_schemas_and_messages(
         conn.execute(f"INSERT INTO {table} VALUES (1, '枫桥')")
     schema_id = _register(url, subject, _schema("Kept", ("id", "string", ...))).json()["id"]
     ensure_topics(bootstrap, connection_settings, [TopicSpec(topic, 1)])
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer({**kafka_config(bootstrap), "enable.idempotence": True})
     deliveries = Deliveries()
     produce(producer, topic, b"survives a restart", b"case-1", deliveries)
     deliveries.flush(producer, 30, "the record")

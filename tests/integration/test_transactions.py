@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from events.kafka_access import kafka_config
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
@@ -43,7 +44,7 @@ def _read(settings: WorkflowSettings, topic: str) -> list[bytes]:
     """Every committed record of ``topic``, to its end."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **kafka_config(settings.kafka_bootstrap),
             "group.id": f"txn-read-{uuid.uuid4()}",
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
@@ -67,7 +68,7 @@ def _read(settings: WorkflowSettings, topic: str) -> list[bytes]:
 def _committed(settings: WorkflowSettings, topic: str) -> int:
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.kafka_bootstrap,
+            **kafka_config(settings.kafka_bootstrap),
             "group.id": settings.workflow_app_id,
             "isolation.level": "read_committed",
         }

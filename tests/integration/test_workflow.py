@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import (
     Actor,
@@ -46,6 +47,7 @@ from events.models import (
 )
 from events.topics import CASE_EVENTS, CASE_INBOX, OUTCOMES, REJECTIONS, VISIT_EVENTS, dlq
 from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, delete_topics_starting
 from simulate.city import City, CityShape, reference_events
 from tests.integration.workflow_helpers import (
@@ -468,7 +470,7 @@ def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
     report = lifecycle("case-lz4-1")[0]
     sdk_like = Producer(
         {
-            "bootstrap.servers": run.connection.kafka_bootstrap,
+            **kafka_config(run.connection.kafka_bootstrap),
             "compression.type": PublisherSettings().producer_config()["compression.type"],
             "partitioner": "murmur2_random",
         }
@@ -492,6 +494,8 @@ def test_the_worker_starts_with_its_default_data_directory_in_a_fresh_temp_dir(
     import time
 
     name = unique_name("wfdir")
+    # Its topics start with its app id: the workflow's principal may create them itself.
+    grant_deployment(connection_settings.kafka_bootstrap, f"{name}.", name)
     env = {k: v for k, v in os.environ.items() if k != "FQ_WORKFLOW_DATA_DIR"} | {
         "TMPDIR": str(tmp_path),
         "FQ_WORKFLOW_APP_ID": name,

@@ -18,6 +18,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from events.codec import AvroCodec
+from events.kafka_access import kafka_config
 from events.models import (
     CaseEvent,
     CaseReported,
@@ -88,7 +89,7 @@ def submit(run: WorkflowRun, encoded: list[Encoded]) -> None:
 
 def written(run: WorkflowRun, topic: str) -> int:
     """How far the worker has written ``topic`` (high watermarks: committed or not)."""
-    consumer = Consumer({"bootstrap.servers": run.connection.kafka_bootstrap, "group.id": "fqt-hw"})
+    consumer = Consumer({**kafka_config(run.connection.kafka_bootstrap), "group.id": "fqt-hw"})
     try:
         name = run.topic(topic)
         partitions = consumer.list_topics(name, timeout=10).topics[name].partitions

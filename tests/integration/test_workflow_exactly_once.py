@@ -22,6 +22,7 @@ from collections.abc import Callable
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from events.kafka_access import kafka_config
 from events.models import OutcomeStatus, SubmissionRejected
 from events.topics import CASE_EVENTS, INBOX, OUTCOMES, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
 from simulate.city import CityShape, reference_events
@@ -65,7 +66,7 @@ class GroupOffsets:
         self.tps = inbox_partitions(run)
         self.consumer = Consumer(
             {
-                "bootstrap.servers": run.connection.kafka_bootstrap,
+                **kafka_config(run.connection.kafka_bootstrap),
                 "group.id": run.app_id,
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed" if stable else "read_uncommitted",

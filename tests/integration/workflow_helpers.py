@@ -24,12 +24,14 @@ from confluent_kafka.admin import AdminClient
 
 from events.codec import AvroCodec
 from events.errors import DecodeError
+from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event, SubmissionOutcome, SubmissionRejected
 from events.registry import SchemaRegistry
 from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 
 FENGQIAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fengqiao"
@@ -80,7 +82,7 @@ class WorkflowRun:
         self._deliveries = Deliveries()
         self._producer = Producer(
             {
-                "bootstrap.servers": connection.kafka_bootstrap,
+                **kafka_config(connection.kafka_bootstrap),
                 "enable.idempotence": True,
                 "acks": "all",
                 "partitioner": "murmur2_random",
@@ -89,6 +91,7 @@ class WorkflowRun:
             }
         )
         ensure_topics(self.admin, connection, prefixed(self.prefix))
+        grant_deployment(connection.kafka_bootstrap, self.prefix, self.app_id)
 
     def topic(self, logical: str) -> str:
         return f"{self.prefix}{logical}"
@@ -214,7 +217,7 @@ class WorkflowRun:
         """A consumer of committed records, from the start, under a group of its own."""
         return Consumer(
             {
-                "bootstrap.servers": self.connection.kafka_bootstrap,
+                **kafka_config(self.connection.kafka_bootstrap),
                 "group.id": f"fqt-read-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
@@ -303,14 +306,12 @@ class WorkflowRun:
         wanted = set(missing[:shown])
         reader = Consumer(
             {
-                "bootstrap.servers": self.connection.kafka_bootstrap,
+                **kafka_config(self.connection.kafka_bootstrap),
                 "group.id": f"fqt-locate-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
             }
         )
-        group = Consumer(
-            {"bootstrap.servers": self.connection.kafka_bootstrap, "group.id": self.app_id}
-        )
+        group = Consumer({**kafka_config(self.connection.kafka_bootstrap), "group.id": self.app_id})
         found = []
         try:
             for logical in (INBOX["case"], INBOX["visit"]):
@@ -362,12 +363,10 @@ class WorkflowRun:
         for r in read:
             key = (r.topic, r.partition)
             read_to[key] = max(read_to.get(key, 0), r.offset + 1)
-        plain = Consumer(
-            {"bootstrap.servers": self.connection.kafka_bootstrap, "group.id": self.app_id}
-        )
+        plain = Consumer({**kafka_config(self.connection.kafka_bootstrap), "group.id": self.app_id})
         stable = Consumer(
             {
-                "bootstrap.servers": self.connection.kafka_bootstrap,
+                **kafka_config(self.connection.kafka_bootstrap),
                 "group.id": self.app_id,
                 "isolation.level": "read_committed",
             }

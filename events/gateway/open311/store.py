@@ -4,9 +4,15 @@ the gateway's PostgreSQL schema: never on the log (DESIGN §2).
 - ``open311_requests``: what each request said that the log does not keep (the address as
   typed, the media URL, the description as given), by its service_request_id (the case id);
 - ``open311_reporters``: the resident's name, phone, email, device and account ids as the app
-  sent them, by the same id, so they can be erased (``erase_reporter``) and the case and its
-  pseudonymous ``reporter_ref`` stay;
+  sent them, by the same id, with the pseudonym ``reporter_ref`` their case report carries;
 - ``open311_keys``: the key of the pseudonyms, made once per gateway schema.
+
+An Open311 resident is a data subject whose id is that ``reporter_ref`` (the pseudonym of
+their contact, the ``reporter_ref`` and actor id of their ``CaseReported``): ``fengqiao erase
+<reporter_ref>`` calls ``erase_subject``, which deletes their rows of ``open311_reporters`` and
+what they typed into their requests (description, address, media URL), while the requests'
+cases, service, grid and place stay. A request filed with no contact has no pseudonym and
+keeps nothing personal of anyone.
 """
 
 from __future__ import annotations
@@ -18,16 +24,17 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 
+from events.errors import InfrastructureError
 from events.gateway.database import ensure_schema
 from events.gateway.open311.rules import PERSONAL_FIELDS, Filing, Query
 
 __all__ = [
     "Filed",
     "ensure_tables",
-    "erase_reporter",
+    "erase_subject",
     "filed",
     "forget",
     "pseudonym_key",
@@ -153,12 +160,37 @@ async def forget(conn: AsyncConnection[Any], case_id: str) -> None:
     await conn.execute("DELETE FROM open311_requests WHERE service_request_id = %s", (case_id,))
 
 
-async def erase_reporter(conn: AsyncConnection[Any], case_id: str) -> bool:
-    """Erase the personal data kept for a request; whether there was any."""
-    cur = await conn.execute(
-        "DELETE FROM open311_reporters WHERE service_request_id = %s", (case_id,)
-    )
-    return cur.rowcount > 0
+def erase_subject(dsn: str, schema: str, subject_id: str) -> int:
+    """Erase what the gateway schema ``schema`` keeps of the Open311 resident ``subject_id``
+    (their ``reporter_ref``): their contact rows, and the free text of their requests; how
+    many requests were theirs. 0 when the schema has no Open311 tables (never served it).
+
+    Raises:
+        InfrastructureError: PostgreSQL did not answer or refused.
+    """
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as conn, conn.transaction():
+            found = conn.execute(
+                "SELECT to_regclass(format('%%I.open311_reporters', %s::text))", (schema,)
+            ).fetchone()
+            if found is None or found[0] is None:
+                return 0
+            conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            theirs = conn.execute(
+                "DELETE FROM open311_reporters WHERE reporter_ref = %s"
+                " RETURNING service_request_id",
+                (subject_id,),
+            ).fetchall()
+            conn.execute(
+                "UPDATE open311_requests SET description = NULL, address_string = NULL,"
+                " media_url = NULL WHERE service_request_id = ANY(%s)",
+                ([row[0] for row in theirs],),
+            )
+            return len(theirs)
+    except psycopg.Error as exc:
+        raise InfrastructureError(
+            f"the gateway's Open311 tables (PostgreSQL schema {schema}) could not be erased: {exc}"
+        ) from exc
 
 
 async def filed(conn: AsyncConnection[Any], query: Query, most: int) -> list[Filed]:
