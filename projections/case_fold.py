@@ -16,9 +16,10 @@ from typing import Any, NamedTuple
 
 from events.models import LADDER_EVENT_TYPES
 from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
-from processors.rules.case_state import CorruptStream, Status, next_status
+from processors.rules.case_state import CorruptStream, Status, next_status, verdict
 from processors.rules.copies import built, with_changes
 from processors.rules.errors import CalendarGap, UnknownReference
+from processors.rules.handoff import repeatedly_handed_off
 from processors.rules.reference_view import ReferenceView
 
 __all__ = [
@@ -38,8 +39,9 @@ Datum = Mapping[str, Any]
 _STATUS = {str(s): s for s in Status}  # a lookup: cheaper than ``Status(value)`` per event
 _DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
 _CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
-SETTLED_BY = frozenset(_DONE_BY | _CANCELLED_BY)
-"""The events that end the open deadline's stage (and settle whether it was breached)."""
+SETTLED_BY = frozenset(_DONE_BY | _CANCELLED_BY | {"HandoffRuled"})
+"""The events that end the open deadline's stage (and settle whether it was breached); a
+hand-off ruling only when it upholds the request (it re-dispatches the case)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,11 @@ class CaseRow:
     evaluated_at: datetime | None = None
     transfers: int = 0
     returns: int = 0
+    handoff_requests: int = 0  # 推诿: hand-off requests made on it, upheld or refused
+    handoffs_upheld: int = 0
+    handoffs_refused: int = 0
+    handoff_pending_since: datetime | None = None  # a request awaits the ruling since
+    handoff_flagged_at: datetime | None = None  # flagged as handed off repeatedly (多次推诿)
     reworks: int = 0
     reopens: int = 0
     extensions: int = 0
@@ -238,7 +245,7 @@ def _with_status(
 
 
 def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> str:
-    target = next_status(_STATUS[status], event_type, bool(datum.get("passed", True)))
+    target = next_status(_STATUS[status], event_type, verdict(event_type, datum))
     if target is None:
         raise CorruptStream(f"case {case_id} is {status} and cannot take {event_type}")
     return str(target)
@@ -335,6 +342,27 @@ def _apply(
         }
     elif kind == "CaseReturned":
         changes = {"department_code": None, "returns": row.returns + 1}
+    elif kind == "HandoffRequested":
+        requests = row.handoff_requests + 1
+        flagged = row.handoff_flagged_at
+        if flagged is None and repeatedly_handed_off(requests):
+            flagged = when
+        changes = {
+            "handoff_requests": requests,
+            "handoff_pending_since": when,
+            "handoff_flagged_at": flagged,
+        }
+    elif kind == "HandoffRuled":
+        changes = {"handoff_pending_since": None}
+        if d["upheld"]:
+            deadlines = _settle(deadlines, when, ref, cancel=True)
+            changes |= {
+                "handoffs_upheld": row.handoffs_upheld + 1,
+                "department_code": d["department_code"],
+                "dispatched_at": when,
+            }
+        else:
+            changes["handoffs_refused"] = row.handoffs_refused + 1
     elif kind == "CaseExtended":
         changes = {
             "extensions": row.extensions + 1,
@@ -515,6 +543,19 @@ _SUMMARIES: dict[str, Callable[[Datum], str]] = {
     "CaseResumed": lambda d: "resumed",
     "CaseParked": lambda d: f"parked (挂账) until review on {d['review_date']}: {d['reason']}",
     "CaseUnparked": lambda d: "off the backlog" + (f": {d['comment']}" if d.get("comment") else ""),
+    "HandoffRequested": lambda d: (
+        f"hand-off (推诿) asked by {d['department_code']}"
+        + (f", says {d['suggested_department']} owns it" if d.get("suggested_department") else "")
+        + f": {d['reason']}"
+    ),
+    "HandoffRuled": lambda d: (
+        (
+            f"hand-off upheld: re-dispatched to {d['department_code']}"
+            if d["upheld"]
+            else "hand-off refused: the case stays"
+        )
+        + (f" ({d['comment']})" if d.get("comment") else "")
+    ),
     "CaseEscalated": lambda d: f"escalated {d['from_level']} → {d['to_level']}: {d['reason']}",
     "CaseResolved": lambda d: f"resolved by {d['department_code']}: {d['resolution']}",
     "CaseVerified": lambda d: (

@@ -60,6 +60,10 @@ METRICS = (
     "verifications_on_time",
     "reworks",
     "hand_offs",
+    "handoff_requests",
+    "handoffs_upheld",
+    "handoffs_refused",
+    "handoffs_flagged",
     "extensions",
     "escalations",
     "breaches",
@@ -146,6 +150,8 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
         ]
     if event_type == "CaseReturned":
         return [(_and(places, datum["department_code"]), "hand_offs", 1)]
+    if event_type in ("HandoffRequested", "HandoffRuled"):
+        return _handoff_moves(event_type, datum, step, places)
     if event_type == "CaseExtended":
         return [(_and(places, row.department_code), "extensions", 1)]
     if event_type == "CaseEscalated":
@@ -180,6 +186,28 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
     if event_type in _LADDER_METRIC:
         return [(_and(places, row.department_code), _LADDER_METRIC[event_type], 1)]
     return []
+
+
+def _handoff_moves(
+    event_type: str, datum: Mapping[str, Any], step: CaseStep, places: tuple[Unit, ...]
+) -> list[Move]:
+    """推诿: a request counts for the requesting department (and the case's places), as do
+    the ruling on it, upheld or refused, and the case's flag when this request raised it; an
+    upheld ruling re-dispatches the case, counted for the department it goes to as a transfer
+    is."""
+    row, before = step.after, step.before
+    if event_type == "HandoffRequested":
+        units = _and(places, datum["department_code"])
+        raised = before is not None and before.handoff_flagged_at is None
+        flagged = int(raised and row.handoff_flagged_at is not None)
+        return [(units, "handoff_requests", 1), (units, "handoffs_flagged", flagged)]
+    units = _and(places, before.department_code if before else None)
+    if not datum["upheld"]:
+        return [(units, "handoffs_refused", 1)]
+    return [
+        (units, "handoffs_upheld", 1),
+        ((("department", datum["department_code"]),), "dispatched", 1),
+    ]
 
 
 _LADDER_METRIC = {

@@ -26,6 +26,8 @@ from events.models import (
     CaseTransferred,
     CaseUnparked,
     CaseVerified,
+    HandoffRequested,
+    HandoffRuled,
     Stage,
 )
 from processors.rules.calendar import local_date
@@ -33,6 +35,7 @@ from processors.rules.case_state import CaseState, DeadlineState
 from processors.rules.decisions import Rejected
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.errors import CalendarGap, NoSlaLimit
+from processors.rules.handoff import check_request, check_ruling
 from processors.rules.reference_view import ReferenceView
 from processors.rules.sla import (
     Deadline,
@@ -157,6 +160,14 @@ def _claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
 
 def _transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
+    actor = event.envelope.actor
+    if actor.role != "command_centre":  # a department asks instead (HandoffRequested)
+        return Rejected(
+            Code.NOT_COMMAND_CENTRE,
+            f"{_is(state)}: only the command centre re-dispatches a case (转派); a "
+            f"department that says it is not theirs asks for a hand-off, not {actor.role} "
+            f"{actor.id}",
+        )
     wrong = _department(state, event.from_department)
     if wrong:
         return wrong
@@ -175,6 +186,19 @@ def _transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> O
 
 def _return(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcome:
     return _department(state, event.department_code) or ()
+
+
+def _request_handoff(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Outcome:
+    return check_request(state, event, ref) or ()
+
+
+def _rule_handoff(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Outcome:
+    refused = check_ruling(state, event, ref)
+    if refused is not None:
+        return refused
+    if not event.upheld:  # the requesting department keeps the case and its running deadline
+        return ()
+    return _schedule(state, ref, Stage.claim, event.envelope.event_time)
 
 
 def _as_deadline(d: DeadlineState) -> Deadline:
@@ -304,6 +328,8 @@ RULES: dict[str, Callable[[CaseState, Any, ReferenceView], Outcome]] = {
     "CaseResumed": _resume,
     "CaseParked": _park,
     "CaseUnparked": _unpark,
+    "HandoffRequested": _request_handoff,
+    "HandoffRuled": _rule_handoff,
     "CaseEscalated": _escalate,
     "CaseResolved": _resolve,
     "CaseVerified": _verify,

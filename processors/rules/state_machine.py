@@ -48,6 +48,7 @@ from processors.rules.decisions import (
 )
 from processors.rules.decisions import RejectionCode as Code
 from processors.rules.errors import CalendarGap, UnknownReference
+from processors.rules.handoff import awaiting_ruling
 from processors.rules.ladder import LadderSubmission, decide_ladder
 from processors.rules.reference_view import ReferenceView
 from processors.rules.sla import warn_time_for
@@ -140,6 +141,9 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
             f"{event.event_type} at {event.envelope.event_time.isoformat()} cannot "
             "have happened before that: correct the event time",
         )
+    waiting = awaiting_ruling(state, event)
+    if waiting is not None:
+        return waiting
     gap = _beyond_calendar(state, event, ref)
     if gap is not None:
         return gap
