@@ -25,7 +25,7 @@ from events.models import (
 from events.topics import CASE_EVENTS, REJECTIONS
 from processors.rules.decisions import BENIGN_SIGNAL_REJECTIONS
 from projections import queries
-from projections.panels import handoffs, kpis, overview
+from projections.panels import case, handoffs, kpis, overview
 from projections.panels.periods import Period
 from projections.panels.scope import CITY, WHOLE_CITY, Unit
 from projections.replay import replay
@@ -215,6 +215,13 @@ def _project_and_ask(world: ProjectionWorld, records: list[Record]) -> None:
             conn, projection, WHOLE_CITY, Unit("department", MARKET), november
         )
         assert [r["case_id"] for r in market.rows] == ["case-handoff-twice"]
+        (head,) = case.header(conn, projection, WHOLE_CITY, "case-handoff-once").rows
+        assert [head[k] for k in ("handoff_requests", "handoffs_upheld", "handoffs_refused")] == [
+            1,
+            1,
+            0,
+        ]
+        assert head["handoff_flagged_at"] is None and head["transfers"] == 0
         october = Period("month", date(2026, 10, 1))
         assert handoffs.flagged(conn, projection, WHOLE_CITY, CITY, october).rows == []
 
