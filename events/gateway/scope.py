@@ -55,8 +55,9 @@ def _allows(allowed: tuple[str, ...], value: str) -> bool:
 
 
 def departments_named(event: Event) -> tuple[str, ...]:
-    """The department codes ``event`` names."""
-    named = [getattr(event, f) for f in _DEPARTMENT_FIELDS if hasattr(event, f)]
+    """The department codes ``event`` names (a field left empty, as a refused hand-off
+    ruling's ``department_code``, names none)."""
+    named = [getattr(event, f) for f in _DEPARTMENT_FIELDS if getattr(event, f, None) is not None]
     if isinstance(event, CategoryDefined):
         named.append(event.default_department_code)
     if isinstance(event, DepartmentDefined):
