@@ -16,16 +16,16 @@ from datetime import date, datetime, timedelta
 
 from confluent_kafka import Producer
 
+from domain.case_state import CaseState, evolve
+from domain.decisions import Accepted
+from domain.reference_rules import decide_reference
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide, due_signals, signal_submission
+from domain.visit_rules import decide_visit
 from events.codec import AvroCodec
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.topics import CASE_EVENTS, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
-from processors.rules.case_state import CaseState, evolve
-from processors.rules.decisions import Accepted
-from processors.rules.reference_rules import decide_reference
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide, due_signals, signal_submission
-from processors.rules.visit_rules import decide_visit
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
 

@@ -7,7 +7,8 @@ called in the same run, by the same clients, interleaved with them.
 The projection is the simulated whole city (12,216 grids, about 40,000 workers) over ``days``
 days from Monday 3 March 2025, written once with today's simulator to
 ``bench.dash.<seed>.<days>.*`` topics and projected once into the projection ``benchdash``
-(rebuilt when its schema lacks a read model of today's code); later runs reuse both.
+(rebuilt when its schema lacks a read model or a column of today's code); later runs reuse
+both.
 
 The endpoints are read from the served ``/openapi.json``, so an endpoint added to the app is
 measured without touching this file; ``/api/v1/live`` (the Server-Sent Events stream, an

@@ -38,15 +38,20 @@ PROJECTION = "benchcity"
 
 
 def _lacks_read_models(settings: ProjectorSettings, projection: str) -> bool:
-    """Whether the projection's active schema was made by code with fewer read models."""
+    """Whether the projection's active schema was made by code with fewer read models, or
+    fewer columns in one of them."""
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         schema = active_schema(conn, projection) if _has_meta(conn) else None
         if schema is None:
             return False
         rows = conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            (schema,),
         ).fetchall()
-    return not set(READ_MODELS) <= {name for (name,) in rows}
+    present = {(table, column) for table, column in rows}
+    wanted = {(t.name, column) for t in READ_MODELS.values() for column in t.column_names}
+    return not wanted <= present
 
 
 def _has_meta(conn: Any) -> bool:
@@ -74,7 +79,7 @@ def whole_city_projection(
     settings: ProjectorSettings, days: int, projection: str = PROJECTION
 ) -> dict[tuple[str, int], int]:
     """The whole-city log on ``settings.topic_prefix`` (written unless complete) projected
-    into ``projection`` up to its end; a projection that lacks a read model of today's code
+    into ``projection`` up to its end; a projection that lacks a read model (or column) of today's code
     is replayed anew first. The log's end offsets."""
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     ends = whole_city_log(settings, codec, days)

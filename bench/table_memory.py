@@ -23,8 +23,8 @@ from datetime import date
 from typing import cast
 
 from bench.canonical_log import canonical_events
+from domain.case_state import CaseState, evolve
 from events.models import CaseEvent, DeadlineScheduled, VisitRecorded
-from processors.rules.case_state import CaseState, evolve
 from processors.state_store import (
     Answer,
     CaseRecord,

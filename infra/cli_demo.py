@@ -22,6 +22,7 @@ import httpx
 import typer
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from domain.calendar import local_date
 from events.errors import FengqiaoError
 from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
@@ -33,7 +34,6 @@ from infra.cli_process import prefixed
 from infra.demo_children import ChildDied, Children
 from infra.settings import ConnectionSettings, StackSettings
 from infra.stack.topics_admin import ensure_topics
-from processors.rules.calendar import local_date
 from processors.settings import WorkflowSettings
 from projections.dashboard.settings import DashboardSettings
 from projections.projector import topic_ends

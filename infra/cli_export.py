@@ -1,5 +1,5 @@
 """``fengqiao export events|models``: the canonical logs and the read models as Parquet files
-for analysts (see ``projections.export``)."""
+for analysts (see ``projections.export_events`` and ``projections.export_models``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ from rich.progress import (
 from events.codec import AvroCodec
 from events.registry import SchemaRegistry
 from infra.cli import err_console, reports_errors
-from projections.export import STREAMS, Period, Written, export_events, export_models
+from projections.export_events import STREAMS, export_events
+from projections.export_files import Period, Written
+from projections.export_models import export_models
 from projections.settings import ProjectorSettings
 
 console = Console()

@@ -26,12 +26,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from domain.calendar import local_date
 from events.errors import BrokerUnavailable
 from events.models import Event
 from events.publisher import Publisher, PublisherSettings
 from infra.cli import err_console, reports_errors
 from infra.stack.probes import kafka_answers
-from processors.rules.calendar import local_date
 from simulate.city import EPOCH, CityShape, reference_events
 from simulate.clock import OfficeHours, day_start
 from simulate.live import paced

@@ -35,7 +35,7 @@ import psycopg
 
 from events.conformance.samples import Sample
 from events.conformance.verdicts import Answer, Verdict, answer_of_outcome, answer_of_problem
-from events.errors import BrokerUnavailable, FengqiaoError
+from events.errors import FengqiaoError
 from events.gateway.acceptance import accept
 from events.gateway.credentials import Credential, CredentialStore
 from events.gateway.database import ensure_schema
@@ -51,7 +51,12 @@ from events.topics import OUTCOMES, REFERENCE_EVENTS
 from infra.cli_process import prefixed
 from infra.demo_children import Child, Children
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
+from infra.stack.topics_admin import (
+    ADMIN_TIMEOUT_S,
+    admin_client,
+    delete_topics_starting,
+    ensure_topics,
+)
 from simulate.city import CityShape, reference_events
 
 __all__ = [
@@ -253,16 +258,10 @@ class Sandbox:
         self.publisher.close()
         self.codec.registry.close()
         # Until the broker lists none: a run that ends as it starts may delete the topics while
-        # a creation of them is still under way, which lands after the first deletion.
-        # A loaded broker may take longer than one admin timeout to drop them all: ask again.
+        # a creation of them is still under way, and a loaded broker may take longer than one
+        # admin timeout to drop them all.
         ours = (self.prefix, f"{self.app_id}-")
-        for attempt in range(3):
-            try:
-                if not delete_topics_starting(self.admin, ours, until_gone=True):
-                    break
-            except BrokerUnavailable:
-                if attempt == 2:
-                    raise
+        delete_topics_starting(self.admin, ours, until_gone=True, timeout_s=3 * ADMIN_TIMEOUT_S)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -19,18 +19,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from events.errors import DecodeError
-from events.kafka_io import dead_letter_headers
-from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
-from events.topics import INBOX, dlq
-from processors.changelog import Table
-from processors.rules.copies import model_with
-from processors.rules.decisions import (
+from domain.copies import model_with
+from domain.decisions import (
     DERIVED_ACTOR,
     DERIVED_SOURCE_SYSTEM,
     derived_envelope,
     derived_id,
 )
+from events.errors import DecodeError
+from events.kafka_io import dead_letter_headers
+from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
+from events.topics import INBOX, dlq
+from processors.changelog import Table
 from processors.state_store import Answer
 
 __all__ = [

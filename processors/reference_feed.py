@@ -23,12 +23,12 @@ from aiokafka import (  # type: ignore[import-untyped]
     TopicPartition,
 )
 
+from domain.reference_view import ReferenceView
 from events.codec import AvroCodec
 from events.errors import DecodeError
 from events.kafka_access import KafkaAccess
 from events.models import Event
 from events.topics import REFERENCE_EVENTS
-from processors.rules.reference_view import ReferenceView
 from processors.settings import WorkflowSettings
 
 __all__ = ["ReferenceFeed"]

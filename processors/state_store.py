@@ -39,7 +39,7 @@ from typing import Any
 
 import orjson
 
-from processors.rules.case_state import CaseState
+from domain.case_state import CaseState
 
 __all__ = [
     "Answer",

@@ -22,13 +22,13 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from domain.errors import RulesError
+from domain.ladder import due_steps, step_submission
+from domain.state_machine import due_signals, signal_submission
 from events.codec import AvroCodec
 from events.topics import CASE_INBOX
 from processors.changelog import Table
 from processors.reference_feed import ReferenceFeed
-from processors.rules.errors import RulesError
-from processors.rules.ladder import due_steps, step_submission
-from processors.rules.state_machine import due_signals, signal_submission
 from processors.settings import WorkflowSettings
 from processors.state_store import loads
 

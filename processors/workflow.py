@@ -29,6 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
+from domain.case_state import evolve
+from domain.decisions import Accepted, Decision, Duplicate, Rejected
+from domain.errors import RulesError
+from domain.reference_rules import decide_reference
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide
+from domain.visit_rules import decide_visit
 from events.codec import AvroCodec
 from events.errors import DecodeError
 from events.models import CaseEvent, Event, OutcomeStatus, SubmissionOutcome, VisitRecorded
@@ -46,13 +53,6 @@ from events.topics import (
 from processors.changelog import Table
 from processors.outputs import Source, dead_letter, outcome, poison_outcome, rejection
 from processors.reference_feed import ReferenceFeed
-from processors.rules.case_state import evolve
-from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected
-from processors.rules.errors import RulesError
-from processors.rules.reference_rules import decide_reference
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide
-from processors.rules.visit_rules import decide_visit
 from processors.settings import WorkflowSettings
 from processors.state_store import (
     Answer,

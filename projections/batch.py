@@ -18,20 +18,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from processors.rules.calendar import local_date
-from processors.rules.reference_view import ReferenceView
-from projections.case_fold import (
-    CaseRow,
-    CaseStep,
-    CorruptStream,
-    DeadlineRow,
-    TimelineRow,
-    fold_case,
-)
-from projections.hotwords import words_of
-from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
-from projections.rejection_fold import RejectionRow, rejection_row
-from projections.stats_fold import (
+from domain.calendar import local_date
+from domain.case_fold import CaseRow, CaseStep, TimelineRow, fold_case
+from domain.deadline_rows import DeadlineRow
+from domain.errors import CorruptStream
+from domain.funnel_moves import funnel_moves
+from domain.reference_view import ReferenceView
+from domain.stats_moves import (
     METRICS,
     Move,
     Unit,
@@ -41,6 +34,9 @@ from projections.stats_fold import (
     quarter_of,
     visit_counts,
 )
+from projections.hotwords import words_of
+from projections.now_fold import NOW_COLUMNS, is_overdue, now_moves, standing
+from projections.rejection_fold import RejectionRow, rejection_row
 
 __all__ = [
     "CaseLocationRow",
@@ -315,9 +311,9 @@ def _fold_one(state: ProjectionState, rec: Decoded, changes: Changes) -> None:
     changes.timeline.append(step.timeline._replace(log_offset=rec.offset))
     day = local_date(step.timeline.event_time)
     changes.count(day, case_moves(rec.event_type, rec.datum, step))
-    cohort = cohort_moves(rec.event_type, step)
-    if cohort is not None:
-        changes.count(*cohort)
+    for cohort in (cohort_moves(rec.event_type, step), funnel_moves(step)):
+        if cohort is not None:
+            changes.count(*cohort)
     for other_day, moves in dated_moves(rec.event_type, step):
         changes.count(other_day, moves)
     row = step.after

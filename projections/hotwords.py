@@ -70,7 +70,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r".*pkg_resources", category=DeprecationWarning)
     import jieba  # type: ignore[import-untyped]
 
-from processors.rules.reference_view import Lexicon
+from domain.reference_view import Lexicon
 
 __all__ = ["FUNCTION_WORDS", "top_k", "words_of"]
 

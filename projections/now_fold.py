@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from processors.rules.case_state import OPEN_STATUSES, Status
-from projections.case_fold import CaseRow, DeadlineRow
-from projections.stats_fold import Move, Unit, case_places
+from domain.case_fold import CaseRow
+from domain.case_state import OPEN_STATUSES, Status
+from domain.deadline_rows import DeadlineRow
+from domain.stats_moves import Move, Unit, case_places
 
 __all__ = ["NOW_COLUMNS", "STATUS_COLUMNS", "Standing", "is_overdue", "now_moves", "standing"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal, NamedTuple
 
-from projections.stats_fold import quarter_of
+from domain.stats_moves import quarter_of
 
 __all__ = [
     "DAY_SQL",

@@ -5,10 +5,8 @@ the consumer is assigned its partitions from there (no consumer-group offsets at
 crash anywhere resumes at the last committed batch, losing and double-counting nothing.
 
 The reference log (one partition) is read from its start by every projector and folded into
-the reference view; before each batch it is read up to its end, so every case or visit event
-finds the definitions the workflow checked it against. That read is never cut short: folding
-against part of the reference data would give a projection that depends on how fast the
-machine was. A slow read says how far it has got; one that stalls raises.
+the reference view; before each batch it is read up to its end (``ReferenceTail``), so every
+case or visit event finds the definitions the workflow checked it against.
 
 ``run`` writes on a thread of its own (``BatchWriter``): PostgreSQL commits batch n while
 batch n + 1 is decoded and folded, never further ahead. Anything that reads the schema back
@@ -28,23 +26,22 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from domain.reference_view import Place
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
 from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, dead_letter_headers, produce, reader, where
 from events.models import (
     DepartmentDefined,
-    Event,
     PlaceDefined,
     PlaceRetired,
     WorkerAssigned,
 )
 from events.topics import REFERENCE_EVENTS, dlq
-from processors.rules.reference_view import Place
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
-from projections.read_progress import STALL_S, ReadProgress
+from projections.reference_tail import ReferenceTail, watermarks
 from projections.settings import ProjectorSettings
 from projections.store import (
     connect,
@@ -67,14 +64,7 @@ _CHUNK = 5000  # records consumed and folded at a time within a batch
 # full case cache, so rarely; live batches are small, hence the batch count as well.
 _COLLECT_RECORDS = 1_000_000
 _COLLECT_BATCHES = 5_000
-_REFERENCE_WAIT_S = 10.0  # a reference read not complete after this long says how far it got
 _UNIT_SOURCES = (PlaceDefined, PlaceRetired, WorkerAssigned, DepartmentDefined)  # what units show
-# What a topic created a moment ago answers until its leader is known everywhere.
-_SETTLING = {
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-}
 
 
 @dataclass
@@ -142,8 +132,7 @@ class Projector:
         self._fresh = False  # the schema held no case when we started: unknown = new
         self._stopping = False
         self._consumer: Consumer | None = None
-        self._reference: Consumer | None = None
-        self._ref_tp = TopicPartition(settings.topic(REFERENCE_EVENTS), 0, 0)
+        self._reference: ReferenceTail | None = None
         self._producer: Producer | None = None
         self._pending_places: list[Place] = []
         self._pending_units: Units | None = None
@@ -182,9 +171,10 @@ class Projector:
         failure = self._writer.close()
         if failure is not None:
             log.error("projector: the last batch did not commit: %s", failure)
-        for consumer in (self._consumer, self._reference):
-            if consumer is not None:
-                consumer.close()
+        if self._consumer is not None:
+            self._consumer.close()
+        if self._reference is not None:
+            self._reference.close()
         self._consumer = self._reference = None
         if self._producer is not None:
             self._producer.flush(10)
@@ -247,12 +237,12 @@ class Projector:
             **{"enable.partition.eof": True, "fetch.max.bytes": 52428800, "fetch.wait.max.ms": 50},
         )
         self._consumer.assign(self._assignment())
-        # The reference log is asked for its end before every batch: a broker-side fetch wait
-        # (500 ms by default) would sit in front of each of those questions.
-        self._reference = reader(
-            bootstrap, f"projector-reference-{self.schema}", **{"fetch.wait.max.ms": 10}
+        self._reference = ReferenceTail(
+            bootstrap,
+            self.settings.topic(REFERENCE_EVENTS),
+            self.codec,
+            f"projector-reference-{self.schema}",
         )
-        self._reference.assign([self._ref_tp])
         self._pending_places = self._read_reference()
 
     def _assignment(self) -> list[TopicPartition]:
@@ -425,63 +415,11 @@ class Projector:
 
     # --- the reference log -----------------------------------------------------------------
     def _read_reference(self) -> list[Place]:
-        """Read the reference log up to its end; the places it (re)defined, for ``places``.
-        When it (re)defined a place, an assignment or a department, ``units`` is rebuilt from
-        the whole view, for the next batch to write.
-
-        However long that takes: every ``_REFERENCE_WAIT_S`` it logs how far it has got.
-
-        Raises:
-            BrokerUnavailable: the end cannot be asked for, or the read has not moved for
-                ``STALL_S`` (nothing of the batch is folded or written).
-        """
+        """Read the reference log up to its end (``ReferenceTail``); the places it (re)defined,
+        for ``places``. When it (re)defined a place, an assignment or a department, ``units``
+        is rebuilt from the whole view, for the next batch to write."""
         assert self._reference is not None
-        tp = self._ref_tp
-        try:
-            _, end = watermarks(self._reference, tp)
-        except KafkaException as exc:
-            raise BrokerUnavailable(f"cannot read {tp.topic}: {exc}") from exc
-        events: list[Event] = []
-        progress = ReadProgress(
-            tp.offset, end, time.monotonic(), report_every_s=_REFERENCE_WAIT_S, stall_s=STALL_S
-        )
-        last_error: KafkaError | None = None
-        while not progress.complete:
-            now = time.monotonic()
-            why = f" (last error: {last_error})" if last_error is not None else ""
-            if progress.stalled(now):
-                raise BrokerUnavailable(
-                    f"Kafka delivered nothing of {tp.topic} for {STALL_S:.0f} s at offset "
-                    f"{tp.offset} of {end}{why}; the projector folds nothing against part of "
-                    "the reference data"
-                )
-            if progress.report_due(now):
-                log.warning(
-                    "projector: %s read to offset %d of %d in %.1f s, not complete yet; "
-                    "nothing is folded until it is%s",
-                    tp.topic,
-                    tp.offset,
-                    end,
-                    now - progress.started,
-                    why,
-                )
-            for msg in self._reference.consume(10_000, 0.2):
-                if msg.error() is not None:
-                    last_error = msg.error()  # retried by the client; reported if it stalls
-                    continue
-                tp.offset = where(msg)[2] + 1
-                events.extend(self._reference_event(msg))
-            position = self._reference.position([TopicPartition(tp.topic, 0)])[0].offset
-            if position >= 0:  # past transaction markers, which are never delivered
-                tp.offset = max(tp.offset, position)
-            progress.reached(tp.offset, time.monotonic())
-        if progress.reports:
-            log.warning(
-                "projector: %s read to its end (%d) in %.1f s",
-                tp.topic,
-                end,
-                time.monotonic() - progress.started,
-            )
+        events = self._reference.read_to_end()
         if self.until is not None:
             events = [e for e in events if e.envelope.recorded_time <= self.until]
         if not events:
@@ -492,13 +430,6 @@ class Projector:
             self._pending_units = with_shapes(build_units(self.state.ref), self.state.ref)
         codes = {e.code for e in events if isinstance(e, PlaceDefined | PlaceRetired)}
         return [p for code in sorted(codes) for p in self.state.ref.place_history(code)]
-
-    def _reference_event(self, msg: Message) -> list[Event]:
-        try:
-            return [self.codec.decode(msg.value() or b"", msg.topic(), 0, msg.offset())]
-        except DecodeError as exc:
-            log.error("projector: skipping undecodable reference record: %s", exc)
-            return []
 
     # --- dead letters ----------------------------------------------------------------------
     def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
@@ -578,21 +509,6 @@ def _collecting_by_hand() -> Iterator[Callable[[int], None]]:
         if was_enabled:
             gc.enable()
         gc.unfreeze()
-
-
-def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tuple[int, int]:
-    """A partition's low and high watermarks, retrying what Kafka calls retriable (a new
-    topic's leader not yet known, a leader moving)."""
-    for attempt in range(attempts):
-        try:
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            return int(low), int(high)
-        except KafkaException as exc:
-            err = exc.args[0]
-            if attempt == attempts - 1 or not (err.retriable() or err.code() in _SETTLING):
-                raise
-            time.sleep(0.1 * (attempt + 1))
-    raise AssertionError("unreachable")
 
 
 def _streams(settings: ProjectorSettings) -> dict[str, str]:

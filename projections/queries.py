@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from domain.stats_moves import METRICS
 from projections.errors import ProjectionError
 from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS, WIDTHS
 from projections.handoffs import flagged_handoffs, handoffs_now
@@ -23,7 +24,6 @@ from projections.now_fold import STATUS_COLUMNS
 from projections.panels.lateness import BUCKETS, bucket_sql
 from projections.periods import Span, cover
 from projections.reading import Answer, answer
-from projections.stats_fold import METRICS
 from projections.supervision import backlog, case_ladder, ladder_now, notice
 
 __all__ = [

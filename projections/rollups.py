@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from processors.rules.case_state import OPEN_STATUSES
+from domain.case_state import OPEN_STATUSES
 from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS
 from projections.now_fold import NOW_COLUMNS, STATUS_COLUMNS
 from projections.periods import DAY_SQL, MONTH_SQL, QUARTER_SQL

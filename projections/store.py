@@ -10,17 +10,21 @@ too, by PostgreSQL, from the batch's day rows, resolutions and visits as they go
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from processors.rules.reference_view import Place
+from domain.case_fold import CaseRow
+from domain.deadline_rows import DeadlineRow
+from domain.reference_view import Place
 from projections.batch import Changes, Position
-from projections.case_fold import CaseRow, DeadlineRow
 from projections.errors import ProjectionStoreError
 from projections.rollups import (
     ROLLUPS,
@@ -34,16 +38,21 @@ from projections.tables import READ_MODELS, Table, ddl, index_ddl
 from projections.units import Units
 
 __all__ = [
+    "DEADLOCK_ATTEMPTS",
     "connect",
     "create_indexes",
     "create_schema",
     "load_cases",
     "load_checkpoints",
     "load_visit_sequences",
+    "retrying_deadlocks",
     "schema_exists",
     "use_schema",
     "write_batch",
 ]
+
+log = logging.getLogger("fengqiao.projector")
+DEADLOCK_ATTEMPTS = 5
 
 
 def connect(dsn: str) -> psycopg.Connection[Any]:
@@ -224,13 +233,44 @@ def write_batch(
     Raises:
         ProjectionStoreError: PostgreSQL refused; nothing of the batch was written.
     """
+
+    def work() -> None:
+        _write(conn, changes, places)
+        if units is not None:
+            _replace_units(conn, units)
+
     try:
-        with conn.transaction():
-            _write(conn, changes, places)
-            if units is not None:
-                _replace_units(conn, units)
+        retrying_deadlocks(conn, work)
     except psycopg.Error as exc:
         raise ProjectionStoreError(f"writing a batch failed and was rolled back: {exc}") from exc
+
+
+def retrying_deadlocks(
+    conn: psycopg.Connection[Any], work: Callable[[], None], attempts: int = DEADLOCK_ATTEMPTS
+) -> int:
+    """Run ``work`` in one transaction, again from the start when PostgreSQL ends it as a
+    deadlock's victim; the attempts it took.
+
+    Replay workers sharing a schema add to the same counter rows (the city's, a district's),
+    each batch in several statements: two batches can take the same rows in opposite orders,
+    and no order of statements avoids that. The victim's transaction is rolled back whole, so
+    doing it again is exactly what a later batch would have done.
+
+    Raises:
+        psycopg.errors.DeadlockDetected: still a victim after ``attempts``.
+        psycopg.Error: any other refusal, at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with conn.transaction():
+                work()
+            return attempt
+        except psycopg.errors.DeadlockDetected:
+            if attempt == attempts:
+                raise
+            log.warning("projection: a batch was a deadlock's victim; writing it again")
+            time.sleep(0.05 * attempt)  # the winner is committing; let it
+    raise AssertionError("unreachable")
 
 
 def _write(conn: psycopg.Connection[Any], changes: Changes, places: Sequence[Place]) -> None:

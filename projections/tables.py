@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from domain.case_fold import CaseRow, TimelineRow
+from domain.deadline_rows import DeadlineRow
+from domain.stats_moves import METRICS
 from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
 from projections.batch import CaseLocationRow, NoticeRow, ResolutionRow, VisitRow, VisitTrackRow
-from projections.case_fold import CaseRow, DeadlineRow, TimelineRow
 from projections.now_fold import NOW_COLUMNS
 from projections.rejection_fold import RejectionRow
-from projections.stats_fold import METRICS
 from projections.units import ShapeRow, UnitRow
 
 __all__ = ["READ_MODELS", "SOURCE_TOPICS", "TABLES", "Table", "ddl", "index_ddl", "topic_patterns"]

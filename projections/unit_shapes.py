@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from processors.rules.reference_view import ReferenceView
+from domain.reference_view import ReferenceView
 from projections.units import ShapeRow, UnitRow, Units
 
 __all__ = ["Box", "GridRow", "Map", "draw", "grid_rings", "shape_rows", "with_shapes"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from domain.reference_view import ReferenceView
 from events.models import PlaceLevel
-from processors.rules.reference_view import ReferenceView
 
 __all__ = ["UNIT_LEVELS", "ShapeRow", "UnitRow", "Units", "build_units", "unit_rows"]
 

@@ -7,9 +7,9 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.calendar import WorkCalendar, calendar_from_definitions, is_working_day
+from domain.errors import CalendarGap
 from processors.data import shipped_calendar_definitions
-from processors.rules.calendar import WorkCalendar, calendar_from_definitions, is_working_day
-from processors.rules.errors import CalendarGap
 
 __all__ = ["SHANGHAI", "OfficeHours", "at", "day_start"]
 

@@ -25,6 +25,7 @@ from infra.settings import ConnectionSettings
 from infra.topics import TOPICS, TopicSpec, expected_mismatches
 
 ADMIN_TIMEOUT_S = 30.0
+_REDELETE_S = 2.0  # how often topics listed again after their deletion are deleted again
 
 
 def admin_client(bootstrap: str, **config: str) -> AdminClient:
@@ -37,17 +38,41 @@ def admin_client(bootstrap: str, **config: str) -> AdminClient:
 
 
 def delete_topics_starting(
-    admin: AdminClient, prefixes: tuple[str, ...], until_gone: bool = False
+    admin: AdminClient,
+    prefixes: tuple[str, ...],
+    until_gone: bool = False,
+    timeout_s: float = ADMIN_TIMEOUT_S,
 ) -> list[str]:
     """Delete every topic whose name starts with one of ``prefixes`` (a test's or a
     benchmark's own topics, faust's internal ones included); the names deleted.
 
-    ``until_gone``: return only once the metadata no longer lists them, for a caller that
-    creates topics of the same names next (a topic still being deleted cannot be).
+    ``until_gone``: return only once the metadata no longer lists any of them, for a caller
+    that creates topics of the same names next (a topic still being deleted cannot be), or
+    that must leave none behind. A creation still under way at the deletion lands after it,
+    so what is listed again is deleted again, every ``_REDELETE_S``, for up to ``timeout_s``.
 
     Raises:
-        BrokerUnavailable: with ``until_gone``, some are still listed after the admin timeout.
+        BrokerUnavailable: with ``until_gone``, some are still listed after ``timeout_s``.
     """
+    ours = _delete_listed(admin, prefixes)
+    deadline = time.monotonic() + timeout_s
+    redelete_at = time.monotonic() + _REDELETE_S
+    while until_gone and ours and any(t.startswith(prefixes) for t in _topic_names(admin)):
+        now = time.monotonic()
+        if now >= deadline:
+            raise BrokerUnavailable(
+                f"topics under {', '.join(prefixes)} still exist {timeout_s:.0f} s "
+                "after their deletion"
+            )
+        if now >= redelete_at:
+            ours += [t for t in _delete_listed(admin, prefixes) if t not in ours]
+            redelete_at = now + _REDELETE_S
+        time.sleep(0.2)
+    return ours
+
+
+def _delete_listed(admin: AdminClient, prefixes: tuple[str, ...]) -> list[str]:
+    """Delete the topics listed now under ``prefixes``; their names."""
     ours = [t for t in _topic_names(admin) if t.startswith(prefixes)]
     if ours:
         for future in admin.delete_topics(ours).values():
@@ -58,14 +83,6 @@ def delete_topics_starting(
                 # the same prefix, or the listing's metadata was a moment old): what we want.
                 if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
                     raise
-    deadline = time.monotonic() + ADMIN_TIMEOUT_S
-    while until_gone and ours and any(t.startswith(prefixes) for t in _topic_names(admin)):
-        if time.monotonic() >= deadline:
-            raise BrokerUnavailable(
-                f"topics under {', '.join(prefixes)} still exist {ADMIN_TIMEOUT_S:.0f} s "
-                "after their deletion"
-            )
-        time.sleep(0.2)
     return ours
 
 
@@ -184,13 +201,25 @@ def _create(
 
 
 def _configs(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, dict[str, str]]:
-    resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in names]
-    futures = admin.describe_configs(resources, request_timeout=timeout_s)
-    configs = {}
-    for resource, future in futures.items():
-        try:
-            entries = future.result()
-        except KafkaException as e:
-            raise StackError(f"cannot describe topic {resource.name}: {e}") from e
-        configs[resource.name] = {k: v.value for k, v in entries.items() if v.value is not None}
+    deadline = time.monotonic() + timeout_s
+    configs: dict[str, dict[str, str]] = {}
+    pending = list(names)
+    while pending:
+        resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in pending]
+        futures = admin.describe_configs(resources, request_timeout=timeout_s)
+        pending = []
+        for resource, future in futures.items():
+            try:
+                entries = future.result()
+            except KafkaException as e:
+                # Listed a moment ago, but not yet known to the broker answering for its
+                # configs (a topic just made, on a loaded broker): ask again until the timeout.
+                code = e.args[0].code()
+                if code == KafkaError.UNKNOWN_TOPIC_OR_PART and time.monotonic() < deadline:
+                    pending.append(resource.name)
+                    continue
+                raise StackError(f"cannot describe topic {resource.name}: {e}") from e
+            configs[resource.name] = {k: v.value for k, v in entries.items() if v.value is not None}
+        if pending:
+            time.sleep(0.1)
     return configs

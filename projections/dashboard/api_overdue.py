@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from domain.calendar import WorkCalendar, calendar_from_definitions
 from events.problems import problem_responses
 from processors.data import shipped_calendar_definitions
-from processors.rules.calendar import WorkCalendar, calendar_from_definitions
 from projections.dashboard.api import out
 from projections.dashboard.deps import Panel
 from projections.dashboard.paging import Limit, Offset, page_of

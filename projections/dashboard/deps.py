@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import psycopg
 from fastapi import Depends, Query, Request
 
+from domain.calendar import SHANGHAI
 from events.problems import Problem
-from processors.rules.calendar import SHANGHAI
 from projections.dashboard.memo import Memo
 from projections.dashboard.settings import DashboardSettings
 from projections.dashboard.watch import Position, Watch

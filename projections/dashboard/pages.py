@@ -14,7 +14,7 @@ from projections.dashboard.paging import Limit, Offset, page_of
 from projections.dashboard.render import page_context, templates
 from projections.dashboard.shapes import freshness_of
 from projections.panels import drill, handoffs, overview
-from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, Kpi
+from projections.panels.kpis import FLOWS, KPIS, OVERVIEW_TILES, Kpi
 from projections.reading import Answer
 
 __all__ = ["fragment", "frame", "router"]
@@ -68,7 +68,7 @@ def trend(request: Request, p: Panel) -> HTMLResponse:
     found = p.remember(
         "trend", lambda: overview.trend(p.conn, p.projection, p.scope, p.unit, p.period)
     )
-    series = [{"name": KPIS[n].label, "metric": KPIS[n].numerator} for n in FUNNEL]
+    series = [{"name": KPIS[n].label, "metric": KPIS[n].numerator} for n in FLOWS]
     return fragment(request, p, "panels/trend.html", found, series=series)
 
 

@@ -25,7 +25,7 @@ def map_page(
 ) -> HTMLResponse:
     level = mapview.level_for(p.unit, level)
     levels = [lvl for lvl in mapview.MAP_LEVELS if mapview.drawable(p.unit, lvl)]
-    kpis = list(KPIS.values())
+    kpis = [k for k in KPIS.values() if k.listed]
     return frame(request, p, "map.html", "map", level=level, kpi=k, levels=levels, kpis=kpis)
 
 

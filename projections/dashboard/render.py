@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi.templating import Jinja2Templates
 
-from processors.rules.calendar import SHANGHAI
+from domain.calendar import SHANGHAI
 from projections.panels import terms
 from projections.panels.periods import Period
 from projections.panels.scope import LEVEL_ZH, Unit, child_level

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from processors.rules.calendar import SHANGHAI
+from domain.calendar import SHANGHAI
 from projections.dashboard.watch import Position
 from projections.reading import Answer
 

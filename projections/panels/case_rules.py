@@ -1,5 +1,5 @@
 """The rules of one case's page, pure: whether a viewer may see the case, which steps of its
-trace were posted late, and each deadline's status (``projections.case_fold`` states it once)."""
+trace were posted late, and each deadline's status (``domain.case_fold`` states it once)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from projections.case_fold import DeadlineRow, deadline_status
+from domain.deadline_rows import DeadlineRow, deadline_status
 from projections.panels.scope import CHAIN_COLUMN, Scope
 
 __all__ = ["DEADLINE_COLUMNS", "LATE_POST", "case_in_scope", "deadline_state", "late_post"]

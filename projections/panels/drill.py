@@ -25,8 +25,9 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import dict_row
 
-from processors.rules.calendar import SHANGHAI
-from processors.rules.case_state import OPEN_STATUSES
+from domain.calendar import SHANGHAI
+from domain.case_state import OPEN_STATUSES
+from domain.funnel_moves import FUNNEL_SQL
 from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit
@@ -51,7 +52,10 @@ class Facts:
 
     events: tuple[str, ...] = ()
     resolutions: bool = False
-    cohort: bool = False  # the cases first dispatched in the period (stats_fold.cohort_moves)
+    # A cohort of cases, by the column that dates them into the period: first dispatched in it
+    # (the close rates', ``stats_fold.cohort_moves``) or reported in it (the funnel's,
+    # ``domain.funnel_moves``); per department, the department first dispatched to.
+    cohort: str | None = None
     where: str = "TRUE"
 
     @property
@@ -89,9 +93,12 @@ _FACTS: dict[str, Facts] = {
     "breaches": Facts(("DeadlineBreached",)),
     "evaluations": Facts(("CaseEvaluated",)),
     "satisfaction_sum": Facts(("CaseEvaluated",)),
-    "due_to_close": Facts(cohort=True),
-    "closed_of_due": Facts(cohort=True, where="c.status = 'closed'"),
-    "closed_on_time_of_due": Facts(cohort=True, where="c.status = 'closed' AND c.on_time"),
+    "due_to_close": Facts(cohort="first_dispatched_at"),
+    "closed_of_due": Facts(cohort="first_dispatched_at", where="c.status = 'closed'"),
+    "closed_on_time_of_due": Facts(
+        cohort="first_dispatched_at", where="c.status = 'closed' AND c.on_time"
+    ),
+    **{metric: Facts(cohort="reported_at", where=sql) for metric, sql in FUNNEL_SQL.items()},
 }
 # Why a case of the denominator is not in the numerator.
 _LEFT_OUT_WHY = {
@@ -121,7 +128,7 @@ def _unit_match(unit: Unit, facts: Facts) -> tuple[str, str]:
             return "c.first_department_code = %(code)s", "首次派遣部门"
         return "c.department_code = %(code)s", "案件当前承办部门"
     if facts.cohort:
-        raise DrillError("the cases due to close are counted per place and department")
+        raise DrillError("a cohort's cases are counted per place and department")
     return "f.actor_id = %(code)s", "经办网格员"
 
 
@@ -129,10 +136,10 @@ def _facts_sql(k_metric: str, unit: Unit, period: Period) -> tuple[str, dict[str
     facts = _FACTS[k_metric]
     match, basis = _unit_match(unit, facts)
     if facts.cohort:
+        at = f"c.{facts.cohort}"
         source = (
-            "SELECT c.case_id, 0 AS sequence, c.first_dispatched_at AS ord, "
-            "c.first_dispatched_at AS at FROM cases c "
-            "WHERE c.first_dispatched_at >= %(t0)s AND c.first_dispatched_at < %(t1)s"
+            f"SELECT c.case_id, 0 AS sequence, {at} AS ord, {at} AS at FROM cases c "
+            f"WHERE {at} >= %(t0)s AND {at} < %(t1)s"
         )
     elif facts.resolutions:
         if unit.level == "worker":
@@ -256,7 +263,7 @@ def _department_counted(metric: str) -> bool:
     matched on: the resolving department (a reworked resolution taken back from it, as its
     row is from ``resolutions``) and the department first dispatched to (the cohort)."""
     facts = _FACTS[metric]
-    return facts.resolutions or facts.cohort
+    return facts.resolutions or facts.cohort is not None
 
 
 def _reports_sql(

@@ -1,5 +1,5 @@
 """The 多次推诿 panel: the cases of a unit flagged in the period as handed off repeatedly
-(two hand-off requests or more, ``processors.rules.handoff.HANDOFF_FLAG_AT``), the latest
+(two hand-off requests or more, ``domain.handoff.HANDOFF_FLAG_AT``), the latest
 flagged first, a page at a time with ``total``.
 
 A place's flagged cases are those reported in it; a department's, those it holds now (an
@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from processors.rules.calendar import SHANGHAI
+from domain.calendar import SHANGHAI
 from projections.handoffs import HANDOFF_COLUMNS
 from projections.panels import terms
 from projections.panels.periods import Period

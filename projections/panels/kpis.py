@@ -16,6 +16,10 @@ it was reported in and the department that acted):
   dispatch to the final resolution; 推诿 hand-off requests (a department saying "not
   ours" to the command centre, upheld or refused) per department; 满意度 mean satisfaction (1–5) of the period's evaluations.
 - 在办 open and 超期 overdue: now, whatever the period (``unit_now``).
+- The funnel 上报 → 立案 → 派遣 → 处置 → 核查 → 结案 is a cohort's: the cases reported in the
+  period, and of them those that have got through each stage and all before it by now
+  (``domain.funnel_moves``), so each stage holds at most the one before; per department, the cases
+  first dispatched to it.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from domain.funnel_moves import FUNNEL_METRICS
+
 __all__ = [
     "DUE_LESS_PARKED",
+    "FLOWS",
     "FUNNEL",
     "KPIS",
     "OVERVIEW_TILES",
@@ -66,6 +73,7 @@ class Kpi:
     unit: str = "件"
     scale: float = 1.0
     events: tuple[str, ...] = ()
+    listed: bool = True  # offered in the rankings' and the map's choices
 
     def value(self, num: float | None, den: float | None) -> float | None:
         """The KPI from its summed counters; ``None`` when the denominator is zero."""
@@ -172,6 +180,12 @@ _ALL = (
     Kpi("visits", "走访", "count", "visits", unit="次"),
     Kpi("households", "入户", "count", "households", unit="户"),
     Kpi("discovery_rate", "发现率", "rate", "discovered", "visits", unit="件/次"),
+    *(
+        Kpi(metric, f"上报后{stage}", "count", metric, events=("CaseReported",), listed=False)
+        for metric, stage in zip(
+            FUNNEL_METRICS, ("已立案", "已派遣", "已处置", "已核查", "已结案"), strict=True
+        )
+    ),
     Kpi("open", "在办", "now", "open"),
     Kpi("overdue", "超期", "now", "overdue", lower_is_better=True),
 )
@@ -189,8 +203,14 @@ OVERVIEW_TILES = (
     "open",
     "overdue",
 )
-FUNNEL = ("reported", "accepted", "dispatched", "resolved", "verifications", "closed")
-RANKABLE = tuple(k.name for k in _ALL if k.kind != "now")
+# The funnel's stages: the period's reports, then how far they got (the cohort's counters).
+FUNNEL: tuple[tuple[str, str], ...] = (
+    ("reported", "上报"),
+    *zip(FUNNEL_METRICS, ("立案", "派遣", "处置", "核查", "结案"), strict=True),
+)
+# The daily trend: the same stages as the events of each day.
+FLOWS = ("reported", "accepted", "dispatched", "resolved", "verifications", "closed")
+RANKABLE = tuple(k.name for k in _ALL if k.kind != "now" and k.listed)
 
 
 def kpi(name: str) -> Kpi:

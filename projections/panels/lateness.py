@@ -7,8 +7,8 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from processors.rules.calendar import WorkCalendar, working_hours_between
-from processors.rules.errors import CalendarGap
+from domain.calendar import WorkCalendar, working_hours_between
+from domain.errors import CalendarGap
 
 __all__ = [
     "BUCKETS",

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from domain.stats_moves import METRICS
 from projections.panels import geography
 from projections.panels.kpis import Kpi
 from projections.panels.overview import NOW_COLUMNS
@@ -18,7 +19,6 @@ from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, PLACE_LEVELS, Scope, Unit, child_level
 from projections.panels.sources import STATS_TABLES, period_source, scope_clause
 from projections.reading import Answer, answer
-from projections.stats_fold import METRICS
 
 __all__ = [
     "MAP_LEVELS",

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import psycopg
 
-from processors.rules.calendar import SHANGHAI, WorkCalendar
-from processors.rules.case_state import OPEN_STATUSES
+from domain.calendar import SHANGHAI, WorkCalendar
+from domain.case_state import OPEN_STATUSES
 from projections.panels import terms
 from projections.panels.lateness import BUCKETS, bucket_sql, late_working_hours
 from projections.panels.periods import Period

@@ -9,12 +9,12 @@ from typing import Any
 
 import psycopg
 
-from projections.panels.kpis import FUNNEL, KPIS, OVERVIEW_TILES, Kpi
+from domain.stats_moves import METRICS
+from projections.panels.kpis import FLOWS, FUNNEL, KPIS, OVERVIEW_TILES, Kpi
 from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit
 from projections.panels.sources import STATS_TABLES, period_source, rows_of
 from projections.reading import Answer, answer
-from projections.stats_fold import METRICS
 
 __all__ = ["children", "counters", "funnel", "now_counts", "tiles", "trend"]
 
@@ -126,12 +126,13 @@ def _tile(
 def funnel(
     conn: psycopg.Connection[Any], projection: str, scope: Scope, unit: Unit, period: Period
 ) -> Answer:
-    """The closed loop's stages in ``period``: 上报 → 立案 → 派遣 → 处置 → 核查 → 结案."""
+    """The closed loop's stages for the cases reported in ``period``: 上报, then how many of
+    them got through 立案 → 派遣 → 处置 → 核查 → 结案 by now (``kpis.FUNNEL``)."""
     stats = counters(conn, projection, scope, unit, (period,))
     sums = stats.rows[0] if stats.rows else {}
     rows = [
-        {"kpi": n, "label": KPIS[n].label, "count": int(sums.get(KPIS[n].numerator) or 0)}
-        for n in FUNNEL
+        {"kpi": n, "label": label, "count": int(sums.get(KPIS[n].numerator) or 0)}
+        for n, label in FUNNEL
     ]
     return Answer(rows, stats.complete_to, stats.schema)
 
@@ -139,9 +140,10 @@ def funnel(
 def trend(
     conn: psycopg.Connection[Any], projection: str, scope: Scope, unit: Unit, period: Period
 ) -> Answer:
-    """Each day of ``period``: the funnel's counts (a quarter is ~90 rows)."""
+    """Each day of ``period``: the closed loop's events of the day (``kpis.FLOWS``; a quarter
+    is ~90 rows)."""
     where, params = rows_of(unit, scope)
-    metrics = [KPIS[n].numerator for n in FUNNEL]
+    metrics = [KPIS[n].numerator for n in FLOWS]
     query = (
         f"SELECT s.day, {_sums(metrics)} FROM stats_daily s WHERE {where} "
         "AND s.day >= %(start)s AND s.day < %(end)s GROUP BY 1 ORDER BY 1"

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from domain.stats_moves import METRICS
 from projections.panels.kpis import Kpi
 from projections.panels.periods import Period
 from projections.panels.ranks import (
@@ -22,7 +23,6 @@ from projections.panels.ranks import (
 from projections.panels.scope import CHAIN_COLUMN, Scope, Unit
 from projections.panels.sources import STATS_TABLES, period_source, scope_clause
 from projections.reading import Answer, answer
-from projections.stats_fold import METRICS
 
 __all__ = ["MAX_ROWS", "ranking"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from processors.rules.calendar import SHANGHAI
+from domain.calendar import SHANGHAI
 from projections.panels import geography
 from projections.panels.mapview import feature_collection, units_in
 from projections.panels.periods import Period

@@ -39,7 +39,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = PROJECT_ROOT / ".data" / "artefacts" / "screenshots"
+# FQ_ARTEFACTS_DIR: where the screenshots go (two runs on one machine keep theirs apart).
+SCREENSHOTS = (
+    Path(os.environ.get("FQ_ARTEFACTS_DIR") or PROJECT_ROOT / ".data" / "artefacts") / "screenshots"
+)
 VIEWPORT = {"width": 1400, "height": 1000}
 
 

@@ -17,6 +17,10 @@ from confluent_kafka.admin import AdminClient
 from psycopg import sql
 
 from bench.canonical_log import write_canonical_log
+from domain.case_state import CaseState, evolve
+from domain.decisions import Rejected
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide
 from events.codec import AvroCodec
 from events.models import CaseReported, Event, VisitRecorded
 from events.registry import SchemaRegistry
@@ -24,10 +28,6 @@ from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
 from processors.outputs import rejection
-from processors.rules.case_state import CaseState, evolve
-from processors.rules.decisions import Rejected
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide
 from projections.projector import Projector, end_offsets
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema

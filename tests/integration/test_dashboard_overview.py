@@ -80,6 +80,10 @@ def test_no_close_rate_passes_100_percent_on_any_day_or_unit(dashboard: Dashboar
         ("department:__DEPT__", "discovery_rate", "numerator"),
         ("department:__DEPT__", "on_time_rate", "numerator"),
         ("department:__DEPT__", "on_time_rate", "denominator"),
+        # the funnel's cohort: the cases reported in June, by how far they got
+        ("city", "funnel_closed", "numerator"),
+        ("street:zhenhai-s001", "funnel_resolved", "numerator"),
+        ("department:__DEPT__", "funnel_dispatched", "numerator"),
     ],
 )
 def test_a_drills_total_is_the_count_of_the_cases_it_lists(
@@ -107,6 +111,38 @@ def test_a_drills_total_is_the_count_of_the_cases_it_lists(
             break
         listed += [row["case_id"] for row in body["rows"]]
     assert total and len(listed) == total
+
+
+def test_the_funnel_is_the_months_reports_by_how_far_they_got(dashboard: Dashboard) -> None:
+    """The funnel counts the cases reported in the period at each stage they have got through
+    with every stage before it, so it never widens (a funnel of the month's events did: June
+    closed cases reported in May)."""
+    r = dashboard.get("/api/v1/overview/funnel", **JUNE)
+    assert r.status_code == 200, r.text
+    counts = [row["count"] for row in r.json()["rows"]]
+    labels = [row["label"] for row in r.json()["rows"]]
+    assert labels == ["上报", "立案", "派遣", "处置", "核查", "结案"]
+    june = "reported_at >= '2025-06-01 00:00+08' AND reported_at < '2025-07-01 00:00+08'"
+    expected = dashboard.sql(
+        "SELECT count(*), count(*) FILTER (WHERE accepted_at IS NOT NULL), "
+        "count(*) FILTER (WHERE accepted_at IS NOT NULL AND first_dispatched_at IS NOT NULL), "
+        "count(*) FILTER (WHERE accepted_at IS NOT NULL AND first_dispatched_at IS NOT NULL "
+        "AND resolved_at IS NOT NULL), "
+        "count(*) FILTER (WHERE accepted_at IS NOT NULL AND first_dispatched_at IS NOT NULL "
+        "AND resolved_at IS NOT NULL AND verified_at IS NOT NULL), "
+        "count(*) FILTER (WHERE accepted_at IS NOT NULL AND first_dispatched_at IS NOT NULL "
+        f"AND resolved_at IS NOT NULL AND verified_at IS NOT NULL AND status = 'closed') "
+        f"FROM cases WHERE {june}"
+    )[0]
+    assert counts == list(expected)
+    assert counts == sorted(counts, reverse=True) and counts[-1] > 0
+    # the month's events are another thing: more closures than the month's reports reached
+    closed_in_june = pg_count(
+        dashboard,
+        "SELECT coalesce(sum(closed), 0) FROM stats_daily WHERE level = 'district' "
+        "AND day >= '2025-06-01' AND day < '2025-07-01'",
+    )
+    assert closed_in_june != counts[-1]
 
 
 def test_each_tile_compares_with_the_month_before(dashboard: Dashboard) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from domain.decisions import BENIGN_SIGNAL_REJECTIONS
 from events.models import (
     ActorRole,
     CaseEvent,
@@ -24,7 +25,6 @@ from events.models import (
 )
 from events.topics import CASE_EVENTS, REJECTIONS
 from infra.settings import ConnectionSettings
-from processors.rules.decisions import BENIGN_SIGNAL_REJECTIONS
 from tests.integration.projection_helpers import ProjectionWorld
 from tests.integration.test_workflow import DEPARTMENT, case_log, city, env, lifecycle
 from tests.integration.workflow_helpers import (

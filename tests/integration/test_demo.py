@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain.calendar import local_date
 from infra.settings import ConnectionSettings
-from processors.rules.calendar import local_date
 from tests.integration.dashboard_helpers import free_port
 from tests.integration.helpers import delete_prefixed_topics
 from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for

@@ -13,9 +13,9 @@ import shapely
 from shapely.geometry import shape
 
 from bench.canonical_log import canonical_events
+from domain.reference_rules import decide_reference
+from domain.reference_view import ReferenceView
 from events.models import Event, PlaceDefined
-from processors.rules.reference_rules import decide_reference
-from processors.rules.reference_view import ReferenceView
 from projections.errors import ProjectionError, UnknownProjection
 from projections.panels import geography
 from simulate.city import CityShape

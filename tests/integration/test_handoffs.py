@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain.decisions import BENIGN_SIGNAL_REJECTIONS
 from events.models import (
     ActorRole,
     CaseClaimed,
@@ -23,7 +24,6 @@ from events.models import (
     SubmissionRejected,
 )
 from events.topics import CASE_EVENTS, REJECTIONS
-from processors.rules.decisions import BENIGN_SIGNAL_REJECTIONS
 from projections import queries
 from projections.panels import case, handoffs, kpis, overview
 from projections.panels.periods import Period

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain.decisions import BENIGN_SIGNAL_REJECTIONS
+from domain.ladder import month_closes_between
 from events.models import (
     LADDER_EVENT_TYPES,
     ActorRole,
@@ -22,8 +24,6 @@ from events.models import (
     SubmissionRejected,
 )
 from events.topics import CASE_EVENTS, REJECTIONS
-from processors.rules.decisions import BENIGN_SIGNAL_REJECTIONS
-from processors.rules.ladder import month_closes_between
 from projections import queries
 from projections.replay import replay
 from tests.integration.projection_helpers import ProjectionWorld, checksums

@@ -24,7 +24,7 @@ from events.topics import CASE_EVENTS, dlq
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
 from projections import projector as projector_loop
-from projections import queries, store
+from projections import queries, reference_tail, store
 from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
 from projections.replay import replay
 from projections.versions import new_replay_schema, promote
@@ -140,7 +140,7 @@ def test_a_reference_read_slower_than_its_patience_is_waited_for_not_cut_short(
     # to its end: a read that outlasts its patience (here: none at all) says so and goes on.
     timely = world.new_schema("timely")
     world.project(timely)
-    monkeypatch.setattr(projector_loop, "_REFERENCE_WAIT_S", 0.0)
+    monkeypatch.setattr(reference_tail, "REPORT_EVERY_S", 0.0)
     slow = world.new_schema("slow")
     with caplog.at_level(logging.WARNING, logger="fengqiao.projector"):
         world.project(slow)
@@ -156,7 +156,7 @@ def test_a_reference_read_slower_than_its_patience_is_waited_for_not_cut_short(
 def test_a_reference_read_that_stalls_raises_and_nothing_is_written(
     world: ProjectionWorld, city_log: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(projector_loop, "STALL_S", 0.0)  # no progress at all is allowed
+    monkeypatch.setattr(reference_tail, "STALL_S", 0.0)  # no progress at all is allowed
     schema = world.new_schema("stalled")
     with pytest.raises(BrokerUnavailable, match=r"at offset 0 of \d+; the projector folds nothing"):
         world.project(schema)

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 
 from bench.canonical_log import canonical_events
+from domain.case_state import CaseState, evolve
+from domain.decisions import Accepted
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide, due_signals, signal_submission
+from domain.stats_moves import METRICS
 from events.models import Event
-from processors.rules.case_state import CaseState, evolve
-from processors.rules.decisions import Accepted
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide, due_signals, signal_submission
 from projections import queries
 from projections.handling_hist import RESOLUTION_UNITS, WIDTHS, bucket_of
 from projections.now_fold import NOW_COLUMNS
 from projections.rollups import ROLLUPS
-from projections.stats_fold import METRICS
 from projections.store import create_schema
 from simulate.city import CityShape
 from tests.integration.projection_helpers import ProjectionWorld

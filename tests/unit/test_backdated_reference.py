@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from domain.decisions import Accepted, Rejected
+from domain.decisions import RejectionCode as Code
+from domain.reference_rules import decide_reference
 from events.models import Event
-from processors.rules.decisions import Accepted, Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.reference_rules import decide_reference
 from tests.unit.test_reference_view import (
     GRID_2,
     LAW,

@@ -455,15 +455,15 @@ def test_an_empty_batch_changes_nothing() -> None:
 # --- purity ----------------------------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]
 FOLDS = (
-    "projections.case_fold",
-    "projections.stats_fold",
+    "domain.case_fold",
+    "domain.stats_moves",
     "projections.batch",
     "projections.hotwords",
     "projections.now_fold",
     "projections.periods",
     "projections.handling_hist",
 )
-OURS = {"events", "processors", "projections", "schemas", "infra", "simulate", "bench"}
+OURS = {"events", "domain", "processors", "projections", "schemas", "infra", "simulate", "bench"}
 FORBIDDEN = {
     "confluent_kafka",
     "faust",
@@ -531,7 +531,7 @@ def _forbidden(modules: dict[str, Path]) -> list[tuple[str, int, str]]:
 def test_the_folds_and_everything_of_ours_they_import_touch_no_io_library() -> None:
     modules = _closure(FOLDS)
     assert set(FOLDS) <= set(modules)
-    assert "processors.rules.calendar" in modules and "events.models.case" in modules
+    assert "domain.calendar" in modules and "events.models.case" in modules
     assert _forbidden(modules) == []
 
 

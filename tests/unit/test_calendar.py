@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.data import shipped_calendar_definitions
-from processors.rules.calendar import (
+from domain.calendar import (
     SHANGHAI,
     CalendarYear,
     WorkCalendar,
@@ -20,7 +19,8 @@ from processors.rules.calendar import (
     local_date,
     working_hours_between,
 )
-from processors.rules.errors import CalendarGap, InvalidCalendar, NaiveInstant
+from domain.errors import CalendarGap, InvalidCalendar, NaiveInstant
+from processors.data import shipped_calendar_definitions
 
 CAL = calendar_from_definitions(shipped_calendar_definitions())
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from processors.rules.decisions import RejectionCode as Code
-from projections.case_fold import CorruptStream, WorkingTimeUnknown, fold_case
+from domain.case_fold import fold_case
+from domain.deadline_rows import WorkingTimeUnknown
+from domain.decisions import RejectionCode as Code
+from domain.errors import CorruptStream
 from tests.unit.test_case_fold import Case, datum, fold, resequenced
 from tests.unit.test_reference_view import sh
 from tests.unit.test_state_machine import Case as Decided

@@ -20,20 +20,15 @@ from typing import Any
 import fastavro
 import pytest
 
+from domain.calendar import working_hours_between
+from domain.case_fold import CaseRow, CaseStep, fold_case
+from domain.case_state import CaseState, evolve
+from domain.deadline_rows import DeadlineRow, deadline_status
+from domain.decisions import Accepted
+from domain.errors import CorruptStream
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide, due_signals, signal_submission
 from events.models import Event, model_for
-from processors.rules.calendar import working_hours_between
-from processors.rules.case_state import CaseState, evolve
-from processors.rules.decisions import Accepted
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide, due_signals, signal_submission
-from projections.case_fold import (
-    CaseRow,
-    CaseStep,
-    CorruptStream,
-    DeadlineRow,
-    deadline_status,
-    fold_case,
-)
 from projections.tables import READ_MODELS
 from schemas.catalog import load_catalog
 from tests.unit.test_reference_view import (

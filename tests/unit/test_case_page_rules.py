@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from domain.deadline_rows import DeadlineRow
 from events.models import Actor, ActorRole, Envelope, SubmissionRejected, to_avro
 from projections.batch import Changes, Decoded, ProjectionState, fold_batch
-from projections.case_fold import DeadlineRow
 from projections.panels.case_rules import case_in_scope, deadline_state, late_post
 from projections.panels.scope import Scope, Unit
 from projections.rejection_fold import rejection_row, stream_of

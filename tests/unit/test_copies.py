@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.case_state import CaseState, Status
+from domain.copies import built, model_with, with_changes
+from domain.deadline_rows import DeadlineRow
 from events.models import MODELS
-from processors.rules.case_state import CaseState, Status
-from processors.rules.copies import built, model_with, with_changes
-from projections.case_fold import DeadlineRow
 from tests.factories import example_event
 
 

@@ -4,7 +4,7 @@ the flags its old due time earned, so it is warned and breached again at the new
 
 from __future__ import annotations
 
-from processors.rules.state_machine import decide, due_signals, signal_submission
+from domain.state_machine import decide, due_signals, signal_submission
 from tests.unit.test_reference_view import REF, sh
 from tests.unit.test_state_machine import CASE, IN_PROGRESS, Case, _open, _signalled
 

@@ -14,22 +14,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from events.models import Event, to_avro
-from projections.export import (
-    KEY_COLUMN,
-    PERIOD_COLUMNS,
-    STREAMS,
+from projections.export_events import KEY_COLUMN, STREAMS, event_row, event_schema
+from projections.export_files import (
     BadPeriod,
     ExportError,
     ExportFiles,
     OutputNotWritable,
     Period,
-    UnknownTable,
-    arrow_schema,
-    event_row,
-    event_schema,
     payload_json,
-    select_tables,
 )
+from projections.export_models import PERIOD_COLUMNS, UnknownTable, arrow_schema, select_tables
 from projections.tables import READ_MODELS, TABLES
 from tests.factories import example_event
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from domain.stats_moves import case_deltas, visit_deltas
 from projections.batch import Decoded, ProjectionState, fold_batch
-from projections.stats_fold import case_deltas, visit_deltas
 from tests.unit.test_case_fold import (
     GRID,
     MARKET,

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from domain.case_state import DeadlineStatus, Status
+from domain.decisions import Accepted, Rejected
+from domain.decisions import RejectionCode as Code
+from domain.handoff import HANDOFF_FLAG_AT, STEPS_WHILE_PENDING, repeatedly_handed_off
+from domain.state_machine import decide, due_signals, signal_submission
 from events.models import DeadlineScheduled, HandoffRequested
-from processors.rules.case_state import DeadlineStatus, Status
-from processors.rules.decisions import Accepted, Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.handoff import HANDOFF_FLAG_AT, STEPS_WHILE_PENDING, repeatedly_handed_off
-from processors.rules.state_machine import decide, due_signals, signal_submission
 from tests.unit.test_ladder import _folded
 from tests.unit.test_reference_view import LAW, MARKET
 from tests.unit.test_state_machine import CENTRE, IN_PROGRESS, Case

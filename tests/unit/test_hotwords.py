@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.reference_view import Lexicon
 from events.models import LexiconPublished
 from events.models.case import Channel
-from processors.rules.reference_view import Lexicon
 from projections import hotwords
 from projections.hotwords import _HAN_WORD, FUNCTION_WORDS, _rules, _tokenizer, top_k, words_of
 from simulate.catalogue import CATEGORIES, DISTRICTS

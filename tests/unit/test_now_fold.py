@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from processors.rules.case_state import Status
+from domain.case_fold import fold_case
+from domain.case_state import Status
+from domain.stats_moves import Unit
 from projections.batch import Changes, Decoded, ProjectionState, fold_batch
-from projections.case_fold import fold_case
 from projections.now_fold import NOW_COLUMNS, STATUS_COLUMNS, now_moves, standing
-from projections.stats_fold import Unit
 from tests.unit.test_batch_fold import CASES, RECORDS, fresh
 from tests.unit.test_case_fold import (
     DISTRICT,

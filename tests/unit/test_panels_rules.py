@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.calendar import SHANGHAI, calendar_from_definitions
 from processors.data import shipped_calendar_definitions
-from processors.rules.calendar import SHANGHAI, calendar_from_definitions
 from projections.panels.kpis import KPIS
 from projections.panels.lateness import BUCKETS, bucket_of, late_working_hours
 from projections.panels.periods import parse_period

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from domain.decisions import Accepted, Rejected
+from domain.decisions import RejectionCode as Code
+from domain.reference_rules import decide_reference
+from domain.state_machine import decide
+from domain.visit_rules import decide_visit
 from events.models import Event, VisitRecorded
-from processors.rules.decisions import Accepted, Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.reference_rules import decide_reference
-from processors.rules.state_machine import decide
-from processors.rules.visit_rules import decide_visit
 from tests.unit.test_reference_view import REF, ev, sh
 from tests.unit.test_state_machine import Case, submission
 from tests.unit.test_stats_fold import visit

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
+from domain.calendar import SHANGHAI
+from domain.decisions import Accepted, Duplicate, Rejected
+from domain.decisions import RejectionCode as Code
+from domain.errors import UnknownReference
+from domain.reference_rules import decide_reference
+from domain.reference_view import ReferenceView, day_of
+from domain.visit_rules import decide_visit
 from events.models import Event, model_for
 from processors.data import shipped_calendar_definitions
-from processors.rules.calendar import SHANGHAI
-from processors.rules.decisions import Accepted, Duplicate, Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import UnknownReference
-from processors.rules.reference_rules import decide_reference
-from processors.rules.reference_view import ReferenceView, day_of
-from processors.rules.visit_rules import decide_visit
 
 _ids = itertools.count(1)
 DAY0 = date(2025, 1, 1)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from domain.decisions import Accepted
+from domain.reference_rules import decide_reference
+from domain.reference_view import ReferenceView
 from events.models import PersonalData, PersonalDataErased
 from events.sealing import KEY_BYTES, NONCE_BYTES, SealBroken, open_sealed, seal
-from processors.rules.decisions import Accepted
-from processors.rules.reference_rules import decide_reference
-from processors.rules.reference_view import ReferenceView
 from tests.factories import example_event
 
 KEY, OTHER = b"k" * KEY_BYTES, b"o" * KEY_BYTES

@@ -12,8 +12,8 @@ from functools import cache
 
 import pytest
 
+from domain.reference_view import ReferenceView
 from events.models import CaseReported
-from processors.rules.reference_view import ReferenceView
 from projections.hotwords import top_k, words_of
 from simulate.activity import Rates, simulate_day
 from simulate.catalogue import CATEGORIES, DISTRICT_BY_CODE

@@ -11,6 +11,13 @@ from functools import cache
 
 import pytest
 
+from domain.calendar import local_date
+from domain.case_state import CaseState, Status, evolve
+from domain.decisions import Accepted, Rejected
+from domain.reference_rules import decide_reference
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide
+from domain.visit_rules import decide_visit
 from events.models import (
     CaseEvent,
     CaseResolved,
@@ -19,13 +26,6 @@ from events.models import (
     Event,
     VisitRecorded,
 )
-from processors.rules.calendar import local_date
-from processors.rules.case_state import CaseState, Status, evolve
-from processors.rules.decisions import Accepted, Rejected
-from processors.rules.reference_rules import decide_reference
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide
-from processors.rules.visit_rules import decide_visit
 from simulate import lifecycle
 from simulate.activity import day_events
 from simulate.city import City, CityShape, reference_events

@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.data import shipped_calendar_definitions
-from processors.rules.calendar import SHANGHAI, calendar_from_definitions, working_hours_between
-from processors.rules.errors import NoSlaLimit
-from processors.rules.sla import (
+from domain.calendar import SHANGHAI, calendar_from_definitions, working_hours_between
+from domain.errors import NoSlaLimit
+from domain.sla import (
     SlaLimit,
     SlaPolicy,
     Stage,
@@ -21,6 +20,7 @@ from processors.rules.sla import (
     shift_deadline_for_pause,
     shift_for_pause,
 )
+from processors.data import shipped_calendar_definitions
 
 CAL = calendar_from_definitions(shipped_calendar_definitions())
 POLICY = SlaPolicy(

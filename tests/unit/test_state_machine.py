@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.calendar import working_hours_between
+from domain.case_state import CaseState, CorruptStream, DeadlineStatus, Status, evolve
+from domain.decisions import Accepted, Decision, Duplicate, Rejected
+from domain.decisions import RejectionCode as Code
+from domain.reference_view import ReferenceView
+from domain.state_machine import decide, due_signals, signal_submission
 from events.models import LADDER_EVENT_TYPES, MODELS, DeadlineScheduled, Event, model_for
-from processors.rules.calendar import working_hours_between
-from processors.rules.case_state import CaseState, CorruptStream, DeadlineStatus, Status, evolve
-from processors.rules.decisions import Accepted, Decision, Duplicate, Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.reference_view import ReferenceView
-from processors.rules.state_machine import decide, due_signals, signal_submission
 from tests.unit.test_reference_view import (
     GRID,
     GRID_2,

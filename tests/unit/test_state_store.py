@@ -17,8 +17,8 @@ from typing import cast
 import pytest
 
 from bench.canonical_log import canonical_events
+from domain.case_state import CaseState, DeadlineState, DeadlineStatus, Status, evolve
 from events.models import CaseEvent, EscalationLevel
-from processors.rules.case_state import CaseState, DeadlineState, DeadlineStatus, Status, evolve
 from processors.state_store import (
     Answer,
     CaseRecord,

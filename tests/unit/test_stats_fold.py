@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from events.models import model_for
-from projections.stats_fold import (
+from domain.stats_moves import (
     METRICS,
     PLACE_LEVELS,
     Delta,
@@ -25,9 +24,10 @@ from projections.stats_fold import (
     quarter_of,
     visit_deltas,
 )
-from projections.stats_fold import (
+from domain.stats_moves import (
     deltas as move_deltas,
 )
+from events.models import model_for
 from tests.unit.test_case_fold import (
     BEFORE_REGRID,
     DISTRICT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from processors.rules.reference_view import ReferenceView
+from domain.reference_view import ReferenceView
 from projections.units import UnitRow, build_units, unit_rows
 from tests.unit import test_reference_view as rv
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from processors.rules.calendar import WorkCalendar, add_working_hours, working_hours_between
-from processors.rules.errors import NoSlaLimit
-from processors.rules.ladder_policy import NO_LADDER, Ladder
+from domain.calendar import WorkCalendar, add_working_hours, working_hours_between
+from domain.errors import NoSlaLimit
+from domain.ladder_policy import NO_LADDER, Ladder
 
 __all__ = [
     "Deadline",
@@ -42,7 +42,7 @@ class Stage(StrEnum):
 @dataclass(frozen=True)
 class SlaLimit:
     """How many working hours a stage may take, how long before its end to warn, and the
-    supervision ladder of a deadline that runs over (``processors.rules.ladder``)."""
+    supervision ladder of a deadline that runs over (``domain.ladder``)."""
 
     working_hours: float
     warn_before_hours: float = 0.0

@@ -13,6 +13,34 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
+from domain.calendar import local_date
+from domain.case_rules import Plan, check_report
+from domain.case_state import (
+    PAUSED_STATUSES,
+    TRANSITIONS,
+    CaseState,
+    DeadlineState,
+    DeadlineStatus,
+    target_status,
+)
+from domain.copies import model_with
+from domain.decisions import (
+    Accepted,
+    Decision,
+    Duplicate,
+    Rejected,
+    deadline_id,
+    derived_envelope,
+    recorded_before_event,
+    stamp,
+)
+from domain.decisions import RejectionCode as Code
+from domain.errors import CalendarGap, UnknownReference
+from domain.handoff import awaiting_ruling
+from domain.ladder import LadderSubmission, decide_ladder
+from domain.meanings import step_rule
+from domain.reference_view import ReferenceView
+from domain.sla import warn_time_for
 from events.models import (
     Actor,
     ActorRole,
@@ -25,33 +53,6 @@ from events.models import (
     Event,
     Stage,
 )
-from processors.rules.calendar import local_date
-from processors.rules.case_rules import RULES, Plan, check_report
-from processors.rules.case_state import (
-    PAUSED_STATUSES,
-    TRANSITIONS,
-    CaseState,
-    DeadlineState,
-    DeadlineStatus,
-    target_status,
-)
-from processors.rules.copies import model_with
-from processors.rules.decisions import (
-    Accepted,
-    Decision,
-    Duplicate,
-    Rejected,
-    deadline_id,
-    derived_envelope,
-    recorded_before_event,
-    stamp,
-)
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import CalendarGap, UnknownReference
-from processors.rules.handoff import awaiting_ruling
-from processors.rules.ladder import LadderSubmission, decide_ladder
-from processors.rules.reference_view import ReferenceView
-from processors.rules.sla import warn_time_for
 
 __all__ = ["DueSignal", "decide", "due_signals", "signal_submission", "warn_time_of"]
 
@@ -147,7 +148,7 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
     gap = _beyond_calendar(state, event, ref)
     if gap is not None:
         return gap
-    outcome = RULES[event.event_type](state, event, ref)
+    outcome = step_rule(event.event_type)(state, event, ref)
     if isinstance(outcome, Rejected):
         return outcome
     sequence = state.sequence + 1

@@ -15,6 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
+from domain.calendar import CalendarYear, WorkCalendar, local_date, year_from_definition
+from domain.errors import UnknownReference
+from domain.ladder_policy import ladder_of
+from domain.sla import SlaLimit, SlaPolicy
 from events.models import (
     CalendarDefined,
     CategoryDefined,
@@ -28,10 +32,6 @@ from events.models import (
     SourceSystemDefined,
     WorkerAssigned,
 )
-from processors.rules.calendar import CalendarYear, WorkCalendar, local_date, year_from_definition
-from processors.rules.errors import UnknownReference
-from processors.rules.ladder_policy import ladder_of
-from processors.rules.sla import SlaLimit, SlaPolicy
 
 __all__ = ["LEVELS", "Category", "Lexicon", "Place", "ReferenceView", "SystemScope", "day_of"]
 

@@ -1,7 +1,8 @@
 """The state of one case and ``evolve``: applying a canonical event to it.
 
-``TRANSITIONS`` is DESIGN.md's lifecycle table as data; ``decide`` checks submissions against
-it and ``evolve`` trusts the canonical log but refuses a stream the table cannot explain, so a
+``TRANSITIONS`` is DESIGN.md's lifecycle table as data (each step's ``transition`` in
+``domain.meanings``, as are the deadline effects ``evolve`` applies); ``decide`` checks
+submissions against it and ``evolve`` trusts the canonical log but refuses a stream the table cannot explain, so a
 corrupt log fails loudly instead of folding into a wrong state.
 """
 
@@ -10,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
+from domain.copies import with_changes
+from domain.errors import CorruptStream
+from domain.meanings import CASE_MEANINGS, TRANSITIONS, DeadlineEffect
+from domain.status import OPEN_STATUSES, PAUSED_STATUSES, DeadlineStatus, Status
 from events.models import (
     DERIVED_EVENT_TYPES,
     CaseAccepted,
@@ -32,8 +36,6 @@ from events.models import (
     HandoffRuled,
     SupervisionLevel,
 )
-from processors.rules.copies import with_changes
-from processors.rules.errors import RulesError
 
 __all__ = [
     "OPEN_STATUSES",
@@ -50,58 +52,7 @@ __all__ = [
     "verdict",
 ]
 
-
-class Status(StrEnum):
-    """Where a case is in its closed loop."""
-
-    reported = "reported"
-    accepted = "accepted"
-    rejected = "rejected"
-    dispatched = "dispatched"
-    in_progress = "in_progress"
-    suspended = "suspended"
-    parked = "parked"  # 挂账/缓办: on the backlog, its clock stopped
-    resolved = "resolved"
-    verified = "verified"
-    closed = "closed"
-
-
 S = Status
-OPEN_STATUSES = frozenset(set(Status) - {S.rejected, S.closed})
-PAUSED_STATUSES = frozenset({S.suspended, S.parked})
-"""Statuses in which a case's clock stands still: no deadline signal is due."""
-TRANSITIONS: dict[str, dict[Status, Status]] = {
-    "CaseAccepted": {S.reported: S.accepted},
-    "CaseRejected": {S.reported: S.rejected},
-    "CaseDispatched": {S.accepted: S.dispatched},
-    "CaseClaimed": {S.dispatched: S.in_progress},
-    "CaseTransferred": {S.dispatched: S.dispatched, S.in_progress: S.dispatched},
-    "CaseReturned": {S.dispatched: S.accepted, S.in_progress: S.accepted},
-    "CaseExtended": {S.in_progress: S.in_progress},
-    "CaseSuspended": {S.in_progress: S.suspended},
-    "CaseResumed": {S.suspended: S.in_progress},
-    "CaseParked": {S.in_progress: S.parked},
-    "CaseUnparked": {S.parked: S.in_progress},
-    # 推诿: the request leaves the case where it is, waiting for the ruling; a ruling upheld
-    # re-dispatches it (dispatched), one refused leaves it where it was
-    "HandoffRequested": {S.dispatched: S.dispatched, S.in_progress: S.in_progress},
-    "HandoffRuled": {S.dispatched: S.dispatched, S.in_progress: S.in_progress},
-    "CaseEscalated": {status: status for status in OPEN_STATUSES},
-    "CaseResolved": {S.in_progress: S.resolved},
-    "CaseVerified": {S.resolved: S.verified},  # or back to in_progress when it failed
-    "CaseReopened": {S.resolved: S.in_progress, S.closed: S.in_progress},
-    "CaseClosed": {S.verified: S.closed},
-    "CaseEvaluated": {S.closed: S.closed},
-}
-"""event type -> {from status: to status}; CaseReported starts a case, Deadline* keep it."""
-
-
-class DeadlineStatus(StrEnum):
-    """A deadline is open until its stage ends (met) or the case leaves the stage (cancelled)."""
-
-    open = "open"
-    met = "met"
-    cancelled = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -155,10 +106,6 @@ class CaseState:
     def open_deadline(self) -> DeadlineState | None:
         """The deadline of the stage the case is in, if any."""
         return next((d for d in self.deadlines if d.status is DeadlineStatus.open), None)
-
-
-class CorruptStream(RulesError):
-    """A canonical case stream that the lifecycle table cannot explain."""
 
 
 def next_status(status: Status, event_type: str, passed: bool = True) -> Status | None:
@@ -299,9 +246,29 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
     return _apply_fields(new, state, event)
 
 
+_SETTLES = {
+    DeadlineEffect.met: DeadlineStatus.met,
+    DeadlineEffect.cancelled: DeadlineStatus.cancelled,
+}
+
+
 def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState:
     kind = event.event_type
-    met, cancelled = DeadlineStatus.met, DeadlineStatus.cancelled
+    if isinstance(event, DeadlineScheduled):
+        return with_changes(new, deadlines=_with_deadline(old, event))
+    if isinstance(event, DeadlineWarned | DeadlineBreached):
+        return with_changes(new, deadlines=_signalled(old, event))
+    if isinstance(event, CaseUrged | CaseSupervised | CaseNoticed):
+        return _climbed(new, event)
+    effect = CASE_MEANINGS[kind].deadline_effect
+    if effect is DeadlineEffect.cancelled_if_upheld and isinstance(event, HandoffRuled):
+        effect = DeadlineEffect.cancelled if event.upheld else DeadlineEffect.none
+    if effect in _SETTLES:
+        new = with_changes(new, deadlines=_settle(old, _SETTLES[effect]))
+    elif effect is DeadlineEffect.paused:
+        new = with_changes(new, suspended_at=event.envelope.event_time)
+    elif effect is DeadlineEffect.resumed:
+        new = with_changes(new, suspended_at=None)
     if isinstance(event, CaseAccepted):
         return with_changes(
             new,
@@ -311,12 +278,7 @@ def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState
     if isinstance(event, CaseDispatched):
         return with_changes(new, department=event.department_code)
     if isinstance(event, CaseTransferred):
-        return with_changes(
-            new,
-            department=event.to_department,
-            hand_offs=old.hand_offs + 1,
-            deadlines=_settle(old, cancelled),
-        )
+        return with_changes(new, department=event.to_department, hand_offs=old.hand_offs + 1)
     if isinstance(event, HandoffRequested):
         return with_changes(new, handoff_pending=event.envelope.event_id)
     if isinstance(event, HandoffRuled):
@@ -327,32 +289,15 @@ def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState
             handoff_pending=None,
             department=event.department_code,
             hand_offs=old.hand_offs + 1,
-            deadlines=_settle(old, cancelled),
         )
     if isinstance(event, CaseEscalated):
         return with_changes(new, level=event.to_level)
     if isinstance(event, CaseVerified) and not event.passed:
-        return with_changes(new, reworks=old.reworks + 1, deadlines=_settle(old, met))
-    if isinstance(event, DeadlineScheduled):
-        return with_changes(new, deadlines=_with_deadline(old, event))
-    if isinstance(event, DeadlineWarned | DeadlineBreached):
-        return with_changes(new, deadlines=_signalled(old, event))
-    if kind in ("CaseClaimed", "CaseResolved") or isinstance(event, CaseVerified):
-        return with_changes(new, deadlines=_settle(old, met))
+        return with_changes(new, reworks=old.reworks + 1)
     if kind == "CaseReturned":
-        return with_changes(
-            new, department=None, returns=old.returns + 1, deadlines=_settle(old, cancelled)
-        )
-    if kind in ("CaseSuspended", "CaseParked"):
-        return with_changes(new, suspended_at=event.envelope.event_time)
-    if kind in ("CaseResumed", "CaseUnparked"):
-        return with_changes(new, suspended_at=None)
-    if isinstance(event, CaseUrged | CaseSupervised | CaseNoticed):
-        return _climbed(new, event)
+        return with_changes(new, department=None, returns=old.returns + 1)
     if kind == "CaseReopened":
-        return with_changes(
-            new, reworks=old.reworks + 1, evaluated=False, deadlines=_settle(old, cancelled)
-        )
+        return with_changes(new, reworks=old.reworks + 1, evaluated=False)
     if kind == "CaseEvaluated":
         return with_changes(new, evaluated=True)
     return new

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from domain.copies import model_with
 from events.models import Actor, ActorRole, Envelope, Event
-from processors.rules.copies import model_with
 
 __all__ = [
     "BENIGN_SIGNAL_REJECTIONS",

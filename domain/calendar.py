@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from processors.rules.errors import CalendarGap, InvalidCalendar, NaiveInstant
+from domain.errors import CalendarGap, InvalidCalendar, NaiveInstant
 
 __all__ = [
     "SHANGHAI",

@@ -22,6 +22,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from domain.calendar import SHANGHAI, WorkCalendar, add_working_hours, local_date
+from domain.case_state import (
+    PAUSED_STATUSES,
+    CaseState,
+    DeadlineState,
+    DeadlineStatus,
+)
+from domain.decisions import Accepted, Decision, Rejected, stamp
+from domain.decisions import RejectionCode as Code
+from domain.errors import UnknownReference
+from domain.ladder_policy import NO_LADDER, Ladder
+from domain.reference_view import ReferenceView
 from events.models import (
     Actor,
     ActorRole,
@@ -32,18 +44,6 @@ from events.models import (
     Stage,
     SupervisionLevel,
 )
-from processors.rules.calendar import SHANGHAI, WorkCalendar, add_working_hours, local_date
-from processors.rules.case_state import (
-    PAUSED_STATUSES,
-    CaseState,
-    DeadlineState,
-    DeadlineStatus,
-)
-from processors.rules.decisions import Accepted, Decision, Rejected, stamp
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import UnknownReference
-from processors.rules.ladder_policy import NO_LADDER, Ladder
-from processors.rules.reference_view import ReferenceView
 
 __all__ = [
     "LADDER_SOURCE_SYSTEM",

@@ -10,6 +10,7 @@ from schemas.errors import FengqiaoError
 
 __all__ = [
     "CalendarGap",
+    "CorruptStream",
     "InvalidCalendar",
     "NaiveInstant",
     "NoSlaLimit",
@@ -19,7 +20,11 @@ __all__ = [
 
 
 class RulesError(FengqiaoError):
-    """Root of the errors raised by ``processors.rules``."""
+    """Root of the errors raised by ``domain``."""
+
+
+class CorruptStream(RulesError):
+    """A canonical case stream that the lifecycle table cannot explain."""
 
 
 class CalendarGap(RulesError, LookupError):

@@ -2,7 +2,8 @@
 
 Each rule gets the case (already known to allow the transition), the submission and the
 reference view, and answers a ``Rejected`` or the deadlines to (re)schedule, as ``Plan``s that
-``decide`` turns into DeadlineScheduled events.
+``decide`` turns into DeadlineScheduled events. Which event type has which rule is its
+declaration in ``domain.meanings``.
 """
 
 from __future__ import annotations
@@ -10,8 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from domain.calendar import local_date
+from domain.decisions import Rejected
+from domain.decisions import RejectionCode as Code
+from domain.errors import CalendarGap, NoSlaLimit
+from domain.handoff import check_request, check_ruling
+from domain.reference_view import ReferenceView
+from domain.sla import (
+    Deadline,
+    extend_deadline,
+    schedule_deadline,
+    shift_deadline_for_pause,
+)
 from events.models import (
     CaseAccepted,
     CaseClaimed,
@@ -30,21 +43,34 @@ from events.models import (
     HandoffRuled,
     Stage,
 )
-from processors.rules.calendar import local_date
-from processors.rules.case_state import CaseState, DeadlineState
-from processors.rules.decisions import Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.errors import CalendarGap, NoSlaLimit
-from processors.rules.handoff import check_request, check_ruling
-from processors.rules.reference_view import ReferenceView
-from processors.rules.sla import (
-    Deadline,
-    extend_deadline,
-    schedule_deadline,
-    shift_deadline_for_pause,
-)
 
-__all__ = ["RULES", "Plan", "check_report"]
+if TYPE_CHECKING:  # read only: the case state module reads the meanings, which name these rules
+    from domain.case_state import CaseState, DeadlineState
+
+__all__ = [
+    "MAX_WORKING_HOURS",
+    "CaseRule",
+    "Outcome",
+    "Plan",
+    "accept",
+    "check_report",
+    "claim",
+    "dispatch",
+    "escalate",
+    "evaluate",
+    "extend",
+    "nothing",
+    "park",
+    "reopen",
+    "request_handoff",
+    "resolve",
+    "resume",
+    "return_",
+    "rule_handoff",
+    "transfer",
+    "unpark",
+    "verify",
+]
 
 MAX_WORKING_HOURS = 2000
 
@@ -59,6 +85,9 @@ class Plan:
 
 
 Outcome = Rejected | tuple[Plan, ...]
+CaseRule = Callable[["CaseState", Any, ReferenceView], Outcome]
+"""A case step's rule: the case (already known to allow the transition), the submission and
+the reference view -> refused, or the deadlines to (re)schedule."""
 
 
 def _is(state: CaseState) -> str:
@@ -132,7 +161,7 @@ def _department(state: CaseState, code: str) -> Rejected | None:
     )
 
 
-def _accept(state: CaseState, event: CaseAccepted, ref: ReferenceView) -> Outcome:
+def accept(state: CaseState, event: CaseAccepted, ref: ReferenceView) -> Outcome:
     code = event.category_code
     if code is not None and ref.category(code, event.envelope.event_time) is None:
         return Rejected(
@@ -143,7 +172,7 @@ def _accept(state: CaseState, event: CaseAccepted, ref: ReferenceView) -> Outcom
     return ()
 
 
-def _dispatch(state: CaseState, event: CaseDispatched, ref: ReferenceView) -> Outcome:
+def dispatch(state: CaseState, event: CaseDispatched, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
     if not ref.department_exists(event.department_code, at):
         return Rejected(
@@ -153,12 +182,12 @@ def _dispatch(state: CaseState, event: CaseDispatched, ref: ReferenceView) -> Ou
     return _schedule(state, ref, Stage.claim, at)
 
 
-def _claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
+def claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
     wrong = _department(state, event.department_code)
     return wrong or _schedule(state, ref, Stage.handle, event.envelope.event_time)
 
 
-def _transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
+def transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
     actor = event.envelope.actor
     if actor.role != "command_centre":  # a department asks instead (HandoffRequested)
@@ -184,15 +213,15 @@ def _transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> O
     return _schedule(state, ref, Stage.claim, at)
 
 
-def _return(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcome:
+def return_(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcome:
     return _department(state, event.department_code) or ()
 
 
-def _request_handoff(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Outcome:
+def request_handoff(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Outcome:
     return check_request(state, event, ref) or ()
 
 
-def _rule_handoff(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Outcome:
+def rule_handoff(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Outcome:
     refused = check_ruling(state, event, ref)
     if refused is not None:
         return refused
@@ -214,7 +243,7 @@ def _as_deadline(d: DeadlineState) -> Deadline:
     )
 
 
-def _extend(state: CaseState, event: CaseExtended, ref: ReferenceView) -> Outcome:
+def extend(state: CaseState, event: CaseExtended, ref: ReferenceView) -> Outcome:
     open_ = state.open_deadline()
     if open_ is None or open_.stage != event.stage:
         return Rejected(
@@ -233,7 +262,7 @@ def _extend(state: CaseState, event: CaseExtended, ref: ReferenceView) -> Outcom
     return (Plan(open_.stage, longer, open_.deadline_id),)
 
 
-def _resume(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
+def resume(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
     open_ = state.open_deadline()
     if open_ is None or state.suspended_at is None:
         return ()
@@ -248,7 +277,7 @@ def _resume(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
     return (Plan(open_.stage, shifted, open_.deadline_id),)
 
 
-def _park(state: CaseState, event: CaseParked, ref: ReferenceView) -> Outcome:
+def park(state: CaseState, event: CaseParked, ref: ReferenceView) -> Outcome:
     actor = event.envelope.actor
     if actor.role != "command_centre":
         return Rejected(
@@ -266,7 +295,7 @@ def _park(state: CaseState, event: CaseParked, ref: ReferenceView) -> Outcome:
     return ()
 
 
-def _unpark(state: CaseState, event: CaseUnparked, ref: ReferenceView) -> Outcome:
+def unpark(state: CaseState, event: CaseUnparked, ref: ReferenceView) -> Outcome:
     actor = event.envelope.actor
     if actor.role != "command_centre":
         return Rejected(
@@ -274,10 +303,10 @@ def _unpark(state: CaseState, event: CaseUnparked, ref: ReferenceView) -> Outcom
             f"{_is(state)}: only the command centre takes a case off the backlog, "
             f"not {actor.role} {actor.id}",
         )
-    return _resume(state, event, ref)
+    return resume(state, event, ref)
 
 
-def _escalate(state: CaseState, event: CaseEscalated, ref: ReferenceView) -> Outcome:
+def escalate(state: CaseState, event: CaseEscalated, ref: ReferenceView) -> Outcome:
     if event.from_level != state.level:
         return Rejected(
             Code.LEVEL_MISMATCH,
@@ -287,23 +316,23 @@ def _escalate(state: CaseState, event: CaseEscalated, ref: ReferenceView) -> Out
     return ()
 
 
-def _resolve(state: CaseState, event: CaseResolved, ref: ReferenceView) -> Outcome:
+def resolve(state: CaseState, event: CaseResolved, ref: ReferenceView) -> Outcome:
     wrong = _department(state, event.department_code)
     return wrong or _schedule(state, ref, Stage.verify, event.envelope.event_time)
 
 
-def _verify(state: CaseState, event: CaseVerified, ref: ReferenceView) -> Outcome:
+def verify(state: CaseState, event: CaseVerified, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
     if not ref.worker_assigned(event.worker_id, state.grid_id, at):
         return _not_assigned(state.case_id, event.worker_id, state.grid_id, local_date(at), ref)
     return () if event.passed else _schedule(state, ref, Stage.handle, at)
 
 
-def _reopen(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
+def reopen(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
     return _schedule(state, ref, Stage.handle, event.envelope.event_time)
 
 
-def _evaluate(state: CaseState, event: CaseEvaluated, ref: ReferenceView) -> Outcome:
+def evaluate(state: CaseState, event: CaseEvaluated, ref: ReferenceView) -> Outcome:
     if state.evaluated:
         return Rejected(
             Code.ALREADY_EVALUATED,
@@ -312,29 +341,5 @@ def _evaluate(state: CaseState, event: CaseEvaluated, ref: ReferenceView) -> Out
     return ()
 
 
-def _nothing(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
+def nothing(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
     return ()
-
-
-RULES: dict[str, Callable[[CaseState, Any, ReferenceView], Outcome]] = {
-    "CaseAccepted": _accept,
-    "CaseRejected": _nothing,
-    "CaseDispatched": _dispatch,
-    "CaseClaimed": _claim,
-    "CaseTransferred": _transfer,
-    "CaseReturned": _return,
-    "CaseExtended": _extend,
-    "CaseSuspended": _nothing,
-    "CaseResumed": _resume,
-    "CaseParked": _park,
-    "CaseUnparked": _unpark,
-    "HandoffRequested": _request_handoff,
-    "HandoffRuled": _rule_handoff,
-    "CaseEscalated": _escalate,
-    "CaseResolved": _resolve,
-    "CaseVerified": _verify,
-    "CaseReopened": _reopen,
-    "CaseClosed": _nothing,
-    "CaseEvaluated": _evaluate,
-}
-"""event type -> its rule; the transition itself was checked against ``TRANSITIONS``."""

@@ -17,12 +17,16 @@ case counts as handed off repeatedly. Pure.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from domain.calendar import local_date
+from domain.decisions import Rejected
+from domain.decisions import RejectionCode as Code
+from domain.reference_view import ReferenceView
 from events.models import ActorRole, CaseEvent, HandoffRequested, HandoffRuled
-from processors.rules.calendar import local_date
-from processors.rules.case_state import CaseState
-from processors.rules.decisions import Rejected
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.reference_view import ReferenceView
+
+if TYPE_CHECKING:  # read only: the case state module reads the meanings, which name these rules
+    from domain.case_state import CaseState
 
 __all__ = [
     "HANDOFF_FLAG_AT",

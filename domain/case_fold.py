@@ -4,86 +4,41 @@ to the case's row and deadlines, giving the new row, its timeline entry and what
 The projector and replay both call ``fold_case``; nothing here reads a clock, a socket or
 the environment, so a live projection and a replay of the same log cannot drift apart.
 Working hours come from the calendar versions recorded on the case's deadlines, never from
-"the calendar now", so a calendar published later does not change an old answer.
+"the calendar now", so a calendar published later does not change an old answer. What each
+event type does to the deadlines and its line in the trace are its declaration in
+``domain.meanings``; the deadline rows and how each effect applies are ``domain.deadline_rows``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from domain.calendar import local_date
+from domain.case_state import CorruptStream, Status, next_status, verdict
+from domain.copies import built, with_changes
+from domain.deadline_rows import (
+    DeadlineRow,
+    apply_signal,
+    deadline_status,
+    hours_between,
+    paused,
+    resumed,
+    scheduled,
+    settled,
+)
+from domain.handoff import repeatedly_handed_off
+from domain.meanings import CASE_MEANINGS, DeadlineEffect
+from domain.reference_view import ReferenceView
 from events.models import LADDER_EVENT_TYPES
-from processors.rules.calendar import WorkCalendar, local_date, working_hours_between
-from processors.rules.case_state import CorruptStream, Status, next_status, verdict
-from processors.rules.copies import built, with_changes
-from processors.rules.errors import CalendarGap, UnknownReference
-from processors.rules.handoff import repeatedly_handed_off
-from processors.rules.reference_view import ReferenceView
 
-__all__ = [
-    "SETTLED_BY",
-    "CaseRow",
-    "CaseStep",
-    "CorruptStream",
-    "DeadlineRow",
-    "TimelineRow",
-    "WorkingTimeUnknown",
-    "deadline_status",
-    "fold_case",
-]
+__all__ = ["CaseRow", "CaseStep", "TimelineRow", "fold_case"]
 
 Datum = Mapping[str, Any]
 
 _STATUS = {str(s): s for s in Status}  # a lookup: cheaper than ``Status(value)`` per event
-_DONE_BY = {"CaseClaimed", "CaseResolved", "CaseVerified"}  # the stage's work is done
-_CANCELLED_BY = {"CaseTransferred", "CaseReturned", "CaseReopened"}  # the stage restarts
-SETTLED_BY = frozenset(_DONE_BY | _CANCELLED_BY | {"HandoffRuled"})
-"""The events that end the open deadline's stage (and settle whether it was breached); a
-hand-off ruling only when it upholds the request (it re-dispatches the case)."""
-
-
-@dataclass(frozen=True)
-class DeadlineRow:
-    """One stage deadline as the read model shows it."""
-
-    deadline_id: str
-    case_id: str
-    stage: str
-    started_at: datetime
-    due_time: datetime
-    working_hours: int
-    policy_id: str
-    policy_version: int
-    calendar_version: str
-    department_code: str | None
-    district_code: str | None
-    warned_at: datetime | None = None
-    breached_at: datetime | None = None
-    done_at: datetime | None = None
-    cancelled: bool = False
-    paused: bool = False
-    lateness_hours: float | None = None  # working hours after the due time; < 0: time to spare
-    urges: int = 0  # 催办 of this deadline (numbered per due time: the latest number)
-    last_urged_at: datetime | None = None
-    # open, warned, breached, paused, met or cancelled (``deadline_status`` of the fields
-    # above), kept by ``fold_case`` whenever the deadline changes: a column to filter on
-    status: str = "open"
-
-
-def deadline_status(d: DeadlineRow) -> str:
-    """open, warned, breached, paused, met or cancelled (DESIGN.md's SLA states); breached
-    once its stage ended after the due time, or the trigger signalled it while it runs."""
-    if d.cancelled:
-        return "cancelled"
-    if d.done_at is not None:
-        return "met" if d.done_at <= d.due_time else "breached"
-    if d.paused:
-        return "paused"
-    if d.breached_at is not None:
-        return "breached"
-    return "warned" if d.warned_at is not None else "open"
 
 
 @dataclass(frozen=True)
@@ -275,29 +230,6 @@ def _reported(datum: Datum, ref: ReferenceView) -> CaseRow:
     )
 
 
-def _calendar(deadlines: tuple[DeadlineRow, ...], ref: ReferenceView) -> WorkCalendar:
-    """The calendar versions the case's deadlines recorded, other years as first published."""
-    return ref.calendar_recorded(d.calendar_version for d in deadlines)
-
-
-class WorkingTimeUnknown(CorruptStream):
-    """A case's working hours cannot be counted: the calendar its deadlines recorded is not
-    in the reference log, or no published year reaches the event. The record is dead-lettered
-    with this reason; wall-clock hours would be a different, silently wrong number."""
-
-
-def _hours(
-    case_id: str, deadlines: tuple[DeadlineRow, ...], ref: ReferenceView, a: datetime, b: datetime
-) -> float:
-    try:
-        return working_hours_between(_calendar(deadlines, ref), a, b)
-    except (CalendarGap, UnknownReference) as exc:
-        raise WorkingTimeUnknown(
-            f"case {case_id}: the working hours from {a.isoformat()} to {b.isoformat()} "
-            f"cannot be counted: {exc}"
-        ) from exc
-
-
 def _apply(
     row: CaseRow,
     deadlines: tuple[DeadlineRow, ...],
@@ -308,14 +240,25 @@ def _apply(
     """The fields ``kind`` changes in the case's row (the caller makes one copy with all of
     them), and the case's deadlines after it."""
     when: datetime = d["envelope"]["event_time"]
-    if kind.startswith("Deadline"):
-        return {}, _deadline_event(row, deadlines, kind, d)
+    effect = CASE_MEANINGS[kind].deadline_effect
+    if effect is DeadlineEffect.scheduled:
+        clock_stopped = row.suspended_since is not None
+        fresh = scheduled(
+            row.case_id, row.department_code, row.district_code, clock_stopped, deadlines, d
+        )
+        return {}, fresh
+    if effect is DeadlineEffect.signalled:
+        return {}, apply_signal(row.case_id, deadlines, kind, d)
     if kind in LADDER_EVENT_TYPES:
         return _ladder_step(row, deadlines, kind, d)
-    if kind in _DONE_BY:
-        deadlines = _settle(deadlines, when, ref, cancel=False)
-    elif kind in _CANCELLED_BY:
-        deadlines = _settle(deadlines, when, ref, cancel=True)
+    if effect is DeadlineEffect.cancelled_if_upheld:  # a hand-off ruling
+        effect = DeadlineEffect.cancelled if d["upheld"] else DeadlineEffect.none
+    if effect is DeadlineEffect.met or effect is DeadlineEffect.cancelled:
+        deadlines = settled(deadlines, when, ref, cancel=effect is DeadlineEffect.cancelled)
+    elif effect is DeadlineEffect.paused:
+        deadlines = paused(deadlines)
+    elif effect is DeadlineEffect.resumed:
+        deadlines = resumed(deadlines)
     changes: dict[str, Any] = {}
     if kind == "CaseAccepted":
         changes = {
@@ -355,7 +298,6 @@ def _apply(
     elif kind == "HandoffRuled":
         changes = {"handoff_pending_since": None}
         if d["upheld"]:
-            deadlines = _settle(deadlines, when, ref, cancel=True)
             changes |= {
                 "handoffs_upheld": row.handoffs_upheld + 1,
                 "department_code": d["department_code"],
@@ -370,7 +312,6 @@ def _apply(
         }
     elif kind == "CaseSuspended":
         changes = {"suspended_since": when}
-        deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
     elif kind == "CaseParked":
         changes = {
             "suspended_since": when,
@@ -379,22 +320,20 @@ def _apply(
             "park_reason": d["reason"],
             "parks": row.parks + 1,
         }
-        deadlines = tuple(with_changes(x, paused=_is_open(x)) for x in deadlines)
     elif kind in ("CaseResumed", "CaseUnparked"):
-        paused = (
-            _hours(row.case_id, deadlines, ref, row.suspended_since, when)
+        stopped = (
+            hours_between(row.case_id, deadlines, ref, row.suspended_since, when)
             if row.suspended_since
             else 0.0
         )
-        changes = {"suspended_since": None, "suspended_hours": row.suspended_hours + paused}
+        changes = {"suspended_since": None, "suspended_hours": row.suspended_hours + stopped}
         if kind == "CaseUnparked":
             changes |= {
                 "parked_since": None,
                 "review_date": None,
                 "park_reason": None,
-                "parked_hours": row.parked_hours + paused,
+                "parked_hours": row.parked_hours + stopped,
             }
-        deadlines = tuple(with_changes(x, paused=False) for x in deadlines)
     elif kind == "CaseEscalated":
         changes = {"escalation_level": d["to_level"], "escalations": row.escalations + 1}
     elif kind == "CaseResolved":
@@ -421,86 +360,13 @@ def _resolved(
     row: CaseRow, deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView
 ) -> dict[str, Any]:
     start = row.first_dispatched_at or row.reported_at
-    handling = max(0.0, _hours(row.case_id, deadlines, ref, start, when) - row.suspended_hours)
+    handling = max(
+        0.0, hours_between(row.case_id, deadlines, ref, start, when) - row.suspended_hours
+    )
     # By event time: a stage that ended after its due time, even one a transfer cancelled;
     # a breach signalled before a late post of an on-time step does not count.
     late = any(x.stage in ("claim", "handle") and x.breached_at is not None for x in deadlines)
     return {"resolved_at": when, "handling_hours": round(handling, 4), "on_time": not late}
-
-
-def _is_open(d: DeadlineRow) -> bool:
-    return d.done_at is None and not d.cancelled
-
-
-def _settle(
-    deadlines: tuple[DeadlineRow, ...], when: datetime, ref: ReferenceView, *, cancel: bool
-) -> tuple[DeadlineRow, ...]:
-    out = []
-    for d in deadlines:
-        if _is_open(d):
-            # Breached or not is settled by event time when the stage ends, whatever the
-            # trigger signalled (late, or never, as in a backfill with the trigger off).
-            breached = d.due_time if when > d.due_time else None
-            if cancel:
-                d = with_changes(d, cancelled=True, paused=False, breached_at=breached)
-            else:
-                late = (
-                    _hours(d.case_id, (d,), ref, d.due_time, when)
-                    if when > d.due_time
-                    else (-_hours(d.case_id, (d,), ref, when, d.due_time))
-                )
-                d = with_changes(
-                    d,
-                    done_at=when,
-                    paused=False,
-                    breached_at=breached,
-                    lateness_hours=round(late, 4),
-                )
-        out.append(d)
-    return tuple(out)
-
-
-def _deadline_event(
-    row: CaseRow, deadlines: tuple[DeadlineRow, ...], kind: str, d: Datum
-) -> tuple[DeadlineRow, ...]:
-    when: datetime = d["envelope"]["event_time"]
-    found = next((x for x in deadlines if x.deadline_id == d["deadline_id"]), None)
-    if kind == "DeadlineScheduled":
-        fields = {
-            "stage": d["stage"],
-            "started_at": d["started_at"],
-            "due_time": d["due_time"],
-            "working_hours": d["working_hours"],
-            "policy_id": d["policy_id"],
-            "policy_version": d["policy_version"],
-            "calendar_version": d["calendar_version"],
-        }
-        if found is None:
-            fresh = built(  # DeadlineRow(...), cheaper: one per deadline scheduled
-                DeadlineRow,
-                deadline_id=d["deadline_id"],
-                case_id=row.case_id,
-                department_code=row.department_code,
-                district_code=row.district_code,
-                paused=row.suspended_since is not None,
-                **fields,
-            )
-            return (*deadlines, fresh)
-        # Moved by an extension or a pause: kept in its place, so the order stays the order of
-        # scheduling, which is also the order a restarted projector loads them in.
-        moved = with_changes(found, **fields)
-        if d["due_time"] > found.due_time:  # moved later: the old due time's flags are void
-            moved = with_changes(moved, warned_at=None, breached_at=None)
-        return tuple(moved if x is found else x for x in deadlines)
-    if found is None:
-        raise CorruptStream(f"case {row.case_id}: {kind} for unknown deadline {d['deadline_id']}")
-    # A breach happened at the due time it names, however late the trigger noticed it.
-    flagged = (
-        with_changes(found, warned_at=found.warned_at or when)
-        if kind == "DeadlineWarned"
-        else with_changes(found, breached_at=found.breached_at or d["due_time"])
-    )
-    return tuple(flagged if x is found else x for x in deadlines)
 
 
 def _ladder_step(
@@ -526,63 +392,10 @@ def _ladder_step(
     return changes, tuple(urged if x is found else x for x in deadlines)
 
 
-_SUMMARIES: dict[str, Callable[[Datum], str]] = {
-    "CaseReported": lambda d: f"reported via {d['channel']}: {d['title']}",
-    "CaseAccepted": lambda d: (
-        "accepted" + (f" as {d['category_code']}" if d.get("category_code") else "")
-    ),
-    "CaseRejected": lambda d: f"rejected ({d['reason']}): {d['comment']}",
-    "CaseDispatched": lambda d: f"dispatched to {d['department_code']}",
-    "CaseClaimed": lambda d: f"claimed by {d['department_code']}",
-    "CaseTransferred": lambda d: (
-        f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}"
-    ),
-    "CaseReturned": lambda d: f"returned by {d['department_code']}: {d['reason']}",
-    "CaseExtended": lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
-    "CaseSuspended": lambda d: f"suspended: {d['reason']}",
-    "CaseResumed": lambda d: "resumed",
-    "CaseParked": lambda d: f"parked (挂账) until review on {d['review_date']}: {d['reason']}",
-    "CaseUnparked": lambda d: "off the backlog" + (f": {d['comment']}" if d.get("comment") else ""),
-    "HandoffRequested": lambda d: (
-        f"hand-off (推诿) asked by {d['department_code']}"
-        + (f", says {d['suggested_department']} owns it" if d.get("suggested_department") else "")
-        + f": {d['reason']}"
-    ),
-    "HandoffRuled": lambda d: (
-        (
-            f"hand-off upheld: re-dispatched to {d['department_code']}"
-            if d["upheld"]
-            else "hand-off refused: the case stays"
-        )
-        + (f" ({d['comment']})" if d.get("comment") else "")
-    ),
-    "CaseEscalated": lambda d: f"escalated {d['from_level']} → {d['to_level']}: {d['reason']}",
-    "CaseResolved": lambda d: f"resolved by {d['department_code']}: {d['resolution']}",
-    "CaseVerified": lambda d: (
-        ("verified on site" if d["passed"] else "failed verification") + f" by {d['worker_id']}"
-    ),
-    "CaseReopened": lambda d: f"reopened ({d['reason']})",
-    "CaseClosed": lambda d: "closed",
-    "CaseEvaluated": lambda d: f"evaluated {d['satisfaction']}/5",
-    "DeadlineScheduled": lambda d: (  # str(t)[:16] is t's %Y-%m-%d %H:%M, at half the cost
-        f"{d['stage']} due {str(d['due_time'])[:16]} UTC "
-        f"({d['working_hours']} working hours, policy {d['policy_id']} v{d['policy_version']})"
-    ),
-    "DeadlineWarned": lambda d: f"{d['stage']} deadline warning",
-    "DeadlineBreached": lambda d: f"{d['stage']} deadline breached",
-    "CaseUrged": lambda d: f"{d['stage']} overdue: urged (催办) #{d['urge_number']}",
-    "CaseSupervised": lambda d: (
-        f"{d['stage']} overdue: supervised (督办) by the {d['level']}, "
-        f"due {str(d['supervision_due_time'])[:16]} UTC"
-    ),
-    "CaseNoticed": lambda d: f"{d['stage']} overdue: in the notice (通报) of {d['period']}",
-}
-
-
 def _timeline(kind: str, d: Datum, row: CaseRow) -> TimelineRow:
     env = d["envelope"]
-    summarize = _SUMMARIES.get(kind)
-    summary = summarize(d) if summarize is not None else kind
+    meaning = CASE_MEANINGS.get(kind)
+    summary = meaning.summary(d) if meaning is not None else kind
     actor = env["actor"]
     return TimelineRow(
         row.case_id,

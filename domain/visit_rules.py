@@ -7,9 +7,8 @@ the items checked known categories, each finding named once.
 
 from __future__ import annotations
 
-from events.models import Event, VisitRecorded
-from processors.rules.calendar import local_date
-from processors.rules.decisions import (
+from domain.calendar import local_date
+from domain.decisions import (
     Accepted,
     Decision,
     Duplicate,
@@ -17,8 +16,9 @@ from processors.rules.decisions import (
     recorded_before_event,
     stamp,
 )
-from processors.rules.decisions import RejectionCode as Code
-from processors.rules.reference_view import ReferenceView
+from domain.decisions import RejectionCode as Code
+from domain.reference_view import ReferenceView
+from events.models import Event, VisitRecorded
 
 __all__ = ["decide_visit"]
 
