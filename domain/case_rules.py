@@ -17,6 +17,7 @@ from domain.calendar import local_date
 from domain.decisions import Rejected
 from domain.decisions import RejectionCode as Code
 from domain.errors import CalendarGap, NoSlaLimit
+from domain.handoff import check_request, check_ruling
 from domain.reference_view import ReferenceView
 from domain.sla import (
     Deadline,
@@ -38,6 +39,8 @@ from events.models import (
     CaseTransferred,
     CaseUnparked,
     CaseVerified,
+    HandoffRequested,
+    HandoffRuled,
     Stage,
 )
 
@@ -59,9 +62,11 @@ __all__ = [
     "nothing",
     "park",
     "reopen",
+    "request_handoff",
     "resolve",
     "resume",
     "return_",
+    "rule_handoff",
     "transfer",
     "unpark",
     "verify",
@@ -184,6 +189,14 @@ def claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
 
 def transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
+    actor = event.envelope.actor
+    if actor.role != "command_centre":  # a department asks instead (HandoffRequested)
+        return Rejected(
+            Code.NOT_COMMAND_CENTRE,
+            f"{_is(state)}: only the command centre re-dispatches a case (转派); a "
+            f"department that says it is not theirs asks for a hand-off, not {actor.role} "
+            f"{actor.id}",
+        )
     wrong = _department(state, event.from_department)
     if wrong:
         return wrong
@@ -202,6 +215,19 @@ def transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Ou
 
 def return_(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcome:
     return _department(state, event.department_code) or ()
+
+
+def request_handoff(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Outcome:
+    return check_request(state, event, ref) or ()
+
+
+def rule_handoff(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Outcome:
+    refused = check_ruling(state, event, ref)
+    if refused is not None:
+        return refused
+    if not event.upheld:  # the requesting department keeps the case and its running deadline
+        return ()
+    return _schedule(state, ref, Stage.claim, event.envelope.event_time)
 
 
 def _as_deadline(d: DeadlineState) -> Deadline:

@@ -36,6 +36,7 @@ from domain.decisions import (
 )
 from domain.decisions import RejectionCode as Code
 from domain.errors import CalendarGap, UnknownReference
+from domain.handoff import awaiting_ruling
 from domain.ladder import LadderSubmission, decide_ladder
 from domain.meanings import step_rule
 from domain.reference_view import ReferenceView
@@ -141,6 +142,9 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
             f"{event.event_type} at {event.envelope.event_time.isoformat()} cannot "
             "have happened before that: correct the event time",
         )
+    waiting = awaiting_ruling(state, event)
+    if waiting is not None:
+        return waiting
     gap = _beyond_calendar(state, event, ref)
     if gap is not None:
         return gap

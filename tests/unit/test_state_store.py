@@ -128,6 +128,7 @@ WRITTEN = json.dumps(
             "supervision": None,
             "noticed_period": None,
             "hand_offs": 1,
+            "handoff_pending": None,
             "returns": 0,
             "reworks": 0,
             "evaluated": False,
