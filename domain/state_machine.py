@@ -38,6 +38,7 @@ from domain.decisions import RejectionCode as Code
 from domain.errors import CalendarGap, UnknownReference
 from domain.ladder import LadderSubmission, decide_ladder
 from domain.meanings import step_rule
+from domain.parties import refused_sender
 from domain.reference_view import ReferenceView
 from domain.sla import warn_time_for
 from events.models import (
@@ -144,6 +145,9 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
     gap = _beyond_calendar(state, event, ref)
     if gap is not None:
         return gap
+    wrong_sender = refused_sender(state, event, ref)
+    if wrong_sender is not None:
+        return wrong_sender
     outcome = step_rule(event.event_type)(state, event, ref)
     if isinstance(outcome, Rejected):
         return outcome
