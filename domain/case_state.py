@@ -98,6 +98,7 @@ class CaseState:
     reworks: int = 0
     evaluated: bool = False
     recorded_until: datetime | None = None  # the latest recording time on the case's stream
+    location: tuple[float, float] | None = None  # (lat, lon) where it was reported, if given
 
     def deadline(self, deadline_id: str) -> DeadlineState | None:
         """The deadline with that id, open or settled."""
@@ -206,6 +207,7 @@ def _start(event: CaseReported, sequence: int) -> CaseState:
         grid_id=event.grid_id,
         seen={event.envelope.event_id: sequence},
         recorded_until=event.envelope.recorded_time,
+        location=(event.location.lat, event.location.lon) if event.location else None,
     )
 
 

@@ -211,7 +211,7 @@ _CASE = (
         E.none,  # its rule moves the open deadline later (a DeadlineScheduled of the same id)
         lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
         count.extended,
-        _CENTRE,
+        _DEPT_OR_CENTRE,  # the department posts the extension its approver granted
     ),
     CaseMeaning(
         "CaseSuspended",

@@ -171,7 +171,7 @@ def test_a_refused_ruling_leaves_the_case_and_its_running_deadline() -> None:
 def test_a_department_no_longer_transfers_a_case_itself() -> None:
     case = Case().walk(*IN_PROGRESS)
     refused = _refused(case.decide("CaseTransferred", actor=DEPT_LAW), Code.NOT_COMMAND_CENTRE)
-    assert "hand-off" in refused.message
+    assert "only its command centre" in refused.message
     assert isinstance(case.decide("CaseTransferred"), Accepted)  # the centre's re-dispatch
 
 

@@ -101,6 +101,7 @@ def submission(
     actor: tuple[str, str] | None = None,
     event_id: str | None = None,
     case_id: str = CASE,
+    source_system: str = "test",
     **changes: Any,
 ) -> Event:
     """A valid submission of ``event_type`` for the standard case, with ``changes``."""
@@ -113,7 +114,7 @@ def submission(
         "event_id": event_id or f"sub-{next(_ids)}",
         "event_time": at,
         "recorded_time": at,
-        "source_system": "test",
+        "source_system": source_system,
         "actor": {"id": actor[0], "role": actor[1]},
     }
     return model_for(event_type).model_validate(
