@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from domain.calendar import local_date
-from domain.case_state import CorruptStream, Status, next_status
+from domain.case_state import CorruptStream, Status, next_status, verdict
 from domain.copies import built, with_changes
 from domain.deadline_rows import (
     DeadlineRow,
@@ -29,6 +29,7 @@ from domain.deadline_rows import (
     scheduled,
     settled,
 )
+from domain.handoff import repeatedly_handed_off
 from domain.meanings import CASE_MEANINGS, DeadlineEffect
 from domain.reference_view import ReferenceView
 from events.models import LADDER_EVENT_TYPES
@@ -72,6 +73,11 @@ class CaseRow:
     evaluated_at: datetime | None = None
     transfers: int = 0
     returns: int = 0
+    handoff_requests: int = 0  # 推诿: hand-off requests made on it, upheld or refused
+    handoffs_upheld: int = 0
+    handoffs_refused: int = 0
+    handoff_pending_since: datetime | None = None  # a request awaits the ruling since
+    handoff_flagged_at: datetime | None = None  # flagged as handed off repeatedly (多次推诿)
     reworks: int = 0
     reopens: int = 0
     extensions: int = 0
@@ -194,7 +200,7 @@ def _with_status(
 
 
 def _status_after(status: str, event_type: str, datum: Datum, case_id: str) -> str:
-    target = next_status(_STATUS[status], event_type, bool(datum.get("passed", True)))
+    target = next_status(_STATUS[status], event_type, verdict(event_type, datum))
     if target is None:
         raise CorruptStream(f"case {case_id} is {status} and cannot take {event_type}")
     return str(target)
@@ -245,6 +251,8 @@ def _apply(
         return {}, apply_signal(row.case_id, deadlines, kind, d)
     if kind in LADDER_EVENT_TYPES:
         return _ladder_step(row, deadlines, kind, d)
+    if effect is DeadlineEffect.cancelled_if_upheld:  # a hand-off ruling
+        effect = DeadlineEffect.cancelled if d["upheld"] else DeadlineEffect.none
     if effect is DeadlineEffect.met or effect is DeadlineEffect.cancelled:
         deadlines = settled(deadlines, when, ref, cancel=effect is DeadlineEffect.cancelled)
     elif effect is DeadlineEffect.paused:
@@ -277,6 +285,26 @@ def _apply(
         }
     elif kind == "CaseReturned":
         changes = {"department_code": None, "returns": row.returns + 1}
+    elif kind == "HandoffRequested":
+        requests = row.handoff_requests + 1
+        flagged = row.handoff_flagged_at
+        if flagged is None and repeatedly_handed_off(requests):
+            flagged = when
+        changes = {
+            "handoff_requests": requests,
+            "handoff_pending_since": when,
+            "handoff_flagged_at": flagged,
+        }
+    elif kind == "HandoffRuled":
+        changes = {"handoff_pending_since": None}
+        if d["upheld"]:
+            changes |= {
+                "handoffs_upheld": row.handoffs_upheld + 1,
+                "department_code": d["department_code"],
+                "dispatched_at": when,
+            }
+        else:
+            changes["handoffs_refused"] = row.handoffs_refused + 1
     elif kind == "CaseExtended":
         changes = {
             "extensions": row.extensions + 1,

@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 from domain.calendar import local_date
 from domain.decisions import Rejected
 from domain.decisions import RejectionCode as Code
+from domain.distance import metres_between
 from domain.errors import CalendarGap, NoSlaLimit
+from domain.handoff import check_request, check_ruling
 from domain.reference_view import ReferenceView
 from domain.sla import (
+    DEFAULT_VERIFY_DISTANCE_M,
     Deadline,
     extend_deadline,
     schedule_deadline,
@@ -38,6 +41,8 @@ from events.models import (
     CaseTransferred,
     CaseUnparked,
     CaseVerified,
+    HandoffRequested,
+    HandoffRuled,
     Stage,
 )
 
@@ -59,9 +64,11 @@ __all__ = [
     "nothing",
     "park",
     "reopen",
+    "request_handoff",
     "resolve",
     "resume",
     "return_",
+    "rule_handoff",
     "transfer",
     "unpark",
     "verify",
@@ -184,6 +191,14 @@ def claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
 
 def transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
+    actor = event.envelope.actor
+    if actor.role != "command_centre":  # a department asks instead (HandoffRequested)
+        return Rejected(
+            Code.NOT_COMMAND_CENTRE,
+            f"{_is(state)}: only the command centre re-dispatches a case (转派); a "
+            f"department that says it is not theirs asks for a hand-off, not {actor.role} "
+            f"{actor.id}",
+        )
     wrong = _department(state, event.from_department)
     if wrong:
         return wrong
@@ -202,6 +217,19 @@ def transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Ou
 
 def return_(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcome:
     return _department(state, event.department_code) or ()
+
+
+def request_handoff(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Outcome:
+    return check_request(state, event, ref) or ()
+
+
+def rule_handoff(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Outcome:
+    refused = check_ruling(state, event, ref)
+    if refused is not None:
+        return refused
+    if not event.upheld:  # the requesting department keeps the case and its running deadline
+        return ()
+    return _schedule(state, ref, Stage.claim, event.envelope.event_time)
 
 
 def _as_deadline(d: DeadlineState) -> Deadline:
@@ -252,13 +280,6 @@ def resume(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:
 
 
 def park(state: CaseState, event: CaseParked, ref: ReferenceView) -> Outcome:
-    actor = event.envelope.actor
-    if actor.role != "command_centre":
-        return Rejected(
-            Code.NOT_COMMAND_CENTRE,
-            f"{_is(state)}: only the command centre puts a case on the backlog, "
-            f"not {actor.role} {actor.id}",
-        )
     on = local_date(event.envelope.event_time)
     if event.review_date < on:
         return Rejected(
@@ -270,13 +291,6 @@ def park(state: CaseState, event: CaseParked, ref: ReferenceView) -> Outcome:
 
 
 def unpark(state: CaseState, event: CaseUnparked, ref: ReferenceView) -> Outcome:
-    actor = event.envelope.actor
-    if actor.role != "command_centre":
-        return Rejected(
-            Code.NOT_COMMAND_CENTRE,
-            f"{_is(state)}: only the command centre takes a case off the backlog, "
-            f"not {actor.role} {actor.id}",
-        )
     return resume(state, event, ref)
 
 
@@ -299,7 +313,28 @@ def verify(state: CaseState, event: CaseVerified, ref: ReferenceView) -> Outcome
     at = event.envelope.event_time
     if not ref.worker_assigned(event.worker_id, state.grid_id, at):
         return _not_assigned(state.case_id, event.worker_id, state.grid_id, local_date(at), ref)
-    return () if event.passed else _schedule(state, ref, Stage.handle, at)
+    return _off_site(state, event, ref) or (
+        () if event.passed else _schedule(state, ref, Stage.handle, at)
+    )
+
+
+def _off_site(state: CaseState, event: CaseVerified, ref: ReferenceView) -> Rejected | None:
+    """A verification on site: within the policy's distance of where the case was reported.
+    One with no location, of a case reported with none, cannot be judged and is not refused."""
+    if event.location is None or state.location is None:
+        return None
+    on = local_date(event.envelope.event_time)
+    category = ref.category(state.category, on)
+    policy = ref.sla_policy(category.sla_policy_id, on) if category else None
+    limit = policy.verify_distance_m if policy else DEFAULT_VERIFY_DISTANCE_M
+    away = metres_between((event.location.lat, event.location.lon), state.location)
+    if away <= limit:
+        return None
+    return Rejected(
+        Code.VERIFIED_OFF_SITE,
+        f"{_is(state)}: verified at {away:.0f} m from where it was reported, farther than "
+        f"the {limit} m its policy allows; verify it on site",
+    )
 
 
 def reopen(state: CaseState, event: Any, ref: ReferenceView) -> Outcome:

@@ -32,6 +32,8 @@ from events.models import (
     DeadlineScheduled,
     DeadlineWarned,
     EscalationLevel,
+    HandoffRequested,
+    HandoffRuled,
     SupervisionLevel,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "evolve",
     "next_status",
     "target_status",
+    "verdict",
 ]
 
 S = Status
@@ -90,10 +93,12 @@ class CaseState:
     supervision: SupervisionLevel | None = None  # 督办: who supervises it, once overdue
     noticed_period: str | None = None  # the latest month whose 通报 listed it
     hand_offs: int = 0
+    handoff_pending: str | None = None  # 推诿: the event id of the request awaiting a ruling
     returns: int = 0
     reworks: int = 0
     evaluated: bool = False
     recorded_until: datetime | None = None  # the latest recording time on the case's stream
+    location: tuple[float, float] | None = None  # (lat, lon) where it was reported, if given
 
     def deadline(self, deadline_id: str) -> DeadlineState | None:
         """The deadline with that id, open or settled."""
@@ -106,18 +111,33 @@ class CaseState:
 
 def next_status(status: Status, event_type: str, passed: bool = True) -> Status | None:
     """Where an event of ``event_type`` takes a case in ``status`` (``passed``: a
-    verification's verdict), or ``None`` when the table has no such transition."""
+    verification's verdict, or whether a hand-off ruling upheld the request), or ``None`` when
+    the table has no such transition."""
     if event_type in DERIVED_EVENT_TYPES:
         return status
     target = TRANSITIONS.get(event_type, {}).get(status)
     if target is S.verified and event_type == "CaseVerified" and not passed:
         return S.in_progress
+    if target is not None and event_type == "HandoffRuled" and passed:
+        return S.dispatched  # upheld: re-dispatched to the department that owns it
     return target
+
+
+def verdict(event_type: str, datum: Mapping[str, object]) -> bool:
+    """The ``passed`` of ``next_status`` from an event's Avro datum: a verification's verdict,
+    a hand-off ruling's ``upheld``; True for any other event."""
+    if event_type == "HandoffRuled":
+        return bool(datum["upheld"])
+    return bool(datum.get("passed", True))
 
 
 def target_status(state: CaseState, event: CaseEvent) -> Status | None:
     """Where ``event`` takes the case, or ``None`` when the table has no such transition."""
-    passed = event.passed if isinstance(event, CaseVerified) else True
+    passed = True
+    if isinstance(event, CaseVerified):
+        passed = event.passed
+    elif isinstance(event, HandoffRuled):
+        passed = event.upheld
     return next_status(state.status, event.event_type, passed)
 
 
@@ -187,6 +207,7 @@ def _start(event: CaseReported, sequence: int) -> CaseState:
         grid_id=event.grid_id,
         seen={event.envelope.event_id: sequence},
         recorded_until=event.envelope.recorded_time,
+        location=(event.location.lat, event.location.lon) if event.location else None,
     )
 
 
@@ -207,7 +228,11 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
         )
     seen = dict(state.seen)
     seen[event.envelope.event_id] = sequence
-    moved = target is not state.status or isinstance(event, CaseTransferred)
+    moved = (
+        target is not state.status
+        or isinstance(event, CaseTransferred)
+        or (isinstance(event, HandoffRuled) and event.upheld)
+    )
     since = event.envelope.event_time if moved else state.status_since
     recorded = event.envelope.recorded_time
     if state.recorded_until is not None and state.recorded_until > recorded:
@@ -238,6 +263,8 @@ def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState
     if isinstance(event, CaseUrged | CaseSupervised | CaseNoticed):
         return _climbed(new, event)
     effect = CASE_MEANINGS[kind].deadline_effect
+    if effect is DeadlineEffect.cancelled_if_upheld and isinstance(event, HandoffRuled):
+        effect = DeadlineEffect.cancelled if event.upheld else DeadlineEffect.none
     if effect in _SETTLES:
         new = with_changes(new, deadlines=_settle(old, _SETTLES[effect]))
     elif effect is DeadlineEffect.paused:
@@ -254,6 +281,17 @@ def _apply_fields(new: CaseState, old: CaseState, event: CaseEvent) -> CaseState
         return with_changes(new, department=event.department_code)
     if isinstance(event, CaseTransferred):
         return with_changes(new, department=event.to_department, hand_offs=old.hand_offs + 1)
+    if isinstance(event, HandoffRequested):
+        return with_changes(new, handoff_pending=event.envelope.event_id)
+    if isinstance(event, HandoffRuled):
+        if not event.upheld:
+            return with_changes(new, handoff_pending=None)
+        return with_changes(
+            new,
+            handoff_pending=None,
+            department=event.department_code,
+            hand_offs=old.hand_offs + 1,
+        )
     if isinstance(event, CaseEscalated):
         return with_changes(new, level=event.to_level)
     if isinstance(event, CaseVerified) and not event.passed:

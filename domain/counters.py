@@ -30,6 +30,8 @@ __all__ = [
     "escalated",
     "evaluated",
     "extended",
+    "handoff_requested",
+    "handoff_ruled",
     "noticed",
     "parked",
     "places_of",
@@ -121,6 +123,29 @@ def transferred(datum: Mapping[str, Any], step: CaseStep) -> list[Move]:
     return [
         (with_units(case_places(step.after), datum["from_department"]), "hand_offs", 1),
         ((("department", datum["to_department"]),), "dispatched", 1),
+    ]
+
+
+def handoff_requested(datum: Mapping[str, Any], step: CaseStep) -> list[Move]:
+    """推诿: a request counts for the department that asked (and the case's places), as does
+    the case's flag when this request raised it."""
+    row, before = step.after, step.before
+    units = with_units(case_places(row), datum["department_code"])
+    raised = before is not None and before.handoff_flagged_at is None
+    flagged = int(raised and row.handoff_flagged_at is not None)
+    return [(units, "handoff_requests", 1), (units, "handoffs_flagged", flagged)]
+
+
+def handoff_ruled(datum: Mapping[str, Any], step: CaseStep) -> list[Move]:
+    """A ruling counts for the department that asked, upheld or refused; an upheld one
+    re-dispatches the case, counted for the department it goes to as a transfer is."""
+    before = step.before
+    units = with_units(case_places(step.after), before.department_code if before else None)
+    if not datum["upheld"]:
+        return [(units, "handoffs_refused", 1)]
+    return [
+        (units, "handoffs_upheld", 1),
+        ((("department", datum["department_code"]),), "dispatched", 1),
     ]
 
 

@@ -86,6 +86,9 @@ class DeadlineEffect(StrEnum):
     scheduled = "scheduled"  # a deadline scheduled, or an open one moved
     signalled = "signalled"  # a deadline warned or breached
     urged = "urged"  # 催办 counted on its deadline
+    # a hand-off ruling: the stage restarts (cancelled) when it upholds the request and the
+    # case is re-dispatched; a refusal leaves the deadline running
+    cancelled_if_upheld = "cancelled_if_upheld"
 
 
 class Party(StrEnum):
@@ -190,7 +193,7 @@ _CASE = (
         E.cancelled,
         lambda d: f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}",
         count.transferred,
-        _DEPT_OR_CENTRE,
+        _CENTRE,  # 转派 is the centre's: a department asks for a hand-off (HandoffRequested)
     ),
     CaseMeaning(
         "CaseReturned",
@@ -208,7 +211,7 @@ _CASE = (
         E.none,  # its rule moves the open deadline later (a DeadlineScheduled of the same id)
         lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
         count.extended,
-        _CENTRE,
+        _DEPT_OR_CENTRE,  # the department posts the extension its approver granted
     ),
     CaseMeaning(
         "CaseSuspended",
@@ -244,6 +247,40 @@ _CASE = (
         E.resumed,
         lambda d: "off the backlog" + (f": {d['comment']}" if d.get("comment") else ""),
         count.unparked,
+        _CENTRE,
+    ),
+    CaseMeaning(
+        "HandoffRequested",
+        {S.dispatched: S.dispatched, S.in_progress: S.in_progress},  # waits for the ruling
+        rule.request_handoff,
+        E.none,  # the clock runs on while the request waits
+        lambda d: (
+            f"hand-off (推诿) asked by {d['department_code']}"
+            + (
+                f", says {d['suggested_department']} owns it"
+                if d.get("suggested_department")
+                else ""
+            )
+            + f": {d['reason']}"
+        ),
+        count.handoff_requested,
+        _DEPT,
+    ),
+    CaseMeaning(
+        "HandoffRuled",
+        # upheld: re-dispatched (``next_status``); refused: where it was
+        {S.dispatched: S.dispatched, S.in_progress: S.in_progress},
+        rule.rule_handoff,
+        E.cancelled_if_upheld,
+        lambda d: (
+            (
+                f"hand-off upheld: re-dispatched to {d['department_code']}"
+                if d["upheld"]
+                else "hand-off refused: the case stays"
+            )
+            + (f" ({d['comment']})" if d.get("comment") else "")
+        ),
+        count.handoff_ruled,
         _CENTRE,
     ),
     CaseMeaning(

@@ -212,7 +212,7 @@ class ReferenceView:
                 )
                 for x in event.limits
             }
-            version = SlaPolicy(event.policy_id, event.version, limits)
+            version = SlaPolicy(event.policy_id, event.version, limits, event.verify_distance_m)
             _add(self._policies, event.policy_id, _Policy(version, event.effective_from))
         elif isinstance(event, CalendarDefined):
             self._calendars[event.calendar_version] = year_from_definition(event)

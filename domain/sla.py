@@ -18,6 +18,7 @@ from domain.errors import NoSlaLimit
 from domain.ladder_policy import NO_LADDER, Ladder
 
 __all__ = [
+    "DEFAULT_VERIFY_DISTANCE_M",
     "Deadline",
     "SlaLimit",
     "SlaPolicy",
@@ -55,13 +56,19 @@ class SlaLimit:
             )
 
 
+DEFAULT_VERIFY_DISTANCE_M = 500
+"""How far from the case a verification may be, for a policy that does not say (before v3)."""
+
+
 @dataclass(frozen=True)
 class SlaPolicy:
-    """A versioned SLA policy: a limit per (stage, priority)."""
+    """A versioned SLA policy: a limit per (stage, priority), and how far from the case's
+    location a grid worker may verify it on site."""
 
     policy_id: str
     version: int
     limits: Mapping[tuple[str, str], SlaLimit]
+    verify_distance_m: int = DEFAULT_VERIFY_DISTANCE_M
 
     def limit(self, stage: str, priority: str) -> SlaLimit:
         """The limit for ``stage`` and ``priority``; ``NoSlaLimit`` when the policy has none."""

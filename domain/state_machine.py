@@ -36,8 +36,10 @@ from domain.decisions import (
 )
 from domain.decisions import RejectionCode as Code
 from domain.errors import CalendarGap, UnknownReference
+from domain.handoff import awaiting_ruling
 from domain.ladder import LadderSubmission, decide_ladder
 from domain.meanings import step_rule
+from domain.parties import refused_sender
 from domain.reference_view import ReferenceView
 from domain.sla import warn_time_for
 from events.models import (
@@ -141,9 +143,15 @@ def _decide_step(state: CaseState, event: CaseEvent, ref: ReferenceView) -> Deci
             f"{event.event_type} at {event.envelope.event_time.isoformat()} cannot "
             "have happened before that: correct the event time",
         )
+    waiting = awaiting_ruling(state, event)
+    if waiting is not None:
+        return waiting
     gap = _beyond_calendar(state, event, ref)
     if gap is not None:
         return gap
+    wrong_sender = refused_sender(state, event, ref)
+    if wrong_sender is not None:
+        return wrong_sender
     outcome = step_rule(event.event_type)(state, event, ref)
     if isinstance(outcome, Rejected):
         return outcome

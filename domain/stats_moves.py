@@ -70,6 +70,10 @@ METRICS = (
     "verifications_on_time",
     "reworks",
     "hand_offs",
+    "handoff_requests",
+    "handoffs_upheld",
+    "handoffs_refused",
+    "handoffs_flagged",
     "extensions",
     "escalations",
     "breaches",
@@ -99,7 +103,9 @@ METRICS = (
 Delta = tuple[str, str, date, str, int]
 """(level, unit code, day, metric, amount): one counter of one unit moved."""
 
-_SETTLING = frozenset({DeadlineEffect.met, DeadlineEffect.cancelled})
+_SETTLING = frozenset(
+    {DeadlineEffect.met, DeadlineEffect.cancelled, DeadlineEffect.cancelled_if_upheld}
+)
 
 
 def quarter_of(day: date) -> str:

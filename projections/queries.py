@@ -1,5 +1,6 @@
 """The analysts' read-model queries: statistics, rankings, the assessment, hot words, the
-case pipeline, the overdue lists, the supervision ladder and the backlog (``supervision``). Every answer carries its freshness (``reading``).
+case pipeline, the overdue lists, the supervision ladder and the backlog (``supervision``), the
+hand-offs flagged and pending (``handoffs``). Every answer carries its freshness (``reading``).
 
 Each function reads the projection's active schema (``fq_meta.active_projection``), so a
 promoted replay is served from the next call on. Periods are Asia/Shanghai local dates,
@@ -18,6 +19,7 @@ import psycopg
 from domain.stats_moves import METRICS
 from projections.errors import ProjectionError
 from projections.handling_hist import BUCKET_SQL, EDGES, RESOLUTION_UNITS, WIDTHS
+from projections.handoffs import flagged_handoffs, handoffs_now
 from projections.now_fold import STATUS_COLUMNS
 from projections.panels.lateness import BUCKETS, bucket_sql
 from projections.periods import Span, cover
@@ -29,6 +31,8 @@ __all__ = [
     "case_ladder",
     "case_pipeline",
     "case_trace",
+    "flagged_handoffs",
+    "handoffs_now",
     "hot_words",
     "ladder_now",
     "notice",
@@ -57,7 +61,7 @@ _RATES = {
         "households",
     ),
 }
-_LOWER_IS_BETTER = {"mean_handling_hours", "rework_rate", "hand_offs"}
+_LOWER_IS_BETTER = {"mean_handling_hours", "rework_rate", "hand_offs", "handoff_requests"}
 
 
 def _rates(*names: str) -> str:
@@ -317,6 +321,7 @@ def statistics(
 _RANKABLE = {
     **_RATES,
     "hand_offs": ("hand_offs::float", "dispatched"),
+    "handoff_requests": ("handoff_requests::float", "dispatched"),
     "reported": ("reported::float", "reported"),
     "visits": ("visits::float", "visits"),
 }

@@ -16,7 +16,15 @@ import psycopg
 from projections.errors import ProjectionError
 from projections.reading import Answer, answer
 
-__all__ = ["LADDER_STEP_SQL", "backlog", "case_ladder", "ladder_now", "notice"]
+__all__ = [
+    "LADDER_STEP_SQL",
+    "Unit",
+    "backlog",
+    "case_ladder",
+    "ladder_now",
+    "notice",
+    "unit_column",
+]
 
 Unit = Literal["district", "street", "village", "grid", "department"]
 _UNIT_COLUMN = {
@@ -46,7 +54,12 @@ supervised_street, urged, overdue, warned or none."""
 _OPEN = "c.status NOT IN ('rejected', 'closed')"
 
 
-def _unit(level: str) -> str:
+def unit_column(level: str) -> str:
+    """The ``cases`` column naming a case's unit of ``level``.
+
+    Raises:
+        ProjectionError: no such level.
+    """
     if level not in _UNIT_COLUMN:
         raise ProjectionError(f"level {level!r} is not one of {', '.join(_UNIT_COLUMN)}")
     return _UNIT_COLUMN[level]
@@ -69,7 +82,7 @@ def case_ladder(
     ``code`` are given."""
     where, params = f"{_OPEN} AND step <> 'none'", {}
     if level is not None:
-        where += f" AND c.{_unit(level)} = %(code)s"
+        where += f" AND c.{unit_column(level)} = %(code)s"
         params = {"code": code}
     query = (
         "SELECT case_id, status, department_code, district_code, street_code, urges, "
@@ -84,7 +97,7 @@ def case_ladder(
 def ladder_now(conn: psycopg.Connection[Any], projection: str, level: Unit) -> Answer:
     """Per unit of ``level``, the open cases now: overdue, urged, supervised by the street and
     by the district, listed in a notice, and parked (挂账)."""
-    column = _unit(level)
+    column = unit_column(level)
     query = (
         f"SELECT c.{column} AS code, "
         f"count(*) FILTER (WHERE {_OVERDUE})::bigint AS overdue, "
@@ -105,7 +118,7 @@ def notice(conn: psycopg.Connection[Any], projection: str, period: str, level: U
     """The public notice (通报) of month ``period``: per unit of ``level``, the cases listed
     as overdue at the month's close and, of them, those under street and district
     supervision; most cases first."""
-    column = _unit(level)
+    column = unit_column(level)
     query = (
         f"SELECT {column} AS code, count(*)::bigint AS overdue, "
         "count(*) FILTER (WHERE supervision_level = 'street')::bigint AS supervised_street, "
@@ -127,7 +140,7 @@ def backlog(
     review; within one unit when ``level`` and ``code`` are given."""
     where, params = "c.status = 'parked'", {}
     if level is not None:
-        where += f" AND c.{_unit(level)} = %(code)s"
+        where += f" AND c.{unit_column(level)} = %(code)s"
         params = {"code": code}
     query = (
         "SELECT c.case_id, c.category_code, c.department_code, c.district_code, c.street_code, "

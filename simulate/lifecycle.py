@@ -3,7 +3,8 @@
 Most cases run the plain loop (report → accept → dispatch → claim → resolve → verify → close
 → evaluate) within their deadlines. A seeded share are rejected at triage (out of scope, too
 vague, or a duplicate of an earlier case on the same grid), reclassified, returned by the
-department and re-dispatched, transferred, escalated, extended, suspended and resumed, fail
+department and re-dispatched, handed off (the department asks the command centre, which
+rules; some cases asked about twice), transferred by the centre, escalated, extended, suspended and resumed, fail
 verification and are reworked, or are reopened after a resident's complaint. The command
 centre and the departments act in office hours; departments post now and then hours late
 (``recorded_time`` after ``event_time``), and the next step of a case always follows what the
@@ -44,6 +45,8 @@ from events.models import (
     EscalationLevel,
     Event,
     GeoPoint,
+    HandoffRequested,
+    HandoffRuled,
     Priority,
     RejectionReason,
     ReopenReason,
@@ -59,6 +62,15 @@ __all__ = ["CENTRE", "Lifecycle", "Report", "case_lifecycle"]
 CENTRE = (ActorRole.command_centre, "command-centre", "centre.street")
 PARK_SHARE = 0.0004
 """Cases put on the backlog (挂账): about 4 a month in a district of 10,000 cases a month."""
+HANDOFF_SHARE = 0.04
+"""Dispatches whose department asks the command centre for a hand-off (推诿申请)."""
+HANDOFF_UPHELD = 0.6
+"""Requests the centre upholds, re-dispatching the case; it refuses the rest."""
+HANDOFF_AGAIN = 0.25
+"""Cases re-dispatched on an upheld request whose new department asks again (so flagged as
+handed off repeatedly, 多次推诿, at two requests)."""
+TRANSFER_SHARE = 0.02
+"""Cases the command centre re-dispatches on its own (转派)."""
 SLOW_DEPARTMENTS = {
     "housing": (0.35, 160),
     "natural-resources": (0.4, 200),
@@ -254,17 +266,47 @@ def _hand_offs(case: _Case) -> None:
         case.department = case.other_department()
         case.later(0.2, 1)
         case.post(CaseDispatched, CENTRE, department_code=case.department)
-    if rng.random() < 0.06:
+    _ask_for_hand_offs(case)
+    if rng.random() < TRANSFER_SHARE:
         case.later(0.5, 3)
         new = case.other_department()
         case.post(
             CaseTransferred,
-            case.dept(),
+            CENTRE,
             from_department=case.department,
             to_department=new,
             reason=rng.choice(words.TRANSFER_REASONS),
         )
         case.department = new
+
+
+def _ask_for_hand_offs(case: _Case) -> None:
+    """推诿: the department asks the centre, which rules within hours; an upheld request
+    re-dispatches the case, whose new department now and then asks again."""
+    rng, share = case.rng, HANDOFF_SHARE
+    while rng.random() < share:
+        case.later(0.5, 4)
+        owner = case.other_department()
+        request = case.post(
+            HandoffRequested,
+            case.dept(),
+            department_code=case.department,
+            reason=rng.choice(words.HANDOFF_REASONS),
+            suggested_department=owner if rng.random() < 0.7 else None,
+        )
+        case.later(0.5, 4)
+        upheld = rng.random() < HANDOFF_UPHELD
+        case.post(
+            HandoffRuled,
+            CENTRE,
+            request_id=request.envelope.event_id,
+            upheld=upheld,
+            department_code=owner if upheld else None,
+            comment=rng.choice(words.UPHELD_COMMENTS if upheld else words.REFUSED_COMMENTS),
+        )
+        if not upheld:
+            return
+        case.department, share = owner, HANDOFF_AGAIN
 
 
 def _detours(case: _Case) -> None:

@@ -64,6 +64,17 @@ _FIELDS: dict[str, dict[str, Any]] = {
         "reason": "涉及食品经营许可",
     },
     "CaseReturned": {"department_code": "dept.housing", "reason": "不属本部门职责"},
+    "HandoffRequested": {
+        "department_code": "dept.law-enforcement",
+        "reason": "涉及食品经营许可，不属本部门职责",
+        "suggested_department": "dept.market-supervision",
+    },
+    "HandoffRuled": {
+        "request_id": "case-2025-000123/sub-5",
+        "upheld": True,
+        "department_code": "dept.market-supervision",
+        "comment": "属市场监管职责",
+    },
     "CaseExtended": {
         "stage": "handle",
         "extra_working_hours": 16,

@@ -55,11 +55,13 @@ def _allows(allowed: tuple[str, ...], value: str) -> bool:
 
 
 def departments_named(event: Event) -> tuple[str, ...]:
-    """The department codes ``event`` names."""
+    """The department codes ``event`` names (a field left empty, as a refused hand-off
+    ruling's ``department_code``, names none)."""
     # Looked up among the model's fields: a field a model lacks costs pydantic's __getattr__
     # an AttributeError raised and caught, more than the whole scope check otherwise.
     fields = type(event).model_fields
     named = [getattr(event, f) for f in _DEPARTMENT_FIELDS if f in fields]
+    named = [code for code in named if code is not None]
     if isinstance(event, CategoryDefined):
         named.append(event.default_department_code)
     if isinstance(event, DepartmentDefined):

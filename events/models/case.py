@@ -59,6 +59,8 @@ __all__ = [
     "DeadlineScheduled",
     "DeadlineWarned",
     "EscalationLevel",
+    "HandoffRequested",
+    "HandoffRuled",
     "RejectionReason",
     "ReopenReason",
     "SupervisionLevel",
@@ -189,6 +191,19 @@ class CaseUnparked(CaseEvent):
     comment: Comment | None = None
 
 
+class HandoffRequested(CaseEvent):
+    department_code: Id
+    reason: Reason
+    suggested_department: Id | None = None
+
+
+class HandoffRuled(CaseEvent):
+    request_id: Id
+    upheld: Bool
+    department_code: Id | None = None
+    comment: Comment | None = None
+
+
 class CaseEscalated(CaseEvent):
     from_level: EscalationLevel
     to_level: EscalationLevel
@@ -293,6 +308,8 @@ CASE_EVENTS: tuple[type[CaseEvent], ...] = (
     CaseResumed,
     CaseParked,
     CaseUnparked,
+    HandoffRequested,
+    HandoffRuled,
     CaseEscalated,
     CaseResolved,
     CaseVerified,

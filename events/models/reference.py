@@ -167,6 +167,7 @@ class SlaPolicyDefined(ReferenceEvent):
     version: Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
     limits: tuple[SlaLimit, ...]
     effective_from: date
+    verify_distance_m: Annotated[int, Strict(), Field(ge=1, le=100_000)] = 500
 
     @field_validator("limits")
     @classmethod

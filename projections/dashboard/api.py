@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Query
 
 from events.problems import problem_responses
 from projections.dashboard.deps import Panel, kpi_param
+from projections.dashboard.paging import Limit, Offset, page_of
 from projections.dashboard.shapes import PanelOut, Tile, freshness_of
-from projections.panels import drill, overview
+from projections.panels import drill, handoffs, overview
 from projections.panels.kpis import KPIS, Kpi
 from projections.reading import Answer
 
@@ -88,6 +89,15 @@ def children(p: Panel) -> PanelOut[dict[str, Any]]:
         "children", lambda: overview.children(p.conn, p.projection, p.scope, p.unit, p.period)
     )
     return out("children", p, found)
+
+
+@router.get(
+    "/overview/handoffs",
+    summary="多次推诿: the cases flagged in the period as handed off repeatedly, latest first",
+)
+def flagged_handoffs(p: Panel, limit: Limit = 50, offset: Offset = 0) -> PanelOut[dict[str, Any]]:
+    found = handoffs.flagged(p.conn, p.projection, p.scope, p.unit, p.period, limit, offset)
+    return out("handoffs", p, found, page_of(found, limit, offset))
 
 
 @router.get("/drill", summary="the cases behind a number: numerator, denominator, left out")

@@ -54,6 +54,11 @@ class CaseHeader(BaseModel):
     evaluated_at: datetime | None
     transfers: int
     returns: int
+    handoff_requests: int = Field(description="推诿: hand-off requests made on it")
+    handoffs_upheld: int
+    handoffs_refused: int
+    handoff_pending_since: datetime | None = Field(description="a request awaits the ruling since")
+    handoff_flagged_at: datetime | None = Field(description="flagged as handed off repeatedly")
     reworks: int
     reopens: int
     extensions: int

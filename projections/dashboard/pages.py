@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from projections.dashboard.deps import Panel, kpi_param
+from projections.dashboard.paging import Limit, Offset, page_of
 from projections.dashboard.render import page_context, templates
 from projections.dashboard.shapes import freshness_of
-from projections.panels import drill, overview
+from projections.panels import drill, handoffs, overview
 from projections.panels.kpis import FLOWS, KPIS, OVERVIEW_TILES, Kpi
 from projections.reading import Answer
 
@@ -78,6 +79,14 @@ def children(request: Request, p: Panel) -> HTMLResponse:
     )
     kpis = [KPIS[n] for n in OVERVIEW_TILES]
     return fragment(request, p, "panels/children.html", found, kpis=kpis)
+
+
+@router.get("/panels/overview/handoffs", response_class=HTMLResponse)
+def flagged_handoffs(
+    request: Request, p: Panel, limit: Limit = 50, offset: Offset = 0
+) -> HTMLResponse:
+    found = handoffs.flagged(p.conn, p.projection, p.scope, p.unit, p.period, limit, offset)
+    return fragment(request, p, "panels/handoffs.html", found, **page_of(found, limit, offset))
 
 
 Part = Literal["numerator", "denominator", "left_out"]

@@ -88,6 +88,7 @@ _FACTS: dict[str, Facts] = {
     ),
     "closed": Facts(("CaseClosed",)),
     "hand_offs": Facts(("CaseTransferred", "CaseReturned")),
+    "handoff_requests": Facts(("HandoffRequested",)),
     "escalations": Facts(("CaseEscalated",)),
     "breaches": Facts(("DeadlineBreached",)),
     "evaluations": Facts(("CaseEvaluated",)),

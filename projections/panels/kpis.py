@@ -13,8 +13,8 @@ it was reported in and the department that acted):
   resolution was (``stats_fold.cohort_moves``), so neither passes 100%; parked cases
   (挂账) leave the denominator while parked (``DUE_LESS_PARKED``); 返工率 reworks (failed
   verifications and reopenings) / resolved; 平均处置时长 working hours from the first
-  dispatch to the final resolution; 推诿 hand-offs (transfers and returns) per
-  department; 满意度 mean satisfaction (1–5) of the period's evaluations.
+  dispatch to the final resolution; 推诿 hand-off requests (a department saying "not
+  ours" to the command centre, upheld or refused) per department; 满意度 mean satisfaction (1–5) of the period's evaluations.
 - 在办 open and 超期 overdue: now, whatever the period (``unit_now``).
 - The funnel 上报 → 立案 → 派遣 → 处置 → 核查 → 结案 is a cohort's: the cases reported in the
   period, and of them those that have got through each stage and all before it by now
@@ -140,9 +140,9 @@ _ALL = (
         "hand_offs",
         "推诿",
         "count",
-        "hand_offs",
+        "handoff_requests",
         lower_is_better=True,
-        events=("CaseTransferred", "CaseReturned"),
+        events=("HandoffRequested",),
     ),
     Kpi(
         "satisfaction",

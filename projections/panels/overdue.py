@@ -18,7 +18,8 @@ from domain.case_state import OPEN_STATUSES
 from projections.panels import terms
 from projections.panels.lateness import BUCKETS, bucket_sql, late_working_hours
 from projections.panels.periods import Period
-from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit, UnitError, child_level
+from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit, child_level
+from projections.panels.sources import cases_of
 from projections.reading import Answer, answer
 
 __all__ = ["GROUPINGS", "MAX_ROWS", "GroupingError", "distribution", "expiring", "overdue"]
@@ -37,22 +38,7 @@ class GroupingError(ValueError):
 
 def _where(scope: Scope, unit: Unit) -> tuple[str, dict[str, Any]]:
     """SQL keeping the deadlines (``d``, with their case ``c``) of ``unit`` within ``scope``."""
-    parts: list[str] = []
-    params: dict[str, Any] = {}
-    if unit.level == "worker":
-        raise UnitError("deadlines run against places and departments, not a worker")
-    if unit.level in CHAIN_COLUMN:
-        parts.append(f"c.{CHAIN_COLUMN[unit.level]} = %(unit_code)s")
-    elif unit.level == "department":
-        parts.append("d.department_code = %(unit_code)s")
-    params["unit_code"] = unit.code
-    if scope.place is not None:
-        parts.append(f"c.{CHAIN_COLUMN[scope.place.level]} = %(scope_place)s")
-        params["scope_place"] = scope.place.code
-    if scope.department is not None:
-        parts.append("d.department_code = %(scope_dept)s")
-        params["scope_dept"] = scope.department
-    return " AND ".join(parts) or "TRUE", params
+    return cases_of(scope, unit, "d.department_code")
 
 
 def _running(

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.panels.periods import Period
-from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, child_level
+from projections.panels.scope import CHAIN_COLUMN, Scope, Unit, UnitError, child_level
 
 __all__ = [
     "STATS_TABLES",
     "NoChildUnits",
     "ScopeRefused",
+    "cases_of",
     "period_source",
     "rows_of",
     "scope_clause",
@@ -51,6 +52,32 @@ def period_source(*periods: Period) -> Source:
     if kinds == {"day"}:
         return Source("stats_daily", "day", [p.start for p in periods])
     return Source("stats_period", "period", [p.label for p in periods])
+
+
+def cases_of(scope: Scope, unit: Unit, department: str) -> tuple[str, dict[str, Any]]:
+    """SQL keeping the cases (``c``) of ``unit`` within ``scope``: a place's by where they
+    were reported, a department's by the ``department`` column given (``d.department_code``
+    of their deadlines, ``c.department_code`` of the cases).
+
+    Raises:
+        UnitError: ``unit`` is a worker.
+    """
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if unit.level == "worker":
+        raise UnitError("cases and their deadlines are a place's or a department's, not a worker's")
+    if unit.level in CHAIN_COLUMN:
+        parts.append(f"c.{CHAIN_COLUMN[unit.level]} = %(unit_code)s")
+    elif unit.level == "department":
+        parts.append(f"{department} = %(unit_code)s")
+    params["unit_code"] = unit.code
+    if scope.place is not None:
+        parts.append(f"c.{CHAIN_COLUMN[scope.place.level]} = %(scope_place)s")
+        params["scope_place"] = scope.place.code
+    if scope.department is not None:
+        parts.append(f"{department} = %(scope_dept)s")
+        params["scope_dept"] = scope.department
+    return " AND ".join(parts) or "TRUE", params
 
 
 def scope_clause(scope: Scope, alias: str = "s") -> tuple[str, dict[str, Any]]:

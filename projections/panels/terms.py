@@ -53,6 +53,8 @@ EVENT = {
     "CaseNoticed": "通报",
     "CaseParked": "挂账",
     "CaseUnparked": "销账恢复",
+    "HandoffRequested": "推诿申请",
+    "HandoffRuled": "推诿裁定",
 }
 SUPERVISION = {"street": "街道督办", "district": "区县督办"}
 

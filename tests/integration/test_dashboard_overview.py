@@ -249,3 +249,29 @@ def test_a_unit_with_nothing_below_it_has_no_children_panel(
     assert r.status_code == 422, r.text
     assert r.json()["parameter"] == "unit" and "no child units" in r.json()["detail"]
     assert "Traceback" not in r.text
+
+
+def test_the_flagged_hand_offs_panel_lists_the_period_s_flagged_cases(dashboard: Dashboard) -> None:
+    flagged = [
+        case_id
+        for (case_id,) in dashboard.sql(
+            "SELECT case_id FROM cases WHERE handoff_flagged_at >= '2025-06-01T00:00+08:00' "
+            "AND handoff_flagged_at < '2025-07-01T00:00+08:00' "
+            "ORDER BY handoff_flagged_at DESC, case_id"
+        )
+    ]
+    counted = dashboard.sql(
+        "SELECT coalesce(sum(handoffs_flagged), 0) FROM stats_period "
+        "WHERE level = 'district' AND period = '2025-06'"
+    )[0][0]
+    api = dashboard.get("/api/v1/overview/handoffs", **JUNE).json()
+    assert [r["case_id"] for r in api["rows"]] == flagged
+    assert api["extra"]["total"] == len(flagged) == counted  # the list is the counter's cases
+    assert api["freshness"]["complete_to"] is not None
+    page = dashboard.get("/panels/overview/handoffs", **JUNE)
+    assert page.status_code == 200 and "多次推诿" in page.text and "数据截至" in page.text
+    assert all(f'data-case="{case_id}"' in page.text for case_id in flagged)
+    (worker,) = dashboard.sql("SELECT code FROM units WHERE level = 'worker' LIMIT 1")[0]
+    refused = dashboard.get("/api/v1/overview/handoffs", unit=f"worker:{worker}", **JUNE)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"

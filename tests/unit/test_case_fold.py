@@ -91,7 +91,7 @@ def resequenced(d: Datum, sequence: int | None) -> Datum:
 # --- one case driven through the pure workflow ------------------------------------------------
 DEPARTMENT_EVENTS = {
     "CaseClaimed",
-    "CaseTransferred",
+    "HandoffRequested",
     "CaseReturned",
     "CaseResolved",
     "CaseSuspended",
@@ -119,7 +119,10 @@ class Case:
         source: str | None = None,
         **fields: Any,
     ) -> tuple[Event, ...]:
-        """Submit ``event_type`` at ``at``; the canonical events it appended."""
+        """Submit ``event_type`` at ``at``; the canonical events it appended (a ruling on
+        the case's pending hand-off request unless it names another)."""
+        if event_type == "HandoffRuled" and self.state is not None:
+            fields.setdefault("request_id", self.state.handoff_pending or "no-request")
         if actor is None:
             actor = CENTRE
             if event_type == "CaseReported":
@@ -373,7 +376,6 @@ def test_a_transfer_while_dispatched_cancels_the_claim_deadline() -> None:
         sh(*MON, 11, 0),
         from_department=MARKET,
         to_department=LAW,
-        actor=(MARKET, "department"),
     )
     f = fold(case.records())
     assert (f.r.department_code, f.r.transfers) == (LAW, 2)

@@ -96,6 +96,9 @@ def test_every_department_an_event_names_must_be_in_scope() -> None:
     assert departments_named(example_event("CategoryDefined")) == ("dept.market-supervision",)
     assert departments_named(example_event("DepartmentDefined")) == ("dept.market-supervision",)
     assert departments_named(example_event("CaseReported")) == ()
+    refused = example_event("HandoffRuled", upheld=False, department_code=None)
+    assert departments_named(refused) == ()  # a ruling that names no owner
+    assert departments_named(example_event("HandoffRuled")) == ("dept.market-supervision",)
 
 
 def test_the_district_comes_from_the_grid_or_the_place_defined() -> None:

@@ -117,6 +117,20 @@ def test_the_steps_that_end_or_restart_a_stage() -> None:
         "CaseSuspended",
         "CaseParked",
     }
+    # a hand-off ruling restarts the stage only when it upholds the request (a re-dispatch)
+    assert {t for t, e in effects.items() if e is DeadlineEffect.cancelled_if_upheld} == {
+        "HandoffRuled"
+    }
+    assert effects["HandoffRequested"] is DeadlineEffect.none  # the clock runs on
+
+
+def test_a_transfer_is_the_centre_s_and_a_hand_off_is_asked_and_ruled() -> None:
+    parties = {t: CASE_MEANINGS[t].parties for t in ("CaseTransferred", "HandoffRequested")}
+    assert parties == {
+        "CaseTransferred": (Party.command_centre,),
+        "HandoffRequested": (Party.department,),
+    }
+    assert CASE_MEANINGS["HandoffRuled"].parties == (Party.command_centre,)
 
 
 def test_records_without_counters_or_checks_say_so() -> None:

@@ -128,10 +128,12 @@ WRITTEN = json.dumps(
             "supervision": None,
             "noticed_period": None,
             "hand_offs": 1,
+            "handoff_pending": None,
             "returns": 0,
             "reworks": 0,
             "evaluated": False,
             "recorded_until": None,
+            "location": None,
         },
         "events": {"e-1": 2},
         "refused": {"e-5": ["INVALID_TRANSITION", "不行"]},
@@ -147,6 +149,17 @@ def test_a_record_is_written_in_the_stable_layout() -> None:
 
 def test_a_record_in_the_stable_layout_loads() -> None:
     assert loads(WRITTEN) == _record()
+
+
+def test_a_record_written_before_the_case_had_a_location_loads_with_none() -> None:
+    before = json.loads(WRITTEN)
+    del before["state"]["location"]
+    assert loads(json.dumps(before).encode()) == _record()
+
+
+def test_a_case_location_round_trips() -> None:
+    located = replace(_record(), state=replace(_record().state, location=(29.94, 121.64)))
+    assert loads(dumps(located)) == located
 
 
 def test_a_record_of_format_1_loads_with_the_counts_of_its_recent_events() -> None:
