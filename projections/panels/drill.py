@@ -53,7 +53,7 @@ class Facts:
     events: tuple[str, ...] = ()
     resolutions: bool = False
     # A cohort of cases, by the column that dates them into the period: first dispatched in it
-    # (the close rates', ``stats_fold.cohort_moves``) or reported in it (the funnel's,
+    # (the close rates', ``domain.stats_moves.cohort_moves``) or reported in it (the funnel's,
     # ``domain.funnel_moves``); per department, the department first dispatched to.
     cohort: str | None = None
     where: str = "TRUE"

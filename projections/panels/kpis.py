@@ -10,7 +10,7 @@ it was reported in and the department that acted):
 - 结案率 closed / (due to close − parked) and 按期结案率 closed on time / (due to close −
   parked), as DESIGN §1 defines them, over a cohort: the cases due to close in a period are
   those first dispatched in it (应结案), and of them those closed so far, on time when their
-  resolution was (``stats_fold.cohort_moves``), so neither passes 100%; parked cases
+  resolution was (``domain.stats_moves.cohort_moves``), so neither passes 100%; parked cases
   (挂账) leave the denominator while parked (``DUE_LESS_PARKED``); 返工率 reworks (failed
   verifications and reopenings) / resolved; 平均处置时长 working hours from the first
   dispatch to the final resolution; 推诿 hand-off requests (a department saying "not
@@ -46,7 +46,7 @@ Kind = Literal["count", "rate", "mean", "now"]
 
 # The close rates' denominator (DESIGN §1): the cases due to close less those parked on the
 # backlog (挂账). The projector's cohort moves take a case out of ``due_to_close`` when it is
-# parked and put it back when it is taken off (``stats_fold.cohort_moves``), so this counter
+# parked and put it back when it is taken off (``domain.stats_moves.cohort_moves``), so this counter
 # already is "due to close − parked", for every panel and drill.
 DUE_LESS_PARKED = "due_to_close"
 
