@@ -4,12 +4,13 @@ The broker classpath is resolved once by Maven (infra/kafka/pom.xml) into ``.dat
 the storage is formatted once (``meta.properties`` marks it); the broker then runs detached
 with a fixed heap, logging to ``.data/logs/kafka.log``.
 
-Locked down (``FQ_KAFKA_AUTH=scram``, the default), the principals' SCRAM credentials enter the
-cluster's metadata when it is formatted. A cluster formatted without them (a data folder of a
-plaintext stack) gets them at its next locked-down start: the broker is started once more in
-plaintext, the super user upserts every credential with the admin API, and the broker restarts
-locked down, its topics and offsets untouched. (A KRaft controller does not take
-AlterUserScramCredentials directly, and ``kafka-storage format --add-scram`` only formats.)
+Locked down (``FQ_KAFKA_AUTH=scram``), the principals' SCRAM credentials enter the cluster's
+metadata at its first locked-down start, whether its folder is new or a plaintext stack's: the
+broker is started once in plaintext, the super user upserts every credential with the admin
+API, and the broker restarts locked down, its topics and offsets untouched. (A KRaft controller
+does not take AlterUserScramCredentials directly. One busy broker whose credentials were given
+to ``kafka-storage format --add-scram`` refused every client as "invalid credentials" after a
+restart; credentials upserted through the admin API have survived every restart so far.)
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Kafka(Daemon):
         return kafka_answers(self.address(), **self.client_config(ADMIN))
 
     def start(self, tools: Tools, timeout_s: float) -> None:
-        if self.scram and self._formatted() and not self.layout.kafka_scram_users.exists():
+        if self.scram and not self.layout.kafka_scram_users.exists():
             self._add_scram_users(tools, timeout_s)
         super().start(tools, timeout_s)
         if self.scram:
@@ -156,8 +157,8 @@ class Kafka(Daemon):
         partial.rename(libs)
 
     def _add_scram_users(self, tools: Tools, timeout_s: float) -> None:
-        """Upsert every principal's credential into a cluster formatted without them, on a
-        plaintext start of the broker (see the module's docstring)."""
+        """Upsert every principal's credential into the cluster (formatted by this plaintext
+        start if it is new), on a plaintext start of the broker (see the module's docstring)."""
         self._plaintext_start = True
         try:
             super().start(tools, timeout_s)
@@ -231,23 +232,9 @@ class Kafka(Daemon):
                 _cluster_id(),
                 "-c",
                 str(self.config),
-                *self._scram_users(),
             ],
             log=self.log,
         )
-        if self.scram:
-            self._mark_scram_users()
-
-    def _scram_users(self) -> list[str]:
-        # The principals' credentials go into the cluster's metadata when it is formatted;
-        # later ones (an integrator) are added by the super user through the admin API.
-        if not self.scram:
-            return []
-        return [
-            arg
-            for name, password in self.passwords().items()
-            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
-        ]
 
 
 def _cluster_id() -> str:

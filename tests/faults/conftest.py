@@ -96,7 +96,7 @@ def fault_stack() -> Iterator[FaultStack]:
         kafka_heap="512m",
         start_timeout_s=240.0,
         # The faults are what is tested here, on plaintext; the locked-down broker is proven
-        # on the shared stack (tests/integration/test_kafka_locked.py).
+        # on brokers of its own (tests/integration/test_kafka_acls.py).
         kafka_auth="none",
     )
     try:

@@ -206,3 +206,28 @@ def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
         assert _write(locked, "workflow", CASE_EVENTS) is None
     finally:
         locked.stop(tools)
+
+
+def test_a_new_locked_cluster_still_lets_its_principals_in_after_a_restart(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A new data folder started locked down: its principals authenticate, and still do after
+    the broker restarts (credentials given at format time were refused after a restart)."""
+    data = tmp_path_factory.mktemp("new-locked-kafka")
+    ports = {"kafka_port": _free_port(), "kafka_controller_port": _free_port()}
+    settings = StackSettings(data_dir=data, kafka_auth="scram", kafka_heap="512m", **ports)
+    layout = Layout.of(settings)
+    layout.kafka_dir.mkdir(parents=True)
+    layout.kafka_libs.symlink_to(MAIN_LIBS)
+    (data / "logs").mkdir()
+    tools = ensure_tools(install=False)
+    kafka = Kafka(settings, layout)
+    for start in ("first", "after a restart"):
+        kafka.start(tools, timeout_s=120)
+        try:
+            assert kafka.locked(), start
+            ensure_topics(kafka.admin(), ConnectionSettings())
+            assert _write(kafka, "workflow", CASE_EVENTS) is None, start
+            assert _write(kafka, "gateway", CASE_EVENTS) is not None, start
+        finally:
+            kafka.stop(tools)
