@@ -101,6 +101,8 @@ TABLES: tuple[Table, ...] = (
             "first_dispatched_at",  # the close rates' cohort, drilled latest first
             "department_code, reported_at",  # a department's reports, counted from its cases
             "street_code, reported_at",  # a street's cases of a period: the map's points
+            # the 多次推诿 panel: the few cases flagged, by when (no scan of every case)
+            "handoff_flagged_at WHERE handoff_flagged_at IS NOT NULL",
         ),
     ),
     _from_row(
