@@ -68,4 +68,6 @@ def test_the_workflows_answers_reach_the_submitter_through_the_gateway(
     rejected = get(served, key, f"/v1/submissions/{ids[1]}").json()
     assert rejected["status"] == "rejected" and rejected["code"]
     page = get(served, key, "/v1/outcomes").json()
-    assert [o["event_id"] for o in page["outcomes"]] == ids
+    # In the order the workflow decided them: two cases' submissions sit on different inbox
+    # partitions, so the orphan's refusal may come first.
+    assert sorted(o["event_id"] for o in page["outcomes"]) == sorted(ids)
