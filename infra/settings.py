@@ -22,8 +22,8 @@ class StackSettings(BaseSettings):
     Environment: ``FQ_DATA_DIR`` (default ``<project>/.data``), ``FQ_KAFKA_PORT`` (19092),
     ``FQ_KAFKA_CONTROLLER_PORT`` (19093), ``FQ_REGISTRY_PORT`` (18081), ``FQ_PG_PORT`` (15432),
     ``FQ_KAFKA_VERSION``, ``FQ_APICURIO_VERSION``, ``FQ_KAFKA_HEAP`` / ``FQ_REGISTRY_HEAP``,
-    ``FQ_KAFKA_AUTH`` (``none``, the default: plaintext, anyone may do anything; ``scram``:
-    SASL/SCRAM and the ACLs of ``infra.acls``).
+    ``FQ_KAFKA_AUTH`` (``scram``, the default: SASL/SCRAM and the ACLs of ``infra.acls``;
+    ``none``: plaintext, anyone may do anything).
     """
 
     model_config = SettingsConfigDict(env_prefix="FQ_", extra="ignore")
@@ -39,7 +39,7 @@ class StackSettings(BaseSettings):
     pg_database: str = "fengqiao"
     kafka_version: str = "4.1.1"
     apicurio_version: str = "3.3.3"
-    kafka_auth: Literal["none", "scram"] = "none"
+    kafka_auth: Literal["none", "scram"] = "scram"
     kafka_heap: str = "1g"
     registry_heap: str = "512m"
     start_timeout_s: float = 180.0

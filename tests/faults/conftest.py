@@ -95,9 +95,7 @@ def fault_stack() -> Iterator[FaultStack]:
         pg_port=pg,
         kafka_heap="512m",
         start_timeout_s=240.0,
-        # The faults are what is tested here, on plaintext; the locked-down broker is proven
-        # on brokers of its own (tests/integration/test_kafka_acls.py).
-        kafka_auth="none",
+        kafka_auth=shared.kafka_auth,  # locked down unless FQ_KAFKA_AUTH=none
     )
     try:
         _share_binaries(Layout.of(shared), Layout.of(settings), settings.kafka_version)

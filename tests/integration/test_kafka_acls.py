@@ -6,12 +6,13 @@ in SCRAM mode; every client here authenticates as one principal and is refused t
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     ScramCredentialInfo,
@@ -27,6 +28,7 @@ from infra.settings import ConnectionSettings, StackSettings
 from infra.stack.acl_admin import apply_grants
 from infra.stack.kafka import Kafka
 from infra.stack.layout import Layout
+from infra.stack.processes import poll
 from infra.stack.tools import ensure_tools
 from infra.stack.topics_admin import ensure_topics, wait_until_writable
 from infra.topics import STREAM_PARTITIONS
@@ -191,7 +193,7 @@ def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
         partition = TopicPartition(CASE_EVENTS, partition_for("case-1", STREAM_PARTITIONS))
         projector = reader(locked.address(), "acl-test", **_as(locked, "projector"))
         try:
-            low, high = projector.get_watermark_offsets(partition, timeout=15)
+            low, high = _marks(projector, partition)
             assert high - low == 1  # the plaintext record is still there
         finally:
             projector.close()
@@ -231,3 +233,72 @@ def test_a_new_locked_cluster_still_lets_its_principals_in_after_a_restart(
             assert _write(kafka, "gateway", CASE_EVENTS) is not None, start
         finally:
             kafka.stop(tools)
+
+
+class _SnapshottingKafka(Kafka):
+    """The stack's broker, taking a metadata snapshot a second after any metadata change (a
+    real cluster takes one per hour or per 20 MB of metadata, which a test cannot wait for)."""
+
+    def _write_config(self, scram: bool) -> None:
+        super()._write_config(scram)
+        with self.config.open("a") as config:
+            config.write("\nmetadata.log.max.snapshot.interval.ms=1000\n")
+
+
+def _metadata_snapshots(layout: Layout) -> list[Path]:
+    """The metadata log's snapshots, the format-time bootstrap checkpoint left out."""
+    folder = layout.kafka_data / "__cluster_metadata-0"
+    return [p for p in folder.glob("*.checkpoint") if not p.name.startswith("0" * 20 + "-")]
+
+
+def test_principals_still_get_in_after_a_restart_from_a_metadata_snapshot(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The credentials live in the cluster's metadata: a broker that restarts from a snapshot
+    of it (not from the records that added them) still lets every principal in."""
+    data = tmp_path_factory.mktemp("snapshot-kafka")
+    ports = {"kafka_port": _free_port(), "kafka_controller_port": _free_port()}
+    settings = StackSettings(data_dir=data, kafka_auth="scram", kafka_heap="512m", **ports)
+    layout = Layout.of(settings)
+    layout.kafka_dir.mkdir(parents=True)
+    layout.kafka_libs.symlink_to(MAIN_LIBS)
+    (data / "logs").mkdir()
+    tools = ensure_tools(install=False)
+    kafka = _SnapshottingKafka(settings, layout)
+    kafka.start(tools, timeout_s=120)
+    try:
+        ensure_topics(kafka.admin(), ConnectionSettings())
+        assert poll(lambda: bool(_metadata_snapshots(layout)), 60), "no metadata snapshot taken"
+    finally:
+        kafka.stop(tools)
+    kafka.start(tools, timeout_s=120)
+    try:
+        for principal in ("admin", "workflow", "projector", "gateway", "dashboard"):
+            assert _authenticates(kafka, principal), f"{principal} refused after the restart"
+        assert _write(kafka, "workflow", CASE_EVENTS) is None
+    finally:
+        kafka.stop(tools)
+
+
+def _marks(consumer: Consumer, partition: TopicPartition) -> tuple[int, int]:
+    """A partition's low and high marks, asked again while a new client's metadata does not
+    know the partition yet (a busy broker answers a first metadata request late)."""
+    for _ in range(30):
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout=15)
+            return low, high
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._UNKNOWN_PARTITION:
+                raise
+            time.sleep(1)
+    raise AssertionError(f"{partition.topic}[{partition.partition}] never known to the client")
+
+
+def _authenticates(kafka: Kafka, principal: str) -> bool:
+    """Whether the broker lets ``principal`` in (a metadata request answered)."""
+    admin = AdminClient({**_as(kafka, principal), "log_level": 0})
+    try:
+        admin.list_topics(timeout=15)
+    except KafkaException:
+        return False
+    return True
