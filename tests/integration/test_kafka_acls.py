@@ -9,7 +9,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -29,7 +29,7 @@ from infra.stack.acl_admin import apply_grants
 from infra.stack.kafka import Kafka
 from infra.stack.layout import Layout
 from infra.stack.processes import poll
-from infra.stack.tools import ensure_tools
+from infra.stack.tools import Tools, ensure_tools
 from infra.stack.topics_admin import ensure_topics, wait_until_writable
 from infra.topics import STREAM_PARTITIONS
 
@@ -45,21 +45,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
-    data = tmp_path_factory.mktemp("scram-kafka")
+def _own_broker(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    auth: Literal["none", "scram"],
+    kind: type[Kafka] = Kafka,
+) -> tuple[Kafka, Layout, Tools]:
+    """A broker of the test's own, not started: a new data folder, free ports, the stack's jars
+    (resolved once by Maven) linked."""
+    data = tmp_path_factory.mktemp(name)
     settings = StackSettings(
         data_dir=data,
+        kafka_auth=auth,
+        kafka_heap="512m",
         kafka_port=_free_port(),
         kafka_controller_port=_free_port(),
-        kafka_auth="scram",
-        kafka_heap="512m",
     )
     layout = Layout.of(settings)
     layout.kafka_dir.mkdir(parents=True)
-    layout.kafka_libs.symlink_to(MAIN_LIBS)  # the stack's jars, resolved once by Maven
+    layout.kafka_libs.symlink_to(MAIN_LIBS)
     (data / "logs").mkdir()
-    kafka, tools = Kafka(settings, layout), ensure_tools(install=False)
+    return kind(settings, layout), layout, ensure_tools(install=False)
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
+    kafka, _, tools = _own_broker(tmp_path_factory, "scram-kafka", "scram")
     kafka.start(tools, timeout_s=120)
     try:
         admin = AdminClient({"bootstrap.servers": kafka.address(), **kafka.client_config("admin")})
@@ -166,15 +177,7 @@ def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
 ) -> None:
     """A data folder of a plaintext stack: its next locked-down start adds the SCRAM users
     (on one more plaintext start) and keeps its records; the start after that adds nothing."""
-    data = tmp_path_factory.mktemp("plain-kafka")
-    ports = {"kafka_port": _free_port(), "kafka_controller_port": _free_port()}
-    plain = StackSettings(data_dir=data, kafka_auth="none", kafka_heap="512m", **ports)
-    layout = Layout.of(plain)
-    layout.kafka_dir.mkdir(parents=True)
-    layout.kafka_libs.symlink_to(MAIN_LIBS)
-    (data / "logs").mkdir()
-    tools = ensure_tools(install=False)
-    kafka = Kafka(plain, layout)
+    kafka, layout, tools = _own_broker(tmp_path_factory, "plain-kafka", "none")
     kafka.start(tools, timeout_s=120)
     try:
         assert not kafka.locked() and kafka.client_config("admin") == {}
@@ -184,7 +187,7 @@ def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
         kafka.stop(tools)
     assert not layout.kafka_scram_users.exists()
 
-    locked = Kafka(plain.model_copy(update={"kafka_auth": "scram"}), layout)
+    locked = Kafka(kafka.settings.model_copy(update={"kafka_auth": "scram"}), layout)
     locked.start(tools, timeout_s=120)
     try:
         assert locked.locked() and layout.kafka_scram_users.exists()
@@ -215,15 +218,7 @@ def test_a_new_locked_cluster_still_lets_its_principals_in_after_a_restart(
 ) -> None:
     """A new data folder started locked down: its principals authenticate, and still do after
     the broker restarts (credentials given at format time were refused after a restart)."""
-    data = tmp_path_factory.mktemp("new-locked-kafka")
-    ports = {"kafka_port": _free_port(), "kafka_controller_port": _free_port()}
-    settings = StackSettings(data_dir=data, kafka_auth="scram", kafka_heap="512m", **ports)
-    layout = Layout.of(settings)
-    layout.kafka_dir.mkdir(parents=True)
-    layout.kafka_libs.symlink_to(MAIN_LIBS)
-    (data / "logs").mkdir()
-    tools = ensure_tools(install=False)
-    kafka = Kafka(settings, layout)
+    kafka, _, tools = _own_broker(tmp_path_factory, "new-locked-kafka", "scram")
     for start in ("first", "after a restart"):
         kafka.start(tools, timeout_s=120)
         try:
@@ -256,15 +251,9 @@ def test_principals_still_get_in_after_a_restart_from_a_metadata_snapshot(
 ) -> None:
     """The credentials live in the cluster's metadata: a broker that restarts from a snapshot
     of it (not from the records that added them) still lets every principal in."""
-    data = tmp_path_factory.mktemp("snapshot-kafka")
-    ports = {"kafka_port": _free_port(), "kafka_controller_port": _free_port()}
-    settings = StackSettings(data_dir=data, kafka_auth="scram", kafka_heap="512m", **ports)
-    layout = Layout.of(settings)
-    layout.kafka_dir.mkdir(parents=True)
-    layout.kafka_libs.symlink_to(MAIN_LIBS)
-    (data / "logs").mkdir()
-    tools = ensure_tools(install=False)
-    kafka = _SnapshottingKafka(settings, layout)
+    kafka, layout, tools = _own_broker(
+        tmp_path_factory, "snapshot-kafka", "scram", _SnapshottingKafka
+    )
     kafka.start(tools, timeout_s=120)
     try:
         ensure_topics(kafka.admin(), ConnectionSettings())

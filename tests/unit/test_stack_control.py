@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from events.errors import StackError
 from infra.settings import StackSettings
 from infra.stack.control import SERVICES, freeze, service, service_pid, start_service, thaw
+from infra.stack.processes import cmdline, poll
 
 
 def _empty(tmp_path: Path) -> StackSettings:
@@ -45,9 +47,12 @@ def test_starting_a_service_that_runs_already_is_refused(tmp_path: Path) -> None
     settings = _empty(tmp_path)
     kafka = service(settings, "kafka")
     kafka.pid_file.parent.mkdir(parents=True)
-    # A process whose command line holds the broker's marker stands for the running broker.
-    stand_in = subprocess.Popen(["sh", "-c", "sleep 30", kafka.marker])
+    # A process whose command line holds the broker's marker stands for the running broker
+    # (not `sh -c`: a shell may exec its one command, and the marker leaves the command line).
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", kafka.marker])
     try:
+        # Until its exec is through, a new process's /proc cmdline reads empty.
+        assert poll(lambda: kafka.marker in cmdline(stand_in.pid), 10)
         kafka.pid_file.write_text(f"{stand_in.pid}\n")
         with pytest.raises(StackError, match="kafka is running already"):
             start_service(settings, "kafka")
