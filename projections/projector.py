@@ -24,20 +24,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from domain.reference_view import Place
 from events.codec import AvroCodec
+from events.dead_letters import DeadLetterSender
 from events.errors import BrokerUnavailable, DecodeError
-from events.kafka_access import kafka_config
-from events.kafka_io import Deliveries, dead_letter_headers, produce, reader, where
+from events.kafka_io import reader, where
 from events.models import (
     DepartmentDefined,
     PlaceDefined,
     PlaceRetired,
     WorkerAssigned,
 )
-from events.topics import REFERENCE_EVENTS, dlq
+from events.topics import REFERENCE_EVENTS
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
@@ -133,7 +133,7 @@ class Projector:
         self._stopping = False
         self._consumer: Consumer | None = None
         self._reference: ReferenceTail | None = None
-        self._producer: Producer | None = None
+        self._dead_letters = DeadLetterSender(settings.kafka_bootstrap)
         self._pending_places: list[Place] = []
         self._pending_units: Units | None = None
         self._conn = connect(settings.pg_dsn.get_secret_value())
@@ -176,8 +176,7 @@ class Projector:
         if self._reference is not None:
             self._reference.close()
         self._consumer = self._reference = None
-        if self._producer is not None:
-            self._producer.flush(10)
+        self._dead_letters.close()
         self._conn.close()
 
     def _lock_key(self, schema: str) -> str:
@@ -440,11 +439,6 @@ class Projector:
             PublishFailed: some copy was not acknowledged (the batch is not written, so a
                 restart dead-letters them again).
         """
-        if self._producer is None:
-            self._producer = Producer(
-                kafka_config(self.settings.kafka_bootstrap, **{"enable.idempotence": True})
-            )
-        deliveries = Deliveries()
         for d in letters:
             log.error(
                 "projector: %s[%d]@%d cannot be projected: %s",
@@ -453,18 +447,7 @@ class Projector:
                 d.offset,
                 d.reason,
             )
-            headers = dead_letter_headers(d.reason, d.topic, d.partition, d.offset)
-            # The same partition as the original, so its stream's order is kept.
-            produce(
-                self._producer,
-                dlq(d.topic),
-                d.raw,
-                None,
-                deliveries,
-                partition=d.partition,
-                headers=headers,
-            )
-        deliveries.flush(self._producer, 30, "dead letters to their .dlq topics")
+        self._dead_letters.send(letters)
 
 
 def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
