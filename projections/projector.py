@@ -41,7 +41,8 @@ from events.topics import REFERENCE_EVENTS
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
-from projections.reference_tail import ReferenceTail, watermarks
+from projections.log_ends import partitions_of, source_topics
+from projections.reference_tail import ReferenceTail
 from projections.settings import ProjectorSettings
 from projections.store import (
     connect,
@@ -51,7 +52,6 @@ from projections.store import (
     use_schema,
     write_batch,
 )
-from projections.tables import SOURCE_TOPICS
 from projections.unit_shapes import with_shapes
 from projections.units import Units, build_units
 from projections.versions import active_schema
@@ -126,7 +126,7 @@ class Projector:
         self.follow = follow
         self.share = share
         self._next_follow_check = 0.0
-        self.streams = {topic: stream for stream, topic in _streams(settings).items()}
+        self.streams = {topic: stream for stream, topic in source_topics(settings).items()}
         self.state = ProjectionState()
         self.positions: dict[tuple[str, int], Position] = {}
         self._fresh = False  # the schema held no case when we started: unknown = new
@@ -249,13 +249,12 @@ class Projector:
         out = []
         for topic in self.streams:
             try:
-                meta = self._consumer.list_topics(topic, timeout=10)
+                parts = partitions_of(self._consumer, topic)
             except KafkaException as exc:
                 raise BrokerUnavailable(f"cannot list topic {topic}: {exc}") from exc
-            parts = meta.topics[topic].partitions
-            if meta.topics[topic].error is not None or not parts:
+            if not parts:
                 raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
-            for p in sorted(parts):
+            for p in parts:
                 if not self._mine(p):
                     continue
                 pos = self.positions.get((topic, p))
@@ -492,33 +491,3 @@ def _collecting_by_hand() -> Iterator[Callable[[int], None]]:
         if was_enabled:
             gc.enable()
         gc.unfreeze()
-
-
-def _streams(settings: ProjectorSettings) -> dict[str, str]:
-    """The streams projected and their topics: the canonical case and visit logs, and the
-    refused submissions (``rejections``)."""
-    return {stream: settings.topic(topic) for stream, topic in SOURCE_TOPICS.items()}
-
-
-def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
-    """Where each partition projected ends now: a replay's target."""
-    return topic_ends(settings.kafka_bootstrap, list(_streams(settings).values()))
-
-
-def topic_ends(bootstrap: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
-    """Where each partition of ``topics`` ends now (its high watermark)."""
-    consumer = reader(bootstrap, "projector-ends")
-    try:
-        out: dict[tuple[str, int], int] = {}
-        for topic in topics:
-            meta = consumer.list_topics(topic, timeout=10)
-            if meta.topics[topic].error is not None:
-                raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
-            for p in sorted(meta.topics[topic].partitions):
-                _, high = watermarks(consumer, TopicPartition(topic, p))
-                out[(topic, p)] = high
-        return out
-    except KafkaException as exc:
-        raise BrokerUnavailable(f"cannot read the end offsets: {exc}") from exc
-    finally:
-        consumer.close()
