@@ -15,11 +15,9 @@ batch n + 1 is decoded and folded, never further ahead. Anything that reads the 
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +39,7 @@ from events.topics import REFERENCE_EVENTS
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
+from projections.gc_by_hand import collecting_by_hand
 from projections.log_ends import partitions_of, source_topics
 from projections.reference_tail import ReferenceTail
 from projections.settings import ProjectorSettings
@@ -60,10 +59,6 @@ __all__ = ["BatchReport", "Projector"]
 
 log = logging.getLogger("fengqiao.projector")
 _CHUNK = 5000  # records consumed and folded at a time within a batch
-# Between full garbage collections (see _collecting_by_hand): about 0.3 s each with a
-# full case cache, so rarely; live batches are small, hence the batch count as well.
-_COLLECT_RECORDS = 1_000_000
-_COLLECT_BATCHES = 5_000
 _UNIT_SOURCES = (PlaceDefined, PlaceRetired, WorkerAssigned, DepartmentDefined)  # what units show
 
 
@@ -154,7 +149,7 @@ class Projector:
                 projector stops there, and a restart resumes from the batch before.
         """
         try:
-            with _collecting_by_hand() as batch_done:
+            with collecting_by_hand() as batch_done:
                 self._start()
                 while not self._stopping and not self._done():
                     batch = self._fold_next()
@@ -460,34 +455,3 @@ def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
         f"key {key!r} is not the case id {case_id!r}: a case's events are keyed by their "
         "case id (all of a case in one partition, in order)"
     )
-
-
-@contextmanager
-def _collecting_by_hand() -> Iterator[Callable[[int], None]]:
-    """No automatic garbage collection while projecting: a full one after every
-    ``_COLLECT_RECORDS`` records or ``_COLLECT_BATCHES`` batches (call the function yielded
-    with each batch's record count); as before afterwards.
-
-    Records and rows of a batch are trees that reference counting frees on its own (a
-    million-event replay leaves about a thousand objects in cycles), but the automatic
-    collector walked every young one, and the cases held between batches, again and again:
-    11% of a replay's time. What is alive at the start is frozen out of collection.
-    """
-    was_enabled = gc.isenabled()
-    gc.freeze()
-    gc.disable()
-    records = batches = 0
-
-    def batch_done(n: int) -> None:
-        nonlocal records, batches
-        records, batches = records + n, batches + 1
-        if records >= _COLLECT_RECORDS or batches >= _COLLECT_BATCHES:
-            gc.collect()
-            records = batches = 0
-
-    try:
-        yield batch_done
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.unfreeze()
