@@ -31,27 +31,24 @@ from projections.projector import Projector
 from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect
-from projections.tables import READ_MODELS
-from projections.versions import active_schema, live_schema, mark_ready, new_replay_schema, promote
+from projections.versions import (
+    active_schema,
+    lacks_read_models,
+    live_schema,
+    mark_ready,
+    new_replay_schema,
+    promote,
+)
 
 PROJECTION = "benchcity"
 
 
-def _lacks_read_models(settings: ProjectorSettings, projection: str) -> bool:
-    """Whether the projection's active schema was made by code with fewer read models, or
-    fewer columns in one of them."""
+def _active_lacks_read_models(settings: ProjectorSettings, projection: str) -> bool:
+    """Whether the projection has an active schema and it lacks read models or columns of
+    them (``lacks_read_models``)."""
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         schema = active_schema(conn, projection) if _has_meta(conn) else None
-        if schema is None:
-            return False
-        rows = conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s",
-            (schema,),
-        ).fetchall()
-    present = {(table, column) for table, column in rows}
-    wanted = {(t.name, column) for t in READ_MODELS.values() for column in t.column_names}
-    return not wanted <= present
+        return schema is not None and lacks_read_models(conn, schema)
 
 
 def _has_meta(conn: Any) -> bool:
@@ -83,7 +80,7 @@ def whole_city_projection(
     is replayed anew first. The log's end offsets."""
     codec = AvroCodec(SchemaRegistry(settings.registry_url))
     ends = whole_city_log(settings, codec, days)
-    if _lacks_read_models(settings, projection):
+    if _active_lacks_read_models(settings, projection):
         _rebuild(settings, projection)
     with connect(settings.pg_dsn.get_secret_value()) as conn:
         schema = live_schema(conn, projection)

@@ -33,7 +33,7 @@ from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
-from projections.projector import end_offsets
+from projections.log_ends import end_offsets
 from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema

@@ -37,7 +37,7 @@ from events.topics import CANONICAL, INBOX, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import ensure_topics
-from projections.projector import topic_ends
+from projections.log_ends import topic_ends
 from projections.settings import ProjectorSettings
 from projections.store import connect
 from simulate.city import CityShape, reference_events

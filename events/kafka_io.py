@@ -7,8 +7,6 @@
 - ``Deliveries``: a delivery callback that keeps every failure, and a flush that raises on
   any: ``Producer.flush`` only counts what is still queued, so a record Kafka refused for
   good would otherwise pass for written.
-- ``dead_letter_headers``: what a dead letter on ``<topic>.dlq`` says about where it came
-  from and why it could not be used.
 """
 
 from __future__ import annotations
@@ -112,15 +110,3 @@ def where(msg: Message) -> tuple[str, int, int]:
     """A consumed or delivered record's topic, partition and offset, which Kafka always sets
     on one (confluent-kafka types them as optional, for messages built by hand)."""
     return msg.topic(), msg.partition(), msg.offset()  # type: ignore[return-value]
-
-
-def dead_letter_headers(
-    reason: str, topic: str, partition: int, offset: int
-) -> list[tuple[str, bytes]]:
-    """The headers of a dead letter: the reason, and the record's original position."""
-    return [
-        ("fq.dlq.reason", reason.encode()),
-        ("fq.dlq.topic", topic.encode()),
-        ("fq.dlq.partition", str(partition).encode()),
-        ("fq.dlq.offset", str(offset).encode()),
-    ]

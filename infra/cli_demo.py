@@ -37,7 +37,7 @@ from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import ensure_topics
 from processors.settings import WorkflowSettings
 from projections.dashboard.settings import DashboardSettings
-from projections.projector import topic_ends
+from projections.log_ends import topic_ends
 from schemas.catalog import load_catalog
 from simulate.city import CityShape, reference_events
 from simulate.settings import SimulateSettings

@@ -26,8 +26,8 @@ from domain.decisions import (
     derived_envelope,
     derived_id,
 )
+from events.dead_letters import dead_letter_headers
 from events.errors import DecodeError
-from events.kafka_io import dead_letter_headers
 from events.models import Envelope, Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
 from events.topics import INBOX, dlq
 from processors.changelog import Table

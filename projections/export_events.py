@@ -33,6 +33,7 @@ from projections.export_files import (
     listing,
     payload_json,
 )
+from projections.log_ends import partition_marks
 from projections.read_progress import STALL_S, ReadProgress
 from projections.settings import ProjectorSettings
 
@@ -216,24 +217,18 @@ def _extents(
 ) -> list[tuple[int, int, int]]:
     """(partition, first offset, end offset) of every partition of ``topic``, now."""
     try:
-        meta = consumer.list_topics(topic, timeout=_METADATA_TIMEOUT_S)
-        found = meta.topics.get(topic)
-        if found is None or found.error is not None or not found.partitions:
-            raise ExportError(
-                f"topic {topic} does not exist on Kafka at {settings.kafka_bootstrap} "
-                f"(FQ_TOPIC_PREFIX={settings.topic_prefix!r})"
-            )
-        out = []
-        for p in sorted(found.partitions):
-            tp = TopicPartition(topic, p)
-            low, high = consumer.get_watermark_offsets(tp, timeout=_METADATA_TIMEOUT_S)
-            out.append((p, low, high))
-        return out
+        marks = partition_marks(consumer, topic, _METADATA_TIMEOUT_S)
     except KafkaException as exc:
         raise BrokerUnavailable(
             f"cannot reach Kafka at {settings.kafka_bootstrap} (FQ_KAFKA_BOOTSTRAP) "
             f"to read {topic}: {exc.args[0] if exc.args else exc}"
         ) from exc
+    if not marks:
+        raise ExportError(
+            f"topic {topic} does not exist on Kafka at {settings.kafka_bootstrap} "
+            f"(FQ_TOPIC_PREFIX={settings.topic_prefix!r})"
+        )
+    return [(p, low, high) for p, (low, high) in marks.items()]
 
 
 def _records(

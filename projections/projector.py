@@ -15,33 +15,33 @@ batch n + 1 is decoded and folded, never further ahead. Anything that reads the 
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from domain.reference_view import Place
 from events.codec import AvroCodec
+from events.dead_letters import DeadLetterSender
 from events.errors import BrokerUnavailable, DecodeError
-from events.kafka_access import kafka_config
-from events.kafka_io import Deliveries, dead_letter_headers, produce, reader, where
+from events.kafka_io import reader, where
 from events.models import (
     DepartmentDefined,
     PlaceDefined,
     PlaceRetired,
     WorkerAssigned,
 )
-from events.topics import REFERENCE_EVENTS, dlq
+from events.topics import REFERENCE_EVENTS
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
 from projections.errors import ProjectionError
-from projections.reference_tail import ReferenceTail, watermarks
+from projections.gc_by_hand import collecting_by_hand
+from projections.log_ends import partitions_of, source_topics
+from projections.reference_tail import ReferenceTail
 from projections.settings import ProjectorSettings
 from projections.store import (
     connect,
@@ -51,7 +51,6 @@ from projections.store import (
     use_schema,
     write_batch,
 )
-from projections.tables import SOURCE_TOPICS
 from projections.unit_shapes import with_shapes
 from projections.units import Units, build_units
 from projections.versions import active_schema
@@ -60,10 +59,6 @@ __all__ = ["BatchReport", "Projector"]
 
 log = logging.getLogger("fengqiao.projector")
 _CHUNK = 5000  # records consumed and folded at a time within a batch
-# Between full garbage collections (see _collecting_by_hand): about 0.3 s each with a
-# full case cache, so rarely; live batches are small, hence the batch count as well.
-_COLLECT_RECORDS = 1_000_000
-_COLLECT_BATCHES = 5_000
 _UNIT_SOURCES = (PlaceDefined, PlaceRetired, WorkerAssigned, DepartmentDefined)  # what units show
 
 
@@ -126,14 +121,14 @@ class Projector:
         self.follow = follow
         self.share = share
         self._next_follow_check = 0.0
-        self.streams = {topic: stream for stream, topic in _streams(settings).items()}
+        self.streams = {topic: stream for stream, topic in source_topics(settings).items()}
         self.state = ProjectionState()
         self.positions: dict[tuple[str, int], Position] = {}
         self._fresh = False  # the schema held no case when we started: unknown = new
         self._stopping = False
         self._consumer: Consumer | None = None
         self._reference: ReferenceTail | None = None
-        self._producer: Producer | None = None
+        self._dead_letters = DeadLetterSender(settings.kafka_bootstrap)
         self._pending_places: list[Place] = []
         self._pending_units: Units | None = None
         self._conn = connect(settings.pg_dsn.get_secret_value())
@@ -154,7 +149,7 @@ class Projector:
                 projector stops there, and a restart resumes from the batch before.
         """
         try:
-            with _collecting_by_hand() as batch_done:
+            with collecting_by_hand() as batch_done:
                 self._start()
                 while not self._stopping and not self._done():
                     batch = self._fold_next()
@@ -176,8 +171,7 @@ class Projector:
         if self._reference is not None:
             self._reference.close()
         self._consumer = self._reference = None
-        if self._producer is not None:
-            self._producer.flush(10)
+        self._dead_letters.close()
         self._conn.close()
 
     def _lock_key(self, schema: str) -> str:
@@ -250,13 +244,12 @@ class Projector:
         out = []
         for topic in self.streams:
             try:
-                meta = self._consumer.list_topics(topic, timeout=10)
+                parts = partitions_of(self._consumer, topic)
             except KafkaException as exc:
                 raise BrokerUnavailable(f"cannot list topic {topic}: {exc}") from exc
-            parts = meta.topics[topic].partitions
-            if meta.topics[topic].error is not None or not parts:
+            if not parts:
                 raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
-            for p in sorted(parts):
+            for p in parts:
                 if not self._mine(p):
                     continue
                 pos = self.positions.get((topic, p))
@@ -440,11 +433,6 @@ class Projector:
             PublishFailed: some copy was not acknowledged (the batch is not written, so a
                 restart dead-letters them again).
         """
-        if self._producer is None:
-            self._producer = Producer(
-                kafka_config(self.settings.kafka_bootstrap, **{"enable.idempotence": True})
-            )
-        deliveries = Deliveries()
         for d in letters:
             log.error(
                 "projector: %s[%d]@%d cannot be projected: %s",
@@ -453,18 +441,7 @@ class Projector:
                 d.offset,
                 d.reason,
             )
-            headers = dead_letter_headers(d.reason, d.topic, d.partition, d.offset)
-            # The same partition as the original, so its stream's order is kept.
-            produce(
-                self._producer,
-                dlq(d.topic),
-                d.raw,
-                None,
-                deliveries,
-                partition=d.partition,
-                headers=headers,
-            )
-        deliveries.flush(self._producer, 30, "dead letters to their .dlq topics")
+        self._dead_letters.send(letters)
 
 
 def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
@@ -478,64 +455,3 @@ def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
         f"key {key!r} is not the case id {case_id!r}: a case's events are keyed by their "
         "case id (all of a case in one partition, in order)"
     )
-
-
-@contextmanager
-def _collecting_by_hand() -> Iterator[Callable[[int], None]]:
-    """No automatic garbage collection while projecting: a full one after every
-    ``_COLLECT_RECORDS`` records or ``_COLLECT_BATCHES`` batches (call the function yielded
-    with each batch's record count); as before afterwards.
-
-    Records and rows of a batch are trees that reference counting frees on its own (a
-    million-event replay leaves about a thousand objects in cycles), but the automatic
-    collector walked every young one, and the cases held between batches, again and again:
-    11% of a replay's time. What is alive at the start is frozen out of collection.
-    """
-    was_enabled = gc.isenabled()
-    gc.freeze()
-    gc.disable()
-    records = batches = 0
-
-    def batch_done(n: int) -> None:
-        nonlocal records, batches
-        records, batches = records + n, batches + 1
-        if records >= _COLLECT_RECORDS or batches >= _COLLECT_BATCHES:
-            gc.collect()
-            records = batches = 0
-
-    try:
-        yield batch_done
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.unfreeze()
-
-
-def _streams(settings: ProjectorSettings) -> dict[str, str]:
-    """The streams projected and their topics: the canonical case and visit logs, and the
-    refused submissions (``rejections``)."""
-    return {stream: settings.topic(topic) for stream, topic in SOURCE_TOPICS.items()}
-
-
-def end_offsets(settings: ProjectorSettings) -> dict[tuple[str, int], int]:
-    """Where each partition projected ends now: a replay's target."""
-    return topic_ends(settings.kafka_bootstrap, list(_streams(settings).values()))
-
-
-def topic_ends(bootstrap: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
-    """Where each partition of ``topics`` ends now (its high watermark)."""
-    consumer = reader(bootstrap, "projector-ends")
-    try:
-        out: dict[tuple[str, int], int] = {}
-        for topic in topics:
-            meta = consumer.list_topics(topic, timeout=10)
-            if meta.topics[topic].error is not None:
-                raise BrokerUnavailable(f"topic {topic} does not exist: run `fengqiao stack up`")
-            for p in sorted(meta.topics[topic].partitions):
-                _, high = watermarks(consumer, TopicPartition(topic, p))
-                out[(topic, p)] = high
-        return out
-    except KafkaException as exc:
-        raise BrokerUnavailable(f"cannot read the end offsets: {exc}") from exc
-    finally:
-        consumer.close()

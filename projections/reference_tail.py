@@ -10,24 +10,19 @@ from __future__ import annotations
 import logging
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from events.codec import AvroCodec
 from events.errors import BrokerUnavailable, DecodeError
 from events.kafka_io import reader, where
 from events.models import Event
+from projections.log_ends import watermarks
 from projections.read_progress import STALL_S, ReadProgress
 
-__all__ = ["REPORT_EVERY_S", "ReferenceTail", "watermarks"]
+__all__ = ["REPORT_EVERY_S", "ReferenceTail"]
 
 log = logging.getLogger("fengqiao.projector")
 REPORT_EVERY_S = 10.0  # a reference read not complete after this long says how far it got
-# What a topic created a moment ago answers until its leader is known everywhere.
-_SETTLING = {
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-}
 
 
 class ReferenceTail:
@@ -107,18 +102,3 @@ class ReferenceTail:
         except DecodeError as exc:
             log.error("projector: skipping undecodable reference record: %s", exc)
             return []
-
-
-def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 20) -> tuple[int, int]:
-    """A partition's low and high watermarks, retrying what Kafka calls retriable (a new
-    topic's leader not yet known, a leader moving)."""
-    for attempt in range(attempts):
-        try:
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            return int(low), int(high)
-        except KafkaException as exc:
-            err = exc.args[0]
-            if attempt == attempts - 1 or not (err.retriable() or err.code() in _SETTLING):
-                raise
-            time.sleep(0.1 * (attempt + 1))
-    raise AssertionError("unreachable")

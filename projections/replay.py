@@ -20,7 +20,8 @@ from typing import Any
 from events.codec import AvroCodec
 from events.registry import SchemaRegistry
 from projections.errors import ProjectionError
-from projections.projector import BatchReport, Projector, end_offsets
+from projections.log_ends import end_offsets
+from projections.projector import BatchReport, Projector
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_indexes, use_schema
 from schemas.errors import FengqiaoError

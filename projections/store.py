@@ -49,6 +49,7 @@ __all__ = [
     "load_checkpoints",
     "load_visit_sequences",
     "retrying_deadlocks",
+    "schema_columns",
     "schema_exists",
     "use_schema",
     "write_batch",
@@ -78,6 +79,15 @@ def schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
     return row is not None
 
 
+def schema_columns(conn: psycopg.Connection[Any], schema: str) -> set[tuple[str, str]]:
+    """(table, column) of every column the schema's tables have now (none for no schema)."""
+    rows = conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s",
+        (schema,),
+    ).fetchall()
+    return {(table, column) for table, column in rows}
+
+
 def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = True) -> None:
     """Create ``schema`` with every read-model table (idempotent) and commit; without the
     secondary indexes when ``indexes`` is false, for a replay, which bulk-loads and then
@@ -87,13 +97,7 @@ def create_schema(conn: psycopg.Connection[Any], schema: str, indexes: bool = Tr
     in the same transaction."""
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     use_schema(conn, schema)
-    columns = set(
-        conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = %s",
-            (schema,),
-        ).fetchall()
-    )
+    columns = schema_columns(conn, schema)
     tables = {name for name, _ in columns}
     conn.execute(ddl(indexes))
     if "checkpoints" in tables:  # made before some rollup existed: filled from the facts

@@ -20,9 +20,9 @@ from domain.case_fold import CaseRow, TimelineRow
 from domain.deadline_rows import DeadlineRow
 from domain.stats_moves import METRICS
 from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
-from projections.batch import CaseLocationRow, NoticeRow, ResolutionRow, VisitRow, VisitTrackRow
 from projections.now_fold import NOW_COLUMNS
 from projections.rejection_fold import RejectionRow
+from projections.rows import CaseLocationRow, NoticeRow, ResolutionRow, VisitRow, VisitTrackRow
 from projections.units import ShapeRow, UnitRow
 
 __all__ = ["READ_MODELS", "SOURCE_TOPICS", "TABLES", "Table", "ddl", "index_ddl", "topic_patterns"]

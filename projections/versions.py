@@ -16,12 +16,14 @@ from typing import Any
 import psycopg
 
 from projections.errors import NotPromotable, ProjectionError, UnknownProjection
-from projections.store import create_schema
+from projections.store import create_schema, schema_columns
+from projections.tables import READ_MODELS
 
 __all__ = [
     "ProjectionSchema",
     "active_schema",
     "ensure_meta",
+    "lacks_read_models",
     "list_schemas",
     "live_schema",
     "mark_ready",
@@ -70,6 +72,14 @@ def active_schema(conn: psycopg.Connection[Any], projection: str) -> str | None:
         "SELECT schema_name FROM fq_meta.active_projection WHERE projection = %s", (projection,)
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def lacks_read_models(conn: psycopg.Connection[Any], schema: str) -> bool:
+    """Whether ``schema`` was made by code with fewer read models than this code's, or fewer
+    columns in one of them (a schema that does not exist lacks them all): such a schema is
+    replayed anew rather than projected on."""
+    wanted = {(t.name, column) for t in READ_MODELS.values() for column in t.column_names}
+    return not wanted <= schema_columns(conn, schema)
 
 
 def _register(

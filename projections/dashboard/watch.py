@@ -20,14 +20,18 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
 from events.kafka_access import kafka_config
 from events.topics import CASE_EVENTS, VISIT_EVENTS
+from projections.log_ends import ends_of
 
 __all__ = ["Position", "Watch"]
 
 log = logging.getLogger("fengqiao.dashboard")
+# A watch that cannot read the logs' ends says so and asks again at its next turn, rather
+# than retrying: its position is stale meanwhile.
+_ENDS_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class Watch:
         behind_times = [m for t, _, _, m, c in rows if t in self._topics and not c and m]
         latest = [m for t, _, _, m, _ in rows if t in self._topics and m]
         complete_to = min(behind_times) if behind_times else (max(latest) if latest else None)
-        ends = self._log_ends(consumer)
+        ends = ends_of(consumer, self._topics, _ENDS_TIMEOUT_S, attempts=1, skip_missing=True)
         now = time.monotonic()
         self._ends.append((now, ends))
         behind = sum(max(0, end - checkpoints.get(tp, 0)) for tp, end in ends.items())
@@ -142,15 +146,3 @@ class Watch:
             stale=stale(checkpoints, self._ends, now, self._stale_after_s),
             schema=schema,
         )
-
-    def _log_ends(self, consumer: Consumer) -> dict[tuple[str, int], int]:
-        metadata = consumer.list_topics(timeout=5)
-        ends = {}
-        for topic in self._topics:
-            meta = metadata.topics.get(topic)
-            if meta is None or meta.error is not None:
-                continue
-            for p in meta.partitions:
-                _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5)
-                ends[(topic, p)] = high
-        return ends

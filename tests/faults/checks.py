@@ -24,7 +24,7 @@ from events.codec import AvroCodec
 from events.kafka_access import kafka_config
 from events.models import Event, OutcomeStatus, SubmissionOutcome, SubmissionRejected
 from events.topics import CASE_EVENTS, OUTCOMES, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
-from projections.projector import end_offsets
+from projections.log_ends import end_offsets
 from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect, load_checkpoints

@@ -30,7 +30,8 @@ from infra.settings import ConnectionSettings
 from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import ensure_topics
 from processors.outputs import rejection
-from projections.projector import Projector, end_offsets
+from projections.log_ends import end_offsets
+from projections.projector import Projector
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
 from projections.tables import READ_MODELS

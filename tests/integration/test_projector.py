@@ -24,8 +24,8 @@ from events.kafka_io import Deliveries, produce
 from events.topics import CASE_EVENTS, dlq
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
+from projections import log_ends, queries, reference_tail, store
 from projections import projector as projector_loop
-from projections import queries, reference_tail, store
 from projections.errors import NotPromotable, ProjectionStoreError, UnknownProjection
 from projections.replay import replay
 from projections.versions import new_replay_schema, promote
@@ -109,7 +109,7 @@ def test_a_batch_of_many_chunks_commits_as_one_transaction_with_every_record(
     # A batch is consumed and folded a chunk at a time; it still commits once, with all of it.
     monkeypatch.setattr(projector_loop, "_CHUNK", 50)
     total = city_log["case"] + city_log["visit"]
-    ends = projector_loop.end_offsets(world.settings)
+    ends = log_ends.end_offsets(world.settings)
     # A batch's size counts what the consumer hands over: the records and each partition's end.
     settings = world.settings.model_copy(
         update={"projector_batch": total + len(ends), "projector_max_wait_s": 10.0}
@@ -481,7 +481,7 @@ def test_a_dead_letter_kafka_refuses_stops_the_projector_before_its_batch_is_wri
     deliveries = Deliveries()
     produce(producer, topic, b"\x00\x00\x00\x00\x63not avro", b"poison", deliveries, partition=3)
     deliveries.flush(producer, 30, "the poison record")
-    poison = projector_loop.topic_ends(world.connection.kafka_bootstrap, [topic])[(topic, 3)] - 1
+    poison = log_ends.topic_ends(world.connection.kafka_bootstrap, [topic])[(topic, 3)] - 1
     schema = world.new_schema("dlq_refused")
     with pytest.raises(PublishFailed, match=r"dead letters to their \.dlq topics: Kafka refused 1"):
         world.project(schema)

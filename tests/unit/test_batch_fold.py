@@ -20,16 +20,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.batch import (
-    CaseLocationRow,
-    Changes,
-    Decoded,
-    Position,
-    ProjectionState,
-    VisitRow,
-    VisitTrackRow,
-    fold_batch,
-)
+from projections.batch import Changes, Decoded, Position, ProjectionState, fold_batch
+from projections.rows import CaseLocationRow, VisitRow, VisitTrackRow
 from tests.unit.test_case_fold import (
     DISTRICT,
     GRID,

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from projections import projector
-from projections.projector import _collecting_by_hand
+from projections import gc_by_hand
+from projections.gc_by_hand import collecting_by_hand
 
 
 class _Node:
@@ -31,19 +31,19 @@ def _collector_restored() -> Iterator[None]:
 
 def test_no_automatic_collection_while_projecting_and_as_before_afterwards() -> None:
     gc.enable()
-    with _collecting_by_hand() as batch_done:
+    with collecting_by_hand() as batch_done:
         assert not gc.isenabled()
         batch_done(10)
     assert gc.isenabled()
     gc.disable()
-    with _collecting_by_hand():
+    with collecting_by_hand():
         pass
     assert not gc.isenabled()  # not switched on for a caller that had it off
 
 
 def test_a_full_collection_after_enough_records(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(projector, "_COLLECT_RECORDS", 100)
-    with _collecting_by_hand() as batch_done:
+    monkeypatch.setattr(gc_by_hand, "_COLLECT_RECORDS", 100)
+    with collecting_by_hand() as batch_done:
         garbage = _cycle()
         batch_done(99)
         assert garbage() is not None  # not yet
@@ -55,8 +55,8 @@ def test_a_full_collection_after_enough_records(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_full_collection_after_enough_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(projector, "_COLLECT_BATCHES", 3)
-    with _collecting_by_hand() as batch_done:
+    monkeypatch.setattr(gc_by_hand, "_COLLECT_BATCHES", 3)
+    with collecting_by_hand() as batch_done:
         garbage = _cycle()
         batch_done(0)
         batch_done(0)
@@ -67,6 +67,6 @@ def test_a_full_collection_after_enough_batches(monkeypatch: pytest.MonkeyPatch)
 
 def test_the_collector_is_restored_when_projecting_fails() -> None:
     gc.enable()
-    with pytest.raises(RuntimeError), _collecting_by_hand():
+    with pytest.raises(RuntimeError), collecting_by_hand():
         raise RuntimeError("a batch failed")
     assert gc.isenabled()
