@@ -14,7 +14,7 @@ from events.models import PlaceDefined, PlaceLevel
 from events.topics import REFERENCE_EVENTS
 from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world
 from tests.integration.projection_helpers import wait_for
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 __all__ = [
     "DESCRIPTION",

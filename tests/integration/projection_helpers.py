@@ -31,6 +31,7 @@ from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import ensure_topics
 from processors.outputs import rejection
 from projections.projector import Projector, end_offsets
+from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
 from projections.tables import READ_MODELS
@@ -200,6 +201,15 @@ def checksums(conn: psycopg.Connection[Any], schema: str) -> dict[str, tuple[int
         out[name] = (count, digest)
     conn.commit()
     return out
+
+
+def assert_replay_is_live(world: ProjectionWorld, live: str) -> None:
+    """Replaying the world's log into a new schema gives the live schema's rows, table by
+    table."""
+    replayed = world.new_schema("replayed")
+    assert replay(world.settings, replayed, workers=2) > 0
+    with world.conn() as conn:
+        assert checksums(conn, replayed) == checksums(conn, live)
 
 
 def wait_for(predicate: Any, timeout_s: float, what: str) -> None:

@@ -25,7 +25,7 @@ from tests.integration.open311_helpers import (
     services_ready,
     xml_rows,
 )
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 APP = "resident.app.ningbo"
 SERVICE_FIELDS = [

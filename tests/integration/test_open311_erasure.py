@@ -24,7 +24,7 @@ from tests.integration.open311_helpers import (
     resident_key,
     services_ready,
 )
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 pytestmark = pytest.mark.integration
 

@@ -30,7 +30,7 @@ from events.models import CaseReported
 from infra.gateway_app import build_app
 from tests.integration.gateway_helpers import GatewayWorld, Served
 from tests.integration.open311_helpers import inside, open311_world, resident_key, services_ready
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 EXAMPLES_PER_OPERATION = 40
 APP = "fuzz.resident.app"

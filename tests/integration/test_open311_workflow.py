@@ -21,10 +21,11 @@ from events.models import CaseEvent, DepartmentDefined
 from tests.integration.gateway_helpers import PROJECT_ROOT, GatewayWorld, Served
 from tests.integration.open311_helpers import DESCRIPTION, inside, resident_key, services_ready
 from tests.integration.projection_helpers import ProjectionWorld, wait_for
-from tests.integration.test_workflow import DEPARTMENT, city, lifecycle
+from tests.integration.test_workflow import DEPARTMENT, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
-    load_reference,
+    city,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -80,9 +81,7 @@ class GeoReportClient:
 def pipeline(
     workflow_run: Callable[..., WorkflowRun], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[WorkflowRun, GatewayWorld, Served]]:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     projection = ProjectionWorld(run.connection, run.app_id)
     gateway = GatewayWorld(run.connection, run.app_id, tmp_path_factory.mktemp("open311"))
     log = (tmp_path_factory.mktemp("project") / "project.log").open("wb")
