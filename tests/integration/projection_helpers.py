@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 from confluent_kafka.admin import AdminClient
 from psycopg import sql
@@ -219,3 +220,20 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def wait_until_answering(
+    process: subprocess.Popen[Any], url: str, what: str, timeout_s: float, output: Callable[[], str]
+) -> None:
+    """Wait until ``url`` answers 200; fail with the process's ``output()`` if it exits
+    first."""
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with {process.returncode}:\n{output()}")
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(answers, timeout_s, f"{what} to answer")

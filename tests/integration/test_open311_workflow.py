@@ -19,7 +19,12 @@ import pytest
 from bench.common import stop_process
 from events.models import CaseEvent, DepartmentDefined
 from tests.integration.gateway_helpers import PROJECT_ROOT, GatewayWorld, Served
-from tests.integration.open311_helpers import DESCRIPTION, inside, resident_key, services_ready
+from tests.integration.open311_helpers import (
+    DESCRIPTION,
+    inside,
+    open311_served,
+    resident_key,
+)
 from tests.integration.projection_helpers import ProjectionWorld, wait_for
 from tests.integration.test_workflow import DEPARTMENT, lifecycle
 from tests.integration.workflow_helpers import (
@@ -93,8 +98,7 @@ def pipeline(
         stderr=subprocess.STDOUT,
     )
     try:
-        served = gateway.serve(port=8097, FQ_PROJECTION=projection.settings.projection)
-        services_ready(served)
+        served = open311_served(gateway, port=8097, projection=projection.settings.projection)
         yield run, gateway, served
     finally:
         stop_process(projector)  # type: ignore[arg-type]
