@@ -17,7 +17,11 @@ from bench.canonical_log import canonical_events
 from bench.common import free_port, stop_process
 from events.models import Event
 from simulate.city import CityShape
-from tests.integration.projection_helpers import PROJECT_ROOT, ProjectionWorld, wait_for
+from tests.integration.projection_helpers import (
+    PROJECT_ROOT,
+    ProjectionWorld,
+    wait_until_answering,
+)
 
 __all__ = [
     "DAYS",
@@ -70,16 +74,10 @@ def serve(world: ProjectionWorld, **env: str) -> tuple[str, subprocess.Popen[str
     )
     url = f"http://127.0.0.1:{port}"
 
-    def answers() -> bool:
-        if process.poll() is not None:
-            out = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"fengqiao serve exited with {process.returncode}:\n{out}")
-        try:
-            return httpx.get(f"{url}/api/v1/freshness", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
+    def output() -> str:
+        return process.stdout.read() if process.stdout else ""
 
-    wait_for(answers, 60, "the dashboard to answer")
+    wait_until_answering(process, f"{url}/api/v1/freshness", "fengqiao serve", 60, output)
     return url, process
 
 

@@ -35,16 +35,19 @@ from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, ensure_topics
 from tests.factories import example_data
 from tests.integration.helpers import delete_prefixed_topics, read_topic
-from tests.integration.projection_helpers import wait_for
+from tests.integration.projection_helpers import wait_until_answering
 
 __all__ = [
     "GatewayWorld",
     "Served",
     "as_submission",
     "gateway_world",
+    "gateway_world_fixture",
     "get",
+    "key_fixture",
     "outcome",
     "post",
+    "served_fixture",
     "submission",
 ]
 
@@ -118,16 +121,9 @@ class GatewayWorld:
             )
         served = Served(f"http://127.0.0.1:{port}", process, log)
         self.served.append(served)
-
-        def answers() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"the gateway exited {process.returncode}:\n{log.read_text()}")
-            try:
-                return httpx.get(f"{served.url}/openapi.json", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(answers, 90, "the gateway to answer")
+        wait_until_answering(
+            process, f"{served.url}/openapi.json", "the gateway", 90, log.read_text
+        )
         return served
 
     def key(
@@ -209,6 +205,25 @@ def gateway_world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
         yield world
     finally:
         world.cleanup()
+
+
+@pytest.fixture(name="world", scope="module")
+def gateway_world_fixture(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
+    """The test module's gateway world (``gateway_world``)."""
+    yield from gateway_world(request)
+
+
+@pytest.fixture(name="key", scope="module")
+def key_fixture(request: pytest.FixtureRequest, world: GatewayWorld) -> str:
+    """A key of the test module's ``SYSTEM``, for every event, department and district."""
+    system: str = request.module.SYSTEM
+    return world.key(system)[1]
+
+
+@pytest.fixture(name="served", scope="module")
+def served_fixture(world: GatewayWorld) -> Served:
+    """One ``fengqiao gateway`` served over the module's world, for all its tests."""
+    return world.serve()
 
 
 def as_submission(event: Event) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from hypothesis import HealthCheck, settings
 
 from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
@@ -27,6 +28,17 @@ from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting
 
 READ_TIMEOUT_S = 30.0
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    """Hypothesis settings for fuzzing a served process with schemathesis: ``max_examples``
+    an operation, no deadline (a request's time is the server's, not the example's), and the
+    module's server shared by every example (a fixture of the module, not of the function)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
 
 
 class Scratch:

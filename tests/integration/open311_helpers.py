@@ -14,13 +14,15 @@ from events.models import PlaceDefined, PlaceLevel
 from events.topics import REFERENCE_EVENTS
 from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world
 from tests.integration.projection_helpers import wait_for
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 __all__ = [
     "DESCRIPTION",
     "PERSONAL",
     "inside",
+    "open311_served",
     "open311_world",
+    "open311_world_fixture",
     "resident_key",
     "services_ready",
     "xml_rows",
@@ -43,6 +45,22 @@ def open311_world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
     for world in gateway_world(request):
         world.write(REFERENCE_EVENTS, city()[1])
         yield world
+
+
+@pytest.fixture(name="world", scope="module")
+def open311_world_fixture(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
+    """The test module's Open311 world (``open311_world``)."""
+    yield from open311_world(request)
+
+
+def open311_served(
+    world: GatewayWorld, port: int | None = None, projection: str = "open311_none", **env: str
+) -> Served:
+    """``fengqiao gateway`` served over ``world`` once it lists the services; by default over a
+    projection with no read models, so every request reads open."""
+    served = world.serve(port=port, FQ_PROJECTION=projection, **env)
+    services_ready(served)
+    return served
 
 
 def resident_key(world: GatewayWorld, system: str, kind: str = "resident_app") -> str:

@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 from confluent_kafka.admin import AdminClient
 from psycopg import sql
@@ -32,6 +33,7 @@ from infra.stack.topics_admin import ensure_topics
 from processors.outputs import rejection
 from projections.log_ends import end_offsets
 from projections.projector import Projector
+from projections.replay import replay
 from projections.settings import ProjectorSettings
 from projections.store import connect, create_schema
 from projections.tables import READ_MODELS
@@ -203,6 +205,15 @@ def checksums(conn: psycopg.Connection[Any], schema: str) -> dict[str, tuple[int
     return out
 
 
+def assert_replay_is_live(world: ProjectionWorld, live: str) -> None:
+    """Replaying the world's log into a new schema gives the live schema's rows, table by
+    table."""
+    replayed = world.new_schema("replayed")
+    assert replay(world.settings, replayed, workers=2) > 0
+    with world.conn() as conn:
+        assert checksums(conn, replayed) == checksums(conn, live)
+
+
 def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -210,3 +221,20 @@ def wait_for(predicate: Any, timeout_s: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def wait_until_answering(
+    process: subprocess.Popen[Any], url: str, what: str, timeout_s: float, output: Callable[[], str]
+) -> None:
+    """Wait until ``url`` answers 200; fail with the process's ``output()`` if it exits
+    first."""
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited with {process.returncode}:\n{output()}")
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(answers, timeout_s, f"{what} to answer")

@@ -12,11 +12,10 @@ import pytest
 from events.topics import CASE_EVENTS, REJECTIONS
 from infra.settings import ConnectionSettings
 from tests.integration.projection_helpers import ProjectionWorld
-from tests.integration.test_workflow import city, lifecycle
+from tests.integration.test_workflow import lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
-    load_reference,
-    outcomes_for,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -34,10 +33,9 @@ def decided(
     try:
         run.produce(CASE_EVENTS, CASE.encode(), b"not an event")  # offset 0 of its partition
         run.flush()
-        run.start()
-        load_reference(run, city()[1])
+        start_in_city(run)
         ids = run.submit(lifecycle(CASE))
-        records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+        records = run.decided(ids)
         assert not [r for r in records if r.topic == REJECTIONS]
         yield world
     finally:

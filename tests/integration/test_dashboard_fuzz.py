@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from projections.dashboard.app import create_app
 from projections.dashboard.settings import DashboardSettings
 from tests.integration.dashboard_helpers import Dashboard, dashboard
+from tests.integration.helpers import fuzz_settings
 
 __all__ = ["dashboard"]
 
@@ -61,11 +61,7 @@ def test_the_served_document_is_the_one_fuzzed(dashboard: Dashboard) -> None:
 
 
 @schema.parametrize()  # type: ignore[misc]
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,  # a request's time is the server's, not the example's
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(EXAMPLES_PER_OPERATION)
 def test_the_api_answers_every_request_within_its_schema(
     case: schemathesis.Case, dashboard: Dashboard
 ) -> None:

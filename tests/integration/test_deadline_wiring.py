@@ -26,12 +26,11 @@ from events.models import (
 from events.topics import CASE_EVENTS, REJECTIONS
 from infra.settings import ConnectionSettings
 from tests.integration.projection_helpers import ProjectionWorld
-from tests.integration.test_workflow import DEPARTMENT, case_log, city, env, lifecycle
+from tests.integration.test_workflow import DEPARTMENT, case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
-    load_reference,
-    outcomes_for,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -125,7 +124,7 @@ def _counted(world: ProjectionWorld, schema: str, metric: str) -> dict[tuple[str
 
 
 def _decided(run: WorkflowRun, ids: list[str]) -> list[Record]:
-    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    records = run.decided(ids)
     # A live trigger's signal that reached the case after it moved on is refused as stale:
     # that only says the trigger's view was behind. Any other refusal is a fault.
     refused = [r for r in records if r.topic == REJECTIONS]
@@ -143,14 +142,10 @@ def test_breaches_and_a_rework_count_the_same_with_the_trigger_live_or_off(
     replayed: Callable[[WorkflowRun], tuple[ProjectionWorld, str]],
 ) -> None:
     events = late_and_reworked("case-late-rework")
-    off = workflow_run()  # a backfill: the trigger off
-    off.start()
-    load_reference(off, city()[1])
+    off = start_in_city(workflow_run())  # a backfill: the trigger off
     _decided(off, off.submit(events))
 
-    live = workflow_run(trigger_interval_s=0.5)
-    live.start()
-    load_reference(live, city()[1])
+    live = start_in_city(workflow_run(trigger_interval_s=0.5))
     _decided(live, live.submit(events[:3]))
     # the trigger breaches the claim before the department posts the rest
     live.read([CASE_EVENTS], lambda rs: any(isinstance(r.event, DeadlineBreached) for r in rs))

@@ -4,7 +4,6 @@ sent; batches answered item by item; a submission's status and the outcomes read
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,30 +15,17 @@ from tests.factories import example_event
 from tests.integration.gateway_helpers import (
     GatewayWorld,
     Served,
-    gateway_world,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
     get,
+    key_fixture,  # noqa: F401 (a fixture)
     outcome,
     post,
+    served_fixture,  # noqa: F401 (a fixture)
     submission,
 )
 from tests.integration.projection_helpers import wait_for
 
 SYSTEM = "dept.market-supervision.app"
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
-
-
-@pytest.fixture(scope="module")
-def served(world: GatewayWorld) -> Served:
-    return world.serve()
-
-
-@pytest.fixture(scope="module")
-def key(world: GatewayWorld) -> str:
-    return world.key(SYSTEM)[1]
 
 
 def on_inbox(world: GatewayWorld, event_id: str) -> list[Any]:

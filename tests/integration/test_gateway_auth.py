@@ -5,7 +5,6 @@ read from the reference log. Every refusal is logged with the system and the rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import httpx
@@ -14,7 +13,13 @@ import pytest
 from events.gateway.credentials import CredentialStore
 from events.topics import REFERENCE_EVENTS
 from tests.factories import example_event
-from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world, post, submission
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    Served,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+    post,
+    submission,
+)
 
 SYSTEM = "dept.market-supervision.app"
 DAY0 = date(2025, 1, 1)
@@ -30,11 +35,6 @@ PLACES = [
     ("330211001001", "village", "330211001"),
     ("330211001001001", "grid", "330211001001"),
 ]
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
 
 
 @pytest.fixture(scope="module")

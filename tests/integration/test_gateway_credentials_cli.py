@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from events.gateway.credentials import CredentialStore
 from events.models import SourceSystemDefined
 from events.topics import REFERENCE_INBOX
-from tests.integration.gateway_helpers import PROJECT_ROOT, GatewayWorld, gateway_world
+from tests.integration.gateway_helpers import (
+    PROJECT_ROOT,
+    GatewayWorld,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+)
 from tests.integration.helpers import read_topic
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
 
 
 def cli(world: GatewayWorld, *args: str) -> subprocess.CompletedProcess[str]:

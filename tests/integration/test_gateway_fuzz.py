@@ -19,14 +19,18 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from events.gateway.open311.settings import Open311Settings
 from events.gateway.open311.states import NoCaseStates
 from events.gateway.settings import GatewaySettings
 from infra.gateway_app import build_app
-from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    Served,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+)
+from tests.integration.helpers import fuzz_settings
 
 EXAMPLES_PER_OPERATION = 40
 
@@ -37,11 +41,6 @@ schema = (
     .exclude(path="/v1/outcomes/stream")
     .exclude(path_regex="^/open311/")
 )
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +58,7 @@ def test_the_served_document_is_the_one_fuzzed(fuzzed: tuple[Served, str]) -> No
 
 
 @schema.parametrize()  # type: ignore[misc]
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(EXAMPLES_PER_OPERATION)
 def test_the_api_answers_every_request_within_its_schema(
     case: schemathesis.Case, fuzzed: tuple[Served, str]
 ) -> None:

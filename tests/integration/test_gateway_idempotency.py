@@ -11,30 +11,21 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world, post, submission
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    Served,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+    key_fixture,  # noqa: F401 (a fixture)
+    post,
+    served_fixture,  # noqa: F401 (a fixture)
+    submission,
+)
 
 SYSTEM = "dept.housing.app"
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
-
-
-@pytest.fixture(scope="module")
-def served(world: GatewayWorld) -> Served:
-    return world.serve()
-
-
-@pytest.fixture(scope="module")
-def key(world: GatewayWorld) -> str:
-    return world.key(SYSTEM)[1]
 
 
 def _count(world: GatewayWorld, event_id: str) -> int:

@@ -4,7 +4,6 @@ held in PostgreSQL once each, whether gateways restart or several read at once."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,20 +14,17 @@ from confluent_kafka import Producer
 from events.kafka_access import kafka_config
 from events.models import OutcomeStatus
 from events.topics import OUTCOMES
-from tests.integration.gateway_helpers import GatewayWorld, Served, gateway_world, get, outcome
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    Served,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+    get,
+    outcome,
+    served_fixture,  # noqa: F401 (a fixture)
+)
 from tests.integration.projection_helpers import wait_for
 
 A, B = "dept.civil-affairs.app", "dept.ecology.app"
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
-
-
-@pytest.fixture(scope="module")
-def served(world: GatewayWorld) -> Served:
-    return world.serve()
 
 
 @pytest.fixture(scope="module")

@@ -5,22 +5,18 @@ every request whose rows it held, and the next write served afresh."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import psycopg
-import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from events.gateway.sink import Delivered
 from events.gateway.submissions import Recorder
 from events.models import Event
 from tests.factories import example_event
-from tests.integration.gateway_helpers import GatewayWorld, gateway_world
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+)
 
 
 def _sent(offset: int) -> tuple[Event, Delivered]:

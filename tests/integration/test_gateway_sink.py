@@ -5,21 +5,16 @@ loop uses the same sink), and a record Kafka cannot take answered with why."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
-import pytest
 
 from events.errors import BrokerUnavailable
 from events.gateway.sink import Delivered, Sink
 from events.publisher import PublisherSettings
 from events.topics import INBOX
 from tests.factories import example_event
-from tests.integration.gateway_helpers import GatewayWorld, gateway_world
-
-
-@pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from gateway_world(request)
+from tests.integration.gateway_helpers import (
+    GatewayWorld,
+    gateway_world_fixture,  # noqa: F401 (a fixture)
+)
 
 
 def _sink(world: GatewayWorld, bootstrap: str, timeout_s: float = 15) -> Sink:

@@ -16,10 +16,10 @@ from tests.integration.gateway_helpers import (
     post,
 )
 from tests.integration.projection_helpers import wait_for
-from tests.integration.test_workflow import city, lifecycle
+from tests.integration.test_workflow import lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
-    load_reference,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -30,10 +30,7 @@ pytestmark = pytest.mark.integration
 def world(
     workflow_run: Callable[..., WorkflowRun], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[WorkflowRun, GatewayWorld]]:
-    run = workflow_run()
-    run.start()
-    _, events = city()
-    load_reference(run, events)
+    run = start_in_city(workflow_run())
     gateway = GatewayWorld(run.connection, run.app_id, tmp_path_factory.mktemp("gateway"))
     try:
         yield run, gateway

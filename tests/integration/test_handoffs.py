@@ -23,19 +23,17 @@ from events.models import (
     HandoffRuled,
     SubmissionRejected,
 )
-from events.topics import CASE_EVENTS, REJECTIONS
 from projections import queries
 from projections.panels import case, handoffs, kpis, overview
 from projections.panels.periods import Period
 from projections.panels.scope import CITY, WHOLE_CITY, Unit
-from projections.replay import replay
-from tests.integration.projection_helpers import ProjectionWorld, checksums
-from tests.integration.test_workflow import case_log, city, env, lifecycle
+from tests.integration.projection_helpers import ProjectionWorld, assert_replay_is_live
+from tests.integration.test_workflow import case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
-    load_reference,
-    outcomes_for,
+    projected,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -114,14 +112,12 @@ def _who(event: CaseEvent) -> tuple[ActorRole, str, str]:
 def test_a_hand_off_from_request_to_resolution_and_its_counts(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    run = workflow_run(trigger_interval_s=0.5)
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run(trigger_interval_s=0.5))
     once, none_refused = _handed_off("case-handoff-once", T0, twice=False)
     twice, refused = _handed_off("case-handoff-twice", T0 + timedelta(days=1), twice=True)
     assert none_refused == []
     ids = run.submit([*once, *twice])
-    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    records = run.decided(ids)
     assert run.stop() == 0
 
     rejections = {
@@ -145,16 +141,12 @@ def test_a_hand_off_from_request_to_resolution_and_its_counts(
     assert redispatch.started_at == log[ruled].envelope.event_time
     assert isinstance(log[-1], CaseClosed)
 
-    world = ProjectionWorld(run.connection, run.app_id)
-    try:
-        _project_and_ask(world, records)
-    finally:
-        world.cleanup()
+    with projected(run) as (world, live):
+        _query(world, records)
+        assert_replay_is_live(world, live)
 
 
-def _project_and_ask(world: ProjectionWorld, records: list[Record]) -> None:
-    live = world.live_schema()
-    world.project(live)
+def _query(world: ProjectionWorld, records: list[Record]) -> None:
     projection = world.settings.projection
     with world.conn() as conn:
         flagged = queries.flagged_handoffs(conn, projection)
@@ -224,8 +216,3 @@ def _project_and_ask(world: ProjectionWorld, records: list[Record]) -> None:
         assert head["handoff_flagged_at"] is None and head["transfers"] == 0
         october = Period("month", date(2026, 10, 1))
         assert handoffs.flagged(conn, projection, WHOLE_CITY, CITY, october).rows == []
-
-    replayed = world.new_schema("replayed")
-    assert replay(world.settings, replayed, workers=2) > 0
-    with world.conn() as conn:
-        assert checksums(conn, replayed) == checksums(conn, live)

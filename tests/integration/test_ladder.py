@@ -25,14 +25,14 @@ from events.models import (
 )
 from events.topics import CASE_EVENTS, REJECTIONS
 from projections import queries
-from projections.replay import replay
-from tests.integration.projection_helpers import ProjectionWorld, checksums
-from tests.integration.test_workflow import case_log, city, env, lifecycle
+from tests.integration.projection_helpers import ProjectionWorld, assert_replay_is_live
+from tests.integration.test_workflow import case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
-    load_reference,
     outcomes_for,
+    projected,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -52,9 +52,7 @@ def _ladder(records: list[Record], case_id: str) -> list[Event]:
 def test_the_ladder_and_the_backlog_from_submissions_to_queries(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    run = workflow_run(trigger_interval_s=0.5)
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run(trigger_interval_s=0.5))
     late = lifecycle("case-ladder-late", OVERDUE_SINCE)[:3]  # dispatched, never claimed
     parked_case = lifecycle("case-ladder-parked", OVERDUE_SINCE)[:4]  # claimed, then parked
     park = CaseParked(
@@ -105,16 +103,12 @@ def test_the_ladder_and_the_backlog_from_submissions_to_queries(
     assert refused <= BENIGN_SIGNAL_REJECTIONS  # only a trigger that was ahead of the log
 
     # the projector over the workflow's own canonical log, its schemas dropped after
-    world = ProjectionWorld(run.connection, run.app_id)
-    try:
-        _project_and_ask(world, notices, months)
-    finally:
-        world.cleanup()
+    with projected(run) as (world, live):
+        _query(world, notices, months)
+        assert_replay_is_live(world, live)
 
 
-def _project_and_ask(world: ProjectionWorld, notices: list[CaseNoticed], months: int) -> None:
-    live = world.live_schema()
-    world.project(live)
+def _query(world: ProjectionWorld, notices: list[CaseNoticed], months: int) -> None:
     projection = world.settings.projection
     with world.conn() as conn:
         ladder = queries.case_ladder(conn, projection)
@@ -149,8 +143,3 @@ def _project_and_ask(world: ProjectionWorld, notices: list[CaseNoticed], months:
                 totals[metric] += r[metric]
         assert totals == {"urges": 5, "supervised_street": 1, "supervised_district": 1, "parked": 1}
         assert ladder.complete_to is not None
-
-    replayed = world.new_schema("replayed")
-    assert replay(world.settings, replayed, workers=2) > 0
-    with world.conn() as conn:
-        assert checksums(conn, replayed) == checksums(conn, live)

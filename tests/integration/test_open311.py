@@ -5,7 +5,6 @@ gateway's PostgreSQL and never on the log; every refusal in Open311's own form."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,12 +19,13 @@ from tests.integration.open311_helpers import (
     DESCRIPTION,
     PERSONAL,
     inside,
-    open311_world,
+    open311_served,
+    open311_world_fixture,  # noqa: F401 (a fixture)
     resident_key,
     services_ready,
     xml_rows,
 )
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 APP = "resident.app.ningbo"
 SERVICE_FIELDS = [
@@ -59,15 +59,8 @@ REQUEST_FIELDS = [
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from open311_world(request)
-
-
-@pytest.fixture(scope="module")
 def served(world: GatewayWorld) -> Served:
-    served = world.serve(port=8096, FQ_PROJECTION="open311_none")  # no read models: all open
-    services_ready(served)
-    return served
+    return open311_served(world, port=8096)
 
 
 @pytest.fixture(scope="module")

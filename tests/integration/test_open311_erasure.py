@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,17 +13,16 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from bench.common import free_port
 from events.models import CaseReported
 from tests.integration.gateway_helpers import GatewayWorld, Served
 from tests.integration.open311_helpers import (
     PERSONAL,
     inside,
-    open311_world,
+    open311_served,
+    open311_world_fixture,  # noqa: F401 (a fixture)
     resident_key,
-    services_ready,
 )
-from tests.integration.test_workflow import city
+from tests.integration.workflow_helpers import city
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +36,8 @@ KEPT_TEXT = {"description": "李四海报：路灯坏了", "address_string": "5�
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from open311_world(request)
-
-
-@pytest.fixture(scope="module")
 def served(world: GatewayWorld) -> Served:
-    served = world.serve(port=free_port(), FQ_PROJECTION="open311_none")
-    services_ready(served)
-    return served
+    return open311_served(world)
 
 
 def _file(served: Served, key: str, **form: str) -> str:

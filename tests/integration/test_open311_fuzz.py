@@ -20,7 +20,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from events.gateway.open311.settings import Open311Settings
@@ -29,8 +28,14 @@ from events.gateway.settings import GatewaySettings
 from events.models import CaseReported
 from infra.gateway_app import build_app
 from tests.integration.gateway_helpers import GatewayWorld, Served
-from tests.integration.open311_helpers import inside, open311_world, resident_key, services_ready
-from tests.integration.test_workflow import city
+from tests.integration.helpers import fuzz_settings
+from tests.integration.open311_helpers import (
+    inside,
+    open311_served,
+    open311_world_fixture,  # noqa: F401 (a fixture)
+    resident_key,
+)
+from tests.integration.workflow_helpers import city
 
 EXAMPLES_PER_OPERATION = 40
 APP = "fuzz.resident.app"
@@ -41,14 +46,8 @@ schema = schemathesis.openapi.from_dict(OPENAPI).include(path_regex="^/open311/"
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest) -> Iterator[GatewayWorld]:
-    yield from open311_world(request)
-
-
-@pytest.fixture(scope="module")
 def fuzzed(world: GatewayWorld) -> Iterator[tuple[Served, str]]:
-    served = world.serve(port=8097, FQ_PROJECTION="open311_fuzz_none")
-    services_ready(served)
+    served = open311_served(world, port=8097, projection="open311_fuzz_none")
     yield served, resident_key(world, APP)
     events = world.inbox_events()  # after every fuzzed request: each decodes
     assert all(e.envelope.source_system == APP for e in events)
@@ -61,11 +60,7 @@ def test_the_served_document_is_the_one_fuzzed(fuzzed: tuple[Served, str]) -> No
 
 
 @schema.parametrize()  # type: ignore[misc]
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(EXAMPLES_PER_OPERATION)
 def test_open311_answers_every_request_within_its_schema(
     case: schemathesis.Case,
     fuzzed: tuple[Served, str],

@@ -19,12 +19,18 @@ import pytest
 from bench.common import stop_process
 from events.models import CaseEvent, DepartmentDefined
 from tests.integration.gateway_helpers import PROJECT_ROOT, GatewayWorld, Served
-from tests.integration.open311_helpers import DESCRIPTION, inside, resident_key, services_ready
+from tests.integration.open311_helpers import (
+    DESCRIPTION,
+    inside,
+    open311_served,
+    resident_key,
+)
 from tests.integration.projection_helpers import ProjectionWorld, wait_for
-from tests.integration.test_workflow import DEPARTMENT, city, lifecycle
+from tests.integration.test_workflow import DEPARTMENT, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
-    load_reference,
+    city,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -80,9 +86,7 @@ class GeoReportClient:
 def pipeline(
     workflow_run: Callable[..., WorkflowRun], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[WorkflowRun, GatewayWorld, Served]]:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     projection = ProjectionWorld(run.connection, run.app_id)
     gateway = GatewayWorld(run.connection, run.app_id, tmp_path_factory.mktemp("open311"))
     log = (tmp_path_factory.mktemp("project") / "project.log").open("wb")
@@ -94,8 +98,7 @@ def pipeline(
         stderr=subprocess.STDOUT,
     )
     try:
-        served = gateway.serve(port=8097, FQ_PROJECTION=projection.settings.projection)
-        services_ready(served)
+        served = open311_served(gateway, port=8097, projection=projection.settings.projection)
         yield run, gateway, served
     finally:
         stop_process(projector)  # type: ignore[arg-type]

@@ -16,10 +16,10 @@ import pytest
 from events.models import ActorRole, OutcomeStatus
 from events.outcomes import OutcomeTimeout
 from events.publisher import Publisher, PublisherSettings
-from tests.integration.test_workflow import T0, city, env, lifecycle
+from tests.integration.test_workflow import T0, env, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
-    load_reference,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -38,9 +38,7 @@ def publisher(run: WorkflowRun) -> Iterator[Publisher]:
 
 
 def running(workflow_run: Callable[..., WorkflowRun]) -> WorkflowRun:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     return run
 
 

@@ -13,14 +13,12 @@ from datetime import timedelta
 import pytest
 
 from events.models import Event, SubmissionRejected
-from events.topics import CASE_EVENTS, REJECTIONS
 from infra.settings import ConnectionSettings
 from tests.integration.projection_helpers import ProjectionWorld
-from tests.integration.test_workflow import T0, case_log, city, lifecycle
+from tests.integration.test_workflow import T0, case_log, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
-    load_reference,
-    outcomes_for,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
@@ -55,8 +53,7 @@ def test_an_until_replay_reads_a_prefix_of_a_case_whose_recordings_crossed(
     world: tuple[WorkflowRun, ProjectionWorld],
 ) -> None:
     run, projection = world
-    run.start()
-    load_reference(run, city()[1])
+    start_in_city(run)
     report, accept, dispatch, *_ = lifecycle("case-crossed")
     steps = [
         _times(report, timedelta(0), timedelta(minutes=1)),
@@ -66,7 +63,7 @@ def test_an_until_replay_reads_a_prefix_of_a_case_whose_recordings_crossed(
     early_report = _times(report, timedelta(hours=2), timedelta(hours=1))  # before it happened
     early_report = early_report.model_copy(update={"case_id": "case-early"})
     ids = run.submit([*steps, early_report])
-    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    records = run.decided(ids)
 
     (refused,) = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
     assert refused.code == "RECORDED_BEFORE_EVENT"

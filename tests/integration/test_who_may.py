@@ -19,9 +19,10 @@ from events.models import (
     SubmissionRejected,
 )
 from events.topics import CASE_EVENTS, OUTCOMES, REJECTIONS
-from tests.integration.test_workflow import DEPARTMENT, T0, case_log, city, env, lifecycle
+from tests.integration.test_workflow import DEPARTMENT, T0, case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
+    city,
     load_reference,
     outcomes,
     outcomes_for,

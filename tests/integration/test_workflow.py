@@ -14,7 +14,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -37,7 +36,6 @@ from events.models import (
     DeadlineBreached,
     DeadlineScheduled,
     Envelope,
-    Event,
     OutcomeStatus,
     Priority,
     SubmissionOutcome,
@@ -49,26 +47,19 @@ from events.topics import CASE_EVENTS, CASE_INBOX, OUTCOMES, REJECTIONS, VISIT_E
 from infra.settings import ConnectionSettings
 from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, delete_topics_starting
-from simulate.city import City, CityShape, reference_events
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
-    load_reference,
+    city,
     outcomes,
     outcomes_for,
+    start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
 CATEGORY, DEPARTMENT = "appearance", "law-enforcement"
-
-
-@cache
-def city() -> tuple[City, tuple[Event, ...]]:
-    shape = CityShape(districts=1, streets=1, grids=6, grids_per_village=6, name="tiny")
-    town, events = reference_events(shape, seed=11)
-    return town, tuple(events)
 
 
 def env(at: datetime, role: ActorRole, actor: str, source: str) -> Envelope:
@@ -133,13 +124,11 @@ def case_log(records: list[Record], case_id: str) -> list[Record]:
 
 
 def test_a_case_runs_its_whole_loop(workflow_run: Callable[..., WorkflowRun]) -> None:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     submissions = lifecycle("case-loop-1")
 
     ids = run.submit(submissions)
-    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    records = run.decided(ids)
 
     assert [r for r in records if r.topic == REJECTIONS] == []
     log = case_log(records, "case-loop-1")
@@ -175,14 +164,12 @@ def test_records_that_overfill_the_producer_batches_are_written_whole_and_in_ord
         "FQ_BATCH_RECORDS": "1000",
         "FQ_BATCH_WAIT_MS": "200",
     }
-    run = workflow_run(settings=settings)
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run(settings=settings))
     cases = [f"case-batch-{n}" for n in range(12)]
     submissions = [s for case in cases for s in lifecycle(case)]
 
     ids = run.submit(submissions)
-    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    records = run.decided(ids)
 
     assert [r for r in records if r.topic == REJECTIONS] == []
     for case, first in zip(cases, range(0, len(ids), 8), strict=True):
@@ -196,14 +183,12 @@ def test_records_that_overfill_the_producer_batches_are_written_whole_and_in_ord
 def test_an_illegal_step_is_rejected_with_its_code(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     report, *_ = lifecycle("case-illegal-1")
     claim = lifecycle("case-illegal-1")[3]  # claimed before it was dispatched
 
     ids = run.submit([report, claim])
-    records = run.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids))
+    records = run.decided(ids)
 
     (rejection,) = [r.event for r in records if isinstance(r.event, SubmissionRejected)]
     assert rejection.code == "INVALID_TRANSITION"
@@ -234,9 +219,7 @@ def outcomes_of(records: list[Record], event_id: str) -> list[SubmissionOutcome]
 def test_a_duplicate_is_answered_by_its_first_answer_and_appends_nothing(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     report, accept, dispatch, *_ = lifecycle("case-dup-1")
     run.submit([report, accept, dispatch])
     run.read([OUTCOMES], answered([dispatch.envelope.event_id]))
@@ -274,9 +257,7 @@ def test_a_rejected_submission_sent_again_gets_its_first_answer_though_the_case_
 ) -> None:
     # A refused submission retried after later records of its case changed it: a claim refused
     # before the dispatch would now be legal. Its answer must still be the first one.
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     report, accept, dispatch, claim, *_ = lifecycle("case-refused-1")
     run.submit([report, claim])
     run.read([OUTCOMES], answered([claim.envelope.event_id]))
@@ -317,9 +298,7 @@ def test_a_submission_sent_again_a_thousand_records_later_is_a_duplicate(
 ) -> None:
     # Far beyond what any window of recent events would keep: a case with a thousand refused
     # submissions after its report, a grid with a thousand visits after its first.
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     report, _, _, claim, *_ = lifecycle("case-old-1")
     claims = [
         claim.model_copy(update={"envelope": env(T0, ActorRole.department, "desk", "dept.x")})
@@ -366,9 +345,7 @@ def test_a_submission_sent_again_a_thousand_records_later_is_a_duplicate(
 def test_bad_input_is_answered_and_the_agent_goes_on(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     report, accept, *_ = lifecycle("case-poison-1")
     (elsewhere,) = lifecycle("case-poison-2")[:1]
 
@@ -430,9 +407,7 @@ def test_bad_input_is_answered_and_the_agent_goes_on(
 def test_the_trigger_breaches_an_overdue_deadline_once(
     workflow_run: Callable[..., WorkflowRun],
 ) -> None:
-    run = workflow_run(trigger_interval_s=0.5)
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run(trigger_interval_s=0.5))
     report, accept, dispatch, *_ = lifecycle("case-late-1")  # claim was due in March 2025
 
     run.submit([report, accept, dispatch])
@@ -464,9 +439,7 @@ def test_a_submission_compressed_as_the_sdk_sends_it_is_decided(
 
     from events.publisher import PublisherSettings
 
-    run = workflow_run()
-    run.start()
-    load_reference(run, city()[1])
+    run = start_in_city(workflow_run())
     report = lifecycle("case-lz4-1")[0]
     sdk_like = Producer(
         {

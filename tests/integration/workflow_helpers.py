@@ -3,8 +3,10 @@
 ``WorkflowRun`` gives a test a unique topic prefix and app id, creates the declared topics
 under that prefix (as ``fengqiao process`` would), submits events to its inboxes, starts and
 kills ``fengqiao process`` as a subprocess, and reads the committed records of its output
-topics. Schemas are registered under the real topic names only: the codec frames with the
-logical topic (``events.topics``), so scratch topics add no registry subjects.
+topics. ``start_in_city`` starts one with the tiny city's reference data answered, and
+``projected`` projects its canonical log in this process. Schemas are registered under the
+real topic names only: the codec frames with the logical topic (``events.topics``), so
+scratch topics add no registry subjects.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -28,11 +32,13 @@ from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event, SubmissionOutcome, SubmissionRejected
 from events.registry import SchemaRegistry
-from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
+from events.topics import CASE_EVENTS, INBOX, REFERENCE_EVENTS, REJECTIONS
 from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
 from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
+from simulate.city import City, CityShape, reference_events
+from tests.integration.projection_helpers import ProjectionWorld
 
 FENGQIAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "fengqiao"
 START_TIMEOUT_S = 60.0
@@ -266,6 +272,10 @@ class WorkflowRun:
             consumer.close()
         return sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
 
+    def decided(self, ids: Iterable[str], timeout_s: float = 60.0) -> list[Record]:
+        """The case log and the refusals, read until every one of ``ids`` is answered."""
+        return self.read([CASE_EVENTS, REJECTIONS], outcomes_for(ids), timeout_s)
+
     def read_to_end(self, logicals: Iterable[str], timeout_s: float = 60.0) -> list[Record]:
         """Every committed record of the topics, up to where each partition's committed
         records end now (its last stable offset), in (topic, partition, offset) order: the
@@ -470,6 +480,36 @@ def load_reference(run: WorkflowRun, events: Iterable[Event]) -> None:
     run.read([REFERENCE_EVENTS, REJECTIONS], outcomes_for(ids))
 
 
+@cache
+def city() -> tuple[City, tuple[Event, ...]]:
+    """The tiny city the workflow tests run in (one district, one street, six grids) and its
+    reference events."""
+    shape = CityShape(districts=1, streets=1, grids=6, grids_per_village=6, name="tiny")
+    town, events = reference_events(shape, seed=11)
+    return town, tuple(events)
+
+
+def start_in_city(run: WorkflowRun) -> WorkflowRun:
+    """Start ``run``'s worker and wait until it has answered the tiny city's reference data:
+    where a case's submissions can be decided. ``run`` itself."""
+    run.start()
+    load_reference(run, city()[1])
+    return run
+
+
+@contextmanager
+def projected(run: WorkflowRun) -> Iterator[tuple[ProjectionWorld, str]]:
+    """``run``'s canonical log projected in this process into the live schema of a projection
+    of the run's own: (its world, the live schema); the projection's schemas are dropped after."""
+    world = ProjectionWorld(run.connection, run.app_id)
+    try:
+        live = world.live_schema()
+        world.project(live)
+        yield world, live
+    finally:
+        world.cleanup()
+
+
 @pytest.fixture(name="workflow_run")
 def workflow_run_fixture(
     connection_settings: ConnectionSettings,
@@ -498,9 +538,12 @@ __all__ = [
     "Outcomes",
     "Record",
     "WorkflowRun",
+    "city",
     "load_reference",
     "outcome_id",
     "outcomes",
     "outcomes_for",
+    "projected",
+    "start_in_city",
     "workflow_run_fixture",
 ]
