@@ -191,14 +191,6 @@ def claim(state: CaseState, event: CaseClaimed, ref: ReferenceView) -> Outcome:
 
 def transfer(state: CaseState, event: CaseTransferred, ref: ReferenceView) -> Outcome:
     at = event.envelope.event_time
-    actor = event.envelope.actor
-    if actor.role != "command_centre":  # a department asks instead (HandoffRequested)
-        return Rejected(
-            Code.NOT_COMMAND_CENTRE,
-            f"{_is(state)}: only the command centre re-dispatches a case (转派); a "
-            f"department that says it is not theirs asks for a hand-off, not {actor.role} "
-            f"{actor.id}",
-        )
     wrong = _department(state, event.from_department)
     if wrong:
         return wrong
@@ -220,7 +212,7 @@ def return_(state: CaseState, event: CaseReturned, ref: ReferenceView) -> Outcom
 
 
 def request_handoff(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Outcome:
-    return check_request(state, event, ref) or ()
+    return _department(state, event.department_code) or check_request(state, event, ref) or ()
 
 
 def rule_handoff(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Outcome:

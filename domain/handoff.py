@@ -2,11 +2,15 @@
 command centre (``HandoffRequested``), which rules who owns it (``HandoffRuled``); and when a
 case counts as handed off repeatedly. Pure.
 
-- Only the department the case is dispatched to may ask, one request at a time, naming (if
-  it names one) another department that is defined.
-- Only the command centre rules, and only on the pending request: upheld, it names the
-  department that owns the case (another than the requesting one), which gets the case
-  re-dispatched with a new claim deadline; refused, the case stays where it is.
+- The department the case is dispatched to asks, one request at a time, naming (if it names
+  one) another department that is defined.
+- The command centre rules, only on the pending request: upheld, it names the department
+  that owns the case (another than the requesting one), which gets the case re-dispatched
+  with a new claim deadline; refused, the case stays where it is.
+
+Who may ask and who may rule is judged with every other step's sender, by the parties the
+two types declare (``domain.parties``); which department the request names, by the step rule
+(``case_rules.request_handoff``), as a claim's is. What is left here is the hand-off's own.
 - While a request is pending the case waits for the ruling: the departments' steps
   (claim, resolve, suspend, return) and the centre's moves of the case (transfer, park) are
   refused with ``HANDOFF_PENDING``; an escalation and an extension still may be made. The
@@ -23,7 +27,7 @@ from domain.calendar import local_date
 from domain.decisions import Rejected
 from domain.decisions import RejectionCode as Code
 from domain.reference_view import ReferenceView
-from events.models import ActorRole, CaseEvent, HandoffRequested, HandoffRuled
+from events.models import CaseEvent, HandoffRequested, HandoffRuled
 
 if TYPE_CHECKING:  # read only: the case state module reads the meanings, which name these rules
     from domain.case_state import CaseState
@@ -73,15 +77,6 @@ def awaiting_ruling(state: CaseState, event: CaseEvent) -> Rejected | None:
 
 def check_request(state: CaseState, event: HandoffRequested, ref: ReferenceView) -> Rejected | None:
     """Why the department's hand-off request is refused, or ``None``."""
-    wrong = _not_by(state, event, ActorRole.department, Code.HANDOFF_NOT_BY_DEPARTMENT)
-    if wrong is not None:
-        return wrong
-    if event.department_code != state.department:
-        return Rejected(
-            Code.WRONG_DEPARTMENT,
-            f"{_is(state)}, not {event.department_code}; only the department that holds "
-            "the case may ask for a hand-off",
-        )
     suggested = event.suggested_department
     if suggested is None:
         return None
@@ -95,9 +90,6 @@ def check_request(state: CaseState, event: HandoffRequested, ref: ReferenceView)
 
 def check_ruling(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> Rejected | None:
     """Why the command centre's ruling is refused, or ``None``."""
-    wrong = _not_by(state, event, ActorRole.command_centre, Code.NOT_COMMAND_CENTRE)
-    if wrong is not None:
-        return wrong
     if state.handoff_pending is None:
         return Rejected(
             Code.NO_PENDING_HANDOFF,
@@ -130,19 +122,6 @@ def check_ruling(state: CaseState, event: HandoffRuled, ref: ReferenceView) -> R
             "refuse the request to leave it where it is",
         )
     return _unknown(state, owner, event, ref)
-
-
-_WHO = {
-    ActorRole.department: "only the department it is dispatched to asks for a hand-off",
-    ActorRole.command_centre: "only the command centre rules on a hand-off",
-}
-
-
-def _not_by(state: CaseState, event: CaseEvent, role: ActorRole, code: Code) -> Rejected | None:
-    actor = event.envelope.actor
-    if actor.role == role:
-        return None
-    return Rejected(code, f"{_is(state)}: {_WHO[role]}, not {actor.role} {actor.id}")
 
 
 def _unknown(state: CaseState, code: str, event: CaseEvent, ref: ReferenceView) -> Rejected | None:

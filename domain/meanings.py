@@ -1,13 +1,14 @@
 """Each event type's meaning, declared once: for a case event, the transition it makes, the
 rule that decides it, what it does to the case's deadlines, its line in the case's trace, the
-counters it moves and who may send it; for a visit, reference or workflow record, its stream,
-its check and its counters.
+counters it moves, who may send it and what it moves in the cohorts counted on another day
+(``domain.cohorts``); for a visit, reference or workflow record, its stream, its check and its
+counters.
 
 The state machine (``TRANSITIONS``, the rules), ``evolve``, the case fold (summaries, deadline
-settling and pausing) and the statistics moves all read these tables, so a new event type is
-one declaration here (with its schema and tests). A part an event type does not have is
-declared so, with a named marker, never left out: ``tests/unit/test_meanings.py`` walks the
-schema catalog and names any type or part missing.
+settling and pausing) and the statistics and cohort moves all read these tables, so a new
+event type is one declaration here (with its schema and tests). A part an event type does not
+have is declared so, with a named marker, never left out: ``tests/unit/test_meanings.py``
+walks the schema catalog and names any type or part missing.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from domain import case_rules as rule
+from domain import cohorts as cohort
 from domain import counters as count
 from domain import reference_checks as check
 from domain.case_rules import CaseRule
+from domain.cohorts import Cohort, Cohorts
 from domain.counters import Counters
 from domain.reference_checks import Check
 from domain.status import OPEN_STATUSES
@@ -54,6 +57,7 @@ class No(StrEnum):
 
     summary = "no line in a case's trace: not an event of a case"
     counters = "moves no counter"
+    cohorts = "moves no cohort: every counter it moves is of its own day"
     check = "no check beyond its stream's own (envelope, recording time, back-dating)"
 
 
@@ -112,6 +116,7 @@ class CaseMeaning:
     summary: Summary
     counters: Counters | No
     parties: tuple[Party, ...]  # who may send it: any one of them
+    cohorts: Cohorts | No  # the counters it moves on the day its case joined a cohort
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ _CENTRE, _DEPT, _WORKER = (P.command_centre,), (P.department,), (P.grid_worker,)
 _ENGINE, _ANYONE = (P.engine,), (P.anyone,)
 _DEPT_OR_CENTRE = (P.department, P.command_centre)
 _IN_PROGRESS_OR_DISPATCHED = {S.dispatched: S.dispatched, S.in_progress: S.dispatched}
+_FUNNEL: Cohorts = {Cohort.funnel: cohort.funnel}
 
 
 def _due(d: Datum, field: str) -> str:
@@ -149,6 +155,7 @@ _CASE = (
         lambda d: f"reported via {d['channel']}: {d['title']}",
         count.reported,
         _ANYONE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseAccepted",
@@ -158,6 +165,7 @@ _CASE = (
         lambda d: "accepted" + (f" as {d['category_code']}" if d.get("category_code") else ""),
         count.accepted,
         _CENTRE,
+        _FUNNEL,
     ),
     CaseMeaning(
         "CaseRejected",
@@ -167,6 +175,7 @@ _CASE = (
         lambda d: f"rejected ({d['reason']}): {d['comment']}",
         count.rejected,
         _CENTRE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseDispatched",
@@ -176,6 +185,7 @@ _CASE = (
         lambda d: f"dispatched to {d['department_code']}",
         count.dispatched,
         _CENTRE,
+        {Cohort.due_to_close: cohort.first_dispatched, Cohort.funnel: cohort.funnel},
     ),
     CaseMeaning(
         "CaseClaimed",
@@ -185,6 +195,7 @@ _CASE = (
         lambda d: f"claimed by {d['department_code']}",
         No.counters,
         _DEPT,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseTransferred",
@@ -194,6 +205,7 @@ _CASE = (
         lambda d: f"transferred {d['from_department']} → {d['to_department']}: {d['reason']}",
         count.transferred,
         _CENTRE,  # 转派 is the centre's: a department asks for a hand-off (HandoffRequested)
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseReturned",
@@ -203,6 +215,7 @@ _CASE = (
         lambda d: f"returned by {d['department_code']}: {d['reason']}",
         count.returned,
         _DEPT,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseExtended",
@@ -212,6 +225,7 @@ _CASE = (
         lambda d: f"{d['stage']} extended by {d['extra_working_hours']} working hours",
         count.extended,
         _DEPT_OR_CENTRE,  # the department posts the extension its approver granted
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseSuspended",
@@ -221,6 +235,7 @@ _CASE = (
         lambda d: f"suspended: {d['reason']}",
         No.counters,
         _DEPT_OR_CENTRE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseResumed",
@@ -230,6 +245,7 @@ _CASE = (
         lambda d: "resumed",
         No.counters,
         _DEPT_OR_CENTRE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseParked",
@@ -239,6 +255,7 @@ _CASE = (
         lambda d: f"parked (挂账) until review on {d['review_date']}: {d['reason']}",
         count.parked,
         _CENTRE,
+        {Cohort.due_to_close: cohort.parked},
     ),
     CaseMeaning(
         "CaseUnparked",
@@ -248,6 +265,7 @@ _CASE = (
         lambda d: "off the backlog" + (f": {d['comment']}" if d.get("comment") else ""),
         count.unparked,
         _CENTRE,
+        {Cohort.due_to_close: cohort.unparked},
     ),
     CaseMeaning(
         "HandoffRequested",
@@ -265,6 +283,7 @@ _CASE = (
         ),
         count.handoff_requested,
         _DEPT,
+        No.cohorts,
     ),
     CaseMeaning(
         "HandoffRuled",
@@ -282,6 +301,7 @@ _CASE = (
         ),
         count.handoff_ruled,
         _CENTRE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseEscalated",
@@ -291,6 +311,7 @@ _CASE = (
         lambda d: f"escalated {d['from_level']} → {d['to_level']}: {d['reason']}",
         count.escalated,
         _CENTRE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseResolved",
@@ -300,6 +321,7 @@ _CASE = (
         lambda d: f"resolved by {d['department_code']}: {d['resolution']}",
         count.resolved,
         _DEPT,
+        {Cohort.funnel: cohort.funnel, Cohort.resolution: cohort.replaced_resolution},
     ),
     CaseMeaning(
         "CaseVerified",
@@ -311,6 +333,7 @@ _CASE = (
         ),
         count.verified,
         _WORKER,
+        _FUNNEL,
     ),
     CaseMeaning(
         "CaseReopened",
@@ -320,6 +343,7 @@ _CASE = (
         lambda d: f"reopened ({d['reason']})",
         count.reopened,
         _CENTRE,
+        {Cohort.due_to_close: cohort.reopened, Cohort.funnel: cohort.funnel},
     ),
     CaseMeaning(
         "CaseClosed",
@@ -329,6 +353,7 @@ _CASE = (
         lambda d: "closed",
         count.closed,
         _CENTRE,
+        {Cohort.due_to_close: cohort.closed, Cohort.funnel: cohort.funnel},
     ),
     CaseMeaning(
         "CaseEvaluated",
@@ -338,6 +363,7 @@ _CASE = (
         lambda d: f"evaluated {d['satisfaction']}/5",
         count.evaluated,
         _ANYONE,
+        No.cohorts,
     ),
     CaseMeaning(
         "DeadlineScheduled",
@@ -350,6 +376,7 @@ _CASE = (
         ),
         No.counters,
         _ENGINE,
+        No.cohorts,
     ),
     CaseMeaning(
         "DeadlineWarned",
@@ -359,6 +386,7 @@ _CASE = (
         lambda d: f"{d['stage']} deadline warning",
         No.counters,
         _ENGINE,
+        No.cohorts,
     ),
     CaseMeaning(
         "DeadlineBreached",
@@ -370,6 +398,7 @@ _CASE = (
         # late or early the trigger noticed it
         No.counters,
         _ENGINE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseUrged",
@@ -379,6 +408,7 @@ _CASE = (
         lambda d: f"{d['stage']} overdue: urged (催办) #{d['urge_number']}",
         count.urged,
         _ENGINE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseSupervised",
@@ -391,6 +421,7 @@ _CASE = (
         ),
         count.supervised,
         _ENGINE,
+        No.cohorts,
     ),
     CaseMeaning(
         "CaseNoticed",
@@ -400,6 +431,7 @@ _CASE = (
         lambda d: f"{d['stage']} overdue: in the notice (通报) of {d['period']}",
         count.noticed,
         _ENGINE,
+        No.cohorts,
     ),
 )
 

@@ -2,15 +2,18 @@
 
 Each step's parties are declared with its meaning (``domain.meanings``): the command centre of
 the case's district triages, dispatches, rules on hand-offs, puts on the backlog, escalates,
-closes and reopens; the department the case is dispatched to claims, resolves and returns it;
-a worker of the case's grid verifies it; anyone may report or evaluate.
+closes and reopens; the department the case is dispatched to claims, resolves and returns it,
+and asks for a hand-off; a worker of the case's grid verifies it; anyone may report or
+evaluate. This is the one check of who sent a step: the rules of ``domain.case_rules`` and
+``domain.handoff`` judge what the step says, never who said it.
 
 Who a sender is comes from two places: the envelope's source system, which the platform
 stamps, and its actor. Which systems speak for which departments and districts is reference
 data (``SourceSystemDefined``); a system with a definition in force on the step's date speaks
 only for what it lists. A system with none (a tool, or a feed whose definition is not yet
 published) is taken at its actor's word: a command-centre step still needs a command-centre
-actor, and the department or worker a step names is checked by the step's own rule.
+actor and a department step a department actor, and the department or worker a step names is
+checked by the step's own rule.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ Judge = Callable[["CaseState", CaseEvent, SystemScope | None, ReferenceView, dat
 def _department(
     state: CaseState, event: CaseEvent, scope: SystemScope | None, ref: ReferenceView, on: date
 ) -> str | None:
+    if event.envelope.actor.role != "department":
+        return f"{_sender(event)} is not a department"
     if scope is None:
         return None
     why = _outside(scope, "departments", state.department)

@@ -9,7 +9,10 @@ department and worker counters go to whoever acted. A late post counts on the da
 A case is resolved once: its final resolution counts, with the handling time from the first
 dispatch to it (working hours, less the time suspended); a resolution that failed verification
 and was reworked is taken back from its own day and department when the case is resolved
-again (``dated_moves``), and the rework counts in ``reworks``.
+again (``dated_moves``, the resolutions' cohort of ``domain.cohorts``), and the rework counts
+in ``reworks``. The cohorts' moves are declared per event type in ``domain.meanings``
+(``CaseMeaning.cohorts``) and read here (``cohort_moves``, ``dated_moves``) and by the funnel
+(``domain.funnel_moves``).
 
 A breach counts once per deadline, on the day of its due time, when its stage ends after that
 time (settled by event time, ``breach_counts``): a DeadlineBreached only says when the trigger
@@ -25,6 +28,7 @@ from typing import Any
 
 from domain.calendar import local_date
 from domain.case_fold import CaseStep
+from domain.cohorts import Cohort, CohortMoves
 from domain.counters import (
     PLACE_LEVELS,
     Move,
@@ -49,6 +53,7 @@ __all__ = [
     "case_places",
     "cohort_moves",
     "dated_moves",
+    "declared_moves",
     "deltas",
     "quarter_of",
     "visit_counts",
@@ -132,60 +137,40 @@ def case_moves(event_type: str, datum: Mapping[str, Any], step: CaseStep) -> lis
     return meaning.counters(datum, step)
 
 
-def cohort_moves(event_type: str, step: CaseStep) -> tuple[date, list[Move]] | None:
-    """The moves of the close rates' cohort, on the local day the case was first dispatched:
-    it is due to close (应结案) from then on, for the places it was reported in and the
-    department it was first dispatched to; closing it counts it closed (on time when its
-    resolution was), and reopening a closed case takes that back. So each period's cases
-    due are counted once, and of them at most as many closed: 结案率 never passes 100%.
-    ``None`` for an event that moves none of them."""
-    row, before = step.after, step.before
-    if row.first_dispatched_at is None:
+def declared_moves(event_type: str, cohort: Cohort) -> CohortMoves | None:
+    """The moves of ``cohort`` that ``event_type`` declares (``CaseMeaning.cohorts``), or
+    ``None`` when it moves none there (or is not a case event)."""
+    meaning = CASE_MEANINGS.get(event_type)
+    if meaning is None or isinstance(meaning.cohorts, No):
         return None
-    units = with_units(case_places(row), row.first_department_code)
-    day = local_date(row.first_dispatched_at)
-    if event_type == "CaseDispatched" and (before is None or before.first_dispatched_at is None):
-        return day, [(units, "due_to_close", 1)]
-    if event_type == "CaseClosed":
-        on_time = int(bool(row.on_time))
-        return day, [(units, "closed_of_due", 1), (units, "closed_on_time_of_due", on_time)]
-    if event_type == "CaseReopened" and before is not None and before.status == "closed":
-        on_time = int(bool(before.on_time))
-        return day, [(units, "closed_of_due", -1), (units, "closed_on_time_of_due", -on_time)]
-    # On the backlog (挂账) a case leaves the cases due to close, and comes back when taken off.
-    if event_type == "CaseParked":
-        return day, [(units, "due_to_close", -1)]
-    if event_type == "CaseUnparked":
-        return day, [(units, "due_to_close", 1)]
-    return None
+    return meaning.cohorts.get(cohort)
+
+
+def cohort_moves(event_type: str, step: CaseStep) -> tuple[date, list[Move]] | None:
+    """The moves of the close rates' cohort (``Cohort.due_to_close``), on the local day the
+    case was first dispatched; ``None`` for an event that moves none of them."""
+    moves = declared_moves(event_type, Cohort.due_to_close)
+    return None if moves is None else moves(step)
 
 
 def dated_moves(event_type: str, step: CaseStep) -> list[tuple[date, list[Move]]]:
     """The counters an event moves on other days than its own: the breaches of the deadlines
     whose stage it ends after the due time, for the case's places and the deadline's
-    department on the due time's day; and a resolution it replaces, taken back."""
-    places = case_places(step.after)
+    department on the due time's day; and a resolution it replaces, taken back
+    (``Cohort.resolution``)."""
     out = []
     meaning = CASE_MEANINGS.get(event_type)
     if meaning is not None and meaning.deadline_effect in _SETTLING:
+        places = case_places(step.after)
         out += [
             (local_date(d.due_time), [(with_units(places, d.department_code), "breaches", 1)])
             for d in step.changed_deadlines
             if d.breached_at is not None and (d.done_at is not None or d.cancelled)
         ]
-    before = step.before
-    if event_type == "CaseResolved" and before is not None and before.resolved_at is not None:
-        units = with_units(places, before.resolved_by)
-        out.append(
-            (
-                local_date(before.resolved_at),
-                [
-                    (units, "resolved", -1),
-                    (units, "resolved_on_time", -int(bool(before.on_time))),
-                    (units, "handling_minutes", -round((before.handling_hours or 0.0) * 60)),
-                ],
-            )
-        )
+    replaced = declared_moves(event_type, Cohort.resolution)
+    taken_back = None if replaced is None else replaced(step)
+    if taken_back is not None:
+        out.append(taken_back)
     return out
 
 

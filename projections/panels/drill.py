@@ -19,13 +19,11 @@ whoever acted, which is not always whom the facts are matched on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
 from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import dict_row
 
-from domain.calendar import SHANGHAI
 from domain.case_state import OPEN_STATUSES
 from domain.funnel_moves import FUNNEL_SQL
 from projections.panels.kpis import Kpi
@@ -111,10 +109,6 @@ _LEFT_OUT_WHY = {
 }
 
 
-def _instant(day: Any) -> datetime:
-    return datetime.combine(day, time(), SHANGHAI)
-
-
 def _unit_match(unit: Unit, facts: Facts) -> tuple[str, str]:
     """SQL matching the case (``c``) or fact (``f``) to ``unit``, and the basis it uses."""
     if unit.level == "city":
@@ -171,8 +165,8 @@ def _facts_sql(k_metric: str, unit: Unit, period: Period) -> tuple[str, dict[str
         "code": unit.code,
         "start": period.start,
         "end": period.end,
-        "t0": _instant(period.start),
-        "t1": _instant(period.end),
+        "t0": period.start_at,
+        "t1": period.end_at,
         "events": list(facts.events),
         "event": facts.events[0] if facts.events else None,
     }
@@ -273,7 +267,7 @@ def _reports_sql(
     reported once, and its ``reported_at`` is its CaseReported's event time (no read of the
     city's timeline, which a department's counters do not cover: they credit whoever acted)."""
     scoped, params = _scope_on_case(scope)
-    params.update(code=unit.code, t0=_instant(period.start), t1=_instant(period.end))
+    params.update(code=unit.code, t0=period.start_at, t1=period.end_at)
     query = (
         "SELECT count(*) FROM cases c WHERE c.department_code = %(code)s "
         f"AND c.reported_at >= %(t0)s AND c.reported_at < %(t1)s AND {where} AND {scoped}"

@@ -9,12 +9,11 @@ counter ``handoffs_flagged`` credits the department that asked).
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
 
 import psycopg
 
-from domain.calendar import SHANGHAI
+from projections.dashboard.paging import PAGE, page_params
 from projections.handoffs import HANDOFF_COLUMNS
 from projections.panels import terms
 from projections.panels.periods import Period
@@ -22,9 +21,7 @@ from projections.panels.scope import Scope, Unit
 from projections.panels.sources import cases_of
 from projections.reading import Answer, answer
 
-__all__ = ["MAX_ROWS", "flagged"]
-
-MAX_ROWS = 500
+__all__ = ["flagged"]
 
 
 def flagged(
@@ -38,7 +35,8 @@ def flagged(
 ) -> Answer:
     """The cases of ``unit`` flagged as handed off repeatedly within ``period``, the latest
     first, each with its requests (upheld, refused), whether one awaits the ruling, its
-    status in Chinese (``status_zh``) and ``total``.
+    status in Chinese (``status_zh``) and ``total``; a page of ``limit`` rows (at most
+    ``paging.MAX_ROWS``) from ``offset``.
 
     Raises:
         UnitError: ``unit`` is a worker.
@@ -48,16 +46,10 @@ def flagged(
         "WITH f AS MATERIALIZED (SELECT c.case_id, c.handoff_flagged_at FROM cases c "
         f"WHERE c.handoff_flagged_at >= %(t0)s AND c.handoff_flagged_at < %(t1)s AND {where}) "
         f"SELECT (SELECT count(*) FROM f) AS total, {HANDOFF_COLUMNS} "
-        "FROM (SELECT case_id FROM f ORDER BY handoff_flagged_at DESC, case_id "
-        "LIMIT %(limit)s OFFSET %(offset)s) page JOIN cases c USING (case_id) "
-        "ORDER BY c.handoff_flagged_at DESC, c.case_id"
+        f"FROM (SELECT case_id FROM f ORDER BY handoff_flagged_at DESC, case_id {PAGE}) page "
+        "JOIN cases c USING (case_id) ORDER BY c.handoff_flagged_at DESC, c.case_id"
     )
-    params |= {
-        "t0": datetime.combine(period.start, time(), SHANGHAI),
-        "t1": datetime.combine(period.end, time(), SHANGHAI),
-        "limit": min(limit, MAX_ROWS),
-        "offset": offset,
-    }
+    params |= {"t0": period.start_at, "t1": period.end_at, **page_params(limit, offset)}
     found = answer(conn, projection, ("cases",), query, params)
     for row in found.rows:
         row["status_zh"] = terms.STATUS.get(row["status"], row["status"])

@@ -8,12 +8,12 @@ department it runs against. Open deadlines' lateness is worked out on the calend
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import psycopg
 
-from domain.calendar import SHANGHAI, WorkCalendar
+from domain.calendar import WorkCalendar
 from domain.case_state import OPEN_STATUSES
 from projections.panels import terms
 from projections.panels.lateness import BUCKETS, bucket_sql, late_working_hours
@@ -226,8 +226,8 @@ def distribution(
         "ON u.level = %(unit_level)s AND u.code = g.code WHERE g.code IS NOT NULL GROUP BY g.code"
     )
     params.update(
-        t0=datetime.combine(period.start, time(), SHANGHAI),
-        t1=datetime.combine(period.end, time(), SHANGHAI),
+        t0=period.start_at,
+        t1=period.end_at,
         open=_OPEN,
         unit_level=unit_level,
     )

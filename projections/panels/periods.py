@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
+from domain.calendar import SHANGHAI
 from projections.periods import month_of, quarter_of
 
 __all__ = ["KINDS", "Period", "PeriodError", "containing", "parse_period"]
@@ -38,6 +39,16 @@ class Period:
             return self.start + timedelta(days=1)
         months = 1 if self.kind == "month" else 3
         return _add_months(self.start, months)
+
+    @property
+    def start_at(self) -> datetime:
+        """The instant the period starts: midnight of ``start`` in Asia/Shanghai."""
+        return _midnight(self.start)
+
+    @property
+    def end_at(self) -> datetime:
+        """The instant it ends (exclusive): midnight of ``end`` in Asia/Shanghai."""
+        return _midnight(self.end)
 
     @property
     def label(self) -> str:
@@ -85,6 +96,10 @@ class Period:
 
     def contains(self, day: date) -> bool:
         return self.start <= day < self.end
+
+
+def _midnight(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
 
 
 def _add_months(d: date, months: int) -> date:

@@ -57,9 +57,12 @@ def test_the_dispatched_department_asks_and_the_case_waits_where_it_is(
 
 def test_only_the_dispatched_department_may_ask() -> None:
     case = Case().walk(*IN_PROGRESS)
-    _refused(case.decide("HandoffRequested", actor=CENTRE), Code.HANDOFF_NOT_BY_DEPARTMENT)
+    by_centre = _refused(case.decide("HandoffRequested", actor=CENTRE), Code.WRONG_DEPARTMENT)
+    assert "is not a department" in by_centre.message
     wrong = case.decide("HandoffRequested", actor=DEPT_MARKET, department_code=MARKET)
-    _refused(wrong, Code.WRONG_DEPARTMENT)
+    assert (
+        "only the department that holds the case" in _refused(wrong, Code.WRONG_DEPARTMENT).message
+    )
     _refused(case.decide("HandoffRequested", suggested_department=LAW), Code.SAME_DEPARTMENT)
     unknown = case.decide("HandoffRequested", suggested_department="dept.nowhere")
     assert "dept.nowhere" in _refused(unknown, Code.UNKNOWN_DEPARTMENT).message
@@ -107,7 +110,7 @@ def test_only_the_command_centre_rules_and_only_on_the_pending_request() -> None
     case.do("HandoffRequested")
     pending = str(case.s.handoff_pending)
     ruling = case.decide("HandoffRuled", actor=DEPT_LAW, request_id=pending)
-    _refused(ruling, Code.NOT_COMMAND_CENTRE)
+    assert "is not a command centre" in _refused(ruling, Code.NOT_COMMAND_CENTRE).message
     other = case.decide("HandoffRuled", request_id="sub-elsewhere")
     assert pending in _refused(other, Code.HANDOFF_REQUEST_MISMATCH).message
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -44,6 +44,21 @@ def test_a_bad_period_says_what_was_expected(kind: str, value: str, says: str) -
         parse_period(kind, value)
 
 
+@pytest.mark.parametrize(
+    ("kind", "value", "start_at", "end_at"),
+    [
+        ("day", "2025-06-03", datetime(2025, 6, 2, 16, tzinfo=UTC), datetime(2025, 6, 3, 16)),
+        ("quarter", "2025-Q4", datetime(2025, 9, 30, 16, tzinfo=UTC), datetime(2025, 12, 31, 16)),
+    ],
+)
+def test_a_period_runs_from_midnight_to_midnight_in_shanghai(
+    kind: str, value: str, start_at: datetime, end_at: datetime
+) -> None:
+    p = parse_period(kind, value)
+    assert (p.start_at, p.end_at) == (start_at, end_at.replace(tzinfo=UTC))
+    assert p.start_at.utcoffset() is not None and p.next().start_at == p.end_at
+
+
 def test_neighbours_of_a_period() -> None:
     assert parse_period("month", "2025-01").previous().label == "2024-12"
     assert parse_period("quarter", "2025-Q1").previous().label == "2024-Q4"
@@ -63,6 +78,7 @@ def test_the_period_containing_a_day_holds_it_and_follows_its_previous(
     p = containing(kind, day)  # type: ignore[arg-type]
     assert p.contains(day)
     assert p.previous().end == p.start
+    assert p.previous().end_at == p.start_at < p.end_at
     assert parse_period(kind, p.label) == p
 
 

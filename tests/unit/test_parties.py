@@ -90,6 +90,39 @@ def test_a_system_with_no_definition_still_names_the_department_that_holds_the_c
     assert isinstance(c.decide("CaseClaimed", actor=DESK), Accepted)
 
 
+@pytest.mark.parametrize(
+    ("path", "step"),
+    [
+        (IN_PROGRESS[:2], "CaseClaimed"),
+        (IN_PROGRESS, "CaseResolved"),
+        (IN_PROGRESS, "CaseReturned"),
+        (IN_PROGRESS, "HandoffRequested"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+@pytest.mark.parametrize("system", ["law.app", "unscoped.tool"])
+def test_a_department_step_needs_a_department_actor(
+    path: tuple[str, ...], step: str, system: str
+) -> None:
+    # taken at its word or scoped to the case's department, the actor still is not one
+    c = case(*path)
+    for actor in (CENTRE, (WORKER, "grid_worker")):
+        wrong = c.decide(step, actor=actor, source_system=system)
+        refused(wrong, Code.WRONG_DEPARTMENT, "is not a department", actor[0], system)
+    assert isinstance(c.decide(step, actor=DESK, source_system=system), Accepted)
+
+
+def test_the_department_or_the_command_centre_suspends_and_resumes() -> None:
+    c = case(*IN_PROGRESS)
+    worker = (WORKER, "grid_worker")
+    both = ("is not a department", "is not a command centre")
+    refused(c.decide("CaseSuspended", actor=worker), Code.WRONG_DEPARTMENT, *both)
+    assert isinstance(c.decide("CaseSuspended", actor=CENTRE), Accepted)
+    c.do("CaseSuspended", actor=DESK)
+    refused(c.decide("CaseResumed", actor=worker), Code.WRONG_DEPARTMENT, *both)
+    assert isinstance(c.decide("CaseResumed", actor=CENTRE), Accepted)
+
+
 @pytest.mark.parametrize("step", ["CaseAccepted", "CaseRejected", "CaseEscalated"], ids=lambda s: s)
 def test_only_a_command_centre_triages_and_escalates(step: str) -> None:
     refused(case().decide(step, actor=DESK), Code.NOT_COMMAND_CENTRE, "law-desk")

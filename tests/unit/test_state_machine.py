@@ -15,6 +15,7 @@ from domain.calendar import working_hours_between
 from domain.case_state import CaseState, CorruptStream, DeadlineStatus, Status, evolve
 from domain.decisions import Accepted, Decision, Duplicate, Rejected
 from domain.decisions import RejectionCode as Code
+from domain.meanings import CASE_MEANINGS, Party
 from domain.reference_view import ReferenceView
 from domain.state_machine import decide, due_signals, signal_submission
 from events.models import LADDER_EVENT_TYPES, MODELS, DeadlineScheduled, Event, model_for
@@ -107,7 +108,8 @@ def submission(
     """A valid submission of ``event_type`` for the standard case, with ``changes``."""
     if actor is None:
         actor = (WORKER, "grid_worker") if event_type == "CaseReported" else CENTRE
-        actor = (LAW, "department") if event_type == "HandoffRequested" else actor
+        meaning = CASE_MEANINGS[event_type]
+        actor = (LAW, "department") if meaning.parties[0] is Party.department else actor
         signal = event_type.startswith("Deadline") or event_type in LADDER_EVENT_TYPES
         actor = ("trigger", "system") if signal else actor
     envelope = {
