@@ -8,6 +8,7 @@ at ``Location``. With an ``Idempotency-Key`` the answer is given once and replay
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -34,6 +35,8 @@ __all__ = ["router"]
 
 log = logging.getLogger("fengqiao.gateway")
 _JSON = "application/json"
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+"""What ``quote(..., safe="")`` leaves as it is."""
 router = APIRouter(prefix="/v1", tags=["submissions"])
 IdempotencyKey = Annotated[
     str | None,
@@ -49,7 +52,10 @@ IdempotencyKey = Annotated[
 
 
 def _location(event_id: str) -> str:
-    # Percent-encoded: an event id may hold any character, a header only ASCII.
+    # Percent-encoded: an event id may hold any character, a header only ASCII. Most ids (a
+    # UUID) are unreserved characters already, which a match finds in half quote's time.
+    if _UNRESERVED.fullmatch(event_id):
+        return "/v1/submissions/" + event_id
     return f"/v1/submissions/{quote(event_id, safe='')}"
 
 

@@ -34,6 +34,8 @@ from events.topics import OUTCOMES, REFERENCE_EVENTS
 __all__ = ["Gateway"]
 
 log = logging.getLogger("fengqiao.gateway")
+YOUNG_OBJECTS = 50_000
+"""New container objects between collections of the youngest generation (Python's: 700)."""
 
 
 class Gateway:
@@ -88,6 +90,12 @@ class Gateway:
         # on a batch of 1,000 events: 19.5 µs an event in the collector before, 5.8 after.
         gc.collect()
         gc.freeze()
+        # A batch of 1,000 events makes some 50,000 container objects that live until it is
+        # answered; at the default threshold (700) the young generation was collected some 70
+        # times a batch, each surviving object promoted and walked again. Almost all of them
+        # are freed by reference counting, so collecting less often costs little memory.
+        # Measured on batches of 1,000: 5-6 µs an event in the collector before, 0.5-1 after.
+        gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
     async def stop(self) -> None:
         if self.materializer is not None:

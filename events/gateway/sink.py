@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -33,9 +33,9 @@ whole millisecond: uvloop's timers count whole milliseconds, and rounds a shorte
 none (the pump would then spin while any record is in flight)."""
 
 
-@dataclass(frozen=True)
-class Delivered:
-    """Where Kafka stored a record."""
+class Delivered(NamedTuple):
+    """Where Kafka stored a record (a tuple: made for every record, a frozen dataclass's
+    ``__init__`` cost twice as much, 0.5 µs)."""
 
     topic: str
     partition: int

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
@@ -31,22 +32,18 @@ async def record(conn: AsyncConnection[Any], system: str, sent: Sent) -> None:
 
 
 async def _insert(conn: AsyncConnection[Any], parts: Sequence[tuple[str, Sent]]) -> None:
-    rows = [(system, e, d) for system, sent in parts for e, d in sent]
+    rows = [
+        (system, e.envelope.event_id, e.event_type, *d) for system, sent in parts for e, d in sent
+    ]
     if not rows:
         return
-    # One statement of arrays, not a row per round trip: a batch of 1,000 is one write.
+    # One statement, the rows as one JSON text made by orjson: a batch of 1,000 is one write,
+    # and its parameters no longer cost psycopg's Python array dumpers 3-4 µs a row.
     await conn.execute(
         "INSERT INTO submissions (system, event_id, event_type, topic, kafka_partition,"
-        " kafka_offset) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-        " %s::int[], %s::bigint[]) ON CONFLICT DO NOTHING",
-        (
-            [system for system, _, _ in rows],
-            [e.envelope.event_id for _, e, _ in rows],
-            [e.event_type for _, e, _ in rows],
-            [d.topic for _, _, d in rows],
-            [d.partition for _, _, d in rows],
-            [d.offset for _, _, d in rows],
-        ),
+        " kafka_offset) SELECT r->>0, r->>1, r->>2, r->>3, (r->>4)::int, (r->>5)::bigint"
+        " FROM json_array_elements(%s::json) AS r ON CONFLICT DO NOTHING",
+        (orjson.dumps(rows).decode(),),
     )
 
 

@@ -50,6 +50,26 @@ def test_timestamps_are_normalised_to_utc_millis() -> None:
     assert from_avro("CaseClosed", _through_avro("CaseClosed", to_avro(event))) == event
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-03T09:30:00Z", datetime(2025, 3, 3, 9, 30, tzinfo=UTC)),
+        ("2025-03-03T09:30:00.123456Z", datetime(2025, 3, 3, 9, 30, 0, 123000, tzinfo=UTC)),
+        ("2025-03-03T17:30:00.5+08:00", datetime(2025, 3, 3, 9, 30, 0, 500000, tzinfo=UTC)),
+        ("2025-03-03T09:30:00-00:00", datetime(2025, 3, 3, 9, 30, tzinfo=UTC)),
+        ("0001-01-01T00:00:00.000999Z", datetime(1, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_from_json_are_normalised_to_python_utc(text: str, expected: datetime) -> None:
+    # JSON's times come with pydantic's own tzinfo: the model's are datetime.UTC all the same.
+    data = example_data("CaseClosed")
+    event = MODELS["CaseClosed"].model_validate(
+        {**data, "envelope": {**data["envelope"], "event_time": text}}
+    )
+    assert event.envelope.event_time == expected
+    assert event.envelope.event_time.tzinfo is UTC
+
+
 def test_a_boundary_ring_that_closes_on_itself_is_read_open() -> None:
     closed = example_event("PlaceDefined", boundary=[*SQUARE, SQUARE[0]])
     assert closed.boundary == example_event("PlaceDefined", boundary=SQUARE).boundary
