@@ -97,6 +97,10 @@ def fault_stack() -> Iterator[FaultStack]:
         start_timeout_s=240.0,
         kafka_auth=shared.kafka_auth,  # locked down unless FQ_KAFKA_AUTH=none
     )
+    # Clients of this stack, here and in the processes the suite starts, take its principals'
+    # passwords from its own Kafka folder (events.kafka_access), not the shared stack's.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("FQ_KAFKA_LOCAL_DIR", str(Layout.of(settings).kafka_dir))
     try:
         _share_binaries(Layout.of(shared), Layout.of(settings), settings.kafka_version)
         connection = connection_for(settings, ConnectionSettings())
@@ -105,6 +109,7 @@ def fault_stack() -> Iterator[FaultStack]:
         kept = Path(tempfile.mkdtemp(prefix="fq-faults-logs-"))
         shutil.copytree(Layout.of(settings).data_dir / "logs", kept, dirs_exist_ok=True)
         _remove(settings)
+        patch.undo()
         pytest.fail(
             f"the fault suite's own stack did not start (its logs: {kept}):\n{e}", pytrace=False
         )
@@ -112,6 +117,7 @@ def fault_stack() -> Iterator[FaultStack]:
         yield FaultStack(settings, connection)
     finally:
         _remove(settings)
+        patch.undo()
 
 
 def _up(settings: StackSettings, connection: ConnectionSettings) -> None:
