@@ -55,6 +55,7 @@ _ZH = {
     "string_type": "必须是字符串",
     "string_too_short": "字符串过短",
     "string_too_long": "字符串过长",
+    "string_pattern_mismatch": "字符串含有不允许的字符（如 NUL）或不符合格式",
     "int_type": "必须是整数",
     "float_type": "必须是数字",
     "bool_type": "必须是布尔值",
@@ -78,7 +79,7 @@ _ZH = {
     "list_type": "必须是数组",
     "value_error": "取值不符合规则",
 }
-_EXPECTED_KEYS = ("expected", "ge", "le", "gt", "lt", "min_length", "max_length")
+_EXPECTED_KEYS = ("expected", "ge", "le", "gt", "lt", "min_length", "max_length", "pattern")
 _TYPES = {
     "string_type": "string",
     "int_type": "integer",

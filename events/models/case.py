@@ -14,6 +14,7 @@ from pydantic import Field, Strict, StringConstraints, ValidationInfo, field_val
 
 from events.models.envelope import (
     INT32_MAX,
+    NO_NUL,
     Bool,
     Comment,
     Event,
@@ -146,7 +147,9 @@ class CaseRejected(CaseEvent):
 
 class CaseDispatched(CaseEvent):
     department_code: Id
-    instructions: Annotated[str, Strict(), StringConstraints(max_length=2000)] | None = None
+    instructions: (
+        Annotated[str, Strict(), StringConstraints(max_length=2000, pattern=NO_NUL)] | None
+    ) = None
 
 
 class CaseClaimed(CaseEvent):

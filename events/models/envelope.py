@@ -75,12 +75,15 @@ Int32 = Annotated[int, Strict(), Field(ge=INT32_MIN, le=INT32_MAX)]
 Long = Annotated[int, Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
 Double = Annotated[float, Strict()]
 Bool = Annotated[bool, Strict()]
-Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64)]
-Name = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=100)]
-Title = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200)]
-Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=5000)]
-Reason = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=1000)]
-Comment = Annotated[str, Strict(), StringConstraints(max_length=1000)]
+NO_NUL = r"^[^\x00]*$"
+"""Every string of the contract: no NUL (U+0000). Avro carries one, but PostgreSQL's text
+cannot hold it, so a record with one would pass the log and then stop every projection."""
+Id = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+Name = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+Title = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=5000, pattern=NO_NUL)]
+Reason = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
+Comment = Annotated[str, Strict(), StringConstraints(max_length=1000, pattern=NO_NUL)]
 Latitude = Annotated[float, Strict(), Field(ge=-90, le=90)]
 Longitude = Annotated[float, Strict(), Field(ge=-180, le=180)]
 
@@ -155,8 +158,10 @@ class PersonalData(Frozen):
 
     subject_id: Id
     key_id: Id
-    nonce: Annotated[str, Strict(), StringConstraints(min_length=16, max_length=16)]
-    ciphertext: Annotated[str, Strict(), StringConstraints(min_length=24, max_length=8000)]
+    nonce: Annotated[str, Strict(), StringConstraints(min_length=16, max_length=16, pattern=NO_NUL)]
+    ciphertext: Annotated[
+        str, Strict(), StringConstraints(min_length=24, max_length=8000, pattern=NO_NUL)
+    ]
 
 
 class TrackPoint(Frozen):

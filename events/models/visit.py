@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, Strict, StringConstraints
 
-from events.models.envelope import Event, Id, TrackPoint, UtcDatetime, not_before
+from events.models.envelope import NO_NUL, Event, Id, TrackPoint, UtcDatetime, not_before
 
 __all__ = ["VISIT_EVENTS", "VisitRecorded"]
 
@@ -27,7 +27,9 @@ class VisitRecorded(Event):
     items_checked: tuple[Id, ...]
     findings: tuple[Id, ...]
     track: tuple[TrackPoint, ...]
-    notes: Annotated[str, Strict(), StringConstraints(max_length=5000)] | None = None
+    notes: Annotated[str, Strict(), StringConstraints(max_length=5000, pattern=NO_NUL)] | None = (
+        None
+    )
 
     _ends_after_start = not_before("ended_at", "started_at")
 

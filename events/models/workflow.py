@@ -8,11 +8,11 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, Strict, StringConstraints
 
-from events.models.envelope import INT64_MAX, Event, Id
+from events.models.envelope import INT64_MAX, NO_NUL, Event, Id
 
 __all__ = ["WORKFLOW_EVENTS", "OutcomeStatus", "SubmissionOutcome", "SubmissionRejected"]
 
-Message = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=2000)]
+Message = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=2000, pattern=NO_NUL)]
 
 
 class SubmissionRejected(Event):
@@ -50,7 +50,9 @@ class SubmissionOutcome(Event):
     events: Annotated[int, Strict(), Field(ge=0, le=2**31 - 1)] = 0
     code: Id | None = None
     message: Message | None = None
-    inbox_topic: Annotated[str, Strict(), StringConstraints(min_length=1, max_length=255)]
+    inbox_topic: Annotated[
+        str, Strict(), StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)
+    ]
     inbox_partition: Annotated[int, Strict(), Field(ge=0, le=2**31 - 1)]
     inbox_offset: Annotated[int, Strict(), Field(ge=0, le=INT64_MAX)]
 

@@ -79,6 +79,22 @@ def test_an_invalid_event_names_every_field_at_fault_in_both_languages_and_is_ne
     assert on_inbox(world, body["envelope"]["event_id"]) == []
 
 
+def test_a_nul_character_is_refused_naming_its_field_and_never_sent(
+    world: GatewayWorld, served: Served, key: str
+) -> None:
+    """PostgreSQL's text cannot hold U+0000: an event carrying one would pass the log and then
+    stop every projection, so the contract refuses it."""
+    body = submission(description="漏水\u0000严重")
+    body["envelope"]["event_id"] = body["envelope"]["event_id"][:-1] + "\u0000"
+    r = post(served, key, "/v1/events", body)
+    assert r.status_code == 422
+    errors = {e["field"]: e for e in r.json()["errors"]}
+    assert set(errors) == {"description", "envelope.event_id"}
+    assert {e["rule"] for e in errors.values()} == {"string_pattern_mismatch"}
+    assert errors["description"]["message_zh"].startswith("字符串含有不允许的字符")
+    assert on_inbox(world, body["envelope"]["event_id"]) == []
+
+
 @pytest.mark.parametrize("field", ["source_system", "recorded_time"])
 def test_a_body_never_chooses_its_source_system_or_recording_time(
     world: GatewayWorld, served: Served, key: str, field: str

@@ -173,6 +173,16 @@ def bad(event_type: str, loc: str, rule: str, **overrides: Any) -> Any:
         ),
         bad("CalendarDefined", "holidays", "value_error", holidays=[date(2024, 10, 1)]),
         bad("CaseReported", "title", "string_unicode", title="lone surrogate \ud800"),
+        # PostgreSQL's text cannot hold a NUL: no string of the contract may carry one.
+        bad("CaseReported", "description", "string_pattern_mismatch", description="漏水\x00"),
+        bad(
+            "CaseReported",
+            "envelope.event_id",
+            "string_pattern_mismatch",
+            envelope={"event_id": "e\x00"},
+        ),
+        bad("VisitRecorded", "notes", "string_pattern_mismatch", notes="\x00"),
+        bad("WorkerAssigned", "worker_id", "string_pattern_mismatch", worker_id="w-1\x00"),
         bad("SlaPolicyDefined", "limits", "value_error", limits=[ONE_LIMIT, ONE_LIMIT]),
         bad("PlaceDefined", "boundary", "value_error", boundary=[SQUARE[0], SQUARE[1]]),
         bad(
@@ -207,7 +217,7 @@ def test_bad_input_names_the_field(
     assert (".".join(map(str, error["loc"])), error["type"]) == (loc, rule)
 
 
-_TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=200)
+_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=200)
 _TIME = st.datetimes(
     min_value=datetime(1970, 1, 1), max_value=datetime(9999, 1, 1), timezones=st.just(UTC)
 )
