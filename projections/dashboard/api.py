@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Query
 
 from events.problems import problem_responses
 from projections.dashboard.deps import Panel, kpi_param
-from projections.dashboard.paging import Limit, Offset, page_of
+from projections.dashboard.paging import Limit, Offset
 from projections.dashboard.shapes import PanelOut, Tile, freshness_of
 from projections.panels import drill, handoffs, overview
 from projections.panels.kpis import KPIS, Kpi
+from projections.panels.paging import MAX_ROWS, page_of
 from projections.reading import Answer
 
 __all__ = ["router"]
@@ -105,7 +106,7 @@ def cases_behind(
     p: Panel,
     k: Annotated[Kpi, Depends(kpi_param)],
     part: Annotated[Literal["numerator", "denominator", "left_out"], Query()] = "numerator",
-    limit: Annotated[int, Query(ge=1, le=drill.MAX_ROWS)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> PanelOut[dict[str, Any]]:
     found = p.remember(

@@ -15,10 +15,11 @@ from events.problems import problem_responses
 from processors.data import shipped_calendar_definitions
 from projections.dashboard.api import out
 from projections.dashboard.deps import Panel
-from projections.dashboard.paging import Limit, Offset, page_of
+from projections.dashboard.paging import Limit, Offset
 from projections.dashboard.shapes import PanelOut
 from projections.panels import overdue
 from projections.panels.lateness import BUCKETS
+from projections.panels.paging import page_of
 from projections.panels.scope import child_level
 
 __all__ = ["By", "Hours", "grouping", "router", "work_calendar"]

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from events.problems import Problem, problem_responses
 from projections.dashboard.api import out
 from projections.dashboard.deps import Panel, kpi_query, unit_param
-from projections.dashboard.paging import Limit, Offset, page_of
+from projections.dashboard.paging import Limit, Offset
 from projections.dashboard.shapes import PanelOut
 from projections.panels import rankings
 from projections.panels.kpis import RANKABLE, Kpi
+from projections.panels.paging import page_of
 from projections.panels.ranks import (
     DEFAULT_MIN_SAMPLE,
     RANK_LEVELS,

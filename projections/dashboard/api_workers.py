@@ -13,6 +13,7 @@ from projections.dashboard.api import out
 from projections.dashboard.deps import Conn, Panel, PanelArgs, ViewerScope, settings_of
 from projections.dashboard.shapes import PanelOut
 from projections.panels import workers
+from projections.panels.paging import MAX_ROWS
 from projections.panels.periods import PeriodError, parse_period
 from projections.panels.scope import Unit, UnitError, parse_unit
 from projections.panels.units import UnknownUnit, describe
@@ -77,7 +78,7 @@ Track = Annotated[PanelArgs, Depends(track_args)]
 )
 def grids(
     p: Panel,
-    limit: Annotated[int, Query(ge=1, le=workers.MAX_ROWS)] = workers.MAX_ROWS,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = MAX_ROWS,
     offset: Offset = 0,
 ) -> PanelOut[dict[str, Any]]:
     found = p.remember(
@@ -106,7 +107,7 @@ def grids(
 def assessment(
     p: Panel,
     min_visits: Annotated[int, Query(ge=0, le=10_000)] = workers.MIN_VISITS,
-    limit: Annotated[int, Query(ge=1, le=workers.MAX_ROWS)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
     offset: Offset = 0,
 ) -> PanelOut[dict[str, Any]]:
     found = p.remember(

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from projections.dashboard.deps import Panel, kpi_param
-from projections.dashboard.paging import Limit, Offset, page_of
+from projections.dashboard.paging import Limit, Offset
 from projections.dashboard.render import page_context, templates
 from projections.dashboard.shapes import freshness_of
 from projections.panels import drill, handoffs, overview
 from projections.panels.kpis import FLOWS, KPIS, OVERVIEW_TILES, Kpi
+from projections.panels.paging import page_of
 from projections.reading import Answer
 
 __all__ = ["fragment", "frame", "router"]

@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse
 from projections.dashboard.api_overdue import By, Hours, grouping, work_calendar
 from projections.dashboard.deps import Panel
 from projections.dashboard.pages import fragment, frame
-from projections.dashboard.paging import Limit, Offset, page_of
+from projections.dashboard.paging import Limit, Offset
 from projections.panels import overdue
 from projections.panels.lateness import BUCKETS
+from projections.panels.paging import page_of
 
 __all__ = ["router"]
 

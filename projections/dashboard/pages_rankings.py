@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse
 from projections.dashboard.api_rankings import MinSample, rank_level, rankable_kpi
 from projections.dashboard.deps import Panel
 from projections.dashboard.pages import fragment, frame
-from projections.dashboard.paging import Limit, Offset, page_of
+from projections.dashboard.paging import Limit, Offset
 from projections.dashboard.render import query
 from projections.panels import rankings
 from projections.panels.kpis import KPIS, RANKABLE, Kpi
+from projections.panels.paging import page_of
 from projections.panels.ranks import DEFAULT_MIN_SAMPLE, levels_within
 from projections.panels.scope import PLACE_LEVELS, Level
 

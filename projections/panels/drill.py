@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from domain.case_state import OPEN_STATUSES
 from domain.funnel_moves import FUNNEL_SQL
 from projections.panels.kpis import Kpi
+from projections.panels.paging import PAGE, page_params
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit
 from projections.panels.sources import STATS_TABLES, ScopeRefused, period_source, rows_of
@@ -36,7 +37,6 @@ __all__ = ["PARTS", "DrillError", "Drilled", "cases_behind"]
 
 Part = Literal["numerator", "denominator", "left_out"]
 PARTS: tuple[Part, ...] = ("numerator", "denominator", "left_out")
-MAX_ROWS = 500
 
 
 class DrillError(ValueError):
@@ -225,9 +225,9 @@ def cases_behind(
         f"WITH facts AS ({query}) SELECT {reason} AS left_out_why, "
         f"facts.at AS counted_at, {_case_columns()} FROM facts JOIN cases c USING (case_id) "
         f"WHERE {where} ORDER BY facts.ord DESC, facts.case_id DESC, facts.sequence DESC "
-        "LIMIT %(limit)s OFFSET %(offset)s"
+        f"{PAGE}"
     )
-    params.update(scope_params, limit=min(limit, MAX_ROWS), offset=offset)
+    params.update(scope_params, **page_params(limit, offset))
     signed = [(metric, 1), *([(k.numerator, -1)] if part == "left_out" else [])]
     if unit.level in _COUNTED or (
         unit.level == "department" and all(_department_counted(m) for m, _ in signed)
@@ -348,13 +348,12 @@ def _now_cases(
     listed = (
         f"SELECT NULL::text AS left_out_why, c.reported_at AS counted_at, "
         f"{_case_columns()} FROM cases c WHERE c.status = ANY(%(open)s) AND {match}{overdue} "
-        f"AND {where} ORDER BY c.reported_at, c.case_id LIMIT %(limit)s OFFSET %(offset)s"
+        f"AND {where} ORDER BY c.reported_at, c.case_id {PAGE}"
     )
     params = {
         "code": unit.code,
         "open": sorted(OPEN_STATUSES),
-        "limit": min(limit, MAX_ROWS),
-        "offset": offset,
+        **page_params(limit, offset),
         **scope_params,
     }
     # the cases each place and department holds now are counted in unit_now

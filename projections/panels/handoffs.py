@@ -13,9 +13,9 @@ from typing import Any
 
 import psycopg
 
-from projections.dashboard.paging import PAGE, page_params
 from projections.handoffs import HANDOFF_COLUMNS
 from projections.panels import terms
+from projections.panels.paging import PAGE, page_params
 from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit
 from projections.panels.sources import cases_of

@@ -17,14 +17,14 @@ from domain.calendar import WorkCalendar
 from domain.case_state import OPEN_STATUSES
 from projections.panels import terms
 from projections.panels.lateness import BUCKETS, bucket_sql, late_working_hours
+from projections.panels.paging import PAGE, page_params
 from projections.panels.periods import Period
 from projections.panels.scope import CHAIN_COLUMN, FEW_CASES, Scope, Unit, child_level
 from projections.panels.sources import cases_of
 from projections.reading import Answer, answer
 
-__all__ = ["GROUPINGS", "MAX_ROWS", "GroupingError", "distribution", "expiring", "overdue"]
+__all__ = ["GROUPINGS", "GroupingError", "distribution", "expiring", "overdue"]
 
-MAX_ROWS = 500
 TABLES = ("cases", "deadlines")
 Grouping = Literal["children", "department"]
 GROUPINGS: tuple[Grouping, ...] = ("children", "department")
@@ -63,7 +63,7 @@ def _running(
         f"JOIN cases c USING (case_id) WHERE {_RUNNING} AND c.status = ANY(%(open)s) "
         f"AND {condition} AND {where}), "
         "page AS (SELECT deadline_id FROM r ORDER BY due_time, deadline_id "
-        "LIMIT %(limit)s OFFSET %(offset)s) "
+        f"{PAGE}) "
         "SELECT (SELECT count(*) FROM r) AS total, d.deadline_id, d.case_id, c.title, "
         "d.department_code, coalesce(u.name, d.department_code) AS department_name, d.stage, "
         "d.due_time, d.working_hours, d.calendar_version, c.escalation_level, c.status, "
@@ -72,8 +72,8 @@ def _running(
         "LEFT JOIN units u ON u.level = 'department' AND u.code = d.department_code "
         "ORDER BY d.due_time, d.deadline_id"
     )
-    params = {**params, **unit_params, "open": _OPEN, "limit": min(limit, MAX_ROWS)}
-    found = answer(conn, projection, TABLES, query, {**params, "offset": offset})
+    params = {**params, **unit_params, "open": _OPEN, **page_params(limit, offset)}
+    found = answer(conn, projection, TABLES, query, params)
     for row in found.rows:
         row["stage_zh"] = terms.STAGE.get(row["stage"], row["stage"])
         row["escalation_zh"] = terms.ESCALATION.get(

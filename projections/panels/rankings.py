@@ -13,6 +13,7 @@ import psycopg
 
 from domain.stats_moves import METRICS
 from projections.panels.kpis import Kpi
+from projections.panels.paging import PAGE, page_params
 from projections.panels.periods import Period
 from projections.panels.ranks import (
     DEFAULT_MIN_SAMPLE,
@@ -24,9 +25,7 @@ from projections.panels.scope import CHAIN_COLUMN, Scope, Unit
 from projections.panels.sources import STATS_TABLES, period_source, scope_clause
 from projections.reading import Answer, answer
 
-__all__ = ["MAX_ROWS", "ranking"]
-
-MAX_ROWS = 500
+__all__ = ["ranking"]
 
 
 def _counter(name: str) -> str:
@@ -86,7 +85,7 @@ def ranking(
         "o AS (SELECT *, count(*) OVER () AS total, "
         "count(*) FILTER (WHERE ranked) OVER () AS ranked_total, "
         f"rank() OVER (ORDER BY {best}) AS place FROM w "
-        f"ORDER BY {best}, code LIMIT %(limit)s OFFSET %(offset)s) "
+        f"ORDER BY {best}, code {PAGE}) "
         "SELECT o.total, o.ranked_total, CASE WHEN o.ranked THEN o.place END AS rank, o.code, "
         "r.name, r.parent_code AS parent, up.name AS parent_name, o.value, o.n, o.ranked "
         "FROM o JOIN units r ON r.level = %(level)s AND r.code = o.code "
@@ -101,7 +100,6 @@ def ranking(
         min=min_sample,
         gated=k.denominator is not None,
         parent_level=parent_level(checked),
-        limit=min(limit, MAX_ROWS),
-        offset=offset,
+        **page_params(limit, offset),
     )
     return answer(conn, projection, STATS_TABLES, query, params)

@@ -19,6 +19,7 @@ import psycopg
 from domain.calendar import SHANGHAI
 from projections.panels import geography
 from projections.panels.mapview import feature_collection, units_in
+from projections.panels.paging import MAX_ROWS, PAGE, page_params
 from projections.panels.periods import Period
 from projections.panels.scope import Scope, Unit, child_level
 from projections.panels.sources import scope_clause
@@ -27,7 +28,6 @@ from projections.reading import Answer, answer
 
 __all__ = [
     "LISTED_FROM",
-    "MAX_ROWS",
     "MIN_VISITS",
     "WorkersError",
     "assessment",
@@ -38,7 +38,6 @@ __all__ = [
     "track_grids",
 ]
 
-MAX_ROWS = 500
 LISTED_FROM = ("street", "village", "grid", "worker")  # listed one by one from a street down
 MIN_VISITS = 10  # a worker is ranked with at least this many visits in the quarter
 _TRACK_TABLES = ("visits", "visit_tracks")
@@ -119,12 +118,12 @@ def grid_progress(
             "count(*) FILTER (WHERE v.grid_id IS NULL) OVER () AS unvisited_total "
             "FROM g LEFT JOIN grid_visits v ON v.grid_id = g.code AND v.period = %(period)s "
             "ORDER BY v.grid_id IS NOT NULL, coalesce(v.working_days_visited, 0), g.code "
-            "LIMIT %(limit)s OFFSET %(offset)s"
+            f"{PAGE}"
         )
     else:
         by = _children(unit)
         query, params = _progress_by_child(unit, by, scope)
-    params.update(period=period.label, limit=min(limit, MAX_ROWS), offset=offset)
+    params.update(period=period.label, **page_params(limit, offset))
     found = answer(conn, projection, ("grid_visits",), query, params)
     through = found.complete_to.astimezone(SHANGHAI).date() if found.complete_to else None
     days = working_days(period, through)
@@ -157,7 +156,7 @@ def _progress_by_child(unit: Unit, by: str, scope: Scope) -> tuple[str, dict[str
         "visits, households, workers, working_days_visited, last_visit, "
         "visited = 0 AS unvisited, count(*) OVER () AS total, "
         "sum(greatest(grids - visited, 0)) OVER () AS unvisited_total "
-        "FROM c ORDER BY code LIMIT %(limit)s OFFSET %(offset)s"
+        f"FROM c ORDER BY code {PAGE}"
     )
     return query, params
 
@@ -199,8 +198,7 @@ def assessment(
         "p AS (SELECT *, CASE WHEN ranked THEN rank() OVER (PARTITION BY ranked "
         "ORDER BY discovery_rate DESC NULLS LAST) END AS rank, count(*) OVER () AS total, "
         "count(*) FILTER (WHERE ranked) OVER () AS ranked_total "
-        "FROM r ORDER BY rank NULLS LAST, visits DESC, worker_id "
-        "LIMIT %(limit)s OFFSET %(offset)s) "
+        "FROM r ORDER BY rank NULLS LAST, visits DESC, worker_id " + PAGE + ") "
         # the day of each listed worker's last visit: where their tracks open
         "SELECT p.*, (SELECT max(v.day) FROM visits v WHERE v.worker_id = p.worker_id "
         "AND v.day >= %(start)s AND v.day < %(end)s) AS last_day FROM p "
@@ -211,8 +209,7 @@ def assessment(
         start=quarter.start,
         end=quarter.end,
         min=min_visits,
-        limit=min(limit, MAX_ROWS),
-        offset=offset,
+        **page_params(limit, offset),
     )
     found = answer(conn, projection, ("stats_daily",), query, params)
     for row in found.rows:
@@ -254,9 +251,9 @@ def _assessment_by_child(
         "AND s.period = %(quarter)s LEFT JOIN unit_sizes z ON z.level = %(by)s "
         "AND z.code = c.code) "
         "SELECT *, " + _RATES + ", count(*) OVER () AS total, NULL::bigint AS ranked_total "
-        "FROM t ORDER BY code LIMIT %(limit)s OFFSET %(offset)s"
+        "FROM t ORDER BY code " + PAGE
     )
-    params.update(by=by, quarter=quarter.label, limit=min(limit, MAX_ROWS), offset=offset)
+    params.update(by=by, quarter=quarter.label, **page_params(limit, offset))
     found = answer(conn, projection, ("stats_daily",), query, params)
     for row in found.rows:
         row["quarter"] = quarter.label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from projections.dashboard.paging import MAX_ROWS, page_of, page_params
+from projections.panels.paging import MAX_ROWS, page_of, page_params
 from projections.reading import Answer
 
 AT = datetime(2025, 6, 3, tzinfo=UTC)
