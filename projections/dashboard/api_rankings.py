@@ -63,7 +63,8 @@ def rank_level(
     ] = None,
 ) -> Level:
     try:
-        return check_level(unit, level or default_level(unit) or "")
+        # absent is the default level; an empty one is refused as any other unknown level
+        return check_level(unit, (default_level(unit) or "") if level is None else level)
     except LevelError as exc:
         raise Problem(422, "invalid level", str(exc), "level", list(exc.allowed)) from exc
 

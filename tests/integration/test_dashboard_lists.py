@@ -349,5 +349,8 @@ def test_a_refused_level_or_kpi_lists_what_is_allowed(dashboard: Dashboard) -> N
     assert r.json()["allowed"] == ["street", "village"]
     r = dashboard.get("/api/v1/rankings", level="worker")
     assert r.status_code == 422 and "worker" not in r.json()["allowed"]
+    # an empty level is not the default level: it is refused as any other
+    r = dashboard.get("/api/v1/rankings", level="")
+    assert r.status_code == 422 and r.json()["parameter"] == "level"
     r = dashboard.get("/api/v1/rankings", kpi="overdue")
     assert "on_time_rate" in r.json()["allowed"] and "overdue" not in r.json()["allowed"]
