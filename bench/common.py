@@ -9,17 +9,26 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from events.kafka_access import kafka_config
+from infra.cli_process import prefixed
+from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
+from infra.stack.topics_admin import admin_client, ensure_topics
+from infra.topics import TopicSpec
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 
 
 def fresh_topics(bootstrap: str, names: list[str], partitions: int = 12) -> dict[str, str]:
@@ -33,6 +42,62 @@ def fresh_topics(bootstrap: str, names: list[str], partitions: int = 12) -> dict
     for future in futures.values():
         future.result(30)
     return mapping
+
+
+def deployment_topics(
+    connection: ConnectionSettings,
+    prefix: str,
+    app_id: str = "fengqiao-workflow",
+    extra: tuple[TopicSpec, ...] = (),
+) -> None:
+    """A deployment's topics under ``prefix`` (and ``extra``), and each principal's grants on
+    them: on the locked-down stack a process the benchmark starts (the workflow as
+    ``app_id``, the gateway, the dashboard) may touch only what is granted."""
+    ensure_topics(admin_client(connection.kafka_bootstrap), connection, [*prefixed(prefix), *extra])
+    grant_deployment(connection.kafka_bootstrap, prefix, app_id)
+
+
+@contextmanager
+def served(
+    command: str, env: dict[str, str], probe: str, timeout_s: float = 120.0
+) -> Iterator[subprocess.Popen[str]]:
+    """``fengqiao <command>`` run with ``env`` as a real process, once ``probe`` (a URL) answers
+    200; stopped at the end.
+
+    Raises:
+        RuntimeError: the server exited first (with its exit code and the end of its output),
+            or did not answer within ``timeout_s``.
+    """
+    # the server's output, read back only when it fails to start
+    with tempfile.TemporaryFile("w+", prefix=f"fq-bench-{command}-") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", command],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    output = log.read()[-4000:]
+                    raise RuntimeError(
+                        f"fengqiao {command} exited with {process.returncode}: {output}"
+                    )
+                try:
+                    if httpx.get(probe, timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"fengqiao {command} did not answer within {timeout_s:g} s")
+                time.sleep(0.2)
+            yield process
+        finally:
+            stop_process(process)
 
 
 def timed(func: Callable[[], int]) -> tuple[float, int]:

@@ -30,9 +30,7 @@ import itertools
 import os
 import queue
 import random
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -44,7 +42,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, latency_figures, percentile, report, stop_process
+from bench.common import free_port, latency_figures, percentile, report
+from bench.common import served as served_process
 from bench.queries_bench import whole_city_projection
 from bench.replay_bench import SEED, START
 from projections.settings import ProjectorSettings
@@ -223,35 +222,8 @@ def served(
         "PYTHONPATH": str(ROOT),
         **({} if memo is None else {"FQ_DASHBOARD_MEMO": str(memo)}),
     }
-    # the server's output, read back only when it fails to start
-    log = tempfile.NamedTemporaryFile("w+", prefix="fq-dashboard-bench-", suffix=".log")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"fengqiao serve exited with {process.returncode}: {log.read()}")
-            try:
-                if httpx.get(f"{url}{BASELINE}", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("fengqiao serve did not answer within 120 s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        stop_process(process)
-        log.close()
+    with served_process("serve", env, f"http://127.0.0.1:{port}{BASELINE}"):
+        yield f"http://127.0.0.1:{port}"
 
 
 @dataclass

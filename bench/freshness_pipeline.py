@@ -21,13 +21,13 @@ import psycopg
 from confluent_kafka import KafkaError, Message, TopicPartition
 from psycopg import sql
 
+from bench.common import deployment_topics
 from events.codec import AvroCodec
 from events.kafka_io import reader
 from events.models import VisitRecorded
 from events.topics import INBOX, REFERENCE_EVENTS, REJECTIONS
-from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting
 from infra.topics import STREAM_PARTITIONS
 from projections.versions import active_schema, ensure_meta
 from simulate.city import CityShape, reference_events
@@ -118,7 +118,7 @@ class Pipeline:
         self.schema = ""
 
     def create_topics(self) -> None:
-        ensure_topics(admin_client(self.conn.kafka_bootstrap), self.conn, prefixed(self.prefix))
+        deployment_topics(self.conn, self.prefix, self.app_id)
 
     def topic(self, logical: str) -> str:
         return f"{self.prefix}{logical}"

@@ -25,12 +25,12 @@ from confluent_kafka import TopicPartition
 from psycopg import sql
 
 from bench.canonical_log import canonical_events, write_canonical_log
-from bench.common import median_rate, report
+from bench.common import deployment_topics, median_rate, report
 from events.codec import AvroCodec
 from events.kafka_io import reader
 from events.registry import SchemaRegistry
-from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
+from infra.stack.acl_admin import grant_deployment
 from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
 from infra.topics import TopicSpec
 from projections.log_ends import end_offsets
@@ -53,9 +53,10 @@ def whole_city_log(
     admin = admin_client(settings.kafka_bootstrap)
     marker = f"{settings.topic_prefix}complete"
     if marker in admin.list_topics(timeout=30).topics:
+        grant_deployment(settings.kafka_bootstrap, settings.topic_prefix)  # a stack locked since
         return end_offsets(settings)
     delete_topics_starting(admin, (settings.topic_prefix,), until_gone=True)
-    ensure_topics(admin, connection, prefixed(settings.topic_prefix))
+    deployment_topics(connection, settings.topic_prefix)
     started = time.perf_counter()
 
     def progress(n: int) -> None:

@@ -28,15 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
-from bench.common import report
+from bench.common import deployment_topics, report
 from events.kafka_access import kafka_config
 from events.publisher import Publisher, PublisherSettings
 from events.topics import CANONICAL, INBOX, REJECTIONS
-from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import ensure_topics
 from projections.log_ends import topic_ends
 from projections.settings import ProjectorSettings
 from projections.store import connect
@@ -106,7 +103,7 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
     canonical = [prefix + t for t in CANONICAL.values()]
     figures: dict[str, Any] = {"days": days, "start": start, "shape": "ningbo", "topics": prefix}
     connection = ConnectionSettings()
-    ensure_topics(AdminClient({**kafka_config(bootstrap)}), connection, prefixed(prefix))
+    deployment_topics(connection, prefix, env["FQ_WORKFLOW_APP_ID"])
 
     # The reference data, decided before anything that refers to it.
     _, reference = reference_events(CityShape(), SEED)

@@ -28,16 +28,15 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, ConsumerGroupState, Producer, TopicPartition
 
-from bench.common import median_rate, report
+from bench.common import deployment_topics, median_rate, report
 from events.codec import AvroCodec
 from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import Event
 from events.registry import SchemaRegistry
 from events.topics import INBOX
-from infra.cli_process import prefixed
 from infra.settings import ConnectionSettings
-from infra.stack.topics_admin import admin_client, delete_topics_starting, ensure_topics
+from infra.stack.topics_admin import admin_client, delete_topics_starting
 from infra.topics import TopicSpec
 from simulate.activity import day_events
 from simulate.city import CityShape, reference_events
@@ -67,8 +66,8 @@ class Side:
         self.workers = workers
         self.app_id = f"{self.prefix}app"
         self.command = command
-        specs = [*prefixed(self.prefix), TopicSpec(f"{self.prefix}passthrough.out", 12)]
-        ensure_topics(admin_client(conn.kafka_bootstrap), conn, specs)
+        extra = (TopicSpec(f"{self.prefix}passthrough.out", 12),)
+        deployment_topics(conn, self.prefix, self.app_id, extra)
         self.producer = Producer(
             {
                 **kafka_config(conn.kafka_bootstrap),

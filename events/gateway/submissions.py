@@ -38,11 +38,13 @@ async def _insert(conn: AsyncConnection[Any], parts: Sequence[tuple[str, Sent]])
     if not rows:
         return
     # One statement, the rows as one JSON text made by orjson: a batch of 1,000 is one write,
-    # and its parameters no longer cost psycopg's Python array dumpers 3-4 µs a row.
+    # and its parameters no longer cost psycopg's Python array dumpers 3-4 µs a row. Read as
+    # jsonb, parsed once: each ->> of a json value parses its row again (8.5 µs of the
+    # server's CPU a row, against 6.5).
     await conn.execute(
         "INSERT INTO submissions (system, event_id, event_type, topic, kafka_partition,"
         " kafka_offset) SELECT r->>0, r->>1, r->>2, r->>3, (r->>4)::int, (r->>5)::bigint"
-        " FROM json_array_elements(%s::json) AS r ON CONFLICT DO NOTHING",
+        " FROM jsonb_array_elements(%s::jsonb) AS r ON CONFLICT DO NOTHING",
         (orjson.dumps(rows).decode(),),
     )
 

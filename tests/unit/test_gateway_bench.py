@@ -32,6 +32,7 @@ def _run(batch: int, sdk: int, p99: float) -> dict[str, float]:
     return {
         "batch_events_per_s": batch,
         "batch_gateway_cpu_us_per_event": 50.0,
+        "batch_client_cpu_us_per_event": 2.0,
         "sdk_events_per_s": sdk,
         "sdk_from_json_events_per_s": sdk // 2,
         "single_p50_ms": p99 / 4,
@@ -45,6 +46,7 @@ def test_repeats_give_median_rates_and_the_singles_of_the_median_p99() -> None:
     )
     assert middle["batch_events_per_s"] == 10_000 and middle["sdk_events_per_s"] == 20_000
     assert middle["ratio"] == 0.5 and middle["ratio_to_sdk_from_json"] == 1.0
+    assert middle["batch_events_per_s_each"] == [9_000, 11_000, 10_000]
     assert (middle["single_p99_ms"], middle["single_p50_ms"]) == (19.0, 4.75)
 
 
