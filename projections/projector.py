@@ -125,7 +125,7 @@ class Projector:
         self._stopping = False
         self._consumer: Consumer | None = None
         self._reference: ReferenceTail | None = None
-        self._dead_letters = DeadLetterSender(settings.kafka_bootstrap)
+        self._dead_letters = DeadLetterSender(settings.kafka_bootstrap, reader="projector")
         self._pending_places: list[Place] = []
         self._pending_units: Units | None = None
         self._conn = connect(settings.pg_dsn.get_secret_value())
@@ -298,7 +298,10 @@ class Projector:
             mine.caught_up = pos.caught_up
             mine.saw(pos.max_event_time)
         if changes.dead_letters:
-            self._dead_letter(changes.dead_letters)
+            # On their .dlq topics before the batch commits: at least once there, exactly once
+            # in the schema's dead_letters table. A copy not acknowledged (PublishFailed) stops
+            # the batch unwritten, so a restart dead-letters them again.
+            self._dead_letters.send(changes.dead_letters)
         self._trim_cache()
         report = BatchReport(
             read,
@@ -396,25 +399,6 @@ class Projector:
             self._pending_units = with_shapes(build_units(self.state.ref), self.state.ref)
         codes = {e.code for e in events if isinstance(e, PlaceDefined | PlaceRetired)}
         return [p for code in sorted(codes) for p in self.state.ref.place_history(code)]
-
-    # --- dead letters ----------------------------------------------------------------------
-    def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        """Copy each unprojectable record to ``<topic>.dlq`` before its batch commits
-        (at least once there; exactly once in the schema's ``dead_letters`` table).
-
-        Raises:
-            PublishFailed: some copy was not acknowledged (the batch is not written, so a
-                restart dead-letters them again).
-        """
-        for d in letters:
-            log.error(
-                "projector: %s[%d]@%d cannot be projected: %s",
-                d.topic,
-                d.partition,
-                d.offset,
-                d.reason,
-            )
-        self._dead_letters.send(letters)
 
 
 def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
