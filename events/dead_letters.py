@@ -3,13 +3,14 @@ the original bytes, never silently lost.
 
 - ``dead_letter_headers``: what a dead letter says about where it came from and why it could
   not be used.
-- ``DeadLetterSender``: copies a reader's unusable records, each to the partition of its
-  original on ``<topic>.dlq``, and raises unless Kafka acknowledged every copy. The workflow
+- ``DeadLetterSender``: logs and copies a reader's unusable records, each to the partition of
+  its original on ``<topic>.dlq``, and raises unless Kafka acknowledged every copy. The workflow
   writes its poison records inside its own transactions instead (``processors.outputs``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -51,10 +52,18 @@ def dead_letter_headers(
 
 class DeadLetterSender:
     """An idempotent producer of dead letters, made at the first one (no network I/O in the
-    constructor); ``close`` waits for what is still queued."""
+    constructor); ``close`` waits for what is still queued.
 
-    def __init__(self, bootstrap: str) -> None:
+    Args:
+        bootstrap: the Kafka bootstrap servers.
+        reader: who could not use the records (``projector``): each is logged as an error on
+            the logger ``fengqiao.<reader>``, so that a dead letter is seen where it happened.
+    """
+
+    def __init__(self, bootstrap: str, reader: str) -> None:
         self._bootstrap = bootstrap
+        self._reader = reader
+        self._log = logging.getLogger(f"fengqiao.{reader}")
         self._producer: Producer | None = None
 
     def send(self, letters: Sequence[Unusable]) -> None:
@@ -64,6 +73,15 @@ class DeadLetterSender:
         Raises:
             PublishFailed: some copy was not acknowledged.
         """
+        for d in letters:
+            self._log.error(
+                "%s: %s[%d]@%d cannot be used: %s",
+                self._reader,
+                d.topic,
+                d.partition,
+                d.offset,
+                d.reason,
+            )
         if self._producer is None:
             self._producer = Producer(kafka_config(self._bootstrap, **{"enable.idempotence": True}))
         deliveries = Deliveries()

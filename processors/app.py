@@ -32,7 +32,6 @@ What faust-streaming 0.15.3 would do otherwise, and why this module keeps it fro
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -43,6 +42,7 @@ from faust.streams import Stream
 from faust.types import TP, AppT
 
 from events.codec import AvroCodec
+from events.collector import freeze_start_up
 from events.kafka_access import KafkaAccess
 from events.registry import SchemaRegistry
 from events.topics import CASE_INBOX, REFERENCE_INBOX, VISIT_INBOX
@@ -69,7 +69,7 @@ STREAM_PARTITIONS = 12  # as infra.topics declares the case and visit topics
 TABLES = ("cases", "visit_grids", "visits", "reference_answers")
 """The names of the workflow's tables; each has the changelog ``changelog_topic(app id, name)``."""
 STATS_INTERVAL_S = 10.0
-_GC_YOUNG = 50_000  # allocations between young garbage collections (see run_worker)
+_GC_OLDER = (50, 100)  # the older generations' thresholds (Python's: 10, 10; see run_worker)
 Handler = Callable[[Any], Awaitable[Source]]
 
 
@@ -328,13 +328,12 @@ def run_worker(app: faust.App, loglevel: str) -> None:
     Without faust's terminal spinner: to feed it, faust sets the root logger to DEBUG, so every
     debug call of aiokafka's hot paths (several per record sent) would build a log record.
 
-    With fewer garbage collections: what is loaded at start is frozen out of them, and young
-    objects are collected every ``_GC_YOUNG`` allocations instead of 700. The tables' records
-    are long-lived and full collections of them had taken 5% of a busy worker's CPU; asyncio's
-    short-lived cycles (futures, exceptions) are still collected while young.
+    With fewer garbage collections (``events.collector.freeze_start_up``), and the older
+    generations' thresholds raised as well: the tables are restored and grow after this
+    freeze, and full collections of their long-lived records had taken 5% of a busy worker's
+    CPU.
     """
-    gc.freeze()
-    gc.set_threshold(_GC_YOUNG, 50, 100)
+    freeze_start_up(older=_GC_OLDER)
     worker = faust.Worker(app, loglevel=loglevel, logfile=None)
     worker.spinner = None
     worker.execute_from_commandline()

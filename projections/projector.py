@@ -38,22 +38,19 @@ from events.models import (
 from events.topics import REFERENCE_EVENTS
 from projections.batch import Changes, DeadLetter, Decoded, Position, ProjectionState, fold_batch
 from projections.batch_writer import BatchWriter
-from projections.errors import ProjectionError
 from projections.gc_by_hand import collecting_by_hand
 from projections.log_ends import partitions_of, source_topics
 from projections.reference_tail import ReferenceTail
+from projections.schema_claim import SchemaClaim, resume
 from projections.settings import ProjectorSettings
 from projections.store import (
     connect,
     load_cases,
-    load_checkpoints,
-    load_visit_sequences,
     use_schema,
     write_batch,
 )
 from projections.unit_shapes import with_shapes
 from projections.units import Units, build_units
-from projections.versions import active_schema
 
 __all__ = ["BatchReport", "Projector"]
 
@@ -128,11 +125,12 @@ class Projector:
         self._stopping = False
         self._consumer: Consumer | None = None
         self._reference: ReferenceTail | None = None
-        self._dead_letters = DeadLetterSender(settings.kafka_bootstrap)
+        self._dead_letters = DeadLetterSender(settings.kafka_bootstrap, reader="projector")
         self._pending_places: list[Place] = []
         self._pending_units: Units | None = None
         self._conn = connect(settings.pg_dsn.get_secret_value())
         use_schema(self._conn, schema)
+        self._claim = SchemaClaim(self._conn, share)
         self._writer: BatchWriter[_Batch] = BatchWriter(self._write)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -174,56 +172,31 @@ class Projector:
         self._dead_letters.close()
         self._conn.close()
 
-    def _lock_key(self, schema: str) -> str:
-        index, count = self.share
-        return f"fengqiao-projector/{schema}" + (f"#{index}/{count}" if count > 1 else "")
-
-    def _claim(self, schema: str) -> None:
-        """Be the only projector writing ``schema`` (or this share of it): a session lock,
-        which PostgreSQL releases when this connection ends, however the process ends."""
-        (mine,) = self._conn.execute(
-            "SELECT pg_try_advisory_lock(hashtext(%s))", (self._lock_key(schema),)
-        ).fetchone() or (False,)
-        self._conn.commit()
-        if not mine:
-            raise ProjectionError(
-                f"another projector is writing schema {schema}; stop it first (two writers "
-                "of one schema would apply each batch twice)"
-            )
-
-    def _release(self, schema: str) -> None:
-        self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self._lock_key(schema),))
-        self._conn.commit()
-
     def _load_schema_state(self) -> None:
-        """Positions and fold state as the schema holds them (cases load as they recur)."""
-        self.positions = load_checkpoints(self._conn)
-        self.state.visit_sequences = load_visit_sequences(self._conn)
+        """Carry on from what the claimed schema holds (``schema_claim.resume``)."""
+        resumed = resume(self._conn)
+        self.positions = resumed.positions
+        self.state.visit_sequences = resumed.visit_sequences
         self.state.cases.clear()
         self.state.deadlines.clear()
-        (cases,) = self._conn.execute("SELECT count(*) FROM cases").fetchone() or (0,)
-        self._conn.commit()
-        self._fresh = cases == 0
+        self._fresh = resumed.fresh
 
     def _follow_promotion(self) -> None:
+        """Move to the schema ``fengqiao projections promote`` made active, if it is another."""
         assert self.follow is not None and self._consumer is not None
         self._next_follow_check = time.monotonic() + 5.0
         self._settle()
-        active = active_schema(self._conn, self.follow)
-        self._conn.commit()
-        if active is None or active == self.schema:
+        promoted = self._claim.follow(self.follow, self.schema)
+        if promoted is None:
             return
-        log.warning("projector: %s was promoted; continuing there (was %s)", active, self.schema)
-        self._claim(active)
-        self._release(self.schema)
-        self.schema = active
-        use_schema(self._conn, active)
+        log.warning("projector: %s was promoted; continuing there (was %s)", promoted, self.schema)
+        self.schema = promoted
         self._load_schema_state()
         self._consumer.assign(self._assignment())
 
     def _start(self) -> None:
         bootstrap = self.settings.kafka_bootstrap
-        self._claim(self.schema)
+        self._claim.take(self.schema)
         self._load_schema_state()
         self._consumer = reader(
             bootstrap,
@@ -325,7 +298,10 @@ class Projector:
             mine.caught_up = pos.caught_up
             mine.saw(pos.max_event_time)
         if changes.dead_letters:
-            self._dead_letter(changes.dead_letters)
+            # On their .dlq topics before the batch commits: at least once there, exactly once
+            # in the schema's dead_letters table. A copy not acknowledged (PublishFailed) stops
+            # the batch unwritten, so a restart dead-letters them again.
+            self._dead_letters.send(changes.dead_letters)
         self._trim_cache()
         report = BatchReport(
             read,
@@ -423,25 +399,6 @@ class Projector:
             self._pending_units = with_shapes(build_units(self.state.ref), self.state.ref)
         codes = {e.code for e in events if isinstance(e, PlaceDefined | PlaceRetired)}
         return [p for code in sorted(codes) for p in self.state.ref.place_history(code)]
-
-    # --- dead letters ----------------------------------------------------------------------
-    def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        """Copy each unprojectable record to ``<topic>.dlq`` before its batch commits
-        (at least once there; exactly once in the schema's ``dead_letters`` table).
-
-        Raises:
-            PublishFailed: some copy was not acknowledged (the batch is not written, so a
-                restart dead-letters them again).
-        """
-        for d in letters:
-            log.error(
-                "projector: %s[%d]@%d cannot be projected: %s",
-                d.topic,
-                d.partition,
-                d.offset,
-                d.reason,
-            )
-        self._dead_letters.send(letters)
 
 
 def _miskeyed(key: bytes | None, datum: Mapping[str, Any]) -> str | None:
