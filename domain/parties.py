@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from domain.calendar import local_date
 from domain.decisions import Rejected
 from domain.decisions import RejectionCode as Code
-from domain.meanings import CASE_MEANINGS, Party
+from domain.meaning_types import Party
+from domain.meanings import CASE_MEANINGS
 from domain.reference_view import ReferenceView, SystemScope
 from events.models import CaseEvent
 

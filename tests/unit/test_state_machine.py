@@ -15,7 +15,8 @@ from domain.calendar import working_hours_between
 from domain.case_state import CaseState, CorruptStream, DeadlineStatus, Status, evolve
 from domain.decisions import Accepted, Decision, Duplicate, Rejected
 from domain.decisions import RejectionCode as Code
-from domain.meanings import CASE_MEANINGS, Party
+from domain.meaning_types import Party
+from domain.meanings import CASE_MEANINGS
 from domain.reference_view import ReferenceView
 from domain.state_machine import decide, due_signals, signal_submission
 from events.models import LADDER_EVENT_TYPES, MODELS, DeadlineScheduled, Event, model_for
