@@ -94,6 +94,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     "CaseNoticed": {"deadline_id": "nope", "stage": "claim", "due_time": T0, "period": "2025-03"},
 }
 _ids = itertools.count(1)
+# who sends a step of the party its type names first, when a test does not say
+_PARTY_ACTORS = {Party.department: (LAW, "department"), Party.grid_worker: (WORKER, "grid_worker")}
 
 
 def submission(
@@ -110,7 +112,7 @@ def submission(
     if actor is None:
         actor = (WORKER, "grid_worker") if event_type == "CaseReported" else CENTRE
         meaning = CASE_MEANINGS[event_type]
-        actor = (LAW, "department") if meaning.parties[0] is Party.department else actor
+        actor = _PARTY_ACTORS.get(meaning.parties[0], actor)
         signal = event_type.startswith("Deadline") or event_type in LADDER_EVENT_TYPES
         actor = ("trigger", "system") if signal else actor
     envelope = {
