@@ -30,7 +30,8 @@ from domain.deadline_rows import (
     settled,
 )
 from domain.handoff import repeatedly_handed_off
-from domain.meanings import CASE_MEANINGS, DeadlineEffect
+from domain.meaning_types import DeadlineEffect
+from domain.meanings import CASE_MEANINGS
 from domain.reference_view import ReferenceView
 from events.models import LADDER_EVENT_TYPES
 

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from domain.copies import with_changes
 from domain.errors import CorruptStream
-from domain.meanings import CASE_MEANINGS, TRANSITIONS, DeadlineEffect
+from domain.meaning_types import DeadlineEffect
+from domain.meanings import CASE_MEANINGS, TRANSITIONS
 from domain.status import OPEN_STATUSES, PAUSED_STATUSES, DeadlineStatus, Status
 from events.models import (
     DERIVED_EVENT_TYPES,

@@ -2,7 +2,8 @@
 rule that decides it, what it does to the case's deadlines, its line in the case's trace, the
 counters it moves, who may send it and what it moves in the cohorts counted on another day
 (``domain.cohorts``); for a visit, reference or workflow record, its stream, its check and its
-counters.
+counters. The vocabulary the table is written in (its markers, enums and shapes) is
+``domain.meaning_types``.
 
 The state machine (``TRANSITIONS``, the rules), ``evolve``, the case fold (summaries, deadline
 settling and pausing) and the statistics and cohort moves all read these tables, so a new
@@ -13,11 +14,8 @@ walks the schema catalog and names any type or part missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
 
 from domain import case_rules as rule
 from domain import cohorts as cohort
@@ -25,7 +23,17 @@ from domain import counters as count
 from domain import reference_checks as check
 from domain.case_rules import CaseRule
 from domain.cohorts import Cohort, Cohorts
-from domain.counters import Counters
+from domain.meaning_types import (
+    CaseMeaning,
+    Datum,
+    DeadlineEffect,
+    Decided,
+    Lifecycle,
+    Meaning,
+    No,
+    Party,
+    RecordMeaning,
+)
 from domain.reference_checks import Check
 from domain.status import OPEN_STATUSES
 from domain.status import Status as S
@@ -35,102 +43,8 @@ __all__ = [
     "MEANINGS",
     "RECORD_MEANINGS",
     "TRANSITIONS",
-    "CaseMeaning",
-    "DeadlineEffect",
-    "Decided",
-    "Lifecycle",
-    "Meaning",
-    "No",
-    "Party",
-    "RecordMeaning",
-    "Summary",
     "step_rule",
 ]
-
-Datum = Mapping[str, Any]
-Summary = Callable[[Datum], str]
-"""An event's line in its case's trace (全程留痕), from its Avro datum."""
-
-
-class No(StrEnum):
-    """A part an event type explicitly does not have."""
-
-    summary = "no line in a case's trace: not an event of a case"
-    counters = "moves no counter"
-    cohorts = "moves no cohort: every counter it moves is of its own day"
-    check = "no check beyond its stream's own (envelope, recording time, back-dating)"
-
-
-class Lifecycle(StrEnum):
-    """A case event's transition when it is not a move between statuses."""
-
-    starts = "starts a case (reported)"
-    keeps = "keeps the case's status: derived by the engine beside a step"
-
-
-class Decided(StrEnum):
-    """Who decides an event type when no case rule of ``domain.case_rules`` does."""
-
-    on_report = "a new case: its grid, category and reporter (case_rules.check_report)"
-    never_submitted = "derived by the engine with its cause; refused from outside"
-    deadline_signal = "checked against the deadline it names (state_machine)"
-    ladder_step = "checked against the case's overdue deadline (ladder.decide_ladder)"
-    visit_rules = "the visit's own rules (visit_rules.decide_visit)"
-    by_workflow = "written by the workflow itself, never submitted"
-
-
-class DeadlineEffect(StrEnum):
-    """What a case event does to the case's deadlines."""
-
-    none = "none"
-    met = "met"  # the stage's work is done: its open deadline met (or late)
-    cancelled = "cancelled"  # the stage restarts: its open deadline cancelled
-    paused = "paused"  # the clock stops
-    resumed = "resumed"  # the clock runs again (a pause's due times move by its own rule)
-    scheduled = "scheduled"  # a deadline scheduled, or an open one moved
-    signalled = "signalled"  # a deadline warned or breached
-    urged = "urged"  # 催办 counted on its deadline
-    # a hand-off ruling: the stage restarts (cancelled) when it upholds the request and the
-    # case is re-dispatched; a refusal leaves the deadline running
-    cancelled_if_upheld = "cancelled_if_upheld"
-
-
-class Party(StrEnum):
-    """Who may send a case step (see README, "Who may do what")."""
-
-    anyone = "anyone"  # a report or an evaluation: grid workers, residents, departments
-    command_centre = "command_centre"  # the command centre of the case's street or district
-    department = "department"  # the department the case is dispatched to
-    grid_worker = "grid_worker"  # a worker assigned to the case's grid
-    engine = "engine"  # derived: the engine's own systems only
-
-
-@dataclass(frozen=True)
-class CaseMeaning:
-    """What one case event type means, everywhere it matters."""
-
-    event_type: str
-    transition: Mapping[S, S] | Lifecycle  # {from status: to status}
-    rule: CaseRule | Decided
-    deadline_effect: DeadlineEffect
-    summary: Summary
-    counters: Counters | No
-    parties: tuple[Party, ...]  # who may send it: any one of them
-    cohorts: Cohorts | No  # the counters it moves on the day its case joined a cohort
-
-
-@dataclass(frozen=True)
-class RecordMeaning:
-    """What a visit, reference or workflow record means: it has no case lifecycle."""
-
-    event_type: str
-    stream: Literal["visit", "reference", "workflow"]
-    rule: Check | Decided | No
-    summary: No
-    counters: Callable[..., object] | No
-
-
-Meaning = CaseMeaning | RecordMeaning
 
 E = DeadlineEffect
 P = Party

@@ -11,9 +11,10 @@ Who a sender is comes from two places: the envelope's source system, which the p
 stamps, and its actor. Which systems speak for which departments and districts is reference
 data (``SourceSystemDefined``); a system with a definition in force on the step's date speaks
 only for what it lists. A system with none (a tool, or a feed whose definition is not yet
-published) is taken at its actor's word: a command-centre step still needs a command-centre
-actor and a department step a department actor, and the department or worker a step names is
-checked by the step's own rule.
+published) is taken at its actor's word, but every step still needs an actor of its party's
+role whatever the system's scope: a command-centre step a command-centre actor, a department
+step a department actor, a verification a grid worker or leader; the department or worker a
+step names is checked by the step's own rule.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING
 from domain.calendar import local_date
 from domain.decisions import Rejected
 from domain.decisions import RejectionCode as Code
-from domain.meanings import CASE_MEANINGS, Party
+from domain.meaning_types import Party
+from domain.meanings import CASE_MEANINGS
 from domain.reference_view import ReferenceView, SystemScope
 from events.models import CaseEvent
 
@@ -86,11 +88,11 @@ def _command_centre(
 def _grid_worker(
     state: CaseState, event: CaseEvent, scope: SystemScope | None, ref: ReferenceView, on: date
 ) -> str | None:
-    if scope is None:
-        return None
     actor = event.envelope.actor
     if actor.role not in WORKER_ROLES:
         return f"{_sender(event)} is not a grid worker"
+    if scope is None:
+        return None
     if not ref.worker_assigned(actor.id, state.grid_id, on):
         return f"{actor.role} {actor.id} is not assigned to grid {state.grid_id} on {on}"
     return _case_district(state, scope, ref, on)

@@ -38,7 +38,8 @@ from domain.counters import (
     visit_counts,
     with_units,
 )
-from domain.meanings import CASE_MEANINGS, DeadlineEffect, No
+from domain.meaning_types import DeadlineEffect, No
+from domain.meanings import CASE_MEANINGS
 from domain.reference_view import ReferenceView
 
 __all__ = [

@@ -12,11 +12,7 @@ import pytest
 from domain import cohorts
 from domain.calendar import SHANGHAI
 from domain.cohorts import Cohort
-from domain.meanings import (
-    CASE_MEANINGS,
-    MEANINGS,
-    RECORD_MEANINGS,
-    TRANSITIONS,
+from domain.meaning_types import (
     CaseMeaning,
     DeadlineEffect,
     Decided,
@@ -25,8 +21,8 @@ from domain.meanings import (
     No,
     Party,
     RecordMeaning,
-    step_rule,
 )
+from domain.meanings import CASE_MEANINGS, MEANINGS, RECORD_MEANINGS, TRANSITIONS, step_rule
 from domain.reference_view import ReferenceView
 from domain.stats_moves import declared_moves
 from events.models import DERIVED_EVENT_TYPES, Event, model_for

@@ -183,6 +183,18 @@ def test_only_a_worker_of_the_cases_grid_verifies_it(
     )
 
 
+@pytest.mark.parametrize("system", ["grid.app", "unscoped.tool"])
+def test_a_verification_needs_a_grid_worker_actor(system: str) -> None:
+    # taken at its word or scoped to the case's district, a centre or a department is not a
+    # worker of the grid, whatever worker the verification names
+    c = case(*IN_PROGRESS, "CaseResolved")
+    for actor in (CENTRE, DESK, ("resident-1", "resident")):
+        wrong = c.decide("CaseVerified", actor=actor, source_system=system)
+        refused(wrong, Code.NOT_GRID_WORKER, "is not a grid worker", actor[0], system)
+    for worker in ((WORKER, "grid_worker"), (WORKER, "grid_leader")):
+        assert isinstance(c.decide("CaseVerified", actor=worker, source_system=system), Accepted)
+
+
 def test_anyone_reports_and_evaluates() -> None:
     resident = ("resident-1", "resident")
     c = Case(SCOPED)

@@ -15,7 +15,8 @@ from domain.calendar import working_hours_between
 from domain.case_state import CaseState, CorruptStream, DeadlineStatus, Status, evolve
 from domain.decisions import Accepted, Decision, Duplicate, Rejected
 from domain.decisions import RejectionCode as Code
-from domain.meanings import CASE_MEANINGS, Party
+from domain.meaning_types import Party
+from domain.meanings import CASE_MEANINGS
 from domain.reference_view import ReferenceView
 from domain.state_machine import decide, due_signals, signal_submission
 from events.models import LADDER_EVENT_TYPES, MODELS, DeadlineScheduled, Event, model_for
@@ -93,6 +94,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     "CaseNoticed": {"deadline_id": "nope", "stage": "claim", "due_time": T0, "period": "2025-03"},
 }
 _ids = itertools.count(1)
+# who sends a step of the party its type names first, when a test does not say
+_PARTY_ACTORS = {Party.department: (LAW, "department"), Party.grid_worker: (WORKER, "grid_worker")}
 
 
 def submission(
@@ -109,7 +112,7 @@ def submission(
     if actor is None:
         actor = (WORKER, "grid_worker") if event_type == "CaseReported" else CENTRE
         meaning = CASE_MEANINGS[event_type]
-        actor = (LAW, "department") if meaning.parties[0] is Party.department else actor
+        actor = _PARTY_ACTORS.get(meaning.parties[0], actor)
         signal = event_type.startswith("Deadline") or event_type in LADDER_EVENT_TYPES
         actor = ("trigger", "system") if signal else actor
     envelope = {
