@@ -98,7 +98,7 @@ def pipeline(
         stderr=subprocess.STDOUT,
     )
     try:
-        served = open311_served(gateway, port=8097, projection=projection.settings.projection)
+        served = open311_served(gateway, projection=projection.settings.projection)
         yield run, gateway, served
     finally:
         stop_process(projector)  # type: ignore[arg-type]
