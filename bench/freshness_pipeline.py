@@ -10,7 +10,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -81,25 +80,24 @@ def workload(
     inbox = INBOX["reference"]
     ref = [(e.key().encode(), codec.encode(inbox, e)) for e in reference]
     subs = []
-    with closing(Simulation(city, seed, START).events()) as events:
-        for event in islice(events, n):
-            topic = INBOX[event.stream]
-            if isinstance(event, VisitRecorded):
-                table, row_id = "visits", event.visit_id
-            elif event.stream == "case":
-                table, row_id = "case_timeline", event.envelope.event_id
-            else:
-                raise ValueError(f"unexpected {event.event_type} in the simulated stream")
-            subs.append(
-                Submission(
-                    topic,
-                    event.key().encode(),
-                    codec.encode(topic, event),
-                    event.envelope.event_id,
-                    table,
-                    row_id,
-                )
+    for event in islice(Simulation(city, seed, START).events(), n):
+        topic = INBOX[event.stream]
+        if isinstance(event, VisitRecorded):
+            table, row_id = "visits", event.visit_id
+        elif event.stream == "case":
+            table, row_id = "case_timeline", event.envelope.event_id
+        else:
+            raise ValueError(f"unexpected {event.event_type} in the simulated stream")
+        subs.append(
+            Submission(
+                topic,
+                event.key().encode(),
+                codec.encode(topic, event),
+                event.envelope.event_id,
+                table,
+                row_id,
             )
+        )
     if len(subs) < n:
         raise ValueError(f"the simulation gave {len(subs)} submissions, {n} wanted")
     return ref, subs

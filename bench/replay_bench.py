@@ -27,7 +27,7 @@ from psycopg import sql
 from bench.canonical_log import canonical_events, write_canonical_log
 from bench.common import deployment_topics, median_rate, report
 from events.codec import AvroCodec
-from events.kafka_io import reader
+from events.kafka_io import reader, where
 from events.registry import SchemaRegistry
 from infra.settings import ConnectionSettings
 from infra.stack.acl_admin import grant_deployment
@@ -88,11 +88,11 @@ def consume_and_decode(
         for msg in consumer.consume(5000, 1.0):
             if msg.error() is not None:
                 continue
-            tp = (msg.topic(), msg.partition())
-            codec.decode_datum(msg.value(), msg.topic(), msg.partition(), msg.offset())
+            topic, partition, offset = where(msg)
+            codec.decode_datum(msg.value() or b"", topic, partition, offset)
             n += 1
-            if msg.offset() + 1 >= remaining.get(tp, 0):
-                remaining.pop(tp, None)
+            if offset + 1 >= remaining.get((topic, partition), 0):
+                remaining.pop((topic, partition), None)
     consumer.close()
     return n
 

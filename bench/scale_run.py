@@ -194,7 +194,7 @@ def run(days: int, start: str, target: int, workdir: Path) -> dict[str, Any]:
                 if _exists(conn, tag)
                 else (0,)
             )
-        return bool(row) and int(row[0]) >= goal
+        return row is not None and int(row[0]) >= goal
 
     seconds, peak = _stage(
         ["project"], {**env, "FQ_PROJECTOR_BATCH": "20000"}, workdir / "project.log", caught_up

@@ -220,16 +220,21 @@ def run(repeats: int = 2, submissions: int = 200_000, workers: int = 2) -> dict[
                 file=sys.stderr,
             )
     figures: dict[str, object] = {"submissions": len(burst_bytes), "repeats": repeats}
+    workflow_rates = []
     for n in counts:
         wf_rate, pt_rate = median_rate(runs[("workflow", n)]), median_rate(runs[("passthrough", n)])
+        workflow_rates.append(round(wf_rate))
         suffix = "" if n == 1 else f"_{n}_workers"
         figures |= {
             f"workflow{suffix}_per_s": round(wf_rate),
             f"passthrough{suffix}_per_s": round(pt_rate),
             f"ratio{suffix}": round(wf_rate / pt_rate, 3),
         }
-    best = max(v for k, v in figures.items() if k.startswith("workflow"))
-    return figures | {"workflow_best_per_s": best, "target_per_s": 10_000, "target_ratio": 0.5}
+    return figures | {
+        "workflow_best_per_s": max(workflow_rates),
+        "target_per_s": 10_000,
+        "target_ratio": 0.5,
+    }
 
 
 def main() -> None:

@@ -3,15 +3,21 @@
 ``scratch`` gives a test topics of its own (and removes them, with their registry subjects,
 afterwards); ``read_topic`` reads records back until every partition's high watermark is
 reached (polled, never slept); ``scratch_publisher`` is a ``Publisher`` aimed at a scratch
-topic. Test modules import the fixtures (``scratch_fixture``, ``registry_fixture``) from here.
+topic; ``fengqiao`` runs the console script as an operator would, against the session's
+stack. Test modules import the fixtures (``scratch_fixture``, ``registry_fixture``) from here.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +34,32 @@ from infra.settings import ConnectionSettings
 from infra.stack.topics_admin import admin_client, delete_topics_starting
 
 READ_TIMEOUT_S = 30.0
+
+
+def _console_script() -> str:
+    beside = Path(sys.executable).with_name("fengqiao")
+    found = str(beside) if beside.exists() else shutil.which("fengqiao")
+    if found is None:
+        pytest.fail("no `fengqiao` console script: install the project (pip install -e .)")
+    return found
+
+
+def fengqiao(connection: ConnectionSettings, *args: str) -> subprocess.CompletedProcess[str]:
+    """``fengqiao *args`` against the session's stack, other ``FQ_*`` settings cleared."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("FQ_") or k == "FQ_KAFKA_LOCAL_DIR"
+    }
+    env.update(
+        FQ_KAFKA_BOOTSTRAP=connection.kafka_bootstrap, FQ_REGISTRY_URL=connection.registry_url
+    )
+    return subprocess.run(
+        [_console_script(), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def fuzz_settings(max_examples: int) -> settings:

@@ -53,12 +53,10 @@ def open311_world_fixture(request: pytest.FixtureRequest) -> Iterator[GatewayWor
     yield from open311_world(request)
 
 
-def open311_served(
-    world: GatewayWorld, port: int | None = None, projection: str = "open311_none", **env: str
-) -> Served:
-    """``fengqiao gateway`` served over ``world`` once it lists the services; by default over a
-    projection with no read models, so every request reads open."""
-    served = world.serve(port=port, FQ_PROJECTION=projection, **env)
+def open311_served(world: GatewayWorld, projection: str = "open311_none", **env: str) -> Served:
+    """``fengqiao gateway`` served over ``world`` on a free port, once it lists the services; by
+    default over a projection with no read models, so every request reads open."""
+    served = world.serve(FQ_PROJECTION=projection, **env)
     services_ready(served)
     return served
 

@@ -12,12 +12,12 @@ import pytest
 from events.topics import CASE_EVENTS, REJECTIONS
 from infra.settings import ConnectionSettings
 from tests.integration.projection_helpers import ProjectionWorld
-from tests.integration.test_workflow import lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import lifecycle
 
 pytestmark = pytest.mark.integration
 CASE = "case-history-1"

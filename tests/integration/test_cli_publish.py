@@ -8,15 +8,10 @@ the records that arrived after the test began, never by position.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from confluent_kafka import Producer
 
 from events.codec import AvroCodec
@@ -30,32 +25,12 @@ from tests.factories import example_event
 from tests.integration.helpers import (
     Scratch,
     ends,
+    fengqiao,
     read_topic,
     registry_fixture,  # noqa: F401 (a fixture)
     scratch_fixture,  # noqa: F401 (a fixture)
     scratch_publisher,
 )
-
-
-def _fengqiao() -> str:
-    beside = Path(sys.executable).with_name("fengqiao")
-    found = str(beside) if beside.exists() else shutil.which("fengqiao")
-    if found is None:
-        pytest.fail("no `fengqiao` console script: install the project (pip install -e .)")
-    return found
-
-
-def run(connection: ConnectionSettings, *args: str) -> subprocess.CompletedProcess[str]:
-    """``fengqiao *args`` against the session's stack, other ``FQ_*`` settings cleared."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("FQ_") or k == "FQ_KAFKA_LOCAL_DIR"
-    }
-    env.update(
-        FQ_KAFKA_BOOTSTRAP=connection.kafka_bootstrap, FQ_REGISTRY_URL=connection.registry_url
-    )
-    return subprocess.run(
-        [_fengqiao(), *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
 
 
 def _line(event: Event) -> str:
@@ -78,7 +53,7 @@ def _published_since(
 def test_schemas_check_proves_the_catalog_backward_transitive(
     connection_settings: ConnectionSettings,
 ) -> None:
-    done = run(connection_settings, "schemas", "check")
+    done = fengqiao(connection_settings, "schemas", "check")
     assert done.returncode == 0, done.stderr
     assert "BACKWARD_TRANSITIVE ok" in done.stdout
 
@@ -86,7 +61,7 @@ def test_schemas_check_proves_the_catalog_backward_transitive(
 def test_publish_reports_every_bad_line_and_publishes_the_good_ones(
     connection_settings: ConnectionSettings, registry: SchemaRegistry, tmp_path: Path
 ) -> None:
-    registered = run(connection_settings, "schemas", "register")
+    registered = fengqiao(connection_settings, "schemas", "register")
     assert registered.returncode == 0, registered.stderr
     good = [
         example_event("CaseReported"),
@@ -114,7 +89,7 @@ def test_publish_reports_every_bad_line_and_publishes_the_good_ones(
     topics = [INBOX["case"], INBOX["visit"]]
     since = {t: ends(connection_settings.kafka_bootstrap, t) for t in topics}
 
-    done = run(connection_settings, "publish", str(file))
+    done = fengqiao(connection_settings, "publish", str(file))
 
     assert done.returncode == 1, done.stderr
     assert "published 3, failed 5" in done.stdout
@@ -146,7 +121,7 @@ def test_tail_prints_records_decoded_and_reports_the_undecodable(
         deliveries.flush(producer, 30, "the poison record")
         publisher.publish(second)
 
-    done = run(connection_settings, "tail", topic, "--from-beginning", "--max", "2")
+    done = fengqiao(connection_settings, "tail", topic, "--from-beginning", "--max", "2")
 
     assert done.returncode == 0, done.stderr
     shown = [json.loads(line) for line in done.stdout.splitlines()]
@@ -163,6 +138,6 @@ def test_tail_of_a_missing_topic_exits_1_naming_it(
     connection_settings: ConnectionSettings, unique_name: Any
 ) -> None:
     topic = unique_name("fqt_missing")
-    done = run(connection_settings, "tail", topic, "--from-beginning", "--idle", "1")
+    done = fengqiao(connection_settings, "tail", topic, "--from-beginning", "--idle", "1")
     assert done.returncode == 1
     assert f"no topic {topic!r}" in re.sub(r"\s+", " ", done.stderr)

@@ -26,13 +26,13 @@ from events.models import (
 from events.topics import CASE_EVENTS, REJECTIONS
 from infra.settings import ConnectionSettings
 from tests.integration.projection_helpers import ProjectionWorld
-from tests.integration.test_workflow import DEPARTMENT, case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import DEPARTMENT, case_log, env, lifecycle
 
 pytestmark = pytest.mark.integration
 LATE = timedelta(days=3)  # the claim comes three days after the dispatch: its deadline breached

@@ -16,12 +16,12 @@ from tests.integration.gateway_helpers import (
     post,
 )
 from tests.integration.projection_helpers import wait_for
-from tests.integration.test_workflow import lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import lifecycle
 
 pytestmark = pytest.mark.integration
 

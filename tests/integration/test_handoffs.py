@@ -28,7 +28,6 @@ from projections.panels import case, handoffs, kpis, overview
 from projections.panels.periods import Period
 from projections.panels.scope import CITY, WHOLE_CITY, Unit
 from tests.integration.projection_helpers import ProjectionWorld, assert_replay_is_live
-from tests.integration.test_workflow import case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
@@ -36,6 +35,7 @@ from tests.integration.workflow_helpers import (
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import case_log, env, lifecycle
 
 pytestmark = pytest.mark.integration
 CENTRE = (ActorRole.command_centre, "command-centre", "centre.street")

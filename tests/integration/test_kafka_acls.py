@@ -5,7 +5,6 @@ in SCRAM mode; every client here authenticates as one principal and is refused t
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 
+from bench.common import free_port
 from events.kafka_io import reader
 from events.partitioning import partition_for
 from events.topics import CASE_EVENTS, CASE_INBOX, OUTCOMES
@@ -39,12 +39,6 @@ INTEGRATOR, INTEGRATOR_PASSWORD = "dept.example", "integrator-s3cret"
 MAIN_LIBS = Path(__file__).resolve().parents[2] / ".data" / "kafka" / "libs"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _own_broker(
     tmp_path_factory: pytest.TempPathFactory,
     name: str,
@@ -58,8 +52,8 @@ def _own_broker(
         data_dir=data,
         kafka_auth=auth,
         kafka_heap="512m",
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
     )
     layout = Layout.of(settings)
     layout.kafka_dir.mkdir(parents=True)

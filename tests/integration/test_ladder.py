@@ -26,7 +26,6 @@ from events.models import (
 from events.topics import CASE_EVENTS, REJECTIONS
 from projections import queries
 from tests.integration.projection_helpers import ProjectionWorld, assert_replay_is_live
-from tests.integration.test_workflow import case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
@@ -35,6 +34,7 @@ from tests.integration.workflow_helpers import (
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import case_log, env, lifecycle
 
 pytestmark = pytest.mark.integration
 CENTRE = (ActorRole.command_centre, "command-centre", "centre.street")

@@ -60,7 +60,7 @@ REQUEST_FIELDS = [
 
 @pytest.fixture(scope="module")
 def served(world: GatewayWorld) -> Served:
-    return open311_served(world, port=8096)
+    return open311_served(world)
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +347,7 @@ def test_an_unknown_format_is_404_in_xml_the_required_format(served: Served) -> 
 def test_a_filing_kafka_does_not_acknowledge_in_time_is_refused_and_nothing_kept(
     world: GatewayWorld, served: Served, key: str
 ) -> None:
-    impatient = world.serve(port=8097, FQ_GATEWAY_ACK_TIMEOUT_S="0.000001")
+    impatient = world.serve(FQ_GATEWAY_ACK_TIMEOUT_S="0.000001")
     services_ready(impatient)
 
     def kept() -> tuple[int, int]:

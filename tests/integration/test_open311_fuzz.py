@@ -47,7 +47,7 @@ schema = schemathesis.openapi.from_dict(OPENAPI).include(path_regex="^/open311/"
 
 @pytest.fixture(scope="module")
 def fuzzed(world: GatewayWorld) -> Iterator[tuple[Served, str]]:
-    served = open311_served(world, port=8097, projection="open311_fuzz_none")
+    served = open311_served(world, projection="open311_fuzz_none")
     yield served, resident_key(world, APP)
     events = world.inbox_events()  # after every fuzzed request: each decodes
     assert all(e.envelope.source_system == APP for e in events)

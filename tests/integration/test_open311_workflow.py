@@ -26,13 +26,13 @@ from tests.integration.open311_helpers import (
     resident_key,
 )
 from tests.integration.projection_helpers import ProjectionWorld, wait_for
-from tests.integration.test_workflow import DEPARTMENT, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
     city,
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import DEPARTMENT, lifecycle
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def pipeline(
         stderr=subprocess.STDOUT,
     )
     try:
-        served = open311_served(gateway, port=8097, projection=projection.settings.projection)
+        served = open311_served(gateway, projection=projection.settings.projection)
         yield run, gateway, served
     finally:
         stop_process(projector)  # type: ignore[arg-type]

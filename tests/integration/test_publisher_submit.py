@@ -16,12 +16,12 @@ import pytest
 from events.models import ActorRole, OutcomeStatus
 from events.outcomes import OutcomeTimeout
 from events.publisher import Publisher, PublisherSettings
-from tests.integration.test_workflow import T0, env, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import T0, env, lifecycle
 
 pytestmark = pytest.mark.integration
 

@@ -15,12 +15,12 @@ import pytest
 from events.models import Event, SubmissionRejected
 from infra.settings import ConnectionSettings
 from tests.integration.projection_helpers import ProjectionWorld
-from tests.integration.test_workflow import T0, case_log, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import T0, case_log, lifecycle
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,12 @@ from events.ndjson import read_ndjson
 from events.registry import SchemaRegistry
 from events.topics import INBOX
 from infra.settings import ConnectionSettings
-from tests.integration.helpers import ends, read_topic, registry_fixture  # noqa: F401
-from tests.integration.test_cli_publish import run
+from tests.integration.helpers import (
+    ends,
+    fengqiao,
+    read_topic,
+    registry_fixture,  # noqa: F401 (a fixture)
+)
 
 DAY = "2026-03-02"
 
@@ -34,10 +38,10 @@ def _flat(text: str) -> str:
 def test_a_simulated_street_day_is_published_and_summarised(
     connection_settings: ConnectionSettings, registry: SchemaRegistry, tmp_path: Path
 ) -> None:
-    assert run(connection_settings, "schemas", "register").returncode == 0
+    assert fengqiao(connection_settings, "schemas", "register").returncode == 0
     seed = str(random.randrange(1, 2**31))
     args = ("simulate", "--shape", "zhuangshi", "--days", "1", "--start", DAY, "--seed", seed)
-    written = run(connection_settings, *args, "--out", str(tmp_path / "day.ndjson"))
+    written = fengqiao(connection_settings, *args, "--out", str(tmp_path / "day.ndjson"))
     assert written.returncode == 0, written.stderr
     expected = {
         line.event.envelope.event_id: line.event
@@ -46,7 +50,7 @@ def test_a_simulated_street_day_is_published_and_summarised(
     }
     since = {t: ends(connection_settings.kafka_bootstrap, t) for t in INBOX.values()}
 
-    done = run(connection_settings, *args)
+    done = fengqiao(connection_settings, *args)
 
     assert done.returncode == 0, done.stderr
     out = _flat(done.stdout)
@@ -69,7 +73,7 @@ def test_an_unreachable_broker_is_a_clear_error_and_exit_1(
 ) -> None:
     nowhere = connection_settings.model_copy(update={"kafka_bootstrap": "127.0.0.1:1"})
     began = time.monotonic()
-    done = run(nowhere, "simulate", "--shape", "zhuangshi", "--days", "1", "--start", DAY)
+    done = fengqiao(nowhere, "simulate", "--shape", "zhuangshi", "--days", "1", "--start", DAY)
     assert done.returncode == 1
     assert time.monotonic() - began < 60
     err = _flat(done.stderr)
@@ -90,7 +94,7 @@ def test_an_unreachable_broker_is_a_clear_error_and_exit_1(
 def test_bad_options_are_refused_with_their_reason(
     connection_settings: ConnectionSettings, tmp_path: Path, args: tuple[str, ...], reason: str
 ) -> None:
-    done = run(connection_settings, "simulate", *args, "--out", str(tmp_path / "x.ndjson"))
+    done = fengqiao(connection_settings, "simulate", *args, "--out", str(tmp_path / "x.ndjson"))
     assert done.returncode == 2
     assert reason in _flat(done.stderr)
     assert not (tmp_path / "x.ndjson").exists()
@@ -103,7 +107,7 @@ def test_live_mode_publishes_at_its_rate_with_times_on_the_wall_clock(
     before = datetime.now(UTC)
 
     seed = str(random.randrange(1, 2**31))
-    done = run(
+    done = fengqiao(
         connection_settings,
         "simulate",
         "--shape",

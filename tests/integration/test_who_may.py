@@ -19,7 +19,6 @@ from events.models import (
     SubmissionRejected,
 )
 from events.topics import CASE_EVENTS, OUTCOMES, REJECTIONS
-from tests.integration.test_workflow import DEPARTMENT, T0, case_log, env, lifecycle
 from tests.integration.workflow_helpers import (
     WorkflowRun,
     city,
@@ -28,6 +27,7 @@ from tests.integration.workflow_helpers import (
     outcomes_for,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import DEPARTMENT, T0, case_log, env, lifecycle
 
 pytestmark = pytest.mark.integration
 OTHER = "housing"

@@ -10,10 +10,9 @@ SIGTERM stopping the worker cleanly.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,23 +20,10 @@ import pytest
 from events.kafka_access import kafka_config
 from events.kafka_io import Deliveries, produce
 from events.models import (
-    Actor,
     ActorRole,
-    CaseAccepted,
-    CaseClaimed,
-    CaseClosed,
-    CaseDispatched,
-    CaseEvaluated,
-    CaseEvent,
-    CaseReported,
-    CaseResolved,
-    CaseVerified,
-    Channel,
     DeadlineBreached,
     DeadlineScheduled,
-    Envelope,
     OutcomeStatus,
-    Priority,
     SubmissionOutcome,
     SubmissionRejected,
     TrackPoint,
@@ -56,71 +42,9 @@ from tests.integration.workflow_helpers import (
     start_in_city,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import CATEGORY, T0, case_log, env, lifecycle
 
 pytestmark = pytest.mark.integration
-T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
-CATEGORY, DEPARTMENT = "appearance", "law-enforcement"
-
-
-def env(at: datetime, role: ActorRole, actor: str, source: str) -> Envelope:
-    return Envelope(
-        event_id=str(uuid.uuid4()),
-        event_time=at,
-        recorded_time=at,
-        source_system=source,
-        actor=Actor(id=actor, role=role),
-    )
-
-
-def lifecycle(case_id: str, start: datetime = T0) -> list[CaseEvent]:
-    """report → accept → dispatch → claim → resolve → verify → close → evaluate."""
-    town, _ = city()
-    grid = town.grids[0]
-    worker = town.workers[grid][0]
-    centre = (ActorRole.command_centre, "command-centre", "centre.street")
-    dept = (ActorRole.department, f"{DEPARTMENT}-desk", f"dept.{DEPARTMENT}")
-    at = [start + timedelta(hours=h) for h in (0, 0.5, 1, 2, 6, 8, 8.5, 20)]
-    return [
-        CaseReported(
-            envelope=env(at[0], ActorRole.grid_worker, worker, "gridapp"),
-            case_id=case_id,
-            grid_id=grid,
-            category_code=CATEGORY,
-            priority=Priority.normal,
-            title="占道经营",
-            description="小区门口流动摊贩占道经营。",
-            channel=Channel.grid_visit,
-        ),
-        CaseAccepted(envelope=env(at[1], *centre), case_id=case_id),
-        CaseDispatched(envelope=env(at[2], *centre), case_id=case_id, department_code=DEPARTMENT),
-        CaseClaimed(envelope=env(at[3], *dept), case_id=case_id, department_code=DEPARTMENT),
-        CaseResolved(
-            envelope=env(at[4], *dept),
-            case_id=case_id,
-            department_code=DEPARTMENT,
-            resolution="已清理",
-        ),
-        CaseVerified(
-            envelope=env(at[5], ActorRole.grid_worker, worker, "gridapp"),
-            case_id=case_id,
-            passed=True,
-            worker_id=worker,
-        ),
-        CaseClosed(envelope=env(at[6], *centre), case_id=case_id),
-        CaseEvaluated(
-            envelope=env(at[7], ActorRole.resident, "resident", "residentapp"),
-            case_id=case_id,
-            satisfaction=5,
-        ),
-    ]
-
-
-def case_log(records: list[Record], case_id: str) -> list[Record]:
-    return [
-        r
-        for r in records
-        if r.topic == CASE_EVENTS and isinstance(r.event, CaseEvent) and r.event.case_id == case_id
-    ]
 
 
 def test_a_case_runs_its_whole_loop(workflow_run: Callable[..., WorkflowRun]) -> None:

@@ -8,30 +8,22 @@ outcomes and then restarted, the other runs undisturbed. Both read committed rec
 
 from __future__ import annotations
 
-import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, timedelta
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from events.codec import AvroCodec
 from events.kafka_access import kafka_config
 from events.models import (
     CaseEvent,
-    CaseReported,
-    CaseResolved,
     DeadlineScheduled,
-    Envelope,
-    Event,
     SubmissionRejected,
     VisitRecorded,
 )
-from events.topics import CASE_EVENTS, INBOX, REJECTIONS, VISIT_EVENTS
-from simulate.activity import day_events
-from simulate.city import City, CityShape, reference_events
+from events.topics import CASE_EVENTS, REJECTIONS, VISIT_EVENTS
+from simulate.city import CityShape, reference_events
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
@@ -40,45 +32,10 @@ from tests.integration.workflow_helpers import (
     outcomes_for,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import BURST, ILLEGAL, Encoded, burst, encode
 
 pytestmark = pytest.mark.integration
-BURST = 20_000
-ILLEGAL = 40
 OUTPUTS = [CASE_EVENTS, VISIT_EVENTS, REJECTIONS]
-Encoded = tuple[str, bytes, bytes]  # inbox, key, value
-
-
-def burst(town: City) -> list[Event]:
-    """Realistic mixed case lifecycles and visits, with a few illegal submissions among them."""
-    rng = random.Random(5)
-    events: list[Event] = []
-    day = date(2025, 3, 3)
-    while len(events) < BURST:
-        events += day_events(town, day, rng, visits_per_worker=1.0, discovery_rate=0.3)
-        day += timedelta(days=1)
-    events = events[: BURST - 2 * ILLEGAL]
-    reports = [e for e in events if isinstance(e, CaseReported)][:ILLEGAL]
-    visits = [e for e in events if isinstance(e, VisitRecorded)][:ILLEGAL]
-    for n, report in enumerate(reports):  # resolved before anything else: INVALID_TRANSITION
-        env = Envelope.model_validate(
-            {**report.envelope.model_dump(), "event_id": f"illegal-resolve-{n}"}
-        )
-        at = events.index(report) + 1
-        resolve = CaseResolved(
-            envelope=env, case_id=report.case_id, department_code="housing", resolution="提前办结"
-        )
-        events.insert(at, resolve)
-    for n, visit in enumerate(visits):  # a worker who is not on that grid: WORKER_NOT_ASSIGNED
-        env = Envelope.model_validate(
-            {**visit.envelope.model_dump(), "event_id": f"illegal-visit-{n}"}
-        )
-        events.append(visit.model_copy(update={"envelope": env, "worker_id": "w-nobody"}))
-    assert len(events) == BURST
-    return events
-
-
-def encode(codec: AvroCodec, events: list[Event]) -> list[Encoded]:
-    return [(INBOX[e.stream], e.key().encode(), codec.encode(INBOX[e.stream], e)) for e in events]
 
 
 def submit(run: WorkflowRun, encoded: list[Encoded]) -> None:

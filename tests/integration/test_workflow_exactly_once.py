@@ -26,7 +26,6 @@ from events.kafka_access import kafka_config
 from events.models import OutcomeStatus, SubmissionRejected
 from events.topics import CASE_EVENTS, INBOX, OUTCOMES, REFERENCE_EVENTS, REJECTIONS, VISIT_EVENTS
 from simulate.city import CityShape, reference_events
-from tests.integration.test_workflow_crash import burst, encode
 from tests.integration.workflow_helpers import (
     Record,
     WorkflowRun,
@@ -36,6 +35,7 @@ from tests.integration.workflow_helpers import (
     outcomes_for,
     workflow_run_fixture,  # noqa: F401 (a fixture)
 )
+from tests.integration.workflow_world import burst, encode
 
 pytestmark = pytest.mark.integration
 KILLS = 4
