@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -85,6 +86,7 @@ class SubjectKeys:
         self.connections = connections
         self.schema = sql.Identifier(schema)
         self._ready = False
+        self._ddl_lock = threading.Lock()
 
     @classmethod
     @contextmanager
@@ -100,19 +102,24 @@ class SubjectKeys:
         """A connection inside one transaction, committed when the block ends."""
         with _answered():
             if isinstance(self.connections, ConnectionPool):
-                with self.connections.connection() as conn, conn.transaction():
+                with self.connections.connection() as conn:
                     self._ensure(conn)
-                    yield conn
+                    with conn.transaction():
+                        yield conn
             else:
+                self._ensure(self.connections)
                 with self.connections.transaction():
-                    self._ensure(self.connections)
                     yield self.connections
 
     def _ensure(self, conn: psycopg.Connection[Any]) -> None:
-        if not self._ready:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('fq_privacy ddl'))")
-            conn.execute(sql.SQL(_DDL).format(schema=self.schema))
-            self._ready = True
+        """The tables made, in a transaction of their own: a thread sharing this store that
+        saw them as made before they were committed would not find them."""
+        with self._ddl_lock:
+            if not self._ready:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext('fq_privacy ddl'))")
+                    conn.execute(sql.SQL(_DDL).format(schema=self.schema))
+                self._ready = True
 
     def seal(self, subject_id: str, details: Mapping[str, str]) -> PersonalData:
         """``details`` sealed under ``subject_id``'s key (made now if the subject has none)."""

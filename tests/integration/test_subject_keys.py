@@ -54,7 +54,9 @@ def test_threads_sealing_over_a_pool_give_each_subject_one_key(
     assert all(keys.open(s) == DETAILS for s in sealed)
     assert keys.erase("resident-0", "test") == 1
     assert [keys.open(s) for s in sealed if s.subject_id == "resident-0"] == [None] * 8
-    assert pool.get_stats()["pool_size"] <= 4  # borrowed, never one per seal
+    stats = pool.get_stats()
+    # 40 seals, 40 opens and an erasure borrowed the pool's connections, opening none more.
+    assert stats["requests_num"] >= 81 and stats["connections_num"] <= 4, stats
 
 
 def test_one_connection_serves_a_one_shot_command_and_is_closed_after(
