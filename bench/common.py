@@ -118,10 +118,11 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def latency_figures(
-    ms: list[float], quantiles: tuple[float, ...] = (0.5, 0.95)
+    ms: list[float], quantiles: tuple[float, ...] = (0.5, 0.95), digits: int = 1
 ) -> dict[str, float]:
-    """``p50_ms``, ``p95_ms`` … of latencies in milliseconds (nearest rank), rounded to 0.1."""
-    return {f"p{round(q * 100)}_ms": round(percentile(ms, q), 1) for q in quantiles}
+    """``p50_ms``, ``p95_ms`` … of latencies in milliseconds (nearest rank), rounded to
+    ``digits`` decimals (0.1 ms by default)."""
+    return {f"p{round(q * 100)}_ms": round(percentile(ms, q), digits) for q in quantiles}
 
 
 def cpu_seconds(pid: int) -> float:

@@ -43,8 +43,8 @@ def erase(
     (gateway): the Open311 tables; FQ_KAFKA_BOOTSTRAP, FQ_REGISTRY_URL, FQ_TOPIC_PREFIX.
     """
     dsn = ConnectionSettings().pg_dsn.get_secret_value()
-    keys = SubjectKeys(dsn, privacy_schema())
-    deleted = keys.erase(subject, reason)
+    with SubjectKeys.connect(dsn, privacy_schema()) as keys:
+        deleted = keys.erase(subject, reason)
     err_console.print(f"deleted {deleted} key(s) of {subject}")
     requests = erase_subject(dsn, GatewaySettings().gateway_schema, subject)
     err_console.print(f"erased the contact and text of {requests} Open311 request(s) of {subject}")

@@ -11,6 +11,11 @@ API, and the broker restarts locked down, its topics and offsets untouched. (A K
 does not take AlterUserScramCredentials directly. One busy broker whose credentials were given
 to ``kafka-storage format --add-scram`` refused every client as "invalid credentials" after a
 restart; credentials upserted through the admin API have survived every restart so far.)
+
+The ``scram-users`` marker says those credentials are in the metadata; when the metadata holds
+other passwords (a shared folder where another tool upserted its own), a start fails within
+seconds as ``KafkaCredentialsRefused``, naming the principal, the file and the remedy, rather
+than waiting out its timeout while the broker logs "Failed authentication".
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from events.errors import StackError
 from events.kafka_access import local_sasl_listeners
 from infra.acls import ADMIN, PRINCIPALS, grants
 from infra.stack.acl_admin import apply_grants
-from infra.stack.probes import kafka_answers
+from infra.stack.probes import kafka_answers, kafka_status
 from infra.stack.processes import poll, port_open, run
 from infra.stack.service import Daemon
 from infra.stack.tools import Tools
@@ -49,11 +54,17 @@ SCRAM_ITERATIONS = 4096
 ADMIN_TIMEOUT_S = 30.0
 
 
+class KafkaCredentialsRefused(StackError):
+    """The locked-down broker refused a principal's password from ``principals.json``: the
+    cluster's metadata holds another one for it."""
+
+
 class Kafka(Daemon):
     """The broker on ``FQ_KAFKA_PORT`` (controller on ``FQ_KAFKA_CONTROLLER_PORT``)."""
 
     name = "kafka"
     _plaintext_start = False  # true while _add_scram_users starts it without SASL
+    _starting = False  # true while start waits for the broker it launched
 
     @property
     def pid_file(self) -> Path:
@@ -73,12 +84,41 @@ class Kafka(Daemon):
     def healthy(self) -> bool:
         return kafka_answers(self.address(), **self.client_config(ADMIN))
 
+    def ready(self) -> bool:
+        """Healthy; raises ``KafkaCredentialsRefused`` when the broker refuses the super user."""
+        status = kafka_status(self.address(), **self.client_config(ADMIN))
+        if status.refused is not None:
+            raise self._refused(ADMIN, status.refused)
+        return status.answers
+
     def start(self, tools: Tools, timeout_s: float) -> None:
         if self.scram and not self.layout.kafka_scram_users.exists():
             self._add_scram_users(tools, timeout_s)
-        super().start(tools, timeout_s)
+        self._starting = True
+        try:
+            super().start(tools, timeout_s)
+        except KafkaCredentialsRefused:
+            # Stopped, so that the remedy's `stack up` starts it anew (in plaintext first).
+            self.stop(tools)
+            raise
+        finally:
+            self._starting = False
         if self.scram:
             apply_grants(self.admin(), grants())
+
+    def _refused(self, principal: str, reason: str) -> KafkaCredentialsRefused:
+        marker = self.layout.kafka_scram_users
+        running = "" if self._starting else (
+            " (the broker runs from an earlier start: `fengqiao stack down` first)"
+        )  # fmt: skip
+        return KafkaCredentialsRefused(
+            f"kafka at {self.address()} refused the principal {principal!r}: its password in "
+            f"{self.layout.kafka_principals} is not the one the cluster's metadata holds "
+            f"(other passwords were upserted since {marker} marked this folder's as added). "
+            f"Remove {marker} and run `fengqiao stack up` again{running}: it starts the broker "
+            "once in plaintext and upserts this folder's passwords.\n"
+            f"librdkafka: {reason}\nlog: {self.log}"
+        )
 
     def admin(self) -> AdminClient:
         """An admin client of this broker, as the super user when it is locked down."""

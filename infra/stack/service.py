@@ -60,12 +60,17 @@ class Service(ABC):
         """Poll until healthy; fail early if ``pid`` (when given) dies, else at the timeout."""
         wait_ready(
             self.name,
-            self.healthy,
+            self.ready,
             timeout_s=timeout_s,
             log=self.log,
             pid=pid,
             marker=self.marker,
         )
+
+    def ready(self) -> bool:
+        """``healthy`` while a start waits for it; a service whose wait can never end well
+        (a refusal, not a delay) raises ``StackError`` here rather than waiting its timeout."""
+        return self.healthy()
 
     def pid(self) -> int | None:
         """The pid of the running daemon, or None."""

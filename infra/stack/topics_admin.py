@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
@@ -28,8 +29,9 @@ ADMIN_TIMEOUT_S = 30.0
 _REDELETE_S = 2.0  # how often topics listed again after their deletion are deleted again
 
 
-def admin_client(bootstrap: str, **config: str) -> AdminClient:
-    """An AdminClient for ``bootstrap`` that keeps librdkafka's connection noise off stderr.
+def admin_client(bootstrap: str, **config: Any) -> AdminClient:
+    """An AdminClient for ``bootstrap`` that keeps librdkafka's connection noise off stderr;
+    ``config`` adds librdkafka settings and callbacks (``error_cb``).
 
     Our callers turn failures into exceptions, so librdkafka's own error log lines (level 3)
     would only repeat them.

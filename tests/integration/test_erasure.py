@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import TopicPartition
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from bench.canonical_log import canonical_events
 from events.kafka_io import reader
@@ -110,7 +111,16 @@ def test_an_erased_person_can_be_read_nowhere_and_replay_still_rebuilds(
 ) -> None:
     keys_schema = f"{world.name}_keys"[:60]
     world.schemas.append(keys_schema)  # dropped with the world
-    keys = SubjectKeys(world.connection.pg_dsn.get_secret_value(), keys_schema)
+    pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        world.connection.pg_dsn.get_secret_value(), min_size=1, max_size=2
+    )
+    with pool:
+        _erase_and_replay(world, tmp_path, SubjectKeys(pool, keys_schema), keys_schema)
+
+
+def _erase_and_replay(
+    world: ProjectionWorld, tmp_path: Path, keys: SubjectKeys, keys_schema: str
+) -> None:
     events = _with_reporters(keys, list(canonical_events(CityShape.zhuangshi(), 5, DAY, 1)))
     world.write(events)
     live = world.live_schema()
