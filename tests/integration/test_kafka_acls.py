@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -19,52 +19,27 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 
-from bench.common import free_port
 from events.kafka_io import reader
 from events.partitioning import partition_for
 from events.topics import CASE_EVENTS, CASE_INBOX, OUTCOMES
 from infra.acls import grants
-from infra.settings import ConnectionSettings, StackSettings
+from infra.settings import ConnectionSettings
 from infra.stack.acl_admin import apply_grants
 from infra.stack.kafka import Kafka
 from infra.stack.layout import Layout
 from infra.stack.processes import poll
-from infra.stack.tools import Tools, ensure_tools
 from infra.stack.topics_admin import ensure_topics, wait_until_writable
 from infra.topics import STREAM_PARTITIONS
+from tests.integration.own_broker import own_broker
 
 pytestmark = pytest.mark.integration
 
 INTEGRATOR, INTEGRATOR_PASSWORD = "dept.example", "integrator-s3cret"
-MAIN_LIBS = Path(__file__).resolve().parents[2] / ".data" / "kafka" / "libs"
-
-
-def _own_broker(
-    tmp_path_factory: pytest.TempPathFactory,
-    name: str,
-    auth: Literal["none", "scram"],
-    kind: type[Kafka] = Kafka,
-) -> tuple[Kafka, Layout, Tools]:
-    """A broker of the test's own, not started: a new data folder, free ports, the stack's jars
-    (resolved once by Maven) linked."""
-    data = tmp_path_factory.mktemp(name)
-    settings = StackSettings(
-        data_dir=data,
-        kafka_auth=auth,
-        kafka_heap="512m",
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-    )
-    layout = Layout.of(settings)
-    layout.kafka_dir.mkdir(parents=True)
-    layout.kafka_libs.symlink_to(MAIN_LIBS)
-    (data / "logs").mkdir()
-    return kind(settings, layout), layout, ensure_tools(install=False)
 
 
 @pytest.fixture(scope="module")
 def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kafka]:
-    kafka, _, tools = _own_broker(tmp_path_factory, "scram-kafka", "scram")
+    kafka, _, tools = own_broker(tmp_path_factory, "scram-kafka", "scram")
     kafka.start(tools, timeout_s=120)
     try:
         admin = AdminClient({"bootstrap.servers": kafka.address(), **kafka.client_config("admin")})
@@ -171,7 +146,7 @@ def test_a_plaintext_cluster_comes_up_locked_down_with_its_data(
 ) -> None:
     """A data folder of a plaintext stack: its next locked-down start adds the SCRAM users
     (on one more plaintext start) and keeps its records; the start after that adds nothing."""
-    kafka, layout, tools = _own_broker(tmp_path_factory, "plain-kafka", "none")
+    kafka, layout, tools = own_broker(tmp_path_factory, "plain-kafka", "none")
     kafka.start(tools, timeout_s=120)
     try:
         assert not kafka.locked() and kafka.client_config("admin") == {}
@@ -212,7 +187,7 @@ def test_a_new_locked_cluster_still_lets_its_principals_in_after_a_restart(
 ) -> None:
     """A new data folder started locked down: its principals authenticate, and still do after
     the broker restarts (credentials given at format time were refused after a restart)."""
-    kafka, _, tools = _own_broker(tmp_path_factory, "new-locked-kafka", "scram")
+    kafka, _, tools = own_broker(tmp_path_factory, "new-locked-kafka", "scram")
     for start in ("first", "after a restart"):
         kafka.start(tools, timeout_s=120)
         try:
@@ -245,7 +220,7 @@ def test_principals_still_get_in_after_a_restart_from_a_metadata_snapshot(
 ) -> None:
     """The credentials live in the cluster's metadata: a broker that restarts from a snapshot
     of it (not from the records that added them) still lets every principal in."""
-    kafka, layout, tools = _own_broker(
+    kafka, layout, tools = own_broker(
         tmp_path_factory, "snapshot-kafka", "scram", _SnapshottingKafka
     )
     kafka.start(tools, timeout_s=120)

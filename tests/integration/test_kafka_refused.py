@@ -18,12 +18,13 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     UserScramCredentialUpsertion,
 )
 
+from bench.common import free_port
 from infra.acls import ADMIN
 from infra.stack.kafka import Kafka, KafkaCredentialsRefused
 from infra.stack.layout import Layout
 from infra.stack.probes import METADATA_WAIT_S, kafka_status
 from infra.stack.tools import Tools
-from tests.integration.test_kafka_acls import _free_port, _own_broker
+from tests.integration.own_broker import own_broker
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,7 @@ REFUSED_WITHIN_S = 45.0  # a JVM start and one metadata request, far from START_
 @pytest.fixture(scope="module")
 def diverged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kafka, Layout, Tools]]:
     """A locked-down broker, stopped, whose cluster holds another password for ``admin``."""
-    kafka, layout, tools = _own_broker(tmp_path_factory, "diverged-kafka", "scram")
+    kafka, layout, tools = own_broker(tmp_path_factory, "diverged-kafka", "scram")
     kafka.start(tools, timeout_s=START_TIMEOUT_S)
     try:
         upsert = UserScramCredentialUpsertion(
@@ -85,4 +86,4 @@ def test_following_the_remedy_brings_it_up_and_the_probe_tells_refusal_from_sile
 
 
 def test_a_closed_port_is_silence_not_refusal() -> None:
-    assert kafka_status(f"127.0.0.1:{_free_port()}") == (False, None)
+    assert kafka_status(f"127.0.0.1:{free_port()}") == (False, None)
