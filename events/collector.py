@@ -3,7 +3,7 @@ what start-up loaded is frozen out of collection, and the young generation is co
 less often than Python's default.
 
 The projector has a policy of its own, collecting by hand between batches
-(``projections.gc_by_hand``).
+(``projections.gc_by_hand``). ``fengqiao simulate`` uses this one too, for its city.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ published as fast as the stack takes it. Live (``--live``): an endless stream pa
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from collections import Counter
@@ -27,6 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from domain.calendar import local_date
+from events.collector import freeze_start_up
 from events.errors import BrokerUnavailable
 from events.models import Event
 from events.publisher import Publisher, PublisherSettings
@@ -136,8 +136,7 @@ def simulate(
 def _quiet_collector() -> None:
     """The city lives for the whole run and each day's events die young; without this, full
     collections over the city's objects stall the run for seconds (and live mode's pace)."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 1000)
+    freeze_start_up(older=(20, 1000))
 
 
 def _shape(name: str) -> CityShape:
